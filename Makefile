@@ -1,0 +1,69 @@
+# Tweet sentiment pipeline. `make` (or `make help`) lists every target.
+# Every target bootstraps what it needs: the first run creates .venv from the pins in pyproject.toml.
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON      ?= python3
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_VERSION ?= 3.3.30
+TF          ?= terraform
+TF_DIR      ?= terraform
+ARGS        ?=
+export PYTHONPATH := $(CURDIR)/lambda_src:$(CURDIR)
+
+.PHONY: help setup lint fmt test test-fast build bench demo clean checkov \
+        plan deploy destroy ssh logs opensearch-setup redrive smoke
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["dev"]))' > $(VENV)/requirements-dev.txt
+	$(PY) -m pip install --quiet -r $(VENV)/requirements-dev.txt
+	@touch $@
+
+setup: $(VENV)/.installed ## Create .venv and install the pinned dependencies
+
+$(CHECKOV_VENV)/.installed:
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov==$(CHECKOV_VERSION)"
+	@touch $@
+
+checkov: $(CHECKOV_VENV)/.installed ## Scan terraform/ with checkov (own virtualenv; offline)
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d $(TF_DIR)
+
+lint: setup ## ruff, mypy and terraform fmt check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	@if ls $(TF_DIR)/*.tf >/dev/null 2>&1; then $(TF) fmt -check -recursive $(TF_DIR); fi
+
+fmt: setup ## Format Python and Terraform code in place
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+	@if ls $(TF_DIR)/*.tf >/dev/null 2>&1; then $(TF) fmt -recursive $(TF_DIR); fi
+
+test: setup $(CHECKOV_VENV)/.installed ## Run the whole test suite (unit, integration against moto/terraform, e2e)
+	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(ARGS)
+
+build: setup ## Build dist/transform.zip (Lambda) and the ingester bundle
+	$(PY) scripts/build_lambda.py
+	$(PY) scripts/build_ingester_bundle.py
+
+bench: setup ## Benchmarks (transform, ingester writer, local end-to-end) beside naive baselines
+	$(PY) scripts/bench/transform_bench.py
+	$(PY) scripts/bench/ingester_bench.py
+	$(PY) scripts/bench/demo_bench.py
+
+demo: setup ## Run the pipeline locally on the bundled sample (ARGS="--rate 200 --duration 60")
+	$(PY) -m scripts.demo $(ARGS)
+
+clean: ## Remove build outputs, caches and virtualenvs
+	rm -rf dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENV) $(CHECKOV_VENV)
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
