@@ -70,3 +70,6 @@ clean: ## Remove build outputs, caches and virtualenvs
 
 opensearch-setup: setup ## Index template, ISM retention, Firehose role mapping, Dashboards objects (ARGS="--sigv4")
 	$(PY) -m scripts.opensearch --tf-dir $(TF_DIR) $(ARGS)
+
+redrive: setup ## Put failed records from the backup bucket back into the stream (ARGS="--dry-run")
+	$(PY) -m scripts.redrive --tf-dir $(TF_DIR) $(ARGS)
