@@ -73,3 +73,6 @@ opensearch-setup: setup ## Index template, ISM retention, Firehose role mapping,
 
 redrive: setup ## Put failed records from the backup bucket back into the stream (ARGS="--dry-run")
 	$(PY) -m scripts.redrive --tf-dir $(TF_DIR) $(ARGS)
+
+smoke: setup ## Post-deploy smoke test: synthetic tweets through the stream into OpenSearch, then removed
+	$(PY) -m scripts.smoke --tf-dir $(TF_DIR) $(ARGS)

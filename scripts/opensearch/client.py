@@ -135,6 +135,26 @@ def sigv4_auth(region: str | None) -> Auth:
     )
 
 
+PASSWORD_ENV = "OPENSEARCH_PASSWORD"  # noqa: S105  # the variable's name, not a password
+
+
+def choose_auth(
+    *, sigv4: bool, username: str | None, secret_arn: str | None, region: str | None, environ: Mapping[str, str]
+) -> Auth:
+    """SigV4 when asked; else basic auth with --username and the password from $OPENSEARCH_PASSWORD; else the
+    master user from the Secrets Manager secret."""
+    if sigv4:
+        return sigv4_auth(region)
+    if username:
+        password = environ.get(PASSWORD_ENV)
+        if not password:
+            raise OpenSearchError(f"--username needs the password in the environment variable {PASSWORD_ENV}")
+        return basic_auth(username, password)
+    if not secret_arn:
+        raise OpenSearchError("no credentials: pass --secret-arn (or --username, or --sigv4)")
+    return basic_auth_from_secret(secret_arn, region)
+
+
 def _caller_arn(session: Any) -> str:
     """The IAM principal behind the credentials, for error messages; best effort."""
     from botocore.config import Config

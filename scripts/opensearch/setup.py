@@ -27,15 +27,14 @@ from typing import Any
 
 from scripts.opensearch import dashboards
 from scripts.opensearch.client import (
+    PASSWORD_ENV,
     Auth,
     Client,
     OpenSearchError,
-    basic_auth,
-    basic_auth_from_secret,
     check_version,
+    choose_auth,
     endpoint_url,
     region_from_endpoint,
-    sigv4_auth,
 )
 from scripts.opensearch.resources import (
     INDEX_PATTERN,
@@ -54,7 +53,6 @@ from scripts.opensearch.resources import (
 from scripts.tf_outputs import DEFAULT_TF_DIR, Resolver, TerraformOutputsError
 
 log = logging.getLogger(__name__)
-PASSWORD_ENV = "OPENSEARCH_PASSWORD"  # noqa: S105  # the variable name, not a password
 
 
 @dataclass(frozen=True)
@@ -124,13 +122,13 @@ class Settings:
         )
 
     def auth(self) -> Auth:
-        if self.auth_mode == "sigv4":
-            return sigv4_auth(self.region)
-        if self.auth_mode == "password":
-            assert self.username is not None
-            return basic_auth(self.username, self.environ[PASSWORD_ENV])
-        assert self.secret_arn is not None
-        return basic_auth_from_secret(self.secret_arn, self.region)
+        return choose_auth(
+            sigv4=self.auth_mode == "sigv4",
+            username=self.username,
+            secret_arn=self.secret_arn,
+            region=self.region,
+            environ=self.environ,
+        )
 
 
 class Reporter:

@@ -11,6 +11,7 @@ import base64
 import copy
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -48,6 +49,8 @@ class FakeState:
     mappings: dict[str, Any] = field(default_factory=dict)
     saved_objects: dict[tuple[str, str], Any] = field(default_factory=dict)
     kibana_version: str = "7.10.2"
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # tweet_id -> indexed document
+    on_search: Callable[[FakeState], None] | None = None  # runs before each _search (e.g. to "index" records)
     seq_no: int = 0
     requests: list[Recorded] = field(default_factory=list)
 
@@ -172,6 +175,24 @@ class _Handler(BaseHTTPRequestHandler):
             stored = {"hosts": [], "users": [], "backend_roles": [], "and_backend_roles": [], "reserved": False,
                       "hidden": False, **copy.deepcopy(state.mappings[name])}  # fmt: skip
             return 200, {name: stored}
+        if len(parts) == 2 and parts[1] in ("_search", "_delete_by_query") and method == "POST":
+            query = rec.json()["query"]
+            if "terms" in query:
+                match = lambda doc: doc.get("tweet_id") in query["terms"]["tweet_id"]  # noqa: E731
+            else:
+                field_name, value = next(iter(query["term"].items()))
+                match = lambda doc: doc.get(field_name) == value  # noqa: E731
+            if parts[1] == "_search":
+                if state.on_search is not None:
+                    state.on_search(state)
+                if not state.documents:
+                    return 404, {"error": {"type": "index_not_found_exception", "reason": "no such index"}}
+                hits = [{"_index": "tweets-2026-11-26", "_source": d} for d in state.documents.values() if match(d)]
+                return 200, {"hits": {"total": {"value": len(hits)}, "hits": hits[: query.get("size", 10)]}}
+            doomed = [k for k, d in state.documents.items() if match(d)]
+            for key in doomed:
+                del state.documents[key]
+            return 200, {"deleted": len(doomed), "failures": []}
         if parts[:2] == ["api", "status"] and method == "GET":
             return 200, {"name": "kibana", "version": {"number": state.kibana_version}}
         if parts[:2] == ["api", "saved_objects"]:
