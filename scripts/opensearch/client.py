@@ -229,7 +229,13 @@ class Client:
                 )
             )
         if resp.status_code not in ok:
-            raise OpenSearchError(f"{method} {path} failed with HTTP {resp.status_code}: {_error_text(resp)}")
+            text = _error_text(resp)
+            hint = ""
+            if "no handler found" in text.lower() and "_security" in path:
+                hint = " (the security plugin is not installed on this cluster: pass --skip-roles)"
+            elif "no handler found" in text.lower():
+                hint = " (this API does not exist on this cluster: check the OpenSearch version and plugins)"
+            raise OpenSearchError(f"{method} {path} failed with HTTP {resp.status_code}: {text}{hint}")
         return resp
 
     def get_json(

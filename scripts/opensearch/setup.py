@@ -71,6 +71,7 @@ class Settings:
     reader_users: tuple[str, ...] = ()
     kibana: bool = False
     skip_dashboards: bool = False
+    skip_roles: bool = False
     timeout: float = 30.0
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -96,7 +97,11 @@ class Settings:
             secret_arn = resolve.require(
                 args.secret_arn, flag="--secret-arn (or --username, or --sigv4)", output="master_user_secret_arn"
             )
-        role_arn = resolve.require(args.firehose_role_arn, flag="--firehose-role-arn", output="firehose_role_arn")
+        role_arn = (
+            ""
+            if args.skip_roles
+            else resolve.require(args.firehose_role_arn, flag="--firehose-role-arn", output="firehose_role_arn")
+        )
         retention = resolve.require(args.retention_days, flag="--retention-days", output="retention_days")
         try:
             retention_days = int(retention)
@@ -117,6 +122,7 @@ class Settings:
             reader_users=tuple(args.reader_user or ()),
             kibana=args.kibana,
             skip_dashboards=args.skip_dashboards,
+            skip_roles=args.skip_roles,
             timeout=args.timeout,
             environ=env,
         )
@@ -251,13 +257,16 @@ def run(settings: Settings, out: Any = None) -> Reporter:
     report.step("cluster", "ok", f"{version} at {settings.endpoint}, {auth.describe()}")
     step_index_template(client, report, settings)
     step_ism_policy(client, report, settings)
-    step_role(client, report, WRITER_ROLE)
-    step_role_mapping(client, report, WRITER_ROLE, [settings.firehose_role_arn])
-    step_role(client, report, READER_ROLE)
-    if settings.reader_backend_roles or settings.reader_users:
-        step_role_mapping(client, report, READER_ROLE, settings.reader_backend_roles, settings.reader_users)
+    if settings.skip_roles:
+        report.step("security roles and mappings", "skipped", "--skip-roles")
     else:
-        report.step(f"role mapping {READER_ROLE}", "skipped", "no --reader-backend-role / --reader-user given")
+        step_role(client, report, WRITER_ROLE)
+        step_role_mapping(client, report, WRITER_ROLE, [settings.firehose_role_arn])
+        step_role(client, report, READER_ROLE)
+        if settings.reader_backend_roles or settings.reader_users:
+            step_role_mapping(client, report, READER_ROLE, settings.reader_backend_roles, settings.reader_users)
+        else:
+            report.step(f"role mapping {READER_ROLE}", "skipped", "no --reader-backend-role / --reader-user given")
     if settings.skip_dashboards:
         report.step("Dashboards saved objects", "skipped", "--skip-dashboards")
     else:
@@ -311,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--kibana",
         action="store_true",
         help="import into Kibana 7.10.x (/api, kbn-xsrf) instead of OpenSearch Dashboards",
+    )
+    p.add_argument(
+        "--skip-roles", action="store_true", help="skip security roles/mappings (clusters without the security plugin)"
     )
     p.add_argument("--skip-dashboards", action="store_true", help="do not touch the Dashboards saved objects")
     p.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds (default 30)")

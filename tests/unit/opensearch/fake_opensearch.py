@@ -49,6 +49,7 @@ class FakeState:
     mappings: dict[str, Any] = field(default_factory=dict)
     saved_objects: dict[tuple[str, str], Any] = field(default_factory=dict)
     kibana_version: str = "7.10.2"
+    unknown_paths: tuple[str, ...] = ()  # path fragments answered like a missing plugin ("no handler found")
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # tweet_id -> indexed document
     on_search: Callable[[FakeState], None] | None = None  # runs before each _search (e.g. to "index" records)
     seq_no: int = 0
@@ -111,6 +112,8 @@ class _Handler(BaseHTTPRequestHandler):
             404,
             {"error": {"type": "resource_not_found_exception", "reason": f"{path} not found"}, "status": 404},
         )
+        if any(fragment in path for fragment in state.unknown_paths):
+            return 400, {"error": f"no handler found for uri [{path}] and method [{method}]"}
         if not parts and method == "GET":
             return 200, {"name": "fake", "cluster_name": "123:fake", "version": state.version, "tagline": "fake"}
         if parts[0] == "_index_template" and len(parts) == 2:

@@ -272,3 +272,21 @@ def test_username_without_password_env_is_refused(fake_os: FakeOpenSearch, capsy
     assert code == 1
     assert "OPENSEARCH_PASSWORD" in capsys.readouterr().err
     assert fake_os.state.requests == []
+
+
+def test_skip_roles_sends_nothing_to_the_security_api(fake_os: FakeOpenSearch, capsys) -> None:
+    code = setup.main(["--no-terraform", "--endpoint", fake_os.url, "--username", USER, "--retention-days", "3",
+                       "--skip-roles"], environ={"OPENSEARCH_PASSWORD": PASSWORD})  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "security roles and mappings         skipped" in out or "skipped  (--skip-roles)" in out
+    assert not [r for r in fake_os.state.requests if "_security" in r.path]
+    assert fake_os.state.templates and fake_os.state.ism
+
+
+def test_missing_security_plugin_suggests_skip_roles(fake_os: FakeOpenSearch, capsys) -> None:
+    # the fake answers unknown paths with 400 like OpenSearch's "no handler found for uri"
+    fake_os.state.unknown_paths = ("_security",)
+    code, _, err = run(fake_os, capsys)
+    assert code == 1
+    assert "pass --skip-roles" in err
