@@ -77,11 +77,20 @@ def differs(shipped: dict[str, Any], stored: dict[str, Any] | None) -> bool:
     return _references(shipped) != _references(stored)
 
 
-def sync(client: Client, flavour: Flavour, objects: list[dict[str, Any]], ndjson: bytes) -> tuple[str, list[str]]:
-    """Import the objects when any of them differs. Returns (status, ids that differed)."""
+def sync(
+    client: Client, flavour: Flavour, objects: list[dict[str, Any]], ndjson: bytes, *, tenant: str | None = None
+) -> tuple[str, list[str]]:
+    """Import the objects when any of them differs. Returns (status, ids that differed).
+
+    ``tenant`` (OpenSearch Dashboards with multi-tenancy) is sent as the ``securitytenant`` header so the objects
+    land in a known tenant (default ``global``, shared by every user) rather than the caller's private one.
+    """
+    headers = dict(flavour.headers)
+    if tenant:
+        headers["securitytenant"] = tenant
     changed = []
     for obj in objects:
-        stored = client.get_json(f"api/saved_objects/{obj['type']}/{obj['id']}", headers=flavour.headers)
+        stored = client.get_json(f"api/saved_objects/{obj['type']}/{obj['id']}", headers=headers)
         if differs(obj, stored):
             changed.append(f"{obj['type']}/{obj['id']}")
     if not changed:
@@ -90,7 +99,7 @@ def sync(client: Client, flavour: Flavour, objects: list[dict[str, Any]], ndjson
         "POST",
         "api/saved_objects/_import",
         params={"overwrite": "true"},
-        headers=flavour.headers,
+        headers=headers,
         files={"file": ("tweets-dashboards.ndjson", ndjson, "application/ndjson")},
     )
     result = resp.json()

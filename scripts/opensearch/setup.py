@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ class Settings:
     kibana: bool = False
     skip_dashboards: bool = False
     skip_roles: bool = False
+    tenant: str | None = "global"
     timeout: float = 30.0
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -85,6 +87,8 @@ class Settings:
         dashboards_url = resolve.get(args.dashboards_url, output=None if args.kibana else "dashboards_url")
         if not dashboards_url:
             dashboards_url = endpoint if args.kibana else f"{endpoint}/_dashboards"
+        # a URL pointing into the app (".../_dashboards/app/home") is cut back to the Dashboards base path
+        dashboards_url = re.sub(r"(/_dashboards)(/.*)?$", r"\1", str(dashboards_url).rstrip("/"))
         region = resolve.get(args.region, output="aws_region", env="AWS_REGION") or region_from_endpoint(endpoint)
         if args.sigv4:
             mode, secret_arn = "sigv4", None
@@ -123,6 +127,7 @@ class Settings:
             kibana=args.kibana,
             skip_dashboards=args.skip_dashboards,
             skip_roles=args.skip_roles,
+            tenant=None if args.kibana else (args.tenant or None),
             timeout=args.timeout,
             environ=env,
         )
@@ -244,7 +249,9 @@ def step_dashboards(client: Client, report: Reporter, settings: Settings) -> Non
     if settings.kibana:
         dashboards.check_kibana_version(client)
     objects = dashboards.load_objects()
-    status, changed = dashboards.sync(client, flavour, objects, dashboards.NDJSON_PATH.read_bytes())
+    status, changed = dashboards.sync(
+        client, flavour, objects, dashboards.NDJSON_PATH.read_bytes(), tenant=settings.tenant
+    )
     detail = f"{len(objects)} objects" if status == "unchanged" else f"{len(changed)} of {len(objects)} differed"
     report.step(name, status, detail)
 
@@ -323,6 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--skip-roles", action="store_true", help="skip security roles/mappings (clusters without the security plugin)"
+    )
+    p.add_argument(
+        "--tenant",
+        default="global",
+        help="Dashboards tenant for the saved objects (securitytenant header; default global; '' to omit)",
     )
     p.add_argument("--skip-dashboards", action="store_true", help="do not touch the Dashboards saved objects")
     p.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds (default 30)")

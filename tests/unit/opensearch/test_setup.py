@@ -93,6 +93,7 @@ def test_first_run_creates_everything_with_the_right_requests(fake_os: FakeOpenS
     (imp,) = by_path(fake_os, "POST", "/_dashboards/api/saved_objects/_import")
     assert imp.query == {"overwrite": ["true"]}
     assert imp.header("osd-xsrf") == "true"
+    assert imp.header("securitytenant") == "global"
     assert (imp.header("Content-Type") or "").startswith("multipart/form-data; boundary=")
     assert NDJSON_PATH.read_bytes() in imp.body
     assert len(fake_os.state.saved_objects) == 7
@@ -195,6 +196,7 @@ def test_kibana_flag_uses_api_path_and_kbn_xsrf(fake_os: FakeOpenSearch, capsys)
     (imp,) = by_path(fake_os, "POST", "/api/saved_objects/_import")
     assert imp.header("kbn-xsrf") == "true"
     assert imp.header("osd-xsrf") is None
+    assert imp.header("securitytenant") is None
     assert by_path(fake_os, "GET", "/api/status")
     assert by_path(fake_os, "POST", "/_dashboards/api/saved_objects/_import") == []
 
@@ -290,3 +292,9 @@ def test_missing_security_plugin_suggests_skip_roles(fake_os: FakeOpenSearch, ca
     code, _, err = run(fake_os, capsys)
     assert code == 1
     assert "pass --skip-roles" in err
+
+
+def test_dashboards_url_into_the_app_is_cut_back_to_the_base(fake_os: FakeOpenSearch, capsys) -> None:
+    code, _, err = run(fake_os, capsys, "--dashboards-url", f"{fake_os.url}/_dashboards/app/home#/")
+    assert code == 0, err
+    assert len(by_path(fake_os, "POST", "/_dashboards/api/saved_objects/_import")) == 1
