@@ -13,7 +13,7 @@ from scripts.opensearch import setup
 from scripts.opensearch.dashboards import NDJSON_PATH
 from scripts.opensearch.resources import index_template, ism_policy, role
 from tests.conftest import free_port
-from tests.unit.opensearch.fake_opensearch import FakeOpenSearch
+from tests.unit.opensearch.fake_opensearch import FakeOpenSearch, Recorded
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/tweets-firehose"
 USER, PASSWORD = "master", "s3cret-Passw0rd!"
@@ -186,8 +186,27 @@ def test_sigv4_signs_every_request(fake_os: FakeOpenSearch, capsys) -> None:
         assert "SignedHeaders=" in authz and "host" in authz
         assert r.header("X-Amz-Date")
         assert r.header("X-Amz-Security-Token") == "testing"
+        assert signature_is_valid(r, fake_os.url, "eu-west-1"), r.path
     (imp,) = by_path(fake_os, "POST", "/_dashboards/api/saved_objects/_import")
     assert imp.header("osd-xsrf") == "true"
+
+
+def signature_is_valid(r: Recorded, base_url: str, region: str) -> bool:
+    """Recompute the SigV4 signature of the request as received (method, path, query, signed headers, body)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    authz = r.header("Authorization") or ""
+    signed = authz.split("SignedHeaders=")[1].split(",")[0].split(";")
+    query = "&".join(f"{k}={v}" for k, values in r.query.items() for v in values)
+    url = f"{base_url}{r.path}" + (f"?{query}" if query else "")
+    request = AWSRequest(method=r.method, url=url, data=r.body, headers={h: r.header(h) for h in signed})
+    signer = SigV4Auth(Credentials("testing", "testing", "testing"), "es", region)
+    request.context["timestamp"] = r.header("X-Amz-Date")
+    canonical = signer.canonical_request(request)
+    expected = signer.signature(signer.string_to_sign(request, canonical), request)
+    return authz.endswith(f"Signature={expected}")
 
 
 def test_kibana_flag_uses_api_path_and_kbn_xsrf(fake_os: FakeOpenSearch, capsys) -> None:
