@@ -14,6 +14,9 @@ Sources (under ``--key-prefix``, default the bucket root):
     that is already a document (a JSON object without ``"v"`` that has ``tweet_id`` and ``sentiment_model``), so it
     is not transformed twice.
 
+Some revisions of the AWS guide spell the second folder ``AmazonOpenSearchService_failed/``; the API reference and
+the service use ``AmazonOpenSearchService-failed/``. Pass ``--prefix`` to read any other folder.
+
 This tool relies only on ``rawData`` (required) and ``errorCode`` / ``errorMessage`` (for the report; the
 format-conversion variants ``ErrorCode`` / ``lastErrorCode`` are read too). Objects may be GZIP (the stream's
 backup compression) or plain; records may be newline-separated or concatenated.
@@ -353,6 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--key-prefix", default="", help="prefix in front of the failed prefixes (the stream's S3 backup prefix)"
     )
     p.add_argument("--only", choices=["processing-failed", "opensearch-failed"], help="redrive one source only")
+    p.add_argument(
+        "--prefix",
+        action="append",
+        help="read this failed-records prefix instead of the two defaults (repeatable; --key-prefix still applies)",
+    )
     p.add_argument("--dry-run", action="store_true", help="count records by error code; send nothing, move nothing")
     p.add_argument("--include-non-json", action="store_true", help="also send rawData that is not JSON")
     p.add_argument("--max-objects", type=int, help="stop after this many objects (for a careful first run)")
@@ -371,9 +379,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         bucket = resolve.require(args.bucket, flag="--bucket", output="backup_bucket_name")
         stream = resolve.require(args.stream, flag="--stream", output="delivery_stream_name")
         region = resolve.get(args.region, output="aws_region", env="AWS_REGION")
-        chosen = {"processing-failed": (PROCESSING_FAILED,), "opensearch-failed": (OPENSEARCH_FAILED,)}.get(
-            args.only or "", DEFAULT_PREFIXES
-        )
+        chosen = tuple(args.prefix) if args.prefix else {
+            "processing-failed": (PROCESSING_FAILED,), "opensearch-failed": (OPENSEARCH_FAILED,)
+        }.get(args.only or "", DEFAULT_PREFIXES)  # fmt: skip
         settings = Settings(
             bucket=str(bucket),
             stream=str(stream),

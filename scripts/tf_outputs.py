@@ -65,7 +65,7 @@ class Resolver:
         self,
         tf_dir: str | Path | None,
         environ: Mapping[str, str],
-        reader: Callable[[str | Path], dict[str, Any]] = read_outputs,
+        reader: Callable[[str | Path], dict[str, Any]] | None = None,
     ) -> None:
         self._tf_dir = tf_dir
         self._environ = environ
@@ -79,7 +79,7 @@ class Resolver:
                 self._outputs, self._error = {}, "Terraform outputs not read (--no-terraform)"
             else:
                 try:
-                    self._outputs = self._reader(self._tf_dir)
+                    self._outputs = (self._reader or read_outputs)(self._tf_dir)
                 except TerraformOutputsError as exc:
                     self._outputs, self._error = {}, str(exc)
         return self._outputs

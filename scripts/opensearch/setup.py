@@ -101,6 +101,12 @@ class Settings:
             secret_arn = resolve.require(
                 args.secret_arn, flag="--secret-arn (or --username, or --sigv4)", output="master_user_secret_arn"
             )
+        prefix = resolve.get(None, output="index_name_prefix", default="tweets")
+        if prefix != "tweets":
+            raise OpenSearchError(
+                f"Terraform's index_name_prefix is '{prefix}', but the shipped template, ISM policy, roles and "
+                "dashboards target tweets-* (scripts/opensearch/data): keep the Firehose index name 'tweets'"
+            )
         role_arn = (
             ""
             if args.skip_roles

@@ -154,3 +154,16 @@ def test_missing_stream_is_a_clear_error(aws: dict[str, Any], capsys) -> None:
     assert code == 1
     assert "nope" in capsys.readouterr().err
     assert f"redriven/{KEY_A}" not in keys(aws["s3"], BACKUP)
+
+
+def test_explicit_prefix_replaces_the_defaults(aws: dict[str, Any], capsys) -> None:
+    s3 = aws["s3"]
+    s3.put_object(
+        Bucket=BACKUP,
+        Key="AmazonOpenSearchService_failed/x",
+        Body=s3.get_object(Bucket=BACKUP, Key=KEY_C)["Body"].read(),
+    )
+    assert run("--prefix", "AmazonOpenSearchService_failed/") == 0
+    assert "redriven/AmazonOpenSearchService_failed/x" in keys(s3, BACKUP)
+    assert {KEY_A, KEY_B, KEY_C} <= keys(s3, BACKUP)
+    assert len(delivered(s3)) == 5

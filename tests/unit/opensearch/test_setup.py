@@ -317,3 +317,15 @@ def test_dashboards_url_into_the_app_is_cut_back_to_the_base(fake_os: FakeOpenSe
     code, _, err = run(fake_os, capsys, "--dashboards-url", f"{fake_os.url}/_dashboards/app/home#/")
     assert code == 0, err
     assert len(by_path(fake_os, "POST", "/_dashboards/api/saved_objects/_import")) == 1
+
+
+def test_a_different_index_prefix_in_terraform_is_refused(fake_os: FakeOpenSearch, capsys, monkeypatch) -> None:
+    from scripts import tf_outputs
+
+    monkeypatch.setattr(tf_outputs, "read_outputs", lambda tf_dir: {"index_name_prefix": "posts"})
+    code = setup.main(["--tf-dir", "anything", "--endpoint", fake_os.url, "--username", USER,
+                       "--firehose-role-arn", ROLE_ARN, "--retention-days", "3"],
+                      environ={"OPENSEARCH_PASSWORD": PASSWORD})  # fmt: skip
+    assert code == 1
+    assert "index_name_prefix is 'posts'" in capsys.readouterr().err
+    assert fake_os.state.requests == []
