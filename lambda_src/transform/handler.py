@@ -1,0 +1,289 @@
+"""Firehose data-transformation Lambda: envelope v1 records in, sentiment-scored documents out.
+
+Entry point ``transform.handler.lambda_handler(event, context)``. The handler is thin: decode every record
+(codec), build its document (document), score the unique texts once (sentiment backend), encode. Every input
+recordId comes back exactly once, in order, ``Ok`` or ``ProcessingFailed`` (with its original data, so
+Firehose keeps it in S3 for redrive); one bad record never fails the batch. ``context`` may be None (the
+local demo): the time budget is then :data:`DEFAULT_BUDGET_S`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol, TextIO
+
+from transform.codec import DecodeError, Reason, decode_record, encode_document
+from transform.document import Draft, build_draft, format_timestamp
+from transform.observability import Fields, configure_lambda_logging, emf_line
+from transform.sentiment import Deadline, Failed, Outcome, Scored, ScoreRequest, SentimentBackend, Skipped
+from transform.sentiment.languages import normalise
+from transform.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Result = Literal["Ok", "ProcessingFailed"]
+
+DEFAULT_BUDGET_S = 300.0
+"""Time budget without a Lambda context: Firehose's longest processor invocation (5 minutes)."""
+SAFETY_MARGIN_S = 3.0
+"""Kept back from the remaining time for encoding and returning the response; sentiment work stops before."""
+
+
+class LambdaContext(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What one container keeps between invocations."""
+
+    settings: Settings
+    backend: SentimentBackend
+
+
+def build_backend(settings: Settings) -> SentimentBackend:
+    if settings.sentiment_backend == "vader":
+        from transform.sentiment.vader import VaderBackend
+
+        return VaderBackend()
+    from transform.sentiment.comprehend import ComprehendBackend
+
+    return ComprehendBackend(concurrency=settings.comprehend_concurrency)
+
+
+_runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def get_runtime() -> Runtime:
+    """The container's settings and backend, built from the environment on first use."""
+    global _runtime  # noqa: PLW0603 -- one per container, by design
+    with _runtime_lock:
+        if _runtime is None:
+            settings = Settings.from_env()
+            _runtime = Runtime(settings=settings, backend=build_backend(settings))
+        return _runtime
+
+
+def reset_runtime() -> None:
+    """Forget the cached runtime (tests, or a host that changes the environment between calls)."""
+    global _runtime  # noqa: PLW0603
+    with _runtime_lock:
+        _runtime = None
+
+
+def lambda_handler(event: Mapping[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    runtime = get_runtime()
+    return process_event(event, context, backend=runtime.backend, settings=runtime.settings)
+
+
+def remaining_seconds(context: LambdaContext | None) -> float:
+    if context is None:
+        return DEFAULT_BUDGET_S
+    return max(0.0, context.get_remaining_time_in_millis() / 1000.0)
+
+
+def _records(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    records = event.get("records") if isinstance(event, Mapping) else None
+    if not isinstance(records, list) or not all(
+        isinstance(r, Mapping) and isinstance(r.get("recordId"), str) for r in records
+    ):
+        raise ValueError("not a Firehose data-transformation event: expected records[] each with a recordId")
+    return records
+
+
+@dataclass
+class _Slot:
+    """Per-record state while the batch is processed."""
+
+    record_id: str
+    data: object
+    result: Result | None = None
+    reason: Reason | None = None
+    out: str | None = None
+    draft: Draft | None = None
+    request: int | None = None  # index into the unique score requests
+
+
+@dataclass
+class _Stats:
+    """What the invocation's summary line reports."""
+
+    passthrough: int = 0
+    unique_texts: int = 0
+    api_calls: int = 0
+    internal_errors: int = 0
+    sentiments: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+
+
+def process_event(
+    event: Mapping[str, Any],
+    context: LambdaContext | None,
+    *,
+    backend: SentimentBackend,
+    settings: Settings | None = None,
+    metrics_stream: TextIO | None = None,
+) -> dict[str, Any]:
+    """The whole transformation, with the backend passed in (tests pass stubbed clients this way)."""
+    settings = settings or Settings()
+    started = time.perf_counter()
+    deadline = Deadline(max(0.0, remaining_seconds(context) - SAFETY_MARGIN_S))
+    processed_at = format_timestamp(datetime.now(UTC))
+    slots = [_Slot(record_id=r["recordId"], data=r.get("data")) for r in _records(event)]
+    stats = _Stats()
+
+    requests = _decode_all(slots, processed_at, stats)
+    calls_before = backend.api_calls
+    outcomes = _score(backend, requests, deadline)
+    stats.api_calls = backend.api_calls - calls_before
+    stats.unique_texts = len(requests)
+    _complete(slots, outcomes, backend.model_name, stats)
+
+    response = {"records": [_response_record(slot) for slot in slots]}
+    _log_summary(
+        event,
+        slots,
+        settings,
+        model_name=backend.model_name,
+        stats=stats,
+        started=started,
+        metrics_stream=metrics_stream,
+    )
+    return response
+
+
+def _internal_error(slot: _Slot, stats: _Stats, what: str) -> None:
+    """A bug must not fail the batch: keep the record for redrive; log the first traceback of the invocation."""
+    stats.internal_errors += 1
+    if stats.internal_errors == 1:
+        log.exception("unexpected error while %s (record kept as ProcessingFailed)", what)
+    slot.result, slot.reason = "ProcessingFailed", "internal_error"
+
+
+def _decode_all(slots: list[_Slot], processed_at: str, stats: _Stats) -> list[ScoreRequest]:
+    """Decode every record and build its draft; return the unique (language, text) pairs to score."""
+    requests: list[ScoreRequest] = []
+    request_index: dict[tuple[str, str], int] = {}
+    for slot in slots:
+        try:
+            decoded = decode_record(slot.data)
+            if decoded.kind == "document":
+                slot.result, slot.out = "Ok", str(slot.data)  # redrive: exactly the bytes we were given
+                stats.passthrough += 1
+                continue
+            slot.draft = build_draft(decoded.value, processed_at)
+        except DecodeError as exc:
+            slot.result, slot.reason = "ProcessingFailed", exc.reason
+            continue
+        except Exception:
+            _internal_error(slot, stats, "decoding a record")
+            continue
+        if slot.draft.text.strip():
+            key = (normalise(slot.draft.lang), slot.draft.text)
+            if key not in request_index:
+                request_index[key] = len(requests)
+                requests.append(ScoreRequest(text=slot.draft.text, lang=slot.draft.lang))
+            slot.request = request_index[key]
+    return requests
+
+
+def _complete(slots: list[_Slot], outcomes: list[Outcome], model_name: str, stats: _Stats) -> None:
+    """Add the sentiment fields to every draft and encode it (or mark the record failed)."""
+    for slot in slots:
+        if slot.draft is None:
+            continue
+        outcome: Outcome = Skipped("empty_text") if slot.request is None else outcomes[slot.request]
+        if isinstance(outcome, Failed):
+            slot.result, slot.reason = "ProcessingFailed", outcome.reason
+            continue
+        document = dict(slot.draft.document)
+        if isinstance(outcome, Scored):
+            document.update(sentiment=outcome.label, sentiment_skipped=None, sentiment_score=outcome.scores.as_dict())
+            stats.sentiments[outcome.label] += 1
+        else:
+            document.update(sentiment=None, sentiment_skipped=outcome.reason, sentiment_score=None)
+            stats.skipped[outcome.reason] += 1
+        document["sentiment_model"] = model_name
+        try:
+            slot.result, slot.out = "Ok", encode_document(document)
+        except (ValueError, TypeError):
+            _internal_error(slot, stats, "encoding a document")
+
+
+def _score(backend: SentimentBackend, requests: list[ScoreRequest], deadline: Deadline) -> list[Outcome]:
+    if not requests:
+        return []
+    try:
+        outcomes = backend.score(requests, deadline)
+    except Exception:  # backends never raise per item; if one breaks as a whole, its records are kept for redrive
+        log.exception("sentiment backend failed for the whole batch")
+        return [Failed("sentiment_error")] * len(requests)
+    if len(outcomes) != len(requests):
+        log.error("sentiment backend returned %s outcomes for %s texts", len(outcomes), len(requests))
+        return [Failed("sentiment_error")] * len(requests)
+    return outcomes
+
+
+def _response_record(slot: _Slot) -> dict[str, str]:
+    if slot.result == "Ok" and slot.out is not None:
+        return {"recordId": slot.record_id, "result": "Ok", "data": slot.out}
+    data = slot.data if isinstance(slot.data, str) else ""
+    return {"recordId": slot.record_id, "result": "ProcessingFailed", "data": data}
+
+
+def _log_summary(
+    event: Mapping[str, Any],
+    slots: list[_Slot],
+    settings: Settings,
+    *,
+    model_name: str,
+    stats: _Stats,
+    started: float,
+    metrics_stream: TextIO | None,
+) -> None:
+    results = Counter(slot.result or "ProcessingFailed" for slot in slots)
+    failed = Counter(slot.reason for slot in slots if slot.result != "Ok" and slot.reason is not None)
+    summary = Fields(
+        event="invocation",
+        invocation_id=str(event.get("invocationId", "")),
+        backend=model_name.split("-", 1)[0],
+        sentiment_model=model_name,
+        records=len(slots),
+        results=dict(sorted(results.items())),
+        sentiment=dict(sorted(stats.sentiments.items())),
+        skipped=dict(sorted(stats.skipped.items())),
+        failed=dict(sorted(failed.items())),
+        passthrough=stats.passthrough,
+        unique_texts=stats.unique_texts,
+        api_calls=stats.api_calls,
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    if failed:
+        log.warning("%s", Fields(event="records_failed", reasons=dict(sorted(failed.items()))))
+    if settings.emit_metrics:
+        # The EMF line is the invocation's summary line, written whatever LOG_LEVEL says (metrics must not vanish).
+        line = emf_line(summary, settings.metrics_namespace, summary["backend"], int(time.time() * 1000))
+        stream = metrics_stream or sys.stdout
+        stream.write(f"{line}\n")
+        stream.flush()
+    else:
+        log.info("%s", summary)
+
+
+def _init_lambda() -> None:
+    """In Lambda: JSON logs, and configuration checked during init so a bad value fails the cold start."""
+    runtime = get_runtime()
+    configure_lambda_logging(runtime.settings.log_level_number)
+
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    _init_lambda()

@@ -1,0 +1,272 @@
+"""Amazon Comprehend backend: BatchDetectSentiment, batched, concurrent, throttle-proof.
+
+- Texts are grouped by Comprehend language and sent in chunks of at most 25 (the API limit), each text cut to
+  5,000 UTF-8 bytes on a character boundary. The handler already removed duplicate texts, so a retweet storm
+  costs one document.
+- Up to ``concurrency`` chunks are in flight at once (a thread pool; the client is thread-safe).
+- botocore's own retries are off (``max_attempts`` 1): throttling (``ThrottlingException``) and transient
+  server or connection errors are retried here with capped exponential backoff and jitter, but never past the
+  invocation's deadline: a chunk still unscored when time runs short comes back ``Failed("sentiment_timeout")``
+  and the handler returns those records ProcessingFailed instead of letting the function time out.
+- Items reported in ``ErrorList`` are retried alone (up to ``max_item_retries`` times); an item that still
+  fails becomes ``Failed("sentiment_error")``: that record alone is ProcessingFailed.
+- Any other client error (AccessDenied, validation) fails the chunk's items with ``sentiment_error`` and is
+  logged once per invocation by error code.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
+
+from transform.observability import Fields
+from transform.sentiment import Deadline, Failed, Label, Outcome, Scored, ScoreRequest, Scores, Skipped
+from transform.sentiment.languages import to_comprehend
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 25
+MAX_TEXT_BYTES = 5000
+LABELS: frozenset[str] = frozenset({"POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"})
+THROTTLE_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"})
+TRANSIENT_CODES = frozenset({"InternalServerException", "ServiceUnavailableException", "InternalFailure"})
+MAX_TRANSIENT_ATTEMPTS = 4
+
+
+class ComprehendClient(Protocol):
+    """The one call this backend makes (a boto3 ``comprehend`` client satisfies it)."""
+
+    def batch_detect_sentiment(self, *, TextList: list[str], LanguageCode: str) -> Mapping[str, Any]: ...
+
+
+def cut_utf8(text: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes without splitting a character."""
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    return encoded[:limit].decode("utf-8", errors="ignore")
+
+
+def default_client(concurrency: int) -> ComprehendClient:
+    """A boto3 Comprehend client without botocore retries (this module retries, bounded by the deadline)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 1},
+        connect_timeout=3,
+        read_timeout=10,
+        max_pool_connections=max(10, concurrency),
+    )
+    return cast(ComprehendClient, boto3.client("comprehend", config=config))
+
+
+@dataclass
+class _ChunkResult:
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+
+
+class ComprehendBackend:
+    """BatchDetectSentiment with dedupe-friendly chunking, bounded concurrency and deadline-bounded retries."""
+
+    model_name = "comprehend"
+
+    def __init__(
+        self,
+        client: ComprehendClient | None = None,
+        *,
+        concurrency: int = 4,
+        client_factory: Callable[[int], ComprehendClient] = default_client,
+        max_item_retries: int = 2,
+        base_backoff: float = 0.1,
+        max_backoff: float = 2.0,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self._client_error: type[ClientError] = ClientError
+        self._botocore_error: type[BotoCoreError] = BotoCoreError
+        self._client = client
+        self._client_factory = client_factory
+        self._concurrency = concurrency
+        self._max_item_retries = max_item_retries
+        self._base_backoff = base_backoff
+        self._max_backoff = max_backoff
+        self._rng = rng
+        self._calls = 0
+        self._calls_lock = threading.Lock()
+
+    @property
+    def api_calls(self) -> int:
+        return self._calls
+
+    @property
+    def client(self) -> ComprehendClient:
+        """The client, created on first use (once per container)."""
+        if self._client is None:
+            self._client = self._client_factory(self._concurrency)
+        return self._client
+
+    def score(self, requests: Sequence[ScoreRequest], deadline: Deadline) -> list[Outcome]:
+        outcomes: list[Outcome | None] = [None] * len(requests)
+        by_language: dict[str, list[tuple[int, str]]] = {}
+        for index, req in enumerate(requests):
+            code = to_comprehend(req.lang)
+            if code is None:
+                outcomes[index] = Skipped("unsupported_language")
+            else:
+                by_language.setdefault(code, []).append((index, cut_utf8(req.text)))
+        chunks = [
+            (code, items[start : start + MAX_BATCH])
+            for code, items in by_language.items()
+            for start in range(0, len(items), MAX_BATCH)
+        ]
+        if chunks:
+            self._run_chunks(chunks, deadline, outcomes)
+        return [o if o is not None else Failed("sentiment_error") for o in outcomes]
+
+    def _run_chunks(
+        self, chunks: list[tuple[str, list[tuple[int, str]]]], deadline: Deadline, outcomes: list[Outcome | None]
+    ) -> None:
+        client = self.client
+        stop = threading.Event()
+        errors: Counter[str] = Counter()
+        pool = ThreadPoolExecutor(max_workers=min(self._concurrency, len(chunks)), thread_name_prefix="comprehend")
+        try:
+            futures: dict[Future[_ChunkResult], list[tuple[int, str]]] = {
+                pool.submit(self._run_chunk, client, code, items, deadline, stop): items for code, items in chunks
+            }
+            done, _ = wait(futures, timeout=deadline.remaining())
+        finally:
+            stop.set()  # chunks still running give up at their next check; calls in flight end by read timeout
+            pool.shutdown(wait=False, cancel_futures=True)
+        for future, items in futures.items():
+            if future in done and future.exception() is None:
+                result = future.result()
+                errors.update(result.errors)
+                for index, outcome in result.outcomes.items():
+                    outcomes[index] = outcome
+            else:
+                if future in done:
+                    log.error("Comprehend chunk raised unexpectedly", exc_info=future.exception())
+                    errors["unexpected_exception"] += 1
+                for index, _ in items:
+                    if outcomes[index] is None:
+                        outcomes[index] = Failed("sentiment_timeout" if future not in done else "sentiment_error")
+        if errors:
+            log.warning("%s", Fields(event="comprehend_errors", codes=dict(sorted(errors.items()))))
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self._max_backoff, self._base_backoff * (2.0 ** (attempt - 1)))
+        return ceiling / 2 + self._rng() * ceiling / 2
+
+    def _call(self, client: ComprehendClient, code: str, texts: list[str]) -> Mapping[str, Any]:
+        with self._calls_lock:
+            self._calls += 1
+        return client.batch_detect_sentiment(TextList=texts, LanguageCode=code)
+
+    def _run_chunk(
+        self,
+        client: ComprehendClient,
+        code: str,
+        items: list[tuple[int, str]],
+        deadline: Deadline,
+        stop: threading.Event,
+    ) -> _ChunkResult:
+        result = _ChunkResult()
+        pending = list(items)
+        item_attempts: Counter[int] = Counter()
+        failures = 0  # consecutive throttles / transient errors; reset on success
+        while pending:
+            if stop.is_set() or deadline.expired():
+                result.outcomes.update((index, Failed("sentiment_timeout")) for index, _ in pending)
+                break
+            try:
+                response = self._call(client, code, [text for _, text in pending])
+            except self._client_error as exc:
+                error_code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+                result.errors[error_code] += 1
+                if error_code in THROTTLE_CODES or error_code in TRANSIENT_CODES:
+                    failures += 1
+                    if error_code in TRANSIENT_CODES and failures >= MAX_TRANSIENT_ATTEMPTS:
+                        result.outcomes.update((index, Failed("sentiment_error")) for index, _ in pending)
+                        break
+                    if not self._sleep(self._backoff(failures), deadline, stop):
+                        result.outcomes.update((index, Failed("sentiment_timeout")) for index, _ in pending)
+                        break
+                    continue
+                result.outcomes.update((index, Failed("sentiment_error")) for index, _ in pending)
+                break
+            except self._botocore_error as exc:  # connection reset, read timeout, ...
+                result.errors[type(exc).__name__] += 1
+                failures += 1
+                if failures >= MAX_TRANSIENT_ATTEMPTS or not self._sleep(self._backoff(failures), deadline, stop):
+                    result.outcomes.update((index, Failed("sentiment_error")) for index, _ in pending)
+                    break
+                continue
+            failures = 0
+            pending = self._collect(response, pending, item_attempts, result)
+            if pending and not self._sleep(self._base_backoff, deadline, stop):
+                result.outcomes.update((index, Failed("sentiment_timeout")) for index, _ in pending)
+                break
+        return result
+
+    def _collect(
+        self,
+        response: Mapping[str, Any],
+        pending: list[tuple[int, str]],
+        item_attempts: Counter[int],
+        result: _ChunkResult,
+    ) -> list[tuple[int, str]]:
+        """Record the response's results; return the ErrorList items that deserve another try."""
+        answered: set[int] = set()
+        for item in response.get("ResultList", []):
+            position = item["Index"]
+            index = pending[position][0]
+            answered.add(position)
+            result.outcomes[index] = _scored(item)
+        retry: list[tuple[int, str]] = []
+        for item in response.get("ErrorList", []):
+            position = item["Index"]
+            index = pending[position][0]
+            answered.add(position)
+            result.errors[f"item:{item.get('ErrorCode', 'Unknown')}"] += 1
+            item_attempts[index] += 1
+            if item_attempts[index] > self._max_item_retries:
+                result.outcomes[index] = Failed("sentiment_error")
+            else:
+                retry.append(pending[position])
+        for position, (index, _) in enumerate(pending):
+            if position not in answered:  # neither result nor error: never seen, but never silently lost either
+                result.errors["item:missing_from_response"] += 1
+                result.outcomes[index] = Failed("sentiment_error")
+        return retry
+
+    @staticmethod
+    def _sleep(seconds: float, deadline: Deadline, stop: threading.Event) -> bool:
+        """Wait ``seconds`` unless that would pass the deadline; False means give up now."""
+        if seconds >= deadline.remaining():
+            return False
+        return not stop.wait(seconds)
+
+
+def _scored(item: Mapping[str, Any]) -> Outcome:
+    label = item.get("Sentiment")
+    raw = item.get("SentimentScore") or {}
+    if label not in LABELS:
+        return Failed("sentiment_error")
+
+    def unit(key: str) -> float:
+        value: object = raw.get(key, 0.0)
+        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+        return min(1.0, max(0.0, number))
+
+    scores = Scores(positive=unit("Positive"), negative=unit("Negative"), neutral=unit("Neutral"), mixed=unit("Mixed"))
+    return Scored(cast(Label, label), scores)

@@ -1,0 +1,64 @@
+"""Record codec: every way a record can be unreadable has its own reason code."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from transform.codec import DecodeError, decode_document, decode_record, encode_document, sanitise
+
+from tests.unit.transform.support import b64, envelope, record_data
+
+
+def test_envelope_round_trip() -> None:
+    decoded = decode_record(record_data(envelope()))
+    assert decoded.kind == "envelope"
+    assert decoded.value["tweet"]["id"] == "1861000000000000001"
+
+
+def test_document_is_recognised_for_redrive() -> None:
+    decoded = decode_record(record_data({"tweet_id": "1", "sentiment_model": "comprehend", "text": "x"}))
+    assert decoded.kind == "document"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (None, "missing_data"),
+        (123, "missing_data"),
+        ("not base64!", "bad_base64"),
+        ("YWJ", "bad_base64"),  # incomplete quantum
+        (b64(b"\xff\xfe{}"), "not_utf8"),
+        (b64('{"v": 1, "tweet": {"te'), "invalid_json"),  # truncated
+        (b64(""), "invalid_json"),
+        (b64("[" * 100_000 + "]" * 100_000), "invalid_json"),  # too deep for the parser
+        (b64("[1, 2]"), "not_an_object"),
+        (b64('"just a string"'), "not_an_object"),
+        (b64('{"hello": "world"}'), "not_an_envelope"),
+        (b64('{"tweet_id": "1"}'), "not_an_envelope"),  # half a document
+        (b64('{"v": 2, "tweet": {}}'), "unknown_version"),
+        (b64('{"v": "1"}'), "unknown_version"),
+        (b64('{"v": true}'), "unknown_version"),  # True == 1 in Python; not in the contract
+        (b64('{"v": null, "tweet_id": "1", "sentiment_model": "x"}'), "unknown_version"),
+    ],
+)
+def test_unreadable_records_raise_their_reason(data: object, reason: str) -> None:
+    with pytest.raises(DecodeError) as info:
+        decode_record(data)
+    assert info.value.reason == reason
+
+
+def test_encode_is_single_line_compact_utf8_without_trailing_newline() -> None:
+    document = {"text": "línea uno\nlínea dos 😀", "n": 1}
+    raw = base64.b64decode(encode_document(document))
+    assert b"\n" not in raw  # the newline inside the text is escaped, none is appended
+    assert raw.decode("utf-8") == '{"text":"línea uno\\nlínea dos 😀","n":1}'
+    assert decode_document(encode_document(document)) == document
+
+
+def test_lone_surrogates_become_replacement_characters() -> None:
+    value = json.loads('{"text": "bad \\ud800 pair"}')
+    raw = base64.b64decode(encode_document(value)).decode("utf-8")
+    assert json.loads(raw)["text"] == "bad \ufffd pair"
+    assert sanitise("ok \udfff") == "ok \ufffd"
