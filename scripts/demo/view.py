@@ -103,21 +103,8 @@ class Painter:
         return "".join(codes) + text + RESET
 
 
-def render_frame(
-    snap: Snapshot,
-    *,
-    width: int = 100,
-    color: bool = True,
-    title: str = "tweet sentiment · local demo",
-    footer: str = "Ctrl-C stops (everything stored so far is kept)",
-) -> str:
-    """One frame of the live view as text (ANSI colours when ``color``)."""
-    paint = Painter(color)
-    width = max(width, 60)
-    lines: list[str] = []
-    header = f" {fmt_elapsed(snap.elapsed_s)}  {title}"
-    lines.append(paint(fit(header, width), BOLD))
-    lines.append(paint("─" * width, DIM))
+def _stats_line(snap: Snapshot, width: int, paint: Painter) -> str:
+    """Rate and counters, as many as fit the width, in order of importance."""
     failed = snap.processing_failed + snap.store_rejected
     source_read = snap.source.get("read")
     malformed = snap.source.get("malformed")
@@ -136,7 +123,25 @@ def render_frame(
         if display_width(strip_ansi(candidate)) > width:
             break
         stats_line = candidate
-    lines.append(stats_line)
+    return stats_line
+
+
+def render_frame(
+    snap: Snapshot,
+    *,
+    width: int = 100,
+    color: bool = True,
+    title: str = "tweet sentiment · local demo",
+    footer: str = "Ctrl-C stops (everything stored so far is kept)",
+) -> str:
+    """One frame of the live view as text (ANSI colours when ``color``)."""
+    paint = Painter(color)
+    width = max(width, 60)
+    lines: list[str] = []
+    header = f" {fmt_elapsed(snap.elapsed_s)}  {title}"
+    lines.append(paint(fit(header, width), BOLD))
+    lines.append(paint("─" * width, DIM))
+    lines.append(_stats_line(snap, width, paint))
     lines.append("")
 
     left_w = min(56, width // 2 + 6)
