@@ -181,6 +181,14 @@ def ingester_settings(args: argparse.Namespace, paths: Paths, *, live: bool, vie
         raise DemoConfigError(str(exc)) from None
 
 
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it (shorter in the view), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 class WarningTail(logging.Handler):
     """Keeps the last warning for the live view's footer."""
 
@@ -315,7 +323,7 @@ class Demo:
         else:
             rate = f"{self.settings.rate:g} tweets/s" if self.settings.rate else "full speed"
             looping = ", looping" if self.settings.loop else ""
-            self.source_desc = f"replay {self.settings.replay_file} ({rate}{looping})"
+            self.source_desc = f"replay {display_path(self.settings.replay_file)} ({rate}{looping})"
         self.view: LiveView | None = None
         if self.view_on:
             width = min(shutil.get_terminal_size((100, 30)).columns, 120)

@@ -35,7 +35,7 @@ def test_output_is_pinned_for_the_embedded_source() -> None:
     # Pins the generator's behaviour: if this changes, the committed sample changes too (regenerate it,
     # update PROVENANCE.md, and update this digest in the same commit).
     out = gen.render_jsonl(gen.parse_source(SOURCE), count=50, seed=1)
-    assert hashlib.sha256(out).hexdigest() == "cffda71e64c18a56c621db579858424d620bb60af8c76e152d28615786f597f0"
+    assert hashlib.sha256(out).hexdigest() == "954ebb211c67a8f2659302d0b005e25c6bd1052fd640539f63b92f0debfcdcff"
 
 
 def test_unusable_source_texts_are_never_emitted() -> None:
@@ -105,6 +105,12 @@ def test_committed_sample_covers_languages_and_tweet_kinds() -> None:
     assert kinds["quoted"] > 50
     retweets = [m for m in messages if m["data"].get("referenced_tweets", [{}])[0].get("type") == "retweeted"]
     assert all(m["data"]["text"].startswith("RT @") for m in retweets)
+    by_id = {m["data"]["id"]: m["data"] for m in messages}
+    for m in messages:
+        for ref in m["data"].get("referenced_tweets", []):
+            parent = by_id[ref["id"]]  # every reference points inside the sample, at an earlier tweet
+            assert int(parent["id"]) < int(m["data"]["id"])
+            assert parent.get("referenced_tweets", [{}])[0].get("type") != "retweeted"
     notes = [m["data"] for m in messages if "note_tweet" in m["data"]]
     assert notes
     assert all(len(n["note_tweet"]["text"]) > 280 for n in notes)
