@@ -106,11 +106,8 @@ class Painter:
 def _stats_line(snap: Snapshot, width: int, paint: Painter) -> str:
     """Rate and counters, as many as fit the width, in order of importance."""
     failed = snap.processing_failed + snap.store_rejected
-    source_read = snap.source.get("read")
     malformed = snap.source.get("malformed")
     parts = [f"{snap.rate_now:7.1f} tweets/s"]
-    if source_read is not None:
-        parts.append(f"read {source_read:,}")
     parts.append(f"stored {snap.stored:,}")
     parts.append(f"failed {failed:,}" if not failed else paint(f"failed {failed:,}", COLORS["NEGATIVE"]))
     if malformed:

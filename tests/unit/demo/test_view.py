@@ -84,7 +84,6 @@ def test_failures_and_malformed_lines_are_visible() -> None:
     assert "failed 3" in frame
     assert "malformed 7" in frame
     assert "Lambda.ProcessingFailed 3" in frame
-    assert "read 1,010" in frame
 
 
 def test_empty_snapshot_renders() -> None:
