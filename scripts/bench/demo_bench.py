@@ -95,7 +95,7 @@ def run_pipeline(name: str, work: Path, *, naive: bool, limit: int, loop: bool, 
     seconds = time.perf_counter() - started
     if code != 0:
         raise SystemExit(f"{name}: the ingester exited with {code}")
-    snap = stats.snapshot()
+    snap = stats.snapshot(full=True)
     store.close()
     return Row(
         name=name,

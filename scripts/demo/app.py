@@ -338,8 +338,8 @@ class Demo:
             log.exception("the ingester crashed")
             self.code = EXIT_FATAL
 
-    def snapshot(self) -> Snapshot:
-        snap = self.stats.snapshot()
+    def snapshot(self, *, full: bool = False) -> Snapshot:
+        snap = self.stats.snapshot(full=full)
         snap.source = read_source_status(self.paths.state)
         snap.buffered = self.firehose.pending()
         return snap
@@ -391,7 +391,7 @@ class Demo:
 
     def _finish(self) -> int:
         code = EXIT_FATAL if self.code is None else self.code
-        snap = self.snapshot()
+        snap = self.snapshot(full=True)
         if self.view is not None:
             self.view.draw(snap, footer="finished")
             self.view.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import random
+import sqlite3
 import threading
 import time
 from collections import Counter, deque
@@ -20,6 +22,8 @@ log = logging.getLogger(__name__)
 
 SENTIMENTS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED", "SKIPPED")
 LATEST_KEEP = 12
+RESERVOIR = 100_000  # latencies kept for the run's percentiles; beyond it, a uniform random sample
+RECENT_LATENCIES = 2_000  # what the live view's p50 is computed over
 
 
 def iso_now() -> str:
@@ -63,7 +67,8 @@ class Snapshot:
     latest: list[LatestTweet]
     langs: dict[str, int]
     failed_by_code: dict[str, int]
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)  # whole run (a uniform sample past RESERVOIR)
+    recent_latencies_ms: list[float] = field(default_factory=list)  # the last RECENT_LATENCIES tweets
     source: dict[str, Any] = field(default_factory=dict)  # the ingester's own counters, when known
     buffered: int = 0
 
@@ -86,6 +91,9 @@ class DemoStats:
         self.failed_by_code: Counter[str] = Counter()
         self.latest: deque[LatestTweet] = deque(maxlen=LATEST_KEEP)
         self.latencies_ms: list[float] = []
+        self.recent_latencies: deque[float] = deque(maxlen=RECENT_LATENCIES)
+        self._latency_count = 0
+        self._rng = random.Random(0)  # noqa: S311 - reservoir sampling, not security
         self._window: deque[tuple[float, int]] = deque()  # (time, stored) marks for the recent rate
 
     def record_docs(self, docs: list[dict[str, Any]], stored_ts: float) -> None:
@@ -98,13 +106,24 @@ class DemoStats:
                 self.hashtags.update(list(dict.fromkeys(str(h) for h in doc.get("hashtags") or [])))
                 received = parse_iso(doc.get("received_at"))
                 if received is not None:
-                    self.latencies_ms.append(max(0.0, (stored_ts - received) * 1000))
+                    self._add_latency(max(0.0, (stored_ts - received) * 1000))
                 author = doc.get("author") or {}
                 self.latest.append(
                     LatestTweet(sentiment, str(doc.get("lang")), str(author.get("username") or "?"), str(doc["text"]))
                 )
             now = self._clock()
             self._window.append((now, self.stored))
+
+    def _add_latency(self, value: float) -> None:
+        """Keep every latency up to RESERVOIR, then a uniform sample of the run (Vitter's algorithm R)."""
+        self.recent_latencies.append(value)
+        self._latency_count += 1
+        if len(self.latencies_ms) < RESERVOIR:
+            self.latencies_ms.append(value)
+            return
+        slot = self._rng.randrange(self._latency_count)
+        if slot < RESERVOIR:
+            self.latencies_ms[slot] = value
 
     def record_failures(self, processing_failed: int, store_rejected: int, dropped: int, codes: Counter[str]) -> None:
         with self._lock:
@@ -114,7 +133,8 @@ class DemoStats:
             self.failed_by_code.update(codes)
             self.batches += 1
 
-    def snapshot(self, window_s: float = 3.0) -> Snapshot:
+    def snapshot(self, window_s: float = 3.0, *, full: bool = False) -> Snapshot:
+        """Counters now; ``full`` adds the whole run's latencies (the summary), otherwise only recent ones."""
         with self._lock:
             now = self._clock()
             while len(self._window) > 1 and now - self._window[0][0] > window_s:
@@ -139,7 +159,8 @@ class DemoStats:
                 latest=list(self.latest),
                 langs=dict(self.langs.most_common()),
                 failed_by_code=dict(self.failed_by_code),
-                latencies_ms=list(self.latencies_ms),
+                latencies_ms=list(self.latencies_ms) if full else [],
+                recent_latencies_ms=list(self.recent_latencies),
             )
 
 
@@ -195,6 +216,29 @@ class StoreTarget:
                 self.failed.root / PROCESSING_FAILED,
             )
         stored_at = iso_now()
-        self.store.upsert(docs, stored_at)
+        try:
+            self.store.upsert(docs, stored_at)
+        except sqlite3.Error as exc:
+            # The database is unusable (locked for too long, disk full): keep the documents on disk in the
+            # destination-failure format instead of losing them, as Firehose backs up what OpenSearch refuses.
+            log.exception("SQLite upsert of %s document(s) failed; writing them to the failed folder", len(docs))
+            self.failed.write(DESTINATION_FAILED, [_rejection(d, now_ms, f"SQLite: {exc}") for d in docs])
+            codes["StoreUnavailable"] += len(docs)
+            self.stats.record_failures(len(outcome.failed), len(rejected) + len(docs), outcome.dropped, codes)
+            return
         self.stats.record_docs(docs, time.time())
         self.stats.record_failures(len(outcome.failed), len(rejected), outcome.dropped, codes)
+
+
+def _rejection(doc: dict[str, Any], now_ms: int, message: str) -> dict[str, Any]:
+    raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return {
+        "attemptsMade": 1,
+        "arrivalTimestamp": now_ms,
+        "errorCode": "503",
+        "errorMessage": message,
+        "attemptEndingTimestamp": now_ms,
+        "rawData": base64.b64encode(raw).decode("ascii"),
+        "esDocumentId": doc.get("tweet_id"),
+        "esIndexName": "sqlite:tweets",
+    }

@@ -112,7 +112,7 @@ def _stats_line(snap: Snapshot, width: int, paint: Painter) -> str:
     parts.append(f"failed {failed:,}" if not failed else paint(f"failed {failed:,}", COLORS["NEGATIVE"]))
     if malformed:
         parts.append(paint(f"malformed {malformed:,}", COLORS["MIXED"]))
-    parts.append(f"latency p50 {fmt_ms(percentile(snap.latencies_ms, 50))}")
+    parts.append(f"latency p50 {fmt_ms(percentile(snap.recent_latencies_ms or snap.latencies_ms, 50))}")
     parts.append(f"batches {snap.batches:,}")
     stats_line = ""
     for part in parts:  # as many as fit the width, in order of importance

@@ -8,6 +8,9 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from scripts.demo import delivery
 from scripts.demo.delivery import DemoStats, StoreTarget
 from scripts.demo.failed import FailedWriter
 from scripts.demo.firehose import BatchOutcome, BufferedRecord, FailedRecord
@@ -61,7 +64,40 @@ def test_stats_latency_and_skipped_sentiment() -> None:
     stats = DemoStats()
     doc = make_doc(received_at="2026-11-26T09:00:00.000Z", sentiment=None)
     stats.record_docs([doc], datetime(2026, 11, 26, 9, 0, 0, 250000, tzinfo=UTC).timestamp())
-    snap = stats.snapshot()
+    snap = stats.snapshot(full=True)
     assert snap.sentiments["SKIPPED"] == 1
     assert [round(x) for x in snap.latencies_ms] == [250]
+    assert [round(x) for x in snap.recent_latencies_ms] == [250]
+    assert stats.snapshot().latencies_ms == []  # the live view does not copy the whole run each frame
+
+
+def test_latency_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(delivery, "RESERVOIR", 100)
+    monkeypatch.setattr(delivery, "RECENT_LATENCIES", 10)
+    stats = DemoStats()
+    base = datetime(2026, 11, 26, 9, 0, 0, tzinfo=UTC)
+    for i in range(1000):
+        doc = make_doc(tweet_id=str(i), received_at="2026-11-26T09:00:00.000Z")
+        stats.record_docs([doc], base.timestamp() + i / 1000)  # latency i ms
+    snap = stats.snapshot(full=True)
+    assert len(snap.latencies_ms) == 100
+    assert 250 < sorted(snap.latencies_ms)[50] < 750  # a uniform sample of 0..999 ms
+    assert [round(x) for x in snap.recent_latencies_ms] == list(range(990, 1000))
     assert snap.latest[0].username == "ana"
+
+
+def test_documents_are_kept_on_disk_when_sqlite_fails(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "t.db")
+    failed = FailedWriter(tmp_path / "failed")
+    stats = DemoStats()
+    target = StoreTarget(store, failed, stats, "arn")
+    store.conn.execute("DROP TABLE tweet_hashtags")  # the next upsert fails inside its transaction
+    doc = make_doc(tweet_id="9")
+    target.deliver(BatchOutcome(ok=[(BufferedRecord("r1", b"{}", 1), json.dumps(doc).encode())]))
+    (path,) = failed.files()
+    line = json.loads(path.read_text())
+    assert json.loads(base64.b64decode(line["rawData"])) == doc
+    assert "SQLite" in line["errorMessage"]
+    assert stats.snapshot().failed_by_code == {"StoreUnavailable": 1}
+    assert store.count() == 0  # rolled back, not half-written
+    store.close()
