@@ -154,6 +154,7 @@ def process_event(
         slots,
         settings,
         model_name=backend.model_name,
+        request_id=getattr(context, "aws_request_id", None),
         stats=stats,
         started=started,
         metrics_stream=metrics_stream,
@@ -246,6 +247,7 @@ def _log_summary(
     settings: Settings,
     *,
     model_name: str,
+    request_id: str | None,
     stats: _Stats,
     started: float,
     metrics_stream: TextIO | None,
@@ -255,6 +257,7 @@ def _log_summary(
     summary = Fields(
         event="invocation",
         invocation_id=str(event.get("invocationId", "")),
+        request_id=request_id,
         backend=model_name.split("-", 1)[0],
         sentiment_model=model_name,
         records=len(slots),

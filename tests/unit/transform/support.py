@@ -88,6 +88,8 @@ def assert_valid_document(document: Mapping[str, Any]) -> None:
 
 
 class FakeContext:
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+
     def __init__(self, remaining_ms: int) -> None:
         self.remaining_ms = remaining_ms
 

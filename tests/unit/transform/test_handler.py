@@ -266,6 +266,7 @@ def test_one_info_summary_line_without_tweet_text(vader: VaderBackend, caplog: p
     assert summary["skipped"] == {"empty_text": 1, "unsupported_language": 2}
     assert summary["failed"] == {"bad_base64": 1}
     assert summary["backend"] == "vader" and summary["api_calls"] == 0
+    assert summary["request_id"] is None  # no Lambda context
     assert summary["duration_ms"] >= 0
     for record in caplog.records:
         assert "Loving the new" not in record.getMessage()
@@ -369,3 +370,10 @@ def test_lambda_logging_is_json_lines_on_stdout() -> None:
     assert [(line["level"], line["event"]) for line in lines] == [("WARNING", "records_failed"), ("INFO", "invocation")]
     assert lines[1]["invocation_id"] == "i-1" and lines[1]["failed"] == {"bad_base64": 1}
     assert proc.stderr == ""
+
+
+def test_summary_carries_the_lambda_request_id(vader: VaderBackend, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="transform"):
+        process_event(firehose_event([record_data(envelope())]), FakeContext(30_000), backend=vader)
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.levelno == logging.INFO]
+    assert line["request_id"] == FakeContext.aws_request_id
