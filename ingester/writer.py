@@ -124,7 +124,7 @@ class FirehoseWriter:
         self._queue: queue.Queue[Item] = queue.Queue(maxsize=queue_max_records)
         self._spool_after_s = spool_after_s
         self._retry_backoff = Backoff(base_backoff_s, max_backoff_s, rng)
-        self._probe_backoff = Backoff(max(base_backoff_s, 0.5), max_backoff_s, rng)
+        self._probe_backoff = Backoff(base_backoff_s * 5, max_backoff_s, rng)
         self._shutdown_grace_s = shutdown_grace_s
         self._interrupt = threading.Event()
         self._sleep: Callable[[float], object] = sleep or self._interrupt.wait

@@ -195,35 +195,47 @@ class XStreamingClient(tweepy.StreamingClient):  # type: ignore[misc]
                 except _NETWORK_ERRORS as exc:
                     if self._stopping():
                         break
-                    wait = backoff.network()
-                    if _is_stall(exc):
-                        log.warning(
-                            "no data or keep-alive from X for %.0f s: stalled connection; reconnecting in %.2f s",
-                            self.stall_timeout_s,
-                            wait,
-                        )
-                        self.handler.on_disconnected("stalled")
-                    else:
-                        log.warning("stream connection error (%s); reconnecting in %.2f s", type(exc).__name__, wait)
-                        self.handler.on_disconnected("network")
+                    wait = self._after_network_error(exc, backoff)
+                except Exception:
+                    if self._stopping():  # disconnect() closed the response under the reading thread
+                        break
+                    raise
                 else:
                     if self._stopping():
                         break
-                    if isinstance(outcome, requests.Response):
-                        status = outcome.status_code
-                        wait = backoff.http(status)
-                        self._log_http_error(outcome, wait)
-                        self.handler.on_disconnected(f"http_{status}")
-                        if status == 401:
-                            self.handler.on_unauthorized()
-                    else:
-                        wait = backoff.network()
-                        log.warning("X closed the stream (operational disconnect); reconnecting in %.2f s", wait)
-                        self.handler.on_disconnected("closed")
+                    wait = self._after_response(outcome, backoff)
                 self._sleep(wait)
         finally:
             self.session.close()
             self.running = False
+
+    def _after_network_error(self, exc: BaseException, backoff: _ReconnectBackoff) -> float:
+        wait = backoff.network()
+        if _is_stall(exc):
+            log.warning(
+                "no data or keep-alive from X for %g s: stalled connection; reconnecting in %.2f s",
+                self.stall_timeout_s,
+                wait,
+            )
+            self.handler.on_disconnected("stalled")
+        else:
+            log.warning("stream connection error (%s); reconnecting in %.2f s", type(exc).__name__, wait)
+            self.handler.on_disconnected("network")
+        return wait
+
+    def _after_response(self, outcome: requests.Response | None, backoff: _ReconnectBackoff) -> float:
+        if outcome is None:
+            wait = backoff.network()
+            log.warning("X closed the stream (operational disconnect); reconnecting in %.2f s", wait)
+            self.handler.on_disconnected("closed")
+            return wait
+        status = outcome.status_code
+        wait = backoff.http(status)
+        self._log_http_error(outcome, wait)
+        self.handler.on_disconnected(f"http_{status}")
+        if status == 401:
+            self.handler.on_unauthorized()
+        return wait
 
     def _read_once(
         self, method: str, url: str, params: dict[str, Any] | None, backoff: _ReconnectBackoff
