@@ -67,3 +67,12 @@ demo: setup ## Run the pipeline locally on the bundled sample (ARGS="--rate 200 
 clean: ## Remove build outputs, caches and virtualenvs
 	rm -rf dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENV) $(CHECKOV_VENV)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+opensearch-setup: setup ## Index template, ISM retention, Firehose role mapping, Dashboards objects (ARGS="--sigv4")
+	$(PY) -m scripts.opensearch --tf-dir $(TF_DIR) $(ARGS)
+
+redrive: setup ## Put failed records from the backup bucket back into the stream (ARGS="--dry-run")
+	$(PY) -m scripts.redrive --tf-dir $(TF_DIR) $(ARGS)
+
+smoke: setup ## Post-deploy smoke test: synthetic tweets through the stream into OpenSearch, then removed
+	$(PY) -m scripts.smoke --tf-dir $(TF_DIR) $(ARGS)

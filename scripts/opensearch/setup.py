@@ -1,0 +1,361 @@
+"""Apply the OpenSearch side of the pipeline as code: ``python -m scripts.opensearch`` (``make opensearch-setup``).
+
+Steps, each idempotent (GET first, compare, write only on difference; a second run prints ``unchanged`` for every
+step and sends no write request):
+
+1. cluster version check (OpenSearch >= 1.0; the ``_plugins`` APIs do not exist on Elasticsearch)
+2. composable index template ``_index_template/tweets`` for ``tweets-*``
+3. ISM policy ``_plugins/_ism/policies/tweets-retention`` (delete after ``retention_days``; ``ism_template`` attaches
+   it to new ``tweets-*`` indices; on creation it is also added to existing indices, on update existing indices
+   are moved to the new version)
+4. security role ``tweets_writer`` and its role mapping: the Firehose role ARN is merged into the backend roles
+5. security role ``tweets_reader`` (read-only), mapped to ``--reader-backend-role`` / ``--reader-user`` when given
+6. Dashboards saved objects (index pattern, visualizations, saved search, dashboard)
+
+Settings come from flags first, then the environment, then ``terraform -chdir=TF_DIR output -json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scripts.opensearch import dashboards
+from scripts.opensearch.client import (
+    PASSWORD_ENV,
+    Auth,
+    Client,
+    OpenSearchError,
+    check_version,
+    choose_auth,
+    endpoint_url,
+    region_from_endpoint,
+)
+from scripts.opensearch.resources import (
+    INDEX_PATTERN,
+    ISM_POLICY_ID,
+    READER_ROLE,
+    TEMPLATE_NAME,
+    WRITER_ROLE,
+    index_template,
+    is_subset,
+    ism_policy,
+    normalise_role,
+    normalise_template,
+    retention_of,
+    role,
+)
+from scripts.tf_outputs import DEFAULT_TF_DIR, Resolver, TerraformOutputsError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    endpoint: str
+    dashboards_url: str
+    auth_mode: str  # "secret" | "password" | "sigv4"
+    region: str | None
+    secret_arn: str | None
+    username: str | None
+    firehose_role_arn: str
+    retention_days: int
+    shards: int | None = None
+    replicas: int | None = None
+    reader_backend_roles: tuple[str, ...] = ()
+    reader_users: tuple[str, ...] = ()
+    kibana: bool = False
+    skip_dashboards: bool = False
+    skip_roles: bool = False
+    tenant: str | None = "global"
+    timeout: float = 30.0
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        resolve = Resolver(None if args.no_terraform else args.tf_dir, env)
+        endpoint = endpoint_url(
+            resolve.require(args.endpoint, flag="--endpoint", output="opensearch_endpoint", env="OPENSEARCH_ENDPOINT")
+        )
+        dashboards_url = resolve.get(args.dashboards_url, output=None if args.kibana else "dashboards_url")
+        if not dashboards_url:
+            dashboards_url = endpoint if args.kibana else f"{endpoint}/_dashboards"
+        # a URL pointing into the app (".../_dashboards/app/home") is cut back to the Dashboards base path
+        dashboards_url = re.sub(r"(/_dashboards)(/.*)?$", r"\1", str(dashboards_url).rstrip("/"))
+        region = resolve.get(args.region, output="aws_region", env="AWS_REGION") or region_from_endpoint(endpoint)
+        if args.sigv4:
+            mode, secret_arn = "sigv4", None
+        elif args.username:
+            mode, secret_arn = "password", None
+            if not env.get(PASSWORD_ENV):
+                raise OpenSearchError(f"--username needs the password in the environment variable {PASSWORD_ENV}")
+        else:
+            mode = "secret"
+            secret_arn = resolve.require(
+                args.secret_arn, flag="--secret-arn (or --username, or --sigv4)", output="master_user_secret_arn"
+            )
+        prefix = resolve.get(None, output="index_name_prefix", default="tweets")
+        if prefix != "tweets":
+            raise OpenSearchError(
+                f"Terraform's index_name_prefix is '{prefix}', but the shipped template, ISM policy, roles and "
+                "dashboards target tweets-* (scripts/opensearch/data): keep the Firehose index name 'tweets'"
+            )
+        role_arn = (
+            ""
+            if args.skip_roles
+            else resolve.require(args.firehose_role_arn, flag="--firehose-role-arn", output="firehose_role_arn")
+        )
+        retention = resolve.require(args.retention_days, flag="--retention-days", output="retention_days")
+        try:
+            retention_days = int(retention)
+        except (TypeError, ValueError) as exc:
+            raise OpenSearchError(f"retention_days must be a whole number of days, got {retention!r}") from exc
+        return cls(
+            endpoint=endpoint,
+            dashboards_url=str(dashboards_url).rstrip("/"),
+            auth_mode=mode,
+            region=str(region) if region else None,
+            secret_arn=secret_arn,
+            username=args.username,
+            firehose_role_arn=str(role_arn),
+            retention_days=retention_days,
+            shards=args.shards,
+            replicas=args.replicas,
+            reader_backend_roles=tuple(args.reader_backend_role or ()),
+            reader_users=tuple(args.reader_user or ()),
+            kibana=args.kibana,
+            skip_dashboards=args.skip_dashboards,
+            skip_roles=args.skip_roles,
+            tenant=None if args.kibana else (args.tenant or None),
+            timeout=args.timeout,
+            environ=env,
+        )
+
+    def auth(self) -> Auth:
+        return choose_auth(
+            sigv4=self.auth_mode == "sigv4",
+            username=self.username,
+            secret_arn=self.secret_arn,
+            region=self.region,
+            environ=self.environ,
+        )
+
+
+class Reporter:
+    def __init__(self, out: Any = None) -> None:
+        self.out = out or sys.stdout
+        self.statuses: dict[str, str] = {}
+
+    def step(self, name: str, status: str, detail: str = "") -> None:
+        self.statuses[name] = status
+        print(f"{name:<34} {status}{f'  ({detail})' if detail else ''}", file=self.out, flush=True)
+
+
+# --- steps ------------------------------------------------------------------------------------------------------
+
+
+def step_index_template(client: Client, report: Reporter, settings: Settings) -> None:
+    name = f"index template {TEMPLATE_NAME}"
+    desired = index_template(settings.shards, settings.replicas)
+    current = client.get_json(f"_index_template/{TEMPLATE_NAME}")
+    existing = None
+    for entry in (current or {}).get("index_templates", []):
+        if entry.get("name") == TEMPLATE_NAME:
+            existing = entry.get("index_template")
+    if existing is not None and normalise_template(existing) == normalise_template(desired):
+        report.step(
+            name, "unchanged", f"{INDEX_PATTERN}, {len(desired['template']['mappings']['properties'])} top-level fields"
+        )
+        return
+    client.request("PUT", f"_index_template/{TEMPLATE_NAME}", json_body=desired)
+    report.step(name, "created" if existing is None else "updated", "applies to indices created from now on")
+
+
+def step_ism_policy(client: Client, report: Reporter, settings: Settings) -> None:
+    name = f"ISM policy {ISM_POLICY_ID}"
+    desired = ism_policy(settings.retention_days)
+    path = f"_plugins/_ism/policies/{ISM_POLICY_ID}"
+    current = client.get_json(path)
+    retention = f"delete after {settings.retention_days}d"
+    if current is None:
+        client.request("PUT", path, json_body=desired)
+        added = client.request(
+            "POST", f"_plugins/_ism/add/{INDEX_PATTERN}", json_body={"policy_id": ISM_POLICY_ID}
+        ).json()
+        report.step(name, "created", f"{retention}; attached to {added.get('updated_indices', 0)} existing indices")
+        return
+    if is_subset(desired["policy"], current.get("policy") or {}):
+        report.step(name, "unchanged", retention)
+        return
+    before = retention_of(current.get("policy") or {})
+    client.request(
+        "PUT",
+        path,
+        json_body=desired,
+        params={"if_seq_no": current["_seq_no"], "if_primary_term": current["_primary_term"]},
+    )
+    moved = client.request(
+        "POST", f"_plugins/_ism/change_policy/{INDEX_PATTERN}", json_body={"policy_id": ISM_POLICY_ID}
+    ).json()
+    report.step(
+        name, "updated", f"{retention} (was {before}); {moved.get('updated_indices', 0)} managed indices switched"
+    )
+
+
+def step_role(client: Client, report: Reporter, role_name: str) -> None:
+    name = f"security role {role_name}"
+    desired = role(role_name)
+    current = client.get_json(f"_plugins/_security/api/roles/{role_name}")
+    existing = (current or {}).get(role_name)
+    if existing is not None and normalise_role(existing) == normalise_role(desired):
+        report.step(name, "unchanged")
+        return
+    client.request("PUT", f"_plugins/_security/api/roles/{role_name}", json_body=desired)
+    report.step(name, "created" if existing is None else "updated")
+
+
+def step_role_mapping(
+    client: Client, report: Reporter, role_name: str, backend_roles: Sequence[str], users: Sequence[str] = ()
+) -> None:
+    """Merge our backend roles/users into the mapping; never drop what an administrator added."""
+    name = f"role mapping {role_name}"
+    path = f"_plugins/_security/api/rolesmapping/{role_name}"
+    current = client.get_json(path)
+    existing = (current or {}).get(role_name) or {}
+    have_roles = list(existing.get("backend_roles") or [])
+    have_users = list(existing.get("users") or [])
+    new_roles = [r for r in backend_roles if r not in have_roles]
+    new_users = [u for u in users if u not in have_users]
+    wanted = ", ".join([*backend_roles, *users])
+    if current is not None and not new_roles and not new_users:
+        report.step(name, "unchanged", f"includes {wanted}")
+        return
+    body = {
+        "backend_roles": have_roles + new_roles,
+        "hosts": list(existing.get("hosts") or []),
+        "users": have_users + new_users,
+    }
+    if existing.get("and_backend_roles"):
+        body["and_backend_roles"] = list(existing["and_backend_roles"])
+    client.request("PUT", path, json_body=body)
+    kept = len(have_roles) + len(have_users)
+    report.step(name, "created" if current is None else "updated", f"added {wanted}; kept {kept} existing entries")
+
+
+def step_dashboards(client: Client, report: Reporter, settings: Settings) -> None:
+    flavour = dashboards.KIBANA if settings.kibana else dashboards.OPENSEARCH_DASHBOARDS
+    name = f"{'Kibana' if settings.kibana else 'Dashboards'} saved objects"
+    if settings.kibana:
+        dashboards.check_kibana_version(client)
+    objects = dashboards.load_objects()
+    status, changed = dashboards.sync(
+        client, flavour, objects, dashboards.NDJSON_PATH.read_bytes(), tenant=settings.tenant
+    )
+    detail = f"{len(objects)} objects" if status == "unchanged" else f"{len(changed)} of {len(objects)} differed"
+    report.step(name, status, detail)
+
+
+def run(settings: Settings, out: Any = None) -> Reporter:
+    report = Reporter(out)
+    auth = settings.auth()
+    client = Client(settings.endpoint, auth, timeout=settings.timeout)
+    version = check_version(client.get_json("") or {})
+    report.step("cluster", "ok", f"{version} at {settings.endpoint}, {auth.describe()}")
+    step_index_template(client, report, settings)
+    step_ism_policy(client, report, settings)
+    if settings.skip_roles:
+        report.step("security roles and mappings", "skipped", "--skip-roles")
+    else:
+        step_role(client, report, WRITER_ROLE)
+        step_role_mapping(client, report, WRITER_ROLE, [settings.firehose_role_arn])
+        step_role(client, report, READER_ROLE)
+        if settings.reader_backend_roles or settings.reader_users:
+            step_role_mapping(client, report, READER_ROLE, settings.reader_backend_roles, settings.reader_users)
+        else:
+            report.step(f"role mapping {READER_ROLE}", "skipped", "no --reader-backend-role / --reader-user given")
+    if settings.skip_dashboards:
+        report.step("Dashboards saved objects", "skipped", "--skip-dashboards")
+    else:
+        dash = Client(settings.dashboards_url, auth, timeout=settings.timeout)
+        step_dashboards(dash, report, settings)
+        client.writes += dash.writes
+    print(
+        f"done: {client.writes} write request(s)" + ("; everything was already in place" if client.writes == 0 else ""),
+        file=report.out,
+        flush=True,
+    )
+    return report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m scripts.opensearch",
+        description="Apply index template, ISM retention, Firehose role mapping and Dashboards objects (idempotent).",
+    )
+    p.add_argument(
+        "--tf-dir",
+        default=os.environ.get("TF_DIR", str(DEFAULT_TF_DIR)),
+        help="Terraform root module whose outputs fill in missing flags",
+    )
+    p.add_argument("--no-terraform", action="store_true", help="never read Terraform outputs (pass every setting)")
+    p.add_argument("--endpoint", help="domain endpoint (host, or URL with scheme); default: output opensearch_endpoint")
+    p.add_argument(
+        "--dashboards-url", help="Dashboards base URL; default: output dashboards_url, else <endpoint>/_dashboards"
+    )
+    p.add_argument(
+        "--secret-arn", help="Secrets Manager secret with the master user; default: output master_user_secret_arn"
+    )
+    p.add_argument("--username", help=f"basic auth user instead of the secret; password from env {PASSWORD_ENV}")
+    p.add_argument(
+        "--sigv4", action="store_true", help="sign requests with SigV4 (IAM credentials) instead of basic auth"
+    )
+    p.add_argument("--region", help="AWS region; default: output aws_region, else parsed from the endpoint")
+    p.add_argument("--firehose-role-arn", help="IAM role Firehose delivers with; default: output firehose_role_arn")
+    p.add_argument(
+        "--retention-days", type=int, help="delete tweets-* indices older than this; default: output retention_days"
+    )
+    p.add_argument("--shards", type=int, help="primary shards per daily index (template default 1)")
+    p.add_argument("--replicas", type=int, help="replicas per daily index (template default 1)")
+    p.add_argument(
+        "--reader-backend-role",
+        action="append",
+        help="backend role (e.g. IAM role ARN) to map to tweets_reader; repeatable",
+    )
+    p.add_argument("--reader-user", action="append", help="internal user to map to tweets_reader; repeatable")
+    p.add_argument(
+        "--kibana",
+        action="store_true",
+        help="import into Kibana 7.10.x (/api, kbn-xsrf) instead of OpenSearch Dashboards",
+    )
+    p.add_argument(
+        "--skip-roles", action="store_true", help="skip security roles/mappings (clusters without the security plugin)"
+    )
+    p.add_argument(
+        "--tenant",
+        default="global",
+        help="Dashboards tenant for the saved objects (securitytenant header; default global; '' to omit)",
+    )
+    p.add_argument("--skip-dashboards", action="store_true", help="do not touch the Dashboards saved objects")
+    p.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds (default 30)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every HTTP request")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
+    )
+    try:
+        run(Settings.from_args(args, environ))
+    except (OpenSearchError, TerraformOutputsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

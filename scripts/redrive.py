@@ -1,0 +1,402 @@
+"""Put failed Firehose records from the backup bucket back into the delivery stream (``make redrive``).
+
+Sources (under ``--key-prefix``, default the bucket root):
+
+``processing-failed/``
+    Records the transform Lambda returned as ``ProcessingFailed`` (or whose invocation failed). Firehose writes
+    one JSON object per line: ``attemptsMade, arrivalTimestamp, errorCode, errorMessage, attemptEndingTimestamp,
+    rawData, lambdaArn``. ``rawData`` (base64) is the original envelope the ingester put: it goes back as-is and is
+    transformed again.
+``AmazonOpenSearchService-failed/``
+    Documents OpenSearch rejected. One JSON object per line: ``attemptsMade, arrivalTimestamp, errorCode,
+    errorMessage, attemptEndingTimestamp, esDocumentId, esIndexName, esTypeName, rawData``. ``rawData`` is the
+    already-transformed document. It goes back as-is too: the transform Lambda passes through unchanged any record
+    that is already a document (a JSON object without ``"v"`` that has ``tweet_id`` and ``sentiment_model``), so it
+    is not transformed twice.
+
+Some revisions of the AWS guide spell the second folder ``AmazonOpenSearchService_failed/``; the API reference and
+the service use ``AmazonOpenSearchService-failed/``. Pass ``--prefix`` to read any other folder.
+
+This tool relies only on ``rawData`` (required) and ``errorCode`` / ``errorMessage`` (for the report; the
+format-conversion variants ``ErrorCode`` / ``lastErrorCode`` are read too). Objects may be GZIP (the stream's
+backup compression) or plain; records may be newline-separated or concatenated.
+
+Guarantees: PutRecordBatch calls of at most 500 records and 4 MiB; only the entries that failed are resent, with
+capped exponential backoff and jitter. An object whose records were all accepted is moved (copy + delete) to
+``redriven/<original key>``, so a second run sends nothing. An object with records that still fail stays where it
+is, rewritten to hold only those records with the new reason in ``errorCode`` / ``errorMessage`` (the bucket's
+versioning keeps the original). Delivery is at least once: if the process dies between a successful put and the
+move, the next run sends that object's records again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import gzip
+import json
+import logging
+import os
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scripts.tf_outputs import DEFAULT_TF_DIR, Resolver, TerraformOutputsError
+
+log = logging.getLogger(__name__)
+
+PROCESSING_FAILED = "processing-failed/"
+OPENSEARCH_FAILED = "AmazonOpenSearchService-failed/"
+DEFAULT_PREFIXES = (PROCESSING_FAILED, OPENSEARCH_FAILED)
+REDRIVEN = "redriven/"
+MAX_BATCH_RECORDS = 500
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+MAX_RECORD_BYTES = 1000 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class RedriveError(RuntimeError):
+    """A failure that stops the run (missing bucket or stream, bad settings)."""
+
+
+@dataclass
+class FailedRecord:
+    """One line of a failed-records object, with its decoded payload."""
+
+    raw: dict[str, Any]  # the JSON line as Firehose wrote it
+    data: bytes | None  # decoded rawData; None when it could not be decoded
+    error_code: str
+    kind: str  # "envelope" | "document" | "not-json" | "undecodable" | "too-large"
+
+    @property
+    def sendable(self) -> bool:
+        return self.data is not None and self.kind in ("envelope", "document", "json")
+
+
+def _error_code(raw: Mapping[str, Any]) -> str:
+    for key in ("errorCode", "ErrorCode", "lastErrorCode"):
+        if raw.get(key) not in (None, ""):
+            return str(raw[key])
+    return "unknown"
+
+
+def classify(data: bytes) -> str:
+    """What the payload is: an envelope (has "v"), a transformed document, other JSON, or not JSON."""
+    try:
+        obj = json.loads(data)
+    except (UnicodeDecodeError, ValueError):
+        return "not-json"
+    if not isinstance(obj, dict):
+        return "not-json"
+    if "v" in obj:
+        return "envelope"
+    if "tweet_id" in obj and "sentiment_model" in obj:
+        return "document"
+    return "json"
+
+
+def parse_object(body: bytes) -> list[FailedRecord]:
+    """Decode a failed-records object: optional GZIP, then JSON objects separated by newlines (or nothing)."""
+    if body[:2] == GZIP_MAGIC:
+        body = gzip.decompress(body)
+    text = body.decode("utf-8")
+    decoder = json.JSONDecoder()
+    records = []
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= len(text):
+            break
+        try:
+            raw, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a Firehose failed-records object (bad JSON at offset {pos}: {exc.msg})") from exc
+        if not isinstance(raw, dict) or not isinstance(raw.get("rawData"), str):
+            raise ValueError(f"not a Firehose failed-records object (a line without rawData at offset {pos})")
+        records.append(_record(raw))
+    return records
+
+
+def _record(raw: dict[str, Any]) -> FailedRecord:
+    code = _error_code(raw)
+    try:
+        data = base64.b64decode(raw["rawData"], validate=True)
+    except (binascii.Error, ValueError):
+        return FailedRecord(raw, None, code, "undecodable")
+    if len(data) > MAX_RECORD_BYTES:
+        return FailedRecord(raw, data, code, "too-large")
+    return FailedRecord(raw, data, code, classify(data))
+
+
+def encode_object(records: Sequence[dict[str, Any]], *, gzipped: bool) -> bytes:
+    body = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
+    return gzip.compress(body, mtime=0) if gzipped else body
+
+
+def batches(payloads: Sequence[bytes]) -> Iterator[list[int]]:
+    """Indexes of payloads grouped into PutRecordBatch calls: <= 500 records and <= 4 MiB each."""
+    batch: list[int] = []
+    size = 0
+    for i, data in enumerate(payloads):
+        if batch and (len(batch) == MAX_BATCH_RECORDS or size + len(data) > MAX_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(i)
+        size += len(data)
+    if batch:
+        yield batch
+
+
+@dataclass(frozen=True)
+class Backoff:
+    base: float = 0.2
+    cap: float = 10.0
+    attempts: int = 8
+    sleep: Callable[[float], None] = time.sleep
+
+    def wait(self, attempt: int) -> None:
+        self.sleep(random.uniform(0, min(self.cap, self.base * 2**attempt)))  # noqa: S311  # jitter, not crypto
+
+
+def put_all(
+    firehose: Any, stream: str, payloads: Sequence[bytes], backoff: Backoff
+) -> tuple[int, dict[int, tuple[str, str]]]:
+    """Put every payload; resend only failed entries. Returns (calls made, {index: (errorCode, message)})."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    calls = 0
+    failed: dict[int, tuple[str, str]] = {}
+    for batch in batches(payloads):
+        pending = batch
+        for attempt in range(backoff.attempts):
+            if attempt:
+                backoff.wait(attempt)
+            calls += 1
+            try:
+                resp = firehose.put_record_batch(
+                    DeliveryStreamName=stream, Records=[{"Data": payloads[i]} for i in pending]
+                )
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "ClientError")
+                if code in ("ResourceNotFoundException", "InvalidArgumentException", "AccessDeniedException"):
+                    raise RedriveError(f"PutRecordBatch to {stream} failed: {exc}") from exc
+                reasons = {i: (code, str(exc)) for i in pending}
+                continue
+            except BotoCoreError as exc:  # connection errors and the like: retry the whole batch
+                reasons = {i: (type(exc).__name__, str(exc)) for i in pending}
+                continue
+            reasons = {
+                i: (str(entry.get("ErrorCode")), str(entry.get("ErrorMessage", "")))
+                for i, entry in zip(pending, resp["RequestResponses"], strict=True)
+                if entry.get("ErrorCode")
+            }
+            pending = list(reasons)
+            if not pending:
+                break
+        failed.update({i: reasons[i] for i in pending})
+    return calls, failed
+
+
+@dataclass
+class Report:
+    dry_run: bool
+    objects_seen: int = 0
+    objects_moved: int = 0
+    records_seen: int = 0
+    records_put: int = 0
+    put_calls: int = 0
+    by_prefix: Counter[str] = field(default_factory=Counter)
+    by_error_code: Counter[str] = field(default_factory=Counter)
+    by_kind: Counter[str] = field(default_factory=Counter)
+    left: list[tuple[str, int, str]] = field(default_factory=list)  # (key, records still failing, reason)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+
+    def render(self) -> str:
+        lines = [f"redrive {'DRY RUN (nothing sent, nothing moved)' if self.dry_run else 'summary'}"]
+        lines.append(f"  objects: {self.objects_seen} found, {self.objects_moved} moved to {REDRIVEN}")
+        lines.append(
+            f"  records: {self.records_seen} found, {self.records_put} put ({self.put_calls} PutRecordBatch calls)"
+        )
+        for prefix, n in sorted(self.by_prefix.items()):
+            lines.append(f"  {prefix:<34} {n:>8} records")
+        lines.append("  by error code:")
+        lines += [f"    {code:<40} {n:>8}" for code, n in self.by_error_code.most_common()]
+        lines.append("  by payload: " + ", ".join(f"{k} {n}" for k, n in sorted(self.by_kind.items())))
+        for key, n, reason in self.left:
+            lines.append(f"  STAYS PUT: {key}: {n} record(s) still failing: {reason}")
+        for key, reason in self.unreadable:
+            lines.append(f"  UNREADABLE (left untouched): {key}: {reason}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Settings:
+    bucket: str
+    stream: str
+    region: str | None
+    prefixes: tuple[str, ...] = DEFAULT_PREFIXES
+    dry_run: bool = False
+    include_non_json: bool = False
+    max_objects: int | None = None
+    progress_every: float = 5.0
+
+
+def list_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            if not obj["Key"].endswith("/"):
+                yield obj["Key"]
+
+
+def redrive_object(
+    s3: Any, firehose: Any, settings: Settings, key: str, prefix: str, *, report: Report, backoff: Backoff
+) -> None:
+    body = s3.get_object(Bucket=settings.bucket, Key=key)["Body"].read()
+    try:
+        records = parse_object(body)
+    except (ValueError, OSError, EOFError) as exc:
+        report.unreadable.append((key, str(exc)))
+        return
+    report.records_seen += len(records)
+    report.by_prefix[prefix] += len(records)
+    report.by_error_code.update(r.error_code for r in records)
+    report.by_kind.update(r.kind for r in records)
+    if settings.dry_run:
+        return
+    send = [r for r in records if r.sendable or (settings.include_non_json and r.kind == "not-json")]
+    calls, failed = put_all(firehose, settings.stream, [r.data or b"" for r in send], backoff)
+    report.put_calls += calls
+    report.records_put += len(send) - len(failed)
+    still_failing: list[dict[str, Any]] = []
+    now = int(time.time() * 1000)
+    for i, rec in enumerate(send):
+        if i in failed:
+            code, message = failed[i]
+            still_failing.append(
+                {**rec.raw, "errorCode": f"Redrive.{code}", "errorMessage": message, "redriveAttemptTimestamp": now}
+            )
+    sent = {id(r) for r in send}
+    for rec in records:
+        if id(rec) not in sent:
+            reason = {
+                "not-json": "rawData is not JSON (neither an envelope nor a document); "
+                "pass --include-non-json to send it anyway",
+                "undecodable": "rawData is not valid base64",
+                "too-large": f"record is larger than the Firehose limit of {MAX_RECORD_BYTES} bytes",
+            }[rec.kind]
+            still_failing.append(
+                {**rec.raw, "errorCode": f"Redrive.{rec.kind}", "errorMessage": reason, "redriveAttemptTimestamp": now}
+            )
+    if not still_failing:
+        s3.copy_object(
+            Bucket=settings.bucket, Key=f"{REDRIVEN}{key}", CopySource={"Bucket": settings.bucket, "Key": key}
+        )
+        s3.delete_object(Bucket=settings.bucket, Key=key)
+        report.objects_moved += 1
+        return
+    if len(still_failing) < len(records):  # keep only what still fails, so a re-run never resends what got through
+        s3.put_object(
+            Bucket=settings.bucket, Key=key, Body=encode_object(still_failing, gzipped=body[:2] == GZIP_MAGIC)
+        )
+    reasons = Counter(f"{r['errorCode']}: {r['errorMessage']}" for r in still_failing)
+    report.left.append((key, len(still_failing), "; ".join(f"{n}x {reason}" for reason, n in reasons.most_common(3))))
+
+
+def run(
+    settings: Settings, *, s3: Any = None, firehose: Any = None, backoff: Backoff | None = None, out: Any = None
+) -> Report:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    out = out or sys.stdout
+    s3 = s3 or boto3.client("s3", region_name=settings.region)
+    firehose = firehose or boto3.client("firehose", region_name=settings.region)
+    backoff = backoff or Backoff()
+    report = Report(dry_run=settings.dry_run)
+    try:
+        if not settings.dry_run:
+            status = firehose.describe_delivery_stream(DeliveryStreamName=settings.stream)
+            state = status["DeliveryStreamDescription"]["DeliveryStreamStatus"]
+            if state != "ACTIVE":
+                raise RedriveError(f"delivery stream {settings.stream} is {state}, not ACTIVE")
+        work = [(key, prefix) for prefix in settings.prefixes for key in list_keys(s3, settings.bucket, prefix)]
+    except ClientError as exc:
+        raise RedriveError(f"cannot read s3://{settings.bucket} or stream {settings.stream}: {exc}") from exc
+    if settings.max_objects is not None:
+        work = work[: settings.max_objects]
+    print(f"{len(work)} object(s) under {', '.join(settings.prefixes)} in s3://{settings.bucket}", file=out, flush=True)
+    last = time.monotonic()
+    for n, (key, prefix) in enumerate(work, start=1):
+        redrive_object(s3, firehose, settings, key, prefix, report=report, backoff=backoff)
+        report.objects_seen += 1
+        if time.monotonic() - last >= settings.progress_every or n == len(work):
+            print(f"progress: {n}/{len(work)} objects, {report.records_seen} records read, {report.records_put} put",
+                  file=out, flush=True)  # fmt: skip
+            last = time.monotonic()
+    print(report.render(), file=out, flush=True)
+    return report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m scripts.redrive", description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--tf-dir", default=os.environ.get("TF_DIR", str(DEFAULT_TF_DIR)), help="Terraform root module for defaults"
+    )
+    p.add_argument("--no-terraform", action="store_true", help="never read Terraform outputs")
+    p.add_argument("--bucket", help="backup bucket; default: output backup_bucket_name")
+    p.add_argument("--stream", help="delivery stream; default: output delivery_stream_name")
+    p.add_argument("--region", help="AWS region; default: env AWS_REGION, output aws_region, else the SDK default")
+    p.add_argument(
+        "--key-prefix", default="", help="prefix in front of the failed prefixes (the stream's S3 backup prefix)"
+    )
+    p.add_argument("--only", choices=["processing-failed", "opensearch-failed"], help="redrive one source only")
+    p.add_argument(
+        "--prefix",
+        action="append",
+        help="read this failed-records prefix instead of the two defaults (repeatable; --key-prefix still applies)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="count records by error code; send nothing, move nothing")
+    p.add_argument("--include-non-json", action="store_true", help="also send rawData that is not JSON")
+    p.add_argument("--max-objects", type=int, help="stop after this many objects (for a careful first run)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
+    )
+    env = dict(os.environ if environ is None else environ)
+    resolve = Resolver(None if args.no_terraform else args.tf_dir, env)
+    try:
+        bucket = resolve.require(args.bucket, flag="--bucket", output="backup_bucket_name")
+        stream = resolve.require(args.stream, flag="--stream", output="delivery_stream_name")
+        region = resolve.get(args.region, output="aws_region", env="AWS_REGION")
+        chosen = tuple(args.prefix) if args.prefix else {
+            "processing-failed": (PROCESSING_FAILED,), "opensearch-failed": (OPENSEARCH_FAILED,)
+        }.get(args.only or "", DEFAULT_PREFIXES)  # fmt: skip
+        settings = Settings(
+            bucket=str(bucket),
+            stream=str(stream),
+            region=str(region) if region else None,
+            prefixes=tuple(f"{args.key_prefix}{p}" for p in chosen),
+            dry_run=args.dry_run,
+            include_non_json=args.include_non_json,
+            max_objects=args.max_objects,
+        )
+        report = run(settings)
+    except (RedriveError, TerraformOutputsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 1 if report.left or report.unreadable else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Read the Terraform root module's outputs (``terraform -chdir=DIR output -json``) for the operator tools.
+
+Every tool (``scripts.opensearch``, ``scripts.redrive``, ``scripts.smoke``) takes explicit flags first and only
+falls back to these outputs for values the user did not pass, so the tools also work without Terraform state
+(another workspace, CI, tests). The outputs the root module provides:
+
+opensearch_endpoint, dashboards_url, delivery_stream_name, backup_bucket_name, firehose_role_arn,
+master_user_secret_arn, firehose_log_group_name, aws_region, index_name_prefix, retention_days.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+DEFAULT_TF_DIR = Path(__file__).resolve().parent.parent / "terraform"
+
+
+class TerraformOutputsError(RuntimeError):
+    """The outputs could not be read; the message says why and which flag to pass instead."""
+
+
+def parse_outputs(raw: str) -> dict[str, Any]:
+    """``terraform output -json`` prints ``{name: {"value": v, "type": t, "sensitive": b}}``; return ``{name: v}``."""
+    try:
+        data = json.loads(raw or "{}")
+    except json.JSONDecodeError as exc:
+        raise TerraformOutputsError(f"terraform output -json did not print JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise TerraformOutputsError("terraform output -json did not print a JSON object")
+    return {
+        name: entry["value"] if isinstance(entry, dict) and "value" in entry else entry for name, entry in data.items()
+    }
+
+
+@cache
+def read_outputs(tf_dir: str | Path = DEFAULT_TF_DIR, terraform: str = "terraform") -> dict[str, Any]:
+    """Run ``terraform -chdir=tf_dir output -json`` once per process and return ``{name: value}``."""
+    exe = shutil.which(terraform)
+    if exe is None:
+        raise TerraformOutputsError(f"'{terraform}' is not on PATH, so Terraform outputs cannot be read")
+    proc = subprocess.run(
+        [exe, f"-chdir={tf_dir}", "output", "-json"], capture_output=True, text=True, timeout=120, check=False
+    )
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise TerraformOutputsError(
+            f"terraform -chdir={tf_dir} output -json failed ({detail[-1] if detail else f'exit {proc.returncode}'})"
+        )
+    return parse_outputs(proc.stdout)
+
+
+class Resolver:
+    """Resolve a setting: explicit value (flag) > environment > Terraform output > default.
+
+    Terraform is only run when a value is actually missing, and at most once.
+    """
+
+    def __init__(
+        self,
+        tf_dir: str | Path | None,
+        environ: Mapping[str, str],
+        reader: Callable[[str | Path], dict[str, Any]] | None = None,
+    ) -> None:
+        self._tf_dir = tf_dir
+        self._environ = environ
+        self._reader = reader
+        self._outputs: dict[str, Any] | None = None
+        self._error: str | None = None
+
+    def _terraform(self) -> dict[str, Any]:
+        if self._outputs is None:
+            if self._tf_dir is None:
+                self._outputs, self._error = {}, "Terraform outputs not read (--no-terraform)"
+            else:
+                try:
+                    self._outputs = (self._reader or read_outputs)(self._tf_dir)
+                except TerraformOutputsError as exc:
+                    self._outputs, self._error = {}, str(exc)
+        return self._outputs
+
+    def get(self, explicit: Any, *, output: str | None = None, env: str | None = None, default: Any = None) -> Any:
+        if explicit is not None and explicit != "":
+            return explicit
+        if env and self._environ.get(env):
+            return self._environ[env]
+        if output is not None:
+            value = self._terraform().get(output)
+            if value is not None and value != "":
+                return value
+        return default
+
+    def require(self, explicit: Any, *, flag: str, output: str | None = None, env: str | None = None) -> Any:
+        value = self.get(explicit, output=output, env=env)
+        if value is None:
+            sources = [flag]
+            if env:
+                sources.append(f"env {env}")
+            if output:
+                sources.append(f"Terraform output '{output}'")
+            why = f" ({self._error})" if output and self._error else ""
+            raise TerraformOutputsError(f"missing setting: pass {' or '.join(sources)}{why}")
+        return value

@@ -1,0 +1,259 @@
+"""A small fake of the OpenSearch REST APIs and the Dashboards saved-objects API, served on 127.0.0.1.
+
+It stores what is PUT, answers GETs the way OpenSearch does (settings as strings, server-side defaults added,
+wrapped responses, seq_no/primary_term on ISM policies) and records every request (method, path, query,
+headers, body) so tests can assert on exactly what the setup sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+@dataclass
+class FakeState:
+    version: dict[str, Any] = field(default_factory=lambda: {"distribution": "opensearch", "number": "2.13.0"})
+    basic_auth: tuple[str, str] | None = None  # require these credentials when set
+    force_status: int | None = None  # answer every request with this status when set
+    templates: dict[str, Any] = field(default_factory=dict)
+    ism: dict[str, dict[str, Any]] = field(default_factory=dict)
+    roles: dict[str, Any] = field(default_factory=dict)
+    mappings: dict[str, Any] = field(default_factory=dict)
+    saved_objects: dict[tuple[str, str], Any] = field(default_factory=dict)
+    kibana_version: str = "7.10.2"
+    unknown_paths: tuple[str, ...] = ()  # path fragments answered like a missing plugin ("no handler found")
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # tweet_id -> indexed document
+    on_search: Callable[[FakeState], None] | None = None  # runs before each _search (e.g. to "index" records)
+    seq_no: int = 0
+    requests: list[Recorded] = field(default_factory=list)
+
+    def writes(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method not in ("GET", "HEAD")]
+
+
+def _stringify_settings(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _stringify_settings(v) for k, v in value.items()}
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _handle(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        split = urlsplit(self.path)
+        state = self.server.state
+        rec = Recorded(method, split.path, parse_qs(split.query), dict(self.headers.items()), body)
+        with self.server.lock:
+            state.requests.append(rec)
+            if state.force_status is not None:
+                self._send(state.force_status, {"error": {"type": "forced", "reason": "forced by test"}})
+                return
+            if state.basic_auth is not None:
+                user, password = state.basic_auth
+                expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+                if rec.header("Authorization") != expected:
+                    self._send(
+                        401, {"error": {"type": "security_exception", "reason": "Authentication finally failed"}}
+                    )
+                    return
+            status, payload = self._route(method, split.path, rec)
+            self._send(status, payload)
+
+    def _route(self, method: str, path: str, rec: Recorded) -> tuple[int, Any]:
+        state = self.server.state
+        parts = [p for p in path.split("/") if p]
+        if parts[:1] == ["_dashboards"]:
+            parts = parts[1:]
+        not_found = (
+            404,
+            {"error": {"type": "resource_not_found_exception", "reason": f"{path} not found"}, "status": 404},
+        )
+        if any(fragment in path for fragment in state.unknown_paths):
+            return 400, {"error": f"no handler found for uri [{path}] and method [{method}]"}
+        if not parts and method == "GET":
+            return 200, {"name": "fake", "cluster_name": "123:fake", "version": state.version, "tagline": "fake"}
+        if parts[0] == "_index_template" and len(parts) == 2:
+            name = parts[1]
+            if method == "PUT":
+                state.templates[name] = rec.json()
+                return 200, {"acknowledged": True}
+            if name not in state.templates:
+                return not_found
+            stored = copy.deepcopy(state.templates[name])
+            stored.setdefault("composed_of", [])
+            stored["template"]["settings"] = _stringify_settings(stored["template"]["settings"])
+            return 200, {"index_templates": [{"name": name, "index_template": stored}]}
+        if parts[:2] == ["_plugins", "_ism"]:
+            if parts[2] == "policies" and len(parts) == 4:
+                pid = parts[3]
+                if method == "PUT":
+                    existing = state.ism.get(pid)
+                    if existing is not None:
+                        seq = rec.query.get("if_seq_no", [None])[0]
+                        term = rec.query.get("if_primary_term", [None])[0]
+                        if seq is None or term is None:
+                            return 409, {"error": {"type": "version_conflict_engine_exception", "reason": "exists"}}
+                        if int(seq) != existing["_seq_no"] or int(term) != existing["_primary_term"]:
+                            return 409, {"error": {"type": "version_conflict_engine_exception", "reason": "seq_no"}}
+                    policy = copy.deepcopy(rec.json()["policy"])
+                    policy.update(policy_id=pid, last_updated_time=1, schema_version=17, error_notification=None)
+                    for st in policy["states"]:
+                        for action in st["actions"]:
+                            action.setdefault("retry", {"count": 3, "backoff": "exponential", "delay": "1m"})
+                    for tmpl in policy.get("ism_template", []):
+                        tmpl["last_updated_time"] = 1
+                    state.seq_no += 1
+                    state.ism[pid] = {"_id": pid, "_version": state.seq_no, "_seq_no": state.seq_no,
+                                      "_primary_term": 1, "policy": policy}  # fmt: skip
+                    return (201 if existing is None else 200), {"_id": pid, "_seq_no": state.seq_no}
+                return (200, state.ism[pid]) if pid in state.ism else not_found
+            if parts[2] in ("add", "change_policy") and method == "POST":
+                return 200, {"updated_indices": 2, "failures": False, "failed_indices": []}
+        if parts[:4] == ["_plugins", "_security", "api", "roles"] and len(parts) == 5:
+            name = parts[4]
+            if method == "PUT":
+                created = name not in state.roles
+                state.roles[name] = rec.json()
+                return (201 if created else 200), {"status": "CREATED" if created else "OK", "message": name}
+            if name not in state.roles:
+                return 404, {"status": "NOT_FOUND", "message": f"Resource '{name}' not found."}
+            stored = copy.deepcopy(state.roles[name])
+            for perm in stored.get("index_permissions", []):
+                perm.setdefault("fls", [])
+                perm.setdefault("masked_fields", [])
+            stored.update(reserved=False, hidden=False, static=False, tenant_permissions=[])
+            return 200, {name: stored}
+        if parts[:4] == ["_plugins", "_security", "api", "rolesmapping"] and len(parts) == 5:
+            name = parts[4]
+            if method == "PUT":
+                created = name not in state.mappings
+                state.mappings[name] = rec.json()
+                return (201 if created else 200), {"status": "CREATED" if created else "OK", "message": name}
+            if name not in state.mappings:
+                return 404, {"status": "NOT_FOUND", "message": f"Resource '{name}' not found."}
+            stored = {"hosts": [], "users": [], "backend_roles": [], "and_backend_roles": [], "reserved": False,
+                      "hidden": False, **copy.deepcopy(state.mappings[name])}  # fmt: skip
+            return 200, {name: stored}
+        if len(parts) == 2 and parts[1] in ("_search", "_delete_by_query") and method == "POST":
+            query = rec.json()["query"]
+            if "terms" in query:
+                match = lambda doc: doc.get("tweet_id") in query["terms"]["tweet_id"]  # noqa: E731
+            else:
+                field_name, value = next(iter(query["term"].items()))
+                match = lambda doc: doc.get(field_name) == value  # noqa: E731
+            if parts[1] == "_search":
+                if state.on_search is not None:
+                    state.on_search(state)
+                if not state.documents:
+                    return 404, {"error": {"type": "index_not_found_exception", "reason": "no such index"}}
+                hits = [{"_index": "tweets-2026-11-26", "_source": d} for d in state.documents.values() if match(d)]
+                return 200, {"hits": {"total": {"value": len(hits)}, "hits": hits[: query.get("size", 10)]}}
+            doomed = [k for k, d in state.documents.items() if match(d)]
+            for key in doomed:
+                del state.documents[key]
+            return 200, {"deleted": len(doomed), "failures": []}
+        if parts[:2] == ["api", "status"] and method == "GET":
+            return 200, {"name": "kibana", "version": {"number": state.kibana_version}}
+        if parts[:2] == ["api", "saved_objects"]:
+            if parts[2:] == ["_import"] and method == "POST":
+                ctype = rec.header("Content-Type") or ""
+                msg = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + rec.body)
+                part = next(p for p in msg.iter_parts() if p.get_param("name", header="content-disposition") == "file")
+                lines = [json.loads(x) for x in part.get_payload(decode=True).decode().splitlines() if x.strip()]
+                for obj in lines:
+                    stored = {**copy.deepcopy(obj), "version": "WzEsMV0=", "updated_at": "2026-11-26T00:00:00Z",
+                              "namespaces": ["default"]}  # fmt: skip
+                    state.saved_objects[(obj["type"], obj["id"])] = stored
+                return 200, {"success": True, "successCount": len(lines)}
+            if len(parts) == 4 and method == "GET":
+                obj = state.saved_objects.get((parts[2], parts[3]))
+                if obj is None:
+                    return 404, {"statusCode": 404, "error": "Not Found",
+                                 "message": f"Saved object [{parts[2]}/{parts[3]}] not found"}  # fmt: skip
+                return 200, obj
+        return 400, {"error": {"type": "fake_unsupported", "reason": f"{method} {path} not handled by the fake"}}
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, state: FakeState) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.state = state
+        self.lock = threading.Lock()
+
+
+class FakeOpenSearch:
+    def __init__(self) -> None:
+        self.state = FakeState()
+        self._server = _Server(self.state)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeOpenSearch:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

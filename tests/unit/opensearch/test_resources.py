@@ -1,0 +1,276 @@
+"""The shipped objects agree with the document schema: template mappings, ISM policy, roles, saved objects."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from scripts.opensearch import resources
+from scripts.opensearch.dashboards import differs, load_objects
+from tests.conftest import SCHEMAS_DIR
+
+SCHEMA = json.loads((SCHEMAS_DIR / "document.schema.json").read_text())
+TEXT_KEYWORD = {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
+
+
+def schema_leaves(props: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out = {}
+    for name, spec in props.items():
+        if "properties" in spec:
+            out.update(schema_leaves(spec["properties"], f"{prefix}{name}."))
+        else:
+            out[f"{prefix}{name}"] = spec["x-index-type"]
+    return out
+
+
+def template_leaves(props: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, spec in props.items():
+        if "properties" in spec:
+            assert set(spec) == {"properties"}, f"{prefix}{name}: object mappings carry only properties"
+            out.update(template_leaves(spec["properties"], f"{prefix}{name}."))
+        else:
+            out[f"{prefix}{name}"] = spec
+    return out
+
+
+def expected_mapping(index_type: str) -> dict[str, Any]:
+    return TEXT_KEYWORD if index_type == "text+keyword" else {"type": index_type}
+
+
+def template_field_types() -> dict[str, str]:
+    """Every searchable field name in the template, including multi-field subfields (text.keyword)."""
+    fields = {}
+    for path, spec in template_leaves(resources.index_template()["template"]["mappings"]["properties"]).items():
+        fields[path] = spec["type"]
+        for sub, sub_spec in (spec.get("fields") or {}).items():
+            fields[f"{path}.{sub}"] = sub_spec["type"]
+    return fields
+
+
+# --- index template ---------------------------------------------------------------------------------------------
+
+
+def test_template_maps_every_schema_leaf_with_its_type_and_nothing_else() -> None:
+    leaves = schema_leaves(SCHEMA["properties"])
+    mapped = template_leaves(resources.index_template()["template"]["mappings"]["properties"])
+    assert set(mapped) == set(leaves)
+    for path, index_type in leaves.items():
+        assert mapped[path] == expected_mapping(index_type), path
+
+
+def test_template_covers_all_index_types_used_by_the_schema() -> None:
+    # a new x-index-type in the schema must be taught to this test (and the template) on purpose
+    assert set(schema_leaves(SCHEMA["properties"]).values()) <= {
+        "keyword", "date", "text+keyword", "integer", "float", "boolean"
+    }  # fmt: skip
+
+
+def test_template_is_strict_for_tweets_indices_with_shard_settings() -> None:
+    body = resources.index_template()
+    assert body["index_patterns"] == ["tweets-*"]
+    assert body["template"]["mappings"]["dynamic"] == "strict"
+    settings = body["template"]["settings"]["index"]
+    assert settings["number_of_shards"] == 1 and settings["number_of_replicas"] == 1
+
+
+def test_template_shard_and_replica_overrides_and_their_validation() -> None:
+    settings = resources.index_template(shards=3, replicas=0)["template"]["settings"]["index"]
+    assert (settings["number_of_shards"], settings["number_of_replicas"]) == (3, 0)
+    assert resources.index_template()["template"]["settings"]["index"]["number_of_shards"] == 1  # no shared state
+    with pytest.raises(ValueError, match="shards"):
+        resources.index_template(shards=0)
+    with pytest.raises(ValueError, match="replicas"):
+        resources.index_template(replicas=-1)
+
+
+def test_normalised_template_equals_what_opensearch_returns() -> None:
+    sent = resources.index_template()
+    returned = json.loads(json.dumps(sent))
+    returned["composed_of"] = []
+    returned["template"]["settings"] = {"index": {"number_of_shards": "1", "number_of_replicas": "1",
+                                                  "refresh_interval": "5s"}}  # fmt: skip
+    assert resources.normalise_template(sent) == resources.normalise_template(returned)
+    returned["template"]["settings"]["index"]["number_of_replicas"] = "2"
+    assert resources.normalise_template(sent) != resources.normalise_template(returned)
+
+
+# --- ISM and roles ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days", [1, 14, 365])
+def test_ism_policy_deletes_after_the_retention_and_attaches_to_new_indices(days: int) -> None:
+    policy = resources.ism_policy(days)["policy"]
+    assert resources.retention_of(policy) == f"{days}d"
+    assert policy["default_state"] == "hot"
+    delete = next(s for s in policy["states"] if s["name"] == "delete")
+    assert delete["actions"] == [{"delete": {}}]
+    assert policy["ism_template"] == [{"index_patterns": ["tweets-*"], "priority": 100}]
+    assert "RETENTION" not in json.dumps(policy)
+
+
+@pytest.mark.parametrize("days", [0, -1, 36501])
+def test_ism_policy_rejects_nonsense_retention(days: int) -> None:
+    with pytest.raises(ValueError, match="retention_days"):
+        resources.ism_policy(days)
+
+
+def test_writer_role_has_exactly_the_firehose_permissions_of_design_2_4() -> None:
+    writer = resources.role("tweets_writer")
+    assert sorted(writer["cluster_permissions"]) == ["cluster_composite_ops", "cluster_monitor"]
+    assert writer["index_permissions"] == [
+        {"index_patterns": ["tweets-*"], "allowed_actions": ["create_index", "manage", "crud"]}
+    ]
+
+
+def test_reader_role_cannot_write() -> None:
+    reader = resources.role("tweets_reader")
+    actions = {a for perm in reader["index_permissions"] for a in perm["allowed_actions"]}
+    assert "read" in actions
+    assert not actions & {"crud", "write", "manage", "create_index", "delete", "indices_all"}
+    assert all(p.endswith("_ro") for p in reader["cluster_permissions"])
+
+
+def test_is_subset_ignores_server_defaults_but_not_changes() -> None:
+    wanted = {"states": [{"actions": [{"delete": {}}]}]}
+    assert resources.is_subset(wanted, {"states": [{"actions": [{"delete": {}, "retry": {"count": 3}}]}], "x": 1})
+    assert not resources.is_subset(wanted, {"states": [{"actions": []}]})
+    assert not resources.is_subset(wanted, {"states": [{"actions": [{"delete": {}}]}, {"actions": []}]})
+
+
+# --- saved objects ----------------------------------------------------------------------------------------------
+
+OBJECTS = load_objects()
+BY_ID = {(o["type"], o["id"]): o for o in OBJECTS}
+INDEX_PATTERNS = [o for o in OBJECTS if o["type"] == "index-pattern"]
+
+
+def vis_state(obj: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(obj["attributes"]["visState"])
+
+
+def search_source(obj: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(obj["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
+
+
+def kql_fields(query: str) -> set[str]:
+    return set(re.findall(r"([A-Za-z_][\w.]*)\s*:", query))
+
+
+def referenced_fields(obj: dict[str, Any]) -> set[str]:
+    fields: set[str] = set()
+    attrs = obj["attributes"]
+    if obj["type"] == "index-pattern":
+        fields.add(attrs["timeFieldName"])
+    if obj["type"] == "visualization":
+        for agg in vis_state(obj)["aggs"]:
+            if "field" in agg["params"]:
+                fields.add(agg["params"]["field"])
+    if obj["type"] == "search":
+        fields.update(attrs["columns"])
+        fields.update(field for field, _ in attrs["sort"])
+    if "kibanaSavedObjectMeta" in attrs:
+        fields |= kql_fields(search_source(obj)["query"]["query"])
+    return fields
+
+
+def test_ndjson_parses_with_unique_ids_and_known_types() -> None:
+    assert len(BY_ID) == len(OBJECTS) == 7
+    assert {o["type"] for o in OBJECTS} == {"index-pattern", "visualization", "search", "dashboard"}
+
+
+def test_index_pattern_is_tweets_star_on_created_at() -> None:
+    (pattern,) = INDEX_PATTERNS
+    assert pattern["attributes"]["title"] == "tweets-*"
+    assert pattern["attributes"]["timeFieldName"] == "created_at"
+    assert template_field_types()["created_at"] == "date"
+
+
+def test_every_saved_object_uses_only_fields_the_template_defines() -> None:
+    fields = template_field_types()
+    for obj in OBJECTS:
+        unknown = referenced_fields(obj) - set(fields)
+        assert not unknown, f"{obj['id']} uses fields the template does not map: {unknown}"
+
+
+def test_aggregations_only_on_aggregatable_fields() -> None:
+    fields = template_field_types()
+    for obj in OBJECTS:
+        if obj["type"] == "visualization":
+            for agg in vis_state(obj)["aggs"]:
+                if "field" in agg["params"]:
+                    assert fields[agg["params"]["field"]] != "text", (obj["id"], agg)
+
+
+def test_visualizations_and_searches_reference_the_existing_index_pattern() -> None:
+    pattern_ids = {o["id"] for o in INDEX_PATTERNS}
+    for obj in OBJECTS:
+        if obj["type"] not in ("visualization", "search"):
+            continue
+        refs = {r["name"]: r for r in obj["references"]}
+        ref_name = search_source(obj)["indexRefName"]
+        assert refs[ref_name]["type"] == "index-pattern"
+        assert refs[ref_name]["id"] in pattern_ids
+        assert "index" not in search_source(obj), "inline index ids bypass references"
+
+
+def test_dashboard_panels_reference_existing_objects() -> None:
+    (dashboard,) = [o for o in OBJECTS if o["type"] == "dashboard"]
+    panels = json.loads(dashboard["attributes"]["panelsJSON"])
+    refs = {r["name"]: r for r in dashboard["references"]}
+    targets = []
+    for panel in panels:
+        ref = refs[panel["panelRefName"]]
+        assert (ref["type"], ref["id"]) in BY_ID, ref
+        targets.append((ref["type"], ref["id"]))
+    assert set(targets) == {k for k in BY_ID if k[0] in ("visualization", "search")}
+    assert len({p["panelIndex"] for p in panels}) == len(panels)
+    for panel in panels:
+        grid = panel["gridData"]
+        assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 48
+
+
+def test_the_required_panels_are_there() -> None:
+    visualizations = {o["id"]: vis_state(o) for o in OBJECTS if o["type"] == "visualization"}
+
+    def aggs(state: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+        return [(a["type"], a["schema"], a["params"].get("field")) for a in state["aggs"]]
+
+    pie = visualizations["tweets-sentiment-share"]
+    assert pie["type"] == "pie" and ("terms", "segment", "sentiment") in aggs(pie)
+    over_time = visualizations["tweets-sentiment-over-time"]
+    assert ("date_histogram", "segment", "created_at") in aggs(over_time)
+    assert ("terms", "group", "sentiment") in aggs(over_time)
+    assert over_time["params"]["seriesParams"][0]["mode"] == "stacked"
+    per_minute = visualizations["tweets-per-minute"]
+    (histogram,) = [a for a in per_minute["aggs"] if a["type"] == "date_histogram"]
+    assert histogram["params"]["interval"] == "m" and histogram["params"]["field"] == "created_at"
+    hashtags = visualizations["tweets-top-hashtags-by-sentiment"]
+    assert ("terms", "segment", "hashtags") in aggs(hashtags) and ("terms", "group", "sentiment") in aggs(hashtags)
+    negative = BY_ID[("search", "tweets-latest-negative")]
+    assert search_source(negative)["query"] == {"query": "sentiment:NEGATIVE", "language": "kuery"}
+    assert negative["attributes"]["sort"] == [["created_at", "desc"]]
+
+
+def test_objects_use_the_7_10_format_both_dashboards_and_kibana_import() -> None:
+    for obj in OBJECTS:
+        for version in obj["migrationVersion"].values():
+            assert tuple(int(x) for x in version.split(".")) <= (7, 10, 0), obj["id"]
+        if obj["type"] == "visualization":
+            assert vis_state(obj)["type"] in {"pie", "histogram", "line", "horizontal_bar", "area"}
+
+
+def test_differs_compares_parsed_json_attributes_and_references() -> None:
+    obj = BY_ID[("visualization", "tweets-sentiment-share")]
+    stored = json.loads(json.dumps(obj))
+    # the server re-serialises visState with another key order and adds its own keys: not a difference
+    stored["attributes"]["visState"] = json.dumps(vis_state(obj), sort_keys=True, indent=1)
+    stored["version"] = "WzEsMV0="
+    assert not differs(obj, stored)
+    stored["references"][0]["id"] = "another-pattern"
+    assert differs(obj, stored)
+    assert differs(obj, None)
+    assert differs(obj, {"id": obj["id"], "type": obj["type"], "error": {"statusCode": 404}})

@@ -1,0 +1,331 @@
+"""``python -m scripts.opensearch`` against a fake OpenSearch on 127.0.0.1: requests, idempotence, auth, errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from scripts.opensearch import setup
+from scripts.opensearch.dashboards import NDJSON_PATH
+from scripts.opensearch.resources import index_template, ism_policy, role
+from tests.conftest import free_port
+from tests.unit.opensearch.fake_opensearch import FakeOpenSearch, Recorded
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/tweets-firehose"
+USER, PASSWORD = "master", "s3cret-Passw0rd!"
+STEPS = [
+    "index template tweets",
+    "ISM policy tweets-retention",
+    "security role tweets_writer",
+    "role mapping tweets_writer",
+    "security role tweets_reader",
+    "Dashboards saved objects",
+]
+
+
+def run(
+    fake: FakeOpenSearch, capsys: pytest.CaptureFixture[str], *extra: str, retention: int = 30
+) -> tuple[int, str, str]:
+    argv = ["--no-terraform", "--endpoint", fake.url, "--firehose-role-arn", ROLE_ARN,
+            "--retention-days", str(retention), *extra]  # fmt: skip
+    if "--sigv4" not in extra and "--secret-arn" not in extra:
+        argv += ["--username", USER]
+    code = setup.main(argv, environ={"OPENSEARCH_PASSWORD": PASSWORD})
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def step_status(out: str) -> dict[str, str]:
+    statuses = {}
+    for line in out.splitlines():
+        for step in [*STEPS, "role mapping tweets_reader", "cluster"]:
+            if line.startswith(step + " "):
+                statuses[step] = line[len(step) :].split()[0]
+    return statuses
+
+
+def by_path(fake: FakeOpenSearch, method: str, path: str) -> list:
+    return [r for r in fake.state.requests if r.method == method and r.path == path]
+
+
+def test_first_run_creates_everything_with_the_right_requests(fake_os: FakeOpenSearch, capsys) -> None:
+    # Given an empty cluster that requires the master user
+    fake_os.state.basic_auth = (USER, PASSWORD)
+    # When the setup runs
+    code, out, err = run(fake_os, capsys)
+    # Then every step wrote its object
+    assert code == 0, err
+    statuses = step_status(out)
+    assert statuses["cluster"] == "ok"
+    assert [statuses[s] for s in STEPS] == ["created"] * 5 + ["imported"]
+    assert statuses["role mapping tweets_reader"] == "skipped"
+
+    expected_auth = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    assert all(r.header("Authorization") == expected_auth for r in fake_os.state.requests)
+    assert PASSWORD not in out + err
+
+    (tmpl,) = by_path(fake_os, "PUT", "/_index_template/tweets")
+    assert tmpl.json() == index_template()
+    assert tmpl.header("Content-Type") == "application/json"
+
+    (ism,) = by_path(fake_os, "PUT", "/_plugins/_ism/policies/tweets-retention")
+    assert ism.json() == ism_policy(30)
+    assert ism.json()["policy"]["states"][0]["transitions"][0]["conditions"]["min_index_age"] == "30d"
+    assert ism.json()["policy"]["ism_template"] == [{"index_patterns": ["tweets-*"], "priority": 100}]
+    assert "if_seq_no" not in ism.query
+    (attach,) = by_path(fake_os, "POST", "/_plugins/_ism/add/tweets-*")
+    assert attach.json() == {"policy_id": "tweets-retention"}
+
+    (writer,) = by_path(fake_os, "PUT", "/_plugins/_security/api/roles/tweets_writer")
+    assert writer.json()["cluster_permissions"] == ["cluster_composite_ops", "cluster_monitor"]
+    assert writer.json()["index_permissions"] == [
+        {"index_patterns": ["tweets-*"], "allowed_actions": ["create_index", "manage", "crud"]}
+    ]
+    (mapping,) = by_path(fake_os, "PUT", "/_plugins/_security/api/rolesmapping/tweets_writer")
+    assert mapping.json() == {"backend_roles": [ROLE_ARN], "hosts": [], "users": []}
+    (reader,) = by_path(fake_os, "PUT", "/_plugins/_security/api/roles/tweets_reader")
+    assert reader.json() == role("tweets_reader")
+
+    (imp,) = by_path(fake_os, "POST", "/_dashboards/api/saved_objects/_import")
+    assert imp.query == {"overwrite": ["true"]}
+    assert imp.header("osd-xsrf") == "true"
+    assert imp.header("securitytenant") == "global"
+    assert (imp.header("Content-Type") or "").startswith("multipart/form-data; boundary=")
+    assert NDJSON_PATH.read_bytes() in imp.body
+    assert len(fake_os.state.saved_objects) == 7
+    assert "done: 7 write request(s)" in out  # template, ISM + attach, 2 roles, mapping, import
+
+
+def test_second_run_changes_nothing_and_says_unchanged(fake_os: FakeOpenSearch, capsys) -> None:
+    assert run(fake_os, capsys)[0] == 0
+    before = len(fake_os.state.requests)
+
+    code, out, err = run(fake_os, capsys)
+
+    assert code == 0, err
+    second = fake_os.state.requests[before:]
+    assert [r for r in second if r.method != "GET"] == []
+    statuses = step_status(out)
+    assert [statuses[s] for s in STEPS] == ["unchanged"] * len(STEPS)
+    assert "done: 0 write request(s); everything was already in place" in out
+
+
+def test_a_changed_object_is_written_again(fake_os: FakeOpenSearch, capsys) -> None:
+    # Given a completed setup where someone then changed the template and a visualization by hand
+    assert run(fake_os, capsys)[0] == 0
+    fake_os.state.templates["tweets"]["template"]["mappings"]["properties"]["lang"] = {"type": "text"}
+    vis = fake_os.state.saved_objects[("visualization", "tweets-sentiment-share")]
+    vis["attributes"]["visState"] = json.dumps({**json.loads(vis["attributes"]["visState"]), "type": "line"})
+    before = len(fake_os.state.requests)
+    # When it runs again
+    code, out, _ = run(fake_os, capsys)
+    # Then exactly those steps write; the rest stay unchanged
+    assert code == 0
+    statuses = step_status(out)
+    assert statuses["index template tweets"] == "updated"
+    assert statuses["Dashboards saved objects"] == "imported"
+    assert "visualization/tweets-sentiment-share" in out or "1 of 7 differed" in out
+    assert statuses["ISM policy tweets-retention"] == "unchanged"
+    writes = [r.path for r in fake_os.state.requests[before:] if r.method != "GET"]
+    assert writes == ["/_index_template/tweets", "/_dashboards/api/saved_objects/_import"]
+    assert fake_os.state.templates["tweets"] == index_template()
+
+
+def test_retention_change_updates_the_policy_with_seq_no_and_moves_existing_indices(fake_os, capsys) -> None:
+    assert run(fake_os, capsys, retention=30)[0] == 0
+    seq_no = fake_os.state.ism["tweets-retention"]["_seq_no"]
+
+    code, out, err = run(fake_os, capsys, retention=7)
+
+    assert code == 0, err
+    puts = by_path(fake_os, "PUT", "/_plugins/_ism/policies/tweets-retention")
+    assert len(puts) == 2
+    assert puts[1].query == {"if_seq_no": [str(seq_no)], "if_primary_term": ["1"]}
+    assert puts[1].json()["policy"]["states"][0]["transitions"][0]["conditions"]["min_index_age"] == "7d"
+    assert len(by_path(fake_os, "POST", "/_plugins/_ism/change_policy/tweets-*")) == 1
+    assert "delete after 7d (was 30d)" in out
+    assert step_status(out)["ISM policy tweets-retention"] == "updated"
+
+
+def test_role_mapping_merges_with_existing_backend_roles_and_users(fake_os: FakeOpenSearch, capsys) -> None:
+    # Given an administrator already mapped another role and a user to tweets_writer
+    fake_os.state.mappings["tweets_writer"] = {"backend_roles": ["arn:aws:iam::123456789012:role/other"],
+                                               "users": ["ops"], "hosts": []}  # fmt: skip
+    code, out, _ = run(fake_os, capsys)
+    assert code == 0
+    (mapping,) = by_path(fake_os, "PUT", "/_plugins/_security/api/rolesmapping/tweets_writer")
+    assert mapping.json() == {
+        "backend_roles": ["arn:aws:iam::123456789012:role/other", ROLE_ARN],
+        "hosts": [],
+        "users": ["ops"],
+    }
+    assert "kept 2 existing entries" in out
+
+
+def test_reader_role_is_mapped_when_asked(fake_os: FakeOpenSearch, capsys) -> None:
+    viewer = "arn:aws:iam::123456789012:role/viewers"
+    code, out, _ = run(fake_os, capsys, "--reader-backend-role", viewer, "--reader-user", "alice")
+    assert code == 0
+    (mapping,) = by_path(fake_os, "PUT", "/_plugins/_security/api/rolesmapping/tweets_reader")
+    assert mapping.json() == {"backend_roles": [viewer], "hosts": [], "users": ["alice"]}
+    assert step_status(out)["role mapping tweets_reader"] == "created"
+
+
+def test_sigv4_signs_every_request(fake_os: FakeOpenSearch, capsys) -> None:
+    code, _out, err = run(fake_os, capsys, "--sigv4", "--region", "eu-west-1")
+    assert code == 0, err
+    assert fake_os.state.requests
+    for r in fake_os.state.requests:
+        authz = r.header("Authorization") or ""
+        assert authz.startswith("AWS4-HMAC-SHA256 Credential=testing/"), (r.path, authz)
+        assert "/eu-west-1/es/aws4_request" in authz
+        assert "SignedHeaders=" in authz and "host" in authz
+        assert r.header("X-Amz-Date")
+        assert r.header("X-Amz-Security-Token") == "testing"
+        assert signature_is_valid(r, fake_os.url, "eu-west-1"), r.path
+    (imp,) = by_path(fake_os, "POST", "/_dashboards/api/saved_objects/_import")
+    assert imp.header("osd-xsrf") == "true"
+
+
+def signature_is_valid(r: Recorded, base_url: str, region: str) -> bool:
+    """Recompute the SigV4 signature of the request as received (method, path, query, signed headers, body)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    authz = r.header("Authorization") or ""
+    signed = authz.split("SignedHeaders=")[1].split(",")[0].split(";")
+    query = "&".join(f"{k}={v}" for k, values in r.query.items() for v in values)
+    url = f"{base_url}{r.path}" + (f"?{query}" if query else "")
+    request = AWSRequest(method=r.method, url=url, data=r.body, headers={h: r.header(h) for h in signed})
+    signer = SigV4Auth(Credentials("testing", "testing", "testing"), "es", region)
+    request.context["timestamp"] = r.header("X-Amz-Date")
+    canonical = signer.canonical_request(request)
+    expected = signer.signature(signer.string_to_sign(request, canonical), request)
+    return authz.endswith(f"Signature={expected}")
+
+
+def test_kibana_flag_uses_api_path_and_kbn_xsrf(fake_os: FakeOpenSearch, capsys) -> None:
+    code, _out, err = run(fake_os, capsys, "--kibana", "--dashboards-url", fake_os.url)
+    assert code == 0, err
+    (imp,) = by_path(fake_os, "POST", "/api/saved_objects/_import")
+    assert imp.header("kbn-xsrf") == "true"
+    assert imp.header("osd-xsrf") is None
+    assert imp.header("securitytenant") is None
+    assert by_path(fake_os, "GET", "/api/status")
+    assert by_path(fake_os, "POST", "/_dashboards/api/saved_objects/_import") == []
+
+
+def test_old_kibana_is_a_version_mismatch(fake_os: FakeOpenSearch, capsys) -> None:
+    fake_os.state.kibana_version = "7.9.3"
+    code, _, err = run(fake_os, capsys, "--kibana", "--dashboards-url", fake_os.url)
+    assert code == 1
+    assert "found Kibana 7.9.3" in err and ">= 7.10" in err
+
+
+def test_master_user_comes_from_the_secret(fake_os: FakeOpenSearch, capsys) -> None:
+    fake_os.state.basic_auth = ("admin", "from-secrets-manager")
+    with mock_aws():
+        arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name="tweets/master", SecretString=json.dumps({"username": "admin", "password": "from-secrets-manager"})
+        )["ARN"]
+        code, out, err = run(fake_os, capsys, "--secret-arn", arn, "--region", "us-east-1")
+    assert code == 0, err
+    assert "HTTP basic auth as user 'admin'" in out
+    assert "from-secrets-manager" not in out + err
+
+
+def test_401_names_the_user_but_never_the_password(fake_os: FakeOpenSearch, capsys) -> None:
+    fake_os.state.basic_auth = (USER, "another-password")
+    code, out, err = run(fake_os, capsys)
+    assert code == 1
+    assert "HTTP 401" in err
+    assert f"HTTP basic auth as user '{USER}'" in err
+    assert "master-user secret" in err
+    assert PASSWORD not in out + err
+    assert fake_os.state.writes() == []
+
+
+def test_403_with_sigv4_names_the_iam_principal(fake_os: FakeOpenSearch, capsys, moto_endpoint: str) -> None:
+    fake_os.state.force_status = 403
+    code, _, err = run(fake_os, capsys, "--sigv4", "--region", "us-east-1")
+    assert code == 1
+    assert "HTTP 403" in err
+    assert "SigV4 (IAM) as arn:aws:sts::123456789012:" in err or "SigV4 (IAM) as arn:aws:iam::123456789012:" in err
+    assert "Map this IAM principal" in err
+
+
+def test_unreachable_endpoint_points_at_the_allow_list(capsys) -> None:
+    port = free_port()  # nothing listens there
+    code = setup.main(
+        ["--no-terraform", "--endpoint", f"http://127.0.0.1:{port}", "--firehose-role-arn", ROLE_ARN,
+         "--retention-days", "7", "--username", USER, "--timeout", "5"],
+        environ={"OPENSEARCH_PASSWORD": PASSWORD},
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "connection refused" in err
+    assert "allow-list" in err and "VPC" in err
+
+
+def test_elasticsearch_is_a_version_mismatch(fake_os: FakeOpenSearch, capsys) -> None:
+    fake_os.state.version = {"number": "7.10.2", "build_flavor": "oss"}
+    code, _, err = run(fake_os, capsys)
+    assert code == 1
+    assert "version mismatch: found elasticsearch 7.10.2, need OpenSearch >= 1.0" in err
+    assert fake_os.state.writes() == []
+
+
+def test_missing_settings_name_the_flag_and_the_terraform_output(capsys) -> None:
+    code = setup.main(["--tf-dir", "/nonexistent", "--username", "u"], environ={"OPENSEARCH_PASSWORD": "p"})
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "--endpoint" in err and "opensearch_endpoint" in err
+
+
+def test_username_without_password_env_is_refused(fake_os: FakeOpenSearch, capsys) -> None:
+    code = setup.main(["--no-terraform", "--endpoint", fake_os.url, "--username", "u", "--firehose-role-arn", ROLE_ARN,
+                       "--retention-days", "3"], environ={})  # fmt: skip
+    assert code == 1
+    assert "OPENSEARCH_PASSWORD" in capsys.readouterr().err
+    assert fake_os.state.requests == []
+
+
+def test_skip_roles_sends_nothing_to_the_security_api(fake_os: FakeOpenSearch, capsys) -> None:
+    code = setup.main(["--no-terraform", "--endpoint", fake_os.url, "--username", USER, "--retention-days", "3",
+                       "--skip-roles"], environ={"OPENSEARCH_PASSWORD": PASSWORD})  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "security roles and mappings         skipped" in out or "skipped  (--skip-roles)" in out
+    assert not [r for r in fake_os.state.requests if "_security" in r.path]
+    assert fake_os.state.templates and fake_os.state.ism
+
+
+def test_missing_security_plugin_suggests_skip_roles(fake_os: FakeOpenSearch, capsys) -> None:
+    # the fake answers unknown paths with 400 like OpenSearch's "no handler found for uri"
+    fake_os.state.unknown_paths = ("_security",)
+    code, _, err = run(fake_os, capsys)
+    assert code == 1
+    assert "pass --skip-roles" in err
+
+
+def test_dashboards_url_into_the_app_is_cut_back_to_the_base(fake_os: FakeOpenSearch, capsys) -> None:
+    code, _, err = run(fake_os, capsys, "--dashboards-url", f"{fake_os.url}/_dashboards/app/home#/")
+    assert code == 0, err
+    assert len(by_path(fake_os, "POST", "/_dashboards/api/saved_objects/_import")) == 1
+
+
+def test_a_different_index_prefix_in_terraform_is_refused(fake_os: FakeOpenSearch, capsys, monkeypatch) -> None:
+    from scripts import tf_outputs
+
+    monkeypatch.setattr(tf_outputs, "read_outputs", lambda tf_dir: {"index_name_prefix": "posts"})
+    code = setup.main(["--tf-dir", "anything", "--endpoint", fake_os.url, "--username", USER,
+                       "--firehose-role-arn", ROLE_ARN, "--retention-days", "3"],
+                      environ={"OPENSEARCH_PASSWORD": PASSWORD})  # fmt: skip
+    assert code == 1
+    assert "index_name_prefix is 'posts'" in capsys.readouterr().err
+    assert fake_os.state.requests == []

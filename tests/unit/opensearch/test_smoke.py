@@ -1,0 +1,145 @@
+"""``python -m scripts.smoke`` against the moto server (stream, logs, S3) and the fake OpenSearch.
+
+The fake "indexes" by reading what the stream delivered to its S3 destination whenever it is searched, standing in
+for Firehose -> Lambda -> OpenSearch (which no emulator here provides).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import time
+from typing import Any
+
+import boto3
+import jsonschema
+import pytest
+
+from scripts import smoke
+from tests.conftest import SCHEMAS_DIR
+from tests.unit.opensearch.fake_opensearch import FakeOpenSearch, FakeState
+
+pytestmark = pytest.mark.moto_server
+
+STREAM, DELIVERED, BACKUP, LOG_GROUP = "tweets-smoke", "smoke-delivered", "smoke-backup", "/aws/kinesisfirehose/tweets"
+ENVELOPE_SCHEMA = json.loads((SCHEMAS_DIR / "envelope.schema.json").read_text())
+
+
+@pytest.fixture
+def aws(moto_endpoint: str) -> Any:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for bucket in (DELIVERED, BACKUP):
+        s3.create_bucket(Bucket=bucket)
+    boto3.client("firehose", region_name="us-east-1").create_delivery_stream(
+        DeliveryStreamName=STREAM,
+        ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/fh",
+                                            "BucketARN": f"arn:aws:s3:::{DELIVERED}"},
+    )  # fmt: skip
+    return s3
+
+
+def delivered_envelopes(s3: Any) -> list[dict[str, Any]]:
+    out = []
+    for obj in s3.list_objects_v2(Bucket=DELIVERED).get("Contents", []):
+        text, decoder, pos = (
+            s3.get_object(Bucket=DELIVERED, Key=obj["Key"])["Body"].read().decode(),
+            json.JSONDecoder(),
+            0,
+        )
+        while pos < len(text):
+            item, pos = decoder.raw_decode(text, pos)
+            out.append(item)
+    return out
+
+
+def run(fake: FakeOpenSearch, *extra: str) -> int:
+    return smoke.main(
+        ["--no-terraform", "--stream", STREAM, "--endpoint", fake.url, "--username", "master", "--region", "us-east-1",
+         "--log-group", LOG_GROUP, "--bucket", BACKUP, "--poll-interval", "0.05", *extra],
+        environ={"OPENSEARCH_PASSWORD": "pw"},
+    )  # fmt: skip
+
+
+def test_smoke_passes_when_the_tweets_become_searchable_and_cleans_up(aws: Any, capsys) -> None:
+    fake = FakeOpenSearch().start()
+    searches = []
+
+    def index_delivered(state: FakeState) -> None:
+        searches.append(1)
+        if len(searches) < 3:  # searchable only from the third poll on, like a buffering stream
+            return
+        for env in delivered_envelopes(aws):
+            tags = [h["tag"].lower() for h in env["tweet"]["entities"]["hashtags"]]
+            state.documents[env["tweet"]["id"]] = {"tweet_id": env["tweet"]["id"], "source": env["source"],
+                                                   "sentiment": "POSITIVE", "sentiment_model": "fake",
+                                                   "hashtags": tags}  # fmt: skip
+
+    fake.state.on_search = index_delivered
+    try:
+        code = run(fake, "--count", "4")
+    finally:
+        fake.stop()
+    out = capsys.readouterr().out
+
+    assert code == 0, out
+    envelopes = delivered_envelopes(aws)
+    assert len(envelopes) == 4
+    for env in envelopes:
+        jsonschema.validate(env, ENVELOPE_SCHEMA)
+        assert env["source"] == "smoke" and env["v"] == 1
+        text, (tag,) = env["tweet"]["text"], env["tweet"]["entities"]["hashtags"]
+        assert text[tag["start"] : tag["end"]] == "#smoketest"
+    ids = sorted(e["tweet"]["id"] for e in envelopes)
+    assert len(set(ids)) == 4
+    assert "PASS: 4/4 searchable; end-to-end latency" in out
+    (delete,) = [r for r in fake.state.requests if r.path == "/tweets-*/_delete_by_query"]
+    assert sorted(delete.json()["query"]["terms"]["tweet_id"]) == ids
+    assert delete.query["refresh"] == ["true"]
+    assert fake.state.documents == {}
+    assert "deleted 4 smoke document(s)" in out
+
+
+def test_smoke_times_out_with_a_diagnosis_from_logs_and_failed_prefixes(aws: Any, capsys) -> None:
+    logs = boto3.client("logs", region_name="us-east-1")
+    logs.create_log_group(logGroupName=LOG_GROUP)
+    logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName="DestinationDelivery")
+    message = '{"errorCode":"OpenSearch.AccessDenied","errorMessage":"403"}'
+    logs.put_log_events(logGroupName=LOG_GROUP, logStreamName="DestinationDelivery",
+                        logEvents=[{"timestamp": int(time.time() * 1000), "message": message}])  # fmt: skip
+    fake = FakeOpenSearch().start()
+
+    def fail_transform(state: FakeState) -> None:  # the "Lambda" rejects every record into processing-failed/
+        lines = [{"errorCode": "Lambda.ProcessingFailed", "errorMessage": "bad envelope",
+                  "rawData": base64.b64encode(json.dumps(e).encode()).decode()}
+                 for e in delivered_envelopes(aws)]  # fmt: skip
+        body = gzip.compress("".join(json.dumps(x) + "\n" for x in lines).encode())
+        aws.put_object(Bucket=BACKUP, Key="processing-failed/2026/11/26/12/obj", Body=body)
+
+    fake.state.on_search = fail_transform
+    try:
+        code = run(fake, "--count", "2", "--timeout", "0.3")
+    finally:
+        fake.stop()
+    out = capsys.readouterr().out
+
+    assert code == 1
+    assert "FAIL: 2/2 not searchable after 0.3s" in out
+    assert "OpenSearch.AccessDenied" in out
+    assert (
+        f"s3://{BACKUP}/processing-failed/2026/11/26/12/obj: 2 of this run's records, errorCode Lambda.ProcessingFailed"
+        in out
+    )
+    assert "bad envelope" in out
+    assert "deleted 0 smoke document(s)" in out
+
+
+def test_cleanup_deletes_every_smoke_document(aws: Any, capsys) -> None:
+    fake = FakeOpenSearch().start()
+    fake.state.documents = {"a": {"tweet_id": "a", "source": "smoke"}, "b": {"tweet_id": "b", "source": "x"}}
+    try:
+        assert run(fake, "--cleanup") == 0
+    finally:
+        fake.stop()
+    assert fake.state.documents == {"b": {"tweet_id": "b", "source": "x"}}
+    assert "deleted 1 smoke document(s)" in capsys.readouterr().out

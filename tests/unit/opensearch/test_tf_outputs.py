@@ -1,0 +1,61 @@
+"""scripts/tf_outputs.py: parsing `terraform output -json` and the flag > env > output > default precedence."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scripts.tf_outputs import Resolver, TerraformOutputsError, parse_outputs, read_outputs
+
+
+def test_parse_outputs_unwraps_values() -> None:
+    raw = '{"opensearch_endpoint": {"sensitive": false, "type": "string", "value": "search-x.es.amazonaws.com"},' \
+          ' "retention_days": {"sensitive": false, "type": "number", "value": 30}}'  # fmt: skip
+    assert parse_outputs(raw) == {"opensearch_endpoint": "search-x.es.amazonaws.com", "retention_days": 30}
+    assert parse_outputs("") == {}
+    with pytest.raises(TerraformOutputsError):
+        parse_outputs("not json")
+
+
+def test_precedence_and_terraform_read_at_most_once() -> None:
+    calls: list[str] = []
+
+    def reader(tf_dir: str | Path) -> dict[str, object]:
+        calls.append(str(tf_dir))
+        return {"delivery_stream_name": "from-tf", "aws_region": "eu-west-1", "empty": ""}
+
+    resolve = Resolver("tfdir", {"AWS_REGION": "us-west-2"}, reader=reader)
+    assert resolve.get("flag", output="delivery_stream_name") == "flag"
+    assert calls == []  # an explicit value never runs terraform
+    assert resolve.get(None, output="aws_region", env="AWS_REGION") == "us-west-2"
+    assert calls == []
+    assert resolve.get(None, output="delivery_stream_name") == "from-tf"
+    assert resolve.get(None, output="empty", default="d") == "d"
+    assert resolve.get(None, output="missing") is None
+    assert calls == ["tfdir"]
+
+
+def test_require_names_the_flag_the_output_and_why_terraform_failed() -> None:
+    def reader(tf_dir: str | Path) -> dict[str, object]:
+        raise TerraformOutputsError("terraform -chdir=x output -json failed (No outputs found)")
+
+    resolve = Resolver("x", {}, reader=reader)
+    with pytest.raises(TerraformOutputsError, match=r"--bucket or Terraform output 'backup_bucket_name' \(terraform"):
+        resolve.require(None, flag="--bucket", output="backup_bucket_name")
+    no_tf = Resolver(None, {})
+    with pytest.raises(TerraformOutputsError, match="--no-terraform"):
+        no_tf.require(None, flag="--stream", output="delivery_stream_name")
+
+
+@pytest.mark.terraform
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed")
+def test_read_outputs_from_a_real_terraform_state(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'output "backup_bucket_name" { value = "tweets-backup-123" }\noutput "retention_days" { value = 14 }\n'
+    )
+    for cmd in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
+        subprocess.run(["terraform", f"-chdir={tmp_path}", *cmd], check=True, capture_output=True, timeout=120)
+    assert read_outputs(tmp_path) == {"backup_bucket_name": "tweets-backup-123", "retention_days": 14}
