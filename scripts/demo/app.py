@@ -4,6 +4,7 @@
       → LocalFirehose (PutRecordBatch limits, buffer by size and interval, Firehose events)
       → transform.handler.lambda_handler with the embedded VADER backend
       → SQLite (demo-output/tweets.db) | demo-output/failed/processing-failed/YYYY/MM/DD/HH/...
+      (+ a real OpenSearch with --opensearch-url)
 
 The ingester runs in a worker thread exactly as in production (``ingester.app.run`` with a Firehose client
 and a stop event); this thread draws the view. Ctrl-C (or SIGTERM, or --duration) sets the stop event: the
@@ -25,14 +26,19 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from scripts.demo.delivery import DemoStats, Snapshot, StoreTarget
 from scripts.demo.failed import FailedWriter
 from scripts.demo.firehose import LocalFirehose
 from scripts.demo.store import SQLiteStore, StoreError
+from scripts.opensearch.client import OpenSearchError
+
+if TYPE_CHECKING:
+    from scripts.demo.opensearch_sink import OpenSearchIndexer
 from scripts.demo.view import LiveView, Summary, render_progress, render_summary
 
 log = logging.getLogger("scripts.demo")
@@ -114,7 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="Firehose buffer interval hint in seconds (default 1)",
     )
     parser.add_argument(
-        "--opensearch-url", help="not implemented in this version (see README); rejected with a message"
+        "--opensearch-url",
+        help="also index into this OpenSearch, applying the index template (credentials in the URL or "
+        "OPENSEARCH_USERNAME/OPENSEARCH_PASSWORD)",
+    )
+    parser.add_argument(
+        "--opensearch-insecure", action="store_true", help="do not verify the cluster's TLS certificate"
     )
     return parser  # fmt: skip
 
@@ -187,6 +198,17 @@ def display_path(path: Path) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def connect_opensearch(url: str | None, *, insecure: bool) -> OpenSearchIndexer | None:
+    """The indexer for --opensearch-url, with the template applied; None without the flag."""
+    if not url:
+        return None
+    from scripts.demo.opensearch_sink import OpenSearchIndexer, client_from_url
+
+    indexer = OpenSearchIndexer(client_from_url(url, verify=not insecure))
+    indexer.prepare()
+    return indexer
 
 
 class WarningTail(logging.Handler):
@@ -306,7 +328,8 @@ class Demo:
         self.store = SQLiteStore(self.paths.db)
         self.stats = DemoStats()
         self.failed = FailedWriter(self.paths.failed, STREAM_NAME)
-        self.target = StoreTarget(self.store, self.failed, self.stats, lambda_arn="")
+        self.indexer = connect_opensearch(args.opensearch_url, insecure=args.opensearch_insecure)
+        self.target = StoreTarget(self.store, self.failed, self.stats, lambda_arn="", indexer=self.indexer)
         self.firehose = LocalFirehose(
             handler,
             self.target,
@@ -405,6 +428,11 @@ class Demo:
             notes.append(
                 f"{snap.source['spool_records']} record(s) wait in {state / 'spool'}; the next run sends them first"
             )
+        if self.indexer is not None:
+            notes.append(
+                f"indexed {self.indexer.indexed:,} document(s) into {self.indexer.version} at "
+                f"{self.indexer.client.base_url} ({self.indexer.index_name(datetime.now(UTC))})"
+            )
         if self.tail.count:
             notes.append(f"{self.tail.count} warning(s) logged; details in {self.paths.log}")
         summary = Summary(
@@ -428,12 +456,9 @@ class Demo:
 
 def run(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.opensearch_url:
-        print("--opensearch-url is not implemented in this version: the demo stores into SQLite only.", file=sys.stderr)
-        return EXIT_CONFIG
     try:
         demo = Demo(args, stdout or sys.stdout)
-    except (DemoConfigError, StoreError) as exc:
+    except (DemoConfigError, StoreError, OpenSearchError) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except ValueError as exc:  # the transform's ConfigError is a ValueError

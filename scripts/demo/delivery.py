@@ -10,13 +10,17 @@ import sqlite3
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scripts.demo.failed import DESTINATION_FAILED, PROCESSING_FAILED, FailedWriter
 from scripts.demo.firehose import BatchOutcome
 from scripts.demo.store import SQLiteStore
+
+if TYPE_CHECKING:
+    from scripts.demo.opensearch_sink import OpenSearchIndexer
 
 log = logging.getLogger(__name__)
 
@@ -167,11 +171,19 @@ class DemoStats:
 class StoreTarget:
     """The local firehose's destination: SQLite for Ok documents, the failed folder for everything else."""
 
-    def __init__(self, store: SQLiteStore, failed: FailedWriter, stats: DemoStats, lambda_arn: str) -> None:
+    def __init__(
+        self,
+        store: SQLiteStore,
+        failed: FailedWriter,
+        stats: DemoStats,
+        lambda_arn: str,
+        indexer: OpenSearchIndexer | None = None,
+    ) -> None:
         self.store = store
         self.failed = failed
         self.stats = stats
         self.lambda_arn = lambda_arn
+        self.indexer = indexer
 
     def deliver(self, outcome: BatchOutcome) -> None:
         docs: list[dict[str, Any]] = []
@@ -227,18 +239,36 @@ class StoreTarget:
             self.stats.record_failures(len(outcome.failed), len(rejected) + len(docs), outcome.dropped, codes)
             return
         self.stats.record_docs(docs, time.time())
-        self.stats.record_failures(len(outcome.failed), len(rejected), outcome.dropped, codes)
+        index_rejected = self._index(docs, now_ms, codes)
+        self.stats.record_failures(len(outcome.failed), len(rejected) + index_rejected, outcome.dropped, codes)
+
+    def _index(self, docs: list[dict[str, Any]], now_ms: int, codes: Counter[str]) -> int:
+        """Also index into OpenSearch (--opensearch-url); what it refuses goes to the failed folder."""
+        if self.indexer is None or not docs:
+            return 0
+        refused = self.indexer.index(docs)
+        if refused:
+            entries = [_rejection(r.doc, now_ms, r.reason, code=r.status, index=r.index) for r in refused]
+            self.failed.write(DESTINATION_FAILED, entries)
+            for r in refused:
+                codes[f"OpenSearch.{r.status}"] += 1
+            log.warning(
+                "OpenSearch refused %s document(s); see %s", len(refused), self.failed.root / DESTINATION_FAILED
+            )
+        return len(refused)
 
 
-def _rejection(doc: dict[str, Any], now_ms: int, message: str) -> dict[str, Any]:
+def _rejection(
+    doc: Mapping[str, Any], now_ms: int, message: str, *, code: str = "503", index: str = "sqlite:tweets"
+) -> dict[str, Any]:
     raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return {
         "attemptsMade": 1,
         "arrivalTimestamp": now_ms,
-        "errorCode": "503",
+        "errorCode": code,
         "errorMessage": message,
         "attemptEndingTimestamp": now_ms,
         "rawData": base64.b64encode(raw).decode("ascii"),
         "esDocumentId": doc.get("tweet_id"),
-        "esIndexName": "sqlite:tweets",
+        "esIndexName": index,
     }

@@ -63,11 +63,6 @@ def test_stopper_records_the_first_reason_only() -> None:
     assert stopper.reason == "--duration 5 s"
 
 
-def test_opensearch_url_is_refused_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
-    assert app.run(["--opensearch-url", "http://127.0.0.1:9200"]) == 2
-    assert "not implemented" in capsys.readouterr().err
-
-
 def test_source_status_is_read_from_the_ingester_state_file(tmp_path: Path) -> None:
     assert app.read_source_status(tmp_path) == {}
     (tmp_path / "status.json").write_text('{"read": 9, "duplicates": 1, "dropped": {"invalid_json": 2}}')
