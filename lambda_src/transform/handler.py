@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TextIO
 
@@ -35,6 +35,11 @@ DEFAULT_BUDGET_S = 300.0
 """Time budget without a Lambda context: Firehose's longest processor invocation (5 minutes)."""
 SAFETY_MARGIN_S = 3.0
 """Kept back from the remaining time for encoding and returning the response; sentiment work stops before."""
+
+
+MAX_RESPONSE_BYTES = 6_000_000
+"""Lambda's synchronous response limit is 6 MB (6,291,456 bytes); this leaves room for the JSON around the data."""
+RECORD_OVERHEAD = 64  # {"recordId": "", "result": "ProcessingFailed", "data": ""}, per record, rounded up
 
 
 class LambdaContext(Protocol):
@@ -111,6 +116,8 @@ class _Slot:
     out: str | None = None
     draft: Draft | None = None
     request: int | None = None  # index into the unique score requests
+    label: str | None = None  # POSITIVE/NEGATIVE/NEUTRAL/MIXED, for the summary
+    skipped: str | None = None  # why sentiment is null, for the summary
 
 
 @dataclass
@@ -121,8 +128,6 @@ class _Stats:
     unique_texts: int = 0
     api_calls: int = 0
     internal_errors: int = 0
-    sentiments: Counter[str] = field(default_factory=Counter)
-    skipped: Counter[str] = field(default_factory=Counter)
 
 
 def process_event(
@@ -148,6 +153,7 @@ def process_event(
     stats.unique_texts = len(requests)
     _complete(slots, outcomes, backend.model_name, stats)
 
+    _fit_response(slots)
     response = {"records": [_response_record(slot) for slot in slots]}
     _log_summary(
         event,
@@ -209,10 +215,10 @@ def _complete(slots: list[_Slot], outcomes: list[Outcome], model_name: str, stat
         document = dict(slot.draft.document)
         if isinstance(outcome, Scored):
             document.update(sentiment=outcome.label, sentiment_skipped=None, sentiment_score=outcome.scores.as_dict())
-            stats.sentiments[outcome.label] += 1
+            slot.label = outcome.label
         else:
             document.update(sentiment=None, sentiment_skipped=outcome.reason, sentiment_score=None)
-            stats.skipped[outcome.reason] += 1
+            slot.skipped = outcome.reason
         document["sentiment_model"] = model_name
         try:
             slot.result, slot.out = "Ok", encode_document(document)
@@ -234,6 +240,25 @@ def _score(backend: SentimentBackend, requests: list[ScoreRequest], deadline: De
     return outcomes
 
 
+def _response_size(slot: _Slot) -> int:
+    data = slot.out if slot.result == "Ok" and slot.out is not None else slot.data
+    return len(slot.record_id) + (len(data) if isinstance(data, str) else 0) + RECORD_OVERHEAD
+
+
+def _fit_response(slots: list[_Slot]) -> None:
+    """Keep the response under Lambda's limit: documents are bigger than tiny envelopes, so a full batch of
+    minimal records could otherwise fail the whole invocation. The last transformed records give way first
+    (returned ProcessingFailed with their smaller original data, so nothing is lost)."""
+    total = sum(_response_size(slot) for slot in slots)
+    for slot in reversed(slots):
+        if total <= MAX_RESPONSE_BYTES:
+            return
+        if slot.result == "Ok" and slot.draft is not None:
+            before = _response_size(slot)
+            slot.result, slot.reason = "ProcessingFailed", "response_too_large"
+            total -= before - _response_size(slot)
+
+
 def _response_record(slot: _Slot) -> dict[str, str]:
     if slot.result == "Ok" and slot.out is not None:
         return {"recordId": slot.record_id, "result": "Ok", "data": slot.out}
@@ -253,6 +278,9 @@ def _log_summary(
     metrics_stream: TextIO | None,
 ) -> None:
     results = Counter(slot.result or "ProcessingFailed" for slot in slots)
+    ok = [slot for slot in slots if slot.result == "Ok"]
+    sentiments = Counter(slot.label for slot in ok if slot.label is not None)
+    skipped = Counter(slot.skipped for slot in ok if slot.skipped is not None)
     failed = Counter(slot.reason for slot in slots if slot.result != "Ok" and slot.reason is not None)
     summary = Fields(
         event="invocation",
@@ -262,8 +290,8 @@ def _log_summary(
         sentiment_model=model_name,
         records=len(slots),
         results=dict(sorted(results.items())),
-        sentiment=dict(sorted(stats.sentiments.items())),
-        skipped=dict(sorted(stats.skipped.items())),
+        sentiment=dict(sorted(sentiments.items())),
+        skipped=dict(sorted(skipped.items())),
         failed=dict(sorted(failed.items())),
         passthrough=stats.passthrough,
         unique_texts=stats.unique_texts,

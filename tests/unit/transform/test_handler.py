@@ -377,3 +377,40 @@ def test_summary_carries_the_lambda_request_id(vader: VaderBackend, caplog: pyte
         process_event(firehose_event([record_data(envelope())]), FakeContext(30_000), backend=vader)
     (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.levelno == logging.INFO]
     assert line["request_id"] == FakeContext.aws_request_id
+
+
+def test_response_stays_under_the_lambda_limit(vader: VaderBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given minimal envelopes, whose documents are ~4x bigger than they are, and a limit the documents exceed
+    minimal = {"v": 1, "source": "x", "received_at": "2026-11-26T10:00:00Z", "matching_rules": [],
+               "tweet": {"id": "1", "text": "ok"}}  # fmt: skip
+    datas = [record_data(minimal)] * 20
+    datas.append(record_data({"tweet_id": "9", "sentiment_model": "comprehend"}))  # redrive pass-through
+    event = firehose_event(datas)
+    full = process_event(event, None, backend=vader)
+    full_size = len(json.dumps(full))
+    monkeypatch.setattr(handler, "MAX_RESPONSE_BYTES", full_size // 2)
+    # When the handler runs
+    response = process_event(event, None, backend=vader)
+    # Then the response fits, the first records are still transformed, the last ones fail with their data
+    assert len(json.dumps(response)) <= full_size // 2
+    outcome = results(response)
+    first_failed = outcome.index("ProcessingFailed")
+    assert 0 < first_failed < 20
+    assert outcome[first_failed:20] == ["ProcessingFailed"] * (20 - first_failed)
+    assert [r["data"] for r in response["records"][first_failed:20]] == datas[first_failed:20]
+    assert outcome[20] == "Ok"  # a pass-through does not shrink by failing: left alone
+
+
+def test_summary_counts_only_what_was_returned_ok(
+    vader: VaderBackend, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    datas = [record_data(envelope(text="I love it")), record_data(envelope(text="I love it too"))]
+    event = firehose_event(datas)
+    monkeypatch.setattr(handler, "MAX_RESPONSE_BYTES", len(json.dumps(process_event(event, None, backend=vader))) - 1)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="transform"):
+        response = process_event(event, None, backend=vader)
+    assert results(response) == ["Ok", "ProcessingFailed"]
+    (summary,) = [json.loads(r.getMessage()) for r in caplog.records if r.levelno == logging.INFO]
+    assert summary["sentiment"] == {"POSITIVE": 1}
+    assert summary["failed"] == {"response_too_large": 1}
