@@ -10,13 +10,17 @@ Layout::
     STATE_DIR/spool/<seq>.cursor     how many leading lines of that segment are already delivered
     STATE_DIR/dead-letter.jsonl      records never to be sent (over 1,000 KiB, rejected), each with its reason
 
-Crash guarantee (documented in README "Operating the ingester"): every accepted record is appended to
-the WAL buffer at once and the buffer is written and fsync'ed every WAL_COMMIT_MS (default 200 ms).
-A record leaves the WAL only once it is delivered, fsync'ed into the spool, or fsync'ed into the
-dead-letter file. So kill -9 (or power loss) loses at most the records accepted in the last commit
-interval that Firehose had not yet accepted. Recovery is at-least-once: on start-up, leftover WAL
-segments join the spool, so records of a segment that were delivered just before the crash can be
-delivered twice (bounded by one segment: WAL_ROTATE_S / WAL_ROTATE_BYTES).
+Crash guarantee (documented in README "Operating the ingester"): every accepted record is written to
+the current WAL segment (a ``write`` system call, no user-space buffer) before it is queued, and the
+segment is fsync'ed every WAL_COMMIT_MS (default 200 ms, group commit). A record leaves the WAL only
+once it is delivered, fsync'ed into the spool, or fsync'ed into the dead-letter file. So:
+
+* a process crash (kill -9, OOM kill, a bug) loses nothing that was accepted: the kernel has the bytes;
+* a power loss or kernel crash loses at most the records accepted in the last WAL_COMMIT_MS that
+  Firehose had not yet accepted.
+
+Recovery is at-least-once: on start-up, leftover WAL segments join the spool, so records of a segment
+that were delivered just before the crash are delivered again (bounded by one segment, 2 s or 8 MiB).
 """
 
 from __future__ import annotations
@@ -81,7 +85,9 @@ def segment_name(seq: int, suffix: str) -> str:
 
 
 class Wal:
-    """Write-ahead log with group commit; ``append`` is cheap, ``commit`` writes and fsyncs the batch."""
+    """Write-ahead log: ``append`` writes through to the segment file (no user-space buffer, so a killed
+    process loses nothing); ``commit`` fsyncs every WAL_COMMIT_MS (group commit, so a power loss loses at
+    most that window), rotates segments and deletes the ones whose records are all settled."""
 
     def __init__(
         self,
@@ -103,14 +109,17 @@ class Wal:
         self._current = sequence.next()
         self._current_opened = time.monotonic()
         self._current_bytes = 0
-        self._buffer: list[bytes] = []
+        self._fd: int | None = None
+        self._dirty = False
+        self._new_file = False
         self._appended: Counter[int] = Counter()
         self._settled: Counter[int] = Counter()
         self._closed: set[int] = set()
-        self._file: tuple[int, int] | None = None  # (segment, fd)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_error_log = 0.0
         self.commits = 0
+        self.failed_appends = 0
 
     def path(self, seq: int) -> Path:
         return self.directory / segment_name(seq, WAL_SUFFIX)
@@ -119,11 +128,32 @@ class Wal:
         return sorted(p for p in self.directory.glob(f"*{WAL_SUFFIX}") if _seq_of(p) is not None)
 
     def append(self, data: bytes) -> int:
-        """Buffer one record (no trailing newline); returns its segment number for ``settle``."""
+        """Write one record (no trailing newline) to the current segment; returns the segment for ``settle``.
+
+        Returns -1 if the write failed (disk full, read-only STATE_DIR): the record still goes to Firehose,
+        only without crash protection, and the failure is logged.
+        """
         with self._lock:
             seg = self._current
-            self._buffer.append(data)
+            try:
+                if self._fd is None:
+                    self._fd = os.open(self.path(seg), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                    self._new_file = True
+                written = os.writev(self._fd, [data, b"\n"])
+                if written != len(data) + 1:
+                    raise OSError(f"short write ({written} of {len(data) + 1} bytes)")
+            except OSError as exc:
+                self.failed_appends += 1
+                now = time.monotonic()
+                if now - self._last_error_log > 10:
+                    self._last_error_log = now
+                    log.error(
+                        "cannot write the write-ahead log in %s (%s): records are not crash-safe", self.directory, exc
+                    )
+                return -1
             self._appended[seg] += 1
+            self._current_bytes += len(data) + 1
+            self._dirty = True
             return seg
 
     def settle(self, segments: Iterable[int]) -> None:
@@ -134,13 +164,13 @@ class Wal:
                     self._settled[seg] += 1
 
     def commit(self) -> None:
-        """Write the buffered records of the current segment and fsync; rotate; delete settled segments."""
+        """fsync what was appended since the last commit; rotate; delete settled closed segments."""
         with self._io_lock:
             with self._lock:
-                buffer, self._buffer = self._buffer, []
+                fd, dirty, new_file = self._fd, self._dirty, self._new_file
+                self._dirty = False
+                self._new_file = False
                 seg = self._current
-                size = sum(len(b) + 1 for b in buffer)
-                self._current_bytes += size
                 age = time.monotonic() - self._current_opened
                 rotate = self._appended[seg] > 0 and (
                     self._current_bytes >= self._rotate_bytes or age >= self._rotate_s or self._stop.is_set()
@@ -150,29 +180,16 @@ class Wal:
                     self._current = self._seq.next()
                     self._current_opened = time.monotonic()
                     self._current_bytes = 0
-            if buffer:
-                fd = self._fd_for(seg)
-                os.write(fd, b"\n".join(buffer) + b"\n")
-                os.fsync(fd)
-                self.commits += 1
-            if rotate:
-                self._close_fd(seg)
+                    self._fd = None
+            if fd is not None:
+                if dirty:
+                    os.fsync(fd)
+                    self.commits += 1
+                if new_file:
+                    _fsync_dir(self.directory)
+                if rotate:
+                    os.close(fd)
             self._delete_settled()
-
-    def _fd_for(self, seg: int) -> int:
-        if self._file is not None and self._file[0] == seg:
-            return self._file[1]
-        if self._file is not None:
-            self._close_fd(self._file[0])
-        fd = os.open(self.path(seg), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        _fsync_dir(self.directory)
-        self._file = (seg, fd)
-        return fd
-
-    def _close_fd(self, seg: int) -> None:
-        if self._file is not None and self._file[0] == seg:
-            os.close(self._file[1])
-            self._file = None
 
     def _delete_settled(self) -> None:
         with self._lock:
@@ -205,11 +222,7 @@ class Wal:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.commit()
-        with self._lock:
-            if self._appended[self._current] > 0:
-                self._closed.add(self._current)
-        self._close_fd(self._current)
+        self.commit()  # rotates (closes) the current segment because _stop is set
         self._delete_settled()
 
 

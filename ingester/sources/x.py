@@ -53,6 +53,7 @@ class DailyCounter:
         self.day = today()
         self.count = 0
         self._last_save = 0.0
+        self._lock = threading.Lock()
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(saved, dict) and saved.get("date") == self.day and isinstance(saved.get("count"), int):
@@ -77,10 +78,15 @@ class DailyCounter:
         return self.cap is not None and self.count >= self.cap
 
     def save(self) -> None:
-        self._last_save = time.monotonic()
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text(json.dumps({"date": self.day, "count": self.count}), encoding="utf-8")
-        tmp.replace(self.path)
+        """Persist (atomically); a failure is logged, never raised: the cap is best-effort across restarts."""
+        with self._lock:
+            self._last_save = time.monotonic()
+            tmp = self.path.with_name(f".{self.path.name}.tmp")
+            try:
+                tmp.write_text(json.dumps({"date": self.day, "count": self.count}), encoding="utf-8")
+                tmp.replace(self.path)
+            except OSError as exc:
+                log.warning("could not save %s: %s", self.path.name, exc.strerror)
 
 
 class _Handler(StreamHandler):
@@ -264,7 +270,4 @@ class XSource:
         client = self._client
         if client is not None:
             client.disconnect()
-        try:
-            self.daily.save()
-        except OSError:
-            log.warning("could not save %s", DAILY_COUNT_FILE)
+        self.daily.save()

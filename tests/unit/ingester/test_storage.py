@@ -13,19 +13,33 @@ def make(tmp_path: Path) -> tuple[Wal, Spool]:
     return Wal(tmp_path / "wal", seq), Spool(tmp_path / "spool", seq)
 
 
-def test_wal_group_commit_writes_and_settled_segments_are_removed(tmp_path: Path) -> None:
+def test_wal_writes_through_and_settled_segments_are_removed(tmp_path: Path) -> None:
     wal, _ = make(tmp_path)
     segs = [wal.append(b'{"n":%d}' % i) for i in range(5)]
-    # Nothing on disk before the commit (group commit)...
-    assert not list((tmp_path / "wal").glob("*.log"))
-    wal.commit()
+    # Written through at once (a killed process loses nothing), fsync'ed by the group commit
     files = list((tmp_path / "wal").glob("*.log"))
     assert len(files) == 1
     assert files[0].read_bytes().splitlines() == [b'{"n":%d}' % i for i in range(5)]
-    # ...and the segment goes away once every record in it is settled and it is closed
-    wal.settle(segs)
+    assert wal.commits == 0
+    wal.commit()
+    assert wal.commits == 1
+    wal.commit()
+    assert wal.commits == 1  # nothing new: no fsync
+    # The segment goes away once every record in it is settled and it is closed
+    wal.settle(segs[:4])
     wal.close()
+    assert len(list((tmp_path / "wal").glob("*.log"))) == 1
+    wal.settle(segs[4:])
+    wal.commit()
     assert not list((tmp_path / "wal").glob("*.log"))
+
+
+def test_wal_write_failure_is_not_fatal(tmp_path: Path) -> None:
+    wal, _ = make(tmp_path)
+    (tmp_path / "wal").rmdir()
+    (tmp_path / "wal").write_text("not a directory")
+    assert wal.append(b"{}") == -1
+    assert wal.failed_appends == 1
 
 
 def test_unsettled_wal_segment_is_recovered_into_the_spool(tmp_path: Path) -> None:
