@@ -182,12 +182,14 @@ def ingester_settings(args: argparse.Namespace, paths: Paths, *, live: bool, vie
     }
     try:
         if live:
-            cli = {"source": "x", **common}
-            return Settings.from_sources(cli, dict(os.environ), args.env_file)
-        sample = Path(args.sample) if args.sample else DEFAULT_SAMPLE
-        if not sample.is_file():
-            raise DemoConfigError(f"--sample {sample}: no such file")
-        return Settings(source="replay", replay_file=sample, rate=rate or None, loop=args.loop, **common)
+            settings = Settings.from_sources({"source": "x", **common}, dict(os.environ), args.env_file)
+        else:
+            sample = Path(args.sample) if args.sample else DEFAULT_SAMPLE
+            if not sample.is_file():
+                raise DemoConfigError(f"--sample {sample}: no such file")
+            settings = Settings(source="replay", replay_file=sample, rate=rate or None, loop=args.loop, **common)
+        settings.require_for_run()  # a missing setting fails here with its name, before anything starts
+        return settings
     except ConfigError as exc:
         raise DemoConfigError(str(exc)) from None
 

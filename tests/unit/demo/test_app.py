@@ -68,3 +68,34 @@ def test_source_status_is_read_from_the_ingester_state_file(tmp_path: Path) -> N
     (tmp_path / "status.json").write_text('{"read": 9, "duplicates": 1, "dropped": {"invalid_json": 2}}')
     status = app.read_source_status(tmp_path)
     assert (status["read"], status["duplicates"], status["malformed"]) == (9, 1, 2)
+
+
+def test_live_x_settings_come_from_the_environment_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("X_BEARER_TOKEN=token-from-dotenv\nTRACKED_TERMS=aws,python\n")
+    monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
+    monkeypatch.delenv("TRACKED_TERMS", raising=False)
+    args = app.build_parser().parse_args(["--output-dir", str(tmp_path), "--env-file", str(env_file), "--limit", "5"])
+    paths = app.Paths.from_args(args)
+    settings = app.ingester_settings(args, paths, live=True, view=False)
+    assert settings.source == "x"
+    assert settings.x_bearer_token == "token-from-dotenv"
+    assert settings.tracked_terms == ("aws", "python")
+    assert (settings.delivery_stream, settings.state_dir, settings.limit) == ("demo", paths.state, 5)
+
+
+def test_live_x_without_tracked_terms_fails_before_starting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRACKED_TERMS", raising=False)
+    monkeypatch.setenv("X_BEARER_TOKEN", "t0ken")
+    args = app.build_parser().parse_args(["--output-dir", str(tmp_path), "--env-file", str(tmp_path / "none")])
+    with pytest.raises(app.DemoConfigError, match="TRACKED_TERMS"):
+        app.ingester_settings(args, app.Paths.from_args(args), live=True, view=False)
+
+
+def test_replay_settings_pace_the_view_and_run_flat_out_without_it(tmp_path: Path) -> None:
+    args = app.build_parser().parse_args(["--output-dir", str(tmp_path)])
+    paths = app.Paths.from_args(args)
+    assert app.ingester_settings(args, paths, live=False, view=True).rate == app.VIEW_RATE
+    assert app.ingester_settings(args, paths, live=False, view=False).rate is None
+    args = app.build_parser().parse_args(["--output-dir", str(tmp_path), "--rate", "0"])
+    assert app.ingester_settings(args, paths, live=False, view=True).rate is None
