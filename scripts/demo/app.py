@@ -24,7 +24,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +69,16 @@ def _non_negative_float(text: str) -> float:
     return 0.0 if text.strip() in ("0", "0.0") else _positive_float(text)
 
 
+def _ranged(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = _positive_float(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a number from {low:g} to {high:g}, got {text!r}")
+        return value
+
+    return parse
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -109,15 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--buffer-mb",
-        type=_positive_float,
+        type=_ranged(0.2, 3.0),
         default=1.0,
         help="Firehose processor buffer size hint, 0.2-3 MB (default 1)",
     )
     parser.add_argument(
         "--buffer-interval",
-        type=_positive_float,
+        type=_ranged(0.01, 900.0),
         default=1.0,
-        help="Firehose buffer interval hint in seconds (default 1)",
+        help="Firehose buffer interval hint in seconds, up to 900 (default 1)",
     )
     parser.add_argument(
         "--opensearch-url",
@@ -463,8 +473,8 @@ def run(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> i
     except (DemoConfigError, StoreError, OpenSearchError) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except ValueError as exc:  # the transform's ConfigError is a ValueError
-        print(f"demo: transform configuration error: {exc}", file=sys.stderr)
+    except ValueError as exc:  # the transform's ConfigError (a ValueError) from its cold start
+        print(f"demo: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     return demo.run()
 

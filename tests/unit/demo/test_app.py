@@ -20,7 +20,16 @@ def test_defaults_and_paths(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--rate", "-1"], ["--limit", "0"], ["--duration", "nan"], ["--duration", "0"], ["--limit", "x"]],
+    [
+        ["--rate", "-1"],
+        ["--limit", "0"],
+        ["--duration", "nan"],
+        ["--duration", "0"],
+        ["--limit", "x"],
+        ["--buffer-mb", "5"],
+        ["--buffer-mb", "0.1"],
+        ["--buffer-interval", "901"],
+    ],
 )
 def test_bad_flags_are_rejected(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as info:
