@@ -361,8 +361,7 @@ class Demo:
             self.source_desc = f"replay {display_path(self.settings.replay_file)} ({rate}{looping})"
         self.view: LiveView | None = None
         if self.view_on:
-            width = min(shutil.get_terminal_size((100, 30)).columns, 120)
-            self.view = LiveView(out, width=width, title=f"tweet sentiment · local demo · {self.source_desc}")
+            self.view = LiveView(out, title=f"tweet sentiment · local demo · {self.source_desc}")
 
     def _ingest(self) -> None:
         from ingester.app import run as run_ingester

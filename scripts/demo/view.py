@@ -7,6 +7,7 @@ redraws in place with cursor-home and erase-line sequences; no curses needed.
 from __future__ import annotations
 
 import re
+import shutil
 import statistics
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -130,8 +131,10 @@ def render_frame(
     color: bool = True,
     title: str = "tweet sentiment · local demo",
     footer: str = "Ctrl-C stops (everything stored so far is kept)",
+    height: int | None = None,
 ) -> str:
-    """One frame of the live view as text (ANSI colours when ``color``)."""
+    """One frame of the live view as text (ANSI colours when ``color``); at most ``height`` lines when given
+    (the latest-tweets list shrinks first), so redrawing in place never scrolls the terminal."""
     paint = Painter(color)
     width = max(width, 60)
     lines: list[str] = []
@@ -162,7 +165,9 @@ def render_frame(
     lines.append("")
 
     lines.append(paint(" LATEST", BOLD))
-    for tweet in reversed(snap.latest):
+    tail_lines = 2 + (2 if snap.failed_by_code else 0)  # rule + footer (+ blank + failures)
+    room = len(snap.latest) if height is None else max(0, height - 1 - len(lines) - tail_lines)
+    for tweet in list(reversed(snap.latest))[:room]:
         who = fit(f"@{tweet.username}", 16)
         prefix = f" {MARKS.get(tweet.sentiment, '?')} {tweet.lang:<3} {pad(who, 16)} "
         text = fit(clean(tweet.text), width - display_width(prefix))
@@ -271,19 +276,36 @@ def render_summary(summary: Summary, *, color: bool = False) -> str:
 
 
 class LiveView:
-    """Redraws a frame in place on a terminal."""
+    """Redraws a frame in place on a terminal, fitted to its current size (resizes are followed)."""
 
-    def __init__(self, stream: TextIO, *, width: int, color: bool = True, title: str = "", footer: str = "") -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        color: bool = True,
+        title: str = "",
+        footer: str = "",
+    ) -> None:
         self.stream = stream
-        self.width = width
+        self.fixed_size = (width, height)
         self.color = color
         self.title = title or "tweet sentiment · local demo"
         self.footer = footer or "Ctrl-C stops (everything stored so far is kept)"
         self._started = False
         self.last_frame = ""
 
+    def size(self) -> tuple[int, int]:
+        columns, lines = shutil.get_terminal_size((100, 30))
+        width, height = self.fixed_size
+        return min(width or columns, 120), height or lines
+
     def draw(self, snap: Snapshot, footer: str | None = None) -> None:
-        frame = render_frame(snap, width=self.width, color=self.color, title=self.title, footer=footer or self.footer)
+        width, height = self.size()
+        frame = render_frame(
+            snap, width=width, height=height, color=self.color, title=self.title, footer=footer or self.footer
+        )
         self.last_frame = frame
         out = [] if self._started else ["\x1b[?25l\x1b[2J"]
         self._started = True

@@ -141,7 +141,7 @@ def test_summary_reports_source_counters_failures_and_latency() -> None:
 
 def test_live_view_redraws_in_place_and_restores_the_cursor() -> None:
     stream = io.StringIO()
-    view = LiveView(stream, width=90)
+    view = LiveView(stream, width=90, height=40)
     view.draw(snapshot())
     first = stream.getvalue()
     assert first.startswith("\x1b[?25l\x1b[2J\x1b[H")
@@ -152,3 +152,11 @@ def test_live_view_redraws_in_place_and_restores_the_cursor() -> None:
     assert "stored 1,001" in view.last_frame
     view.close()
     assert stream.getvalue().endswith("\x1b[?25h")
+
+
+@pytest.mark.parametrize("height", [12, 20, 30])
+def test_frame_never_exceeds_the_terminal_height(height: int) -> None:
+    snap = snapshot(latest=[LatestTweet("POSITIVE", "en", f"user{i}", "hello") for i in range(12)])
+    frame = render_frame(snap, width=100, color=False, height=height)
+    assert len(frame.split("\n")) <= max(height - 1, 16)  # 16: the fixed part, kept even on tiny terminals
+    assert "@user11" in frame or height < 18  # newest first when there is room
