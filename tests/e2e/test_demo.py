@@ -220,3 +220,15 @@ def test_unreachable_opensearch_fails_at_start_with_a_message(tmp_path: Path) ->
     proc = run_demo("--no-view", "--output-dir", str(tmp_path), "--opensearch-url", f"http://127.0.0.1:{free_port()}")
     assert proc.returncode == 2
     assert "cannot connect" in proc.stderr
+
+
+def test_the_whole_sample_arrives_with_no_arguments_but_the_output_dir(tmp_path: Path) -> None:
+    # What `make demo` does without a terminal: the whole sample once, then exit 0 with the summary.
+    out = tmp_path / "out"
+    proc = run_demo("--output-dir", str(out))
+    assert proc.returncode == 0, proc.stderr
+    stored = {r[0] for r in rows(out / "tweets.db", "SELECT tweet_id FROM tweets")}
+    assert stored == set(sample_ids(3000))
+    assert "end of the replay file" in proc.stdout
+    assert "3000 message(s) read, 0 malformed skipped" in proc.stdout
+    assert failed_files(out) == []
