@@ -127,7 +127,7 @@ def cmd_run(settings: Settings) -> int:
 
 def cmd_rules(settings: Settings, *, apply: bool) -> int:
     from ingester.rules import RulesError, desired_rules, diff_rules, make_rules_client
-    from ingester.secrets import resolve_bearer_token
+    from ingester.secrets import SecretUnavailableError, resolve_bearer_token
 
     try:
         settings.require_for_x()
@@ -136,7 +136,7 @@ def cmd_rules(settings: Settings, *, apply: bool) -> int:
         logsetup.register_secret(token)
         client = make_rules_client(settings, token)
         current = client.list()
-    except (ConfigError, RulesError) as exc:
+    except (ConfigError, RulesError, SecretUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
     diff = diff_rules(current, desired)
