@@ -24,7 +24,12 @@ from ingester.stats import read_status
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env-file", type=Path, default=Path(".env"), help="dotenv file (default ./.env)")
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=Path(os.environ.get("INGESTER_ENV_FILE") or ".env"),
+        help="dotenv file (default $INGESTER_ENV_FILE, else ./.env)",
+    )
     parser.add_argument("--state-dir", type=Path, help="STATE_DIR: WAL, spool, dead letters, status.json")
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="LOG_LEVEL")
 
