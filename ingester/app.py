@@ -199,6 +199,9 @@ def run(
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
         return EXIT_CONFIG
+    except Exception:
+        log.exception("fatal error; exiting 1 (systemd restarts the service, the WAL keeps what was read)")
+        return EXIT_FATAL
     finally:
         lock.release()
 

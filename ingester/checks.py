@@ -53,7 +53,7 @@ def check_firehose(settings: Settings, client: Any = None) -> CheckResult:
 
 def check_x(settings: Settings) -> list[CheckResult]:
     from ingester.rules import RulesError, desired_rules, diff_rules, make_rules_client
-    from ingester.secrets import resolve_bearer_token
+    from ingester.secrets import SecretUnavailableError, resolve_bearer_token
 
     results: list[CheckResult] = []
     try:
@@ -62,7 +62,7 @@ def check_x(settings: Settings) -> list[CheckResult]:
         token = resolve_bearer_token(settings)
         origin = "X_BEARER_TOKEN" if settings.x_bearer_token else f"SSM {settings.x_bearer_token_ssm_parameter}"
         results.append(("x_bearer_token", True, f"read from {origin}"))
-    except ConfigError as exc:
+    except (ConfigError, SecretUnavailableError) as exc:
         results.append(("x_config", False, str(exc)))
         return results
     try:

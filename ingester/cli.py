@@ -24,7 +24,12 @@ from ingester.stats import read_status
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env-file", type=Path, default=Path(".env"), help="dotenv file (default ./.env)")
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=Path(os.environ.get("INGESTER_ENV_FILE") or ".env"),
+        help="dotenv file (default $INGESTER_ENV_FILE, else ./.env)",
+    )
     parser.add_argument("--state-dir", type=Path, help="STATE_DIR: WAL, spool, dead letters, status.json")
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="LOG_LEVEL")
 
@@ -127,7 +132,7 @@ def cmd_run(settings: Settings) -> int:
 
 def cmd_rules(settings: Settings, *, apply: bool) -> int:
     from ingester.rules import RulesError, desired_rules, diff_rules, make_rules_client
-    from ingester.secrets import resolve_bearer_token
+    from ingester.secrets import SecretUnavailableError, resolve_bearer_token
 
     try:
         settings.require_for_x()
@@ -136,7 +141,7 @@ def cmd_rules(settings: Settings, *, apply: bool) -> int:
         logsetup.register_secret(token)
         client = make_rules_client(settings, token)
         current = client.list()
-    except (ConfigError, RulesError) as exc:
+    except (ConfigError, RulesError, SecretUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
     diff = diff_rules(current, desired)

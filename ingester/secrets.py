@@ -13,6 +13,10 @@ from ingester import logsetup
 from ingester.config import ConfigError, Settings
 
 
+class SecretUnavailableError(RuntimeError):
+    """SSM could not be reached (transient); not a configuration error."""
+
+
 def resolve_bearer_token(settings: Settings, *, ssm_client: Any = None) -> str:
     """X_BEARER_TOKEN if set, else the decrypted value of X_BEARER_TOKEN_SSM_PARAMETER."""
     if settings.x_bearer_token:
