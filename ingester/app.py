@@ -1,0 +1,332 @@
+"""``run``: wire a source, the pipeline, the write-ahead log, the spool and the Firehose writer together.
+
+Public API (stable; the local demo builds on it)::
+
+    from ingester.app import run
+    from ingester.config import Settings
+    code = run(Settings(source="replay", replay_file=Path("tweets.jsonl"), delivery_stream="demo",
+                        state_dir=Path("state")), firehose_client=my_client, stop_event=event)
+
+Exit codes: 0 (finished, or stopped by ``stop_event``/SIGTERM after flushing), 1 (fatal runtime error:
+systemd restarts the service), 2 (configuration error).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from ingester import __version__
+from ingester.config import ConfigError, Settings
+from ingester.metrics import MetricsPublisher
+from ingester.pipeline import Pipeline
+from ingester.sources import Source
+from ingester.stats import Stats, write_status
+from ingester.storage import DeadLetter, SegmentSequence, Spool, Wal
+from ingester.writer import FirehoseClient, FirehoseWriter
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FATAL = 1
+EXIT_CONFIG = 2
+
+
+def make_boto3_client(service: str, settings: Settings) -> Any:
+    """A boto3 client; honours AWS_ENDPOINT_URL (boto3 reads it natively). Retries are ours, not botocore's."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import NoRegionError
+
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30)
+    try:
+        return boto3.client(service, region_name=settings.aws_region, config=config)
+    except NoRegionError:
+        raise ConfigError("AWS_REGION is required (no region in the environment or the AWS config)") from None
+
+
+class StateLock:
+    """One daemon per STATE_DIR: an flock on STATE_DIR/.lock (released by the kernel if the process dies)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / ".lock"
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        handle = self.path.open("a+", encoding="ascii")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise ConfigError(f"STATE_DIR {str(self.path.parent)!r} is in use by another running ingester") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+def make_source(settings: Settings, stats: Stats) -> Source:
+    if settings.source == "replay":
+        from ingester.sources.replay import ReplaySource
+
+        assert settings.replay_file is not None
+        return ReplaySource(settings.replay_file, rate=settings.rate, loop=settings.loop)
+    from ingester.secrets import resolve_bearer_token
+    from ingester.sources.x import XSource
+
+    token = resolve_bearer_token(settings)
+    # A 401 may mean the token in SSM was rotated: the source re-reads it before retrying.
+    refresher = None if settings.x_bearer_token else functools.partial(resolve_bearer_token, settings)
+    return XSource(settings, token, stats, token_refresher=refresher)
+
+
+class Reporter:
+    """Writes the state file every STATUS_INTERVAL_S, logs a JSON stats line every STATS_INTERVAL_S, and
+    (CLOUDWATCH_METRICS=true) publishes metrics every METRICS_INTERVAL_S."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        stats: Stats,
+        writer: FirehoseWriter,
+        wal: Wal,
+        metrics: MetricsPublisher | None,
+    ) -> None:
+        self._settings = settings
+        self._stats = stats
+        self._writer = writer
+        self._wal = wal
+        self._metrics = metrics
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="reporter", daemon=True)
+        self.state = "starting"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "version": __version__,
+            "source": self._settings.source,
+            "delivery_stream": self._settings.delivery_stream,
+            "state_dir": str(self._settings.state_dir),
+            "wal_unsettled": self._wal.unsettled(),
+            "queue_depth": self._writer.queue_depth(),
+        }
+
+    def write_status(self) -> None:
+        try:
+            write_status(self._settings.state_dir, self._stats.snapshot(), self.extra())
+        except OSError:
+            log.exception("could not write the state file in %s", self._settings.state_dir)
+
+    def log_stats(self) -> dict[str, Any]:
+        snap = self._stats.snapshot()
+        snap.update(self.extra())
+        log.info("stats", extra={"stats": snap})
+        return snap
+
+    def _run(self) -> None:
+        s = self._settings
+        now = time.monotonic()
+        next_status = now
+        next_stats = now + s.stats_interval_s
+        next_metrics = now + s.metrics_interval_s
+        while not self._stop.wait(0.05):
+            now = time.monotonic()
+            if now >= next_status:
+                self.write_status()
+                next_status = now + s.status_interval_s
+            if now >= next_stats:
+                snap = self.log_stats()
+                next_stats = now + s.stats_interval_s
+                if self._metrics is not None and now >= next_metrics:
+                    self._metrics.publish(snap)
+                    next_metrics = now + s.metrics_interval_s
+            elif self._metrics is not None and now >= next_metrics:
+                self._metrics.publish(self._stats.snapshot())
+                next_metrics = now + s.metrics_interval_s
+
+
+def run(
+    settings: Settings,
+    *,
+    firehose_client: FirehoseClient | None = None,
+    stop_event: threading.Event | None = None,
+) -> int:
+    """Run the ingester until the source ends (replay), ``limit`` is reached, or ``stop_event`` is set.
+
+    Returns an exit code (0 ok, 1 fatal, 2 configuration error). Setting ``stop_event`` behaves like
+    SIGTERM: stop reading, flush, spool what cannot be sent, return 0.
+    """
+    stop = stop_event or threading.Event()
+    try:
+        settings.require_for_run()
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+    except ConfigError as exc:
+        log.error("configuration error: %s", exc)
+        return EXIT_CONFIG
+    except OSError as exc:
+        log.error("configuration error: STATE_DIR %s is not usable: %s", settings.state_dir, exc)
+        return EXIT_CONFIG
+    lock = StateLock(settings.state_dir)
+    try:
+        lock.acquire()
+    except ConfigError as exc:
+        log.error("configuration error: %s", exc)
+        return EXIT_CONFIG
+    try:
+        return _run_locked(settings, firehose_client, stop)
+    except ConfigError as exc:
+        log.error("configuration error: %s", exc)
+        return EXIT_CONFIG
+    except Exception:
+        log.exception("fatal error; exiting 1 (systemd restarts the service, the WAL keeps what was read)")
+        return EXIT_FATAL
+    finally:
+        lock.release()
+
+
+@dataclass
+class _Parts:
+    stats: Stats
+    wal: Wal
+    spool: Spool
+    writer: FirehoseWriter
+    pipeline: Pipeline
+    source: Source
+    reporter: Reporter
+
+
+def _build(settings: Settings, firehose_client: FirehoseClient | None, stop: threading.Event) -> _Parts:
+    stats = Stats()
+    client: FirehoseClient = firehose_client or make_boto3_client("firehose", settings)
+    metrics = None
+    if settings.cloudwatch_metrics:
+        metrics = MetricsPublisher(
+            make_boto3_client("cloudwatch", settings), settings.metrics_namespace, settings.delivery_stream
+        )
+    wal_dir = settings.state_dir / "wal"
+    spool_dir = settings.state_dir / "spool"
+    wal_dir.mkdir(exist_ok=True)
+    spool_dir.mkdir(exist_ok=True)
+    sequence = SegmentSequence(wal_dir, spool_dir)
+    spool = Spool(spool_dir, sequence)
+    wal = Wal(wal_dir, sequence, commit_interval_s=settings.wal_commit_ms / 1000)
+    for leftover in wal.leftover_segments():
+        spool.adopt(leftover)
+    if spool.pending_records:
+        log.info("%d record(s) waiting in the spool from a previous run; draining them first", spool.pending_records)
+    dead = DeadLetter(settings.state_dir / "dead-letter.jsonl")
+    writer = FirehoseWriter(
+        client,
+        settings.delivery_stream,
+        wal=wal,
+        spool=spool,
+        dead_letter=dead,
+        stats=stats,
+        max_batch_records=settings.max_batch_records,
+        max_batch_bytes=settings.max_batch_bytes,
+        linger_s=settings.linger_ms / 1000,
+        queue_max_records=settings.queue_max_records,
+        spool_after_s=settings.spool_after_s,
+        max_backoff_s=settings.max_backoff_s,
+        shutdown_grace_s=settings.shutdown_grace_s,
+    )
+    pipeline = Pipeline(
+        wal=wal,
+        writer=writer,
+        dead_letter=dead,
+        stats=stats,
+        dedupe_window=settings.dedupe_window,
+        limit=settings.limit,
+        stop_event=stop,
+    )
+    source = make_source(settings, stats)
+    reporter = Reporter(settings, stats, writer, wal, metrics)
+    return _Parts(stats, wal, spool, writer, pipeline, source, reporter)
+
+
+def _run_locked(settings: Settings, firehose_client: FirehoseClient | None, stop: threading.Event) -> int:
+    parts = _build(settings, firehose_client, stop)
+    source, writer, reporter = parts.source, parts.writer, parts.reporter
+    source_error: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            source.run(parts.pipeline, stop)
+        except BaseException as exc:
+            source_error.append(exc)
+            log.exception("source %s failed", source.name)
+
+    log.info(
+        "ingester %s starting: source=%s delivery_stream=%s state_dir=%s",
+        __version__,
+        settings.source,
+        settings.delivery_stream,
+        settings.state_dir,
+    )
+    parts.wal.start()
+    writer.start()
+    reporter.state = "running"
+    reporter.start()
+    reader = threading.Thread(target=read, name=f"source-{source.name}", daemon=True)
+    reader.start()
+    code = EXIT_OK
+    try:
+        while reader.is_alive() and writer.is_alive() and not stop.wait(0.1):
+            pass
+        stopped = stop.is_set()
+        reporter.state = "stopping"
+        if stopped:
+            log.info("stop requested: no more reading; flushing")
+        source.close()
+        reader.join(timeout=10)
+        if reader.is_alive():
+            log.error("source %s did not stop within 10 s; flushing what it produced", source.name)
+        if source_error:
+            code = EXIT_CONFIG if isinstance(source_error[0], ConfigError) else EXIT_FATAL
+        if writer.error is None:
+            writer.close(drain_spool=not stopped and not source_error)
+            while not writer.join(timeout=0.1):
+                if stop.is_set():
+                    writer.interrupt()
+        if writer.error is not None:
+            log.error("the Firehose writer died; records still in the WAL are recovered on the next start")
+            code = EXIT_FATAL
+            return code
+        parts.wal.close()
+        parts.spool.close()
+        return code
+    finally:
+        reporter.state = "stopped"
+        reporter.stop()
+        reporter.write_status()
+        snap = reporter.log_stats()
+        log.info(
+            "ingester stopped: read=%s delivered=%s spool_pending=%s dropped=%s exit=%s",
+            snap["read"],
+            snap["delivered"],
+            snap["spool_records"],
+            snap["dropped_total"],
+            code,
+        )

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Install or upgrade the tweet ingester from an extracted bundle (dist/ingester-bundle.tar.gz).
+# Run as root from anywhere:  bash /opt/tweet-ingester/src/install.sh
+# Idempotent: re-running with a newer bundle upgrades the code and the dependencies and restarts.
+#
+# What it does: python3.11 (dnf) if missing; system user tweet-ingester; venv /opt/tweet-ingester/venv
+# with the bundled wheels (offline); code in /opt/tweet-ingester/app; helper /opt/tweet-ingester/bin/ingester;
+# unit /etc/systemd/system/tweet-ingester.service; daemon-reload, enable, (re)start.
+# Settings: /etc/tweet-ingester/ingester.env (written beforehand, e.g. by the Terraform user-data).
+#
+# Overrides (tests, unusual hosts): TWEET_INGESTER_PREFIX, TWEET_INGESTER_UNIT_DIR, TWEET_INGESTER_CONF_DIR,
+# TWEET_INGESTER_PYTHON, TWEET_INGESTER_MANAGE_SYSTEM=0 (no dnf, useradd, chown or systemctl).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PREFIX="${TWEET_INGESTER_PREFIX:-/opt/tweet-ingester}"
+UNIT_DIR="${TWEET_INGESTER_UNIT_DIR:-/etc/systemd/system}"
+CONF_DIR="${TWEET_INGESTER_CONF_DIR:-/etc/tweet-ingester}"
+PYTHON="${TWEET_INGESTER_PYTHON:-python3.11}"
+MANAGE_SYSTEM="${TWEET_INGESTER_MANAGE_SYSTEM:-1}"
+SERVICE=tweet-ingester
+SERVICE_USER=tweet-ingester
+
+log() { echo "install.sh: $*"; }
+die() { echo "install.sh: ERROR: $*" >&2; exit 1; }
+
+[ -d "$HERE/wheels" ] && [ -d "$HERE/ingester" ] && [ -f "$HERE/requirements.txt" ] \
+  || die "run me from an extracted ingester bundle (wheels/, ingester/, requirements.txt next to me)"
+if [ "$MANAGE_SYSTEM" = 1 ] && [ "$(id -u)" -ne 0 ]; then die "run as root"; fi
+
+# 1. Python 3.11
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  if [ "$MANAGE_SYSTEM" = 1 ] && command -v dnf >/dev/null 2>&1; then
+    log "installing python3.11 with dnf"
+    dnf install -y python3.11
+  else
+    die "$PYTHON not found (install Python 3.11)"
+  fi
+fi
+"$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
+  || die "$PYTHON is not Python 3.11 (the bundled wheels are built for CPython 3.11)"
+
+# 2. Service user
+if [ "$MANAGE_SYSTEM" = 1 ] && ! id -u "$SERVICE_USER" >/dev/null 2>&1; then
+  log "creating system user $SERVICE_USER"
+  useradd --system --no-create-home --home-dir "/var/lib/$SERVICE" --shell /sbin/nologin "$SERVICE_USER"
+fi
+
+# 3. Virtualenv with the bundled wheels (offline); a venv from another Python is rebuilt
+install -d -m 0755 "$PREFIX"
+if [ -x "$PREFIX/venv/bin/python" ] && ! "$PREFIX/venv/bin/python" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null; then
+  log "rebuilding $PREFIX/venv (different Python)"
+  rm -rf "$PREFIX/venv"
+fi
+if [ ! -x "$PREFIX/venv/bin/python" ]; then
+  log "creating $PREFIX/venv"
+  "$PYTHON" -m venv "$PREFIX/venv"
+fi
+log "installing dependencies from the bundled wheels"
+"$PREFIX/venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-index \
+  --find-links "$HERE/wheels" --upgrade -r "$HERE/requirements.txt"
+
+# 4. Application code, swapped in whole (no half-upgraded tree)
+rm -rf "$PREFIX/app.new" "$PREFIX/app.old"
+install -d -m 0755 "$PREFIX/app.new"
+cp -R "$HERE/ingester" "$PREFIX/app.new/ingester"
+find "$PREFIX/app.new" -type d -exec chmod 0755 {} +
+find "$PREFIX/app.new" -type f -exec chmod 0644 {} +
+if [ -d "$PREFIX/app" ]; then mv "$PREFIX/app" "$PREFIX/app.old"; fi
+mv "$PREFIX/app.new" "$PREFIX/app"
+rm -rf "$PREFIX/app.old"
+PYTHONPATH="$PREFIX/app" "$PREFIX/venv/bin/python" -m ingester --version >/dev/null \
+  || die "the installed ingester does not start"
+
+# 5. Operator helper: the same settings and state directory as the service
+install -d -m 0755 "$PREFIX/bin"
+cat > "$PREFIX/bin/ingester.tmp" <<WRAPPER
+#!/bin/sh
+# python -m ingester with the service's settings: sudo $PREFIX/bin/ingester status|check|rules
+export PYTHONPATH="$PREFIX/app"
+export STATE_DIRECTORY="\${STATE_DIRECTORY:-/var/lib/$SERVICE}"
+export INGESTER_ENV_FILE="\${INGESTER_ENV_FILE:-$CONF_DIR/ingester.env}"
+exec "$PREFIX/venv/bin/python" -m ingester "\$@"
+WRAPPER
+chmod 0755 "$PREFIX/bin/ingester.tmp"
+mv "$PREFIX/bin/ingester.tmp" "$PREFIX/bin/ingester"
+
+# 6. Settings directory (the env file holds no secret: the token stays in SSM)
+install -d -m 0750 "$CONF_DIR"
+if [ "$MANAGE_SYSTEM" = 1 ]; then
+  chown "root:$SERVICE_USER" "$CONF_DIR"
+  if [ -f "$CONF_DIR/ingester.env" ]; then
+    chown "root:$SERVICE_USER" "$CONF_DIR/ingester.env"
+    chmod 0640 "$CONF_DIR/ingester.env"
+  fi
+fi
+install -m 0644 "$HERE/ingester/.env.example" "$CONF_DIR/ingester.env.example"
+
+# 7. systemd unit
+install -d -m 0755 "$UNIT_DIR"
+install -m 0644 "$HERE/tweet-ingester.service" "$UNIT_DIR/$SERVICE.service"
+if [ "$MANAGE_SYSTEM" = 1 ]; then
+  systemctl daemon-reload
+  if [ ! -f "$CONF_DIR/ingester.env" ]; then
+    systemctl enable "$SERVICE"
+    log "no $CONF_DIR/ingester.env yet: write it (see ingester.env.example), then: systemctl start $SERVICE"
+    exit 0
+  fi
+  systemctl enable "$SERVICE"
+  systemctl restart "$SERVICE"   # start, or restart onto the new code (SIGTERM flushes first)
+  log "installed; check: systemctl status $SERVICE; journalctl -u $SERVICE -f; sudo $PREFIX/bin/ingester status"
+else
+  log "installed to $PREFIX (system management skipped)"
+fi

@@ -1,0 +1,177 @@
+"""Envelope v1 (DESIGN 2.1): what the ingester puts into Firehose, one single-line UTF-8 JSON per record.
+
+Built from an X API v2 filtered-stream message (``{"data": {...}, "includes": {"users": [...]},
+"matching_rules": [...]}``) or taken from an already-built envelope (replay files). Anything that is
+neither raises :class:`MalformedMessage` with a short reason (never the content).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+ENVELOPE_VERSION = 1
+
+#: What the X source asks for (DESIGN 2.1).
+TWEET_FIELDS = (
+    "created_at",
+    "lang",
+    "author_id",
+    "entities",
+    "public_metrics",
+    "referenced_tweets",
+    "conversation_id",
+    "note_tweet",
+)
+EXPANSIONS = ("author_id",)
+USER_FIELDS = ("username", "name", "public_metrics")
+
+
+class MalformedMessage(ValueError):
+    """A message that cannot become an envelope. ``reason`` is a short machine-friendly label."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def utc_now_iso() -> str:
+    """RFC 3339 UTC timestamp with milliseconds, e.g. 2026-11-26T10:00:00.123Z."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _tweet_id(tweet: dict[str, Any]) -> str:
+    raw = tweet.get("id")
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise MalformedMessage("missing_tweet_id", "data.id must be a string")
+    text = str(raw)
+    if not text:
+        raise MalformedMessage("missing_tweet_id", "data.id is empty")
+    return text
+
+
+def _matching_rules(raw: object) -> list[dict[str, str | None]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise MalformedMessage("bad_matching_rules", "matching_rules must be a list")
+    rules: list[dict[str, str | None]] = []
+    for rule in raw:
+        if not isinstance(rule, dict):
+            raise MalformedMessage("bad_matching_rules", "matching_rules items must be objects")
+        rule_id = rule.get("id")
+        tag = rule.get("tag")
+        rules.append(
+            {
+                "id": None if rule_id is None else str(rule_id),
+                "tag": None if tag is None else str(tag),
+            }
+        )
+    return rules
+
+
+def _author(tweet: dict[str, Any], includes: object) -> dict[str, Any] | None:
+    author_id = tweet.get("author_id")
+    if author_id is None or not isinstance(includes, dict):
+        return None
+    users = includes.get("users")
+    if not isinstance(users, list):
+        return None
+    for user in users:
+        if isinstance(user, dict) and str(user.get("id")) == str(author_id):
+            author: dict[str, Any] = {"id": str(user["id"])}
+            for key in ("username", "name"):
+                if isinstance(user.get(key), str):
+                    author[key] = user[key]
+            metrics = user.get("public_metrics")
+            if isinstance(metrics, dict) and isinstance(metrics.get("followers_count"), int):
+                author["followers_count"] = metrics["followers_count"]
+            elif isinstance(user.get("followers_count"), int):
+                author["followers_count"] = user["followers_count"]
+            return author
+    return None
+
+
+def from_stream_message(message: object, *, source: str, received_at: str | None = None) -> dict[str, Any]:
+    """Envelope for one X v2 stream message; raises MalformedMessage when it carries no usable tweet."""
+    if not isinstance(message, dict):
+        raise MalformedMessage("not_an_object", "a stream message must be a JSON object")
+    tweet = message.get("data")
+    if tweet is None:
+        if "errors" in message:
+            raise MalformedMessage("stream_error_payload", "message carries errors and no data")
+        raise MalformedMessage("no_data", "message has no data object")
+    if not isinstance(tweet, dict):
+        raise MalformedMessage("bad_data", "data must be an object")
+    tweet_id = _tweet_id(tweet)
+    text = tweet.get("text")
+    if not isinstance(text, str):
+        raise MalformedMessage("missing_text", "data.text must be a string")
+    if tweet.get("id") != tweet_id:
+        tweet = {**tweet, "id": tweet_id}
+    return {
+        "v": ENVELOPE_VERSION,
+        "source": source,
+        "received_at": received_at or utc_now_iso(),
+        "matching_rules": _matching_rules(message.get("matching_rules")),
+        "tweet": tweet,
+        "author": _author(tweet, message.get("includes")),
+    }
+
+
+def from_envelope(obj: dict[str, Any], *, default_source: str) -> dict[str, Any]:
+    """Validate an already-built envelope (replay files); keep its source, fill a missing received_at."""
+    if obj.get("v") != ENVELOPE_VERSION:
+        raise MalformedMessage("unsupported_version", f"v must be {ENVELOPE_VERSION}")
+    tweet = obj.get("tweet")
+    if not isinstance(tweet, dict):
+        raise MalformedMessage("bad_data", "tweet must be an object")
+    tweet_id = _tweet_id(tweet)
+    if not isinstance(tweet.get("text"), str):
+        raise MalformedMessage("missing_text", "tweet.text must be a string")
+    source = obj.get("source")
+    received_at = obj.get("received_at")
+    author = obj.get("author")
+    if author is not None and not isinstance(author, dict):
+        raise MalformedMessage("bad_author", "author must be an object or null")
+    return {
+        **obj,
+        "source": source if isinstance(source, str) and source else default_source,
+        "received_at": received_at if isinstance(received_at, str) and received_at else utc_now_iso(),
+        "matching_rules": _matching_rules(obj.get("matching_rules")),
+        "tweet": tweet if tweet.get("id") == tweet_id else {**tweet, "id": tweet_id},
+        "author": author,
+    }
+
+
+def from_replay_line(line: bytes | str, *, default_source: str = "replay") -> dict[str, Any]:
+    """One JSONL line of a replay file: an envelope (has ``v``) or a raw X v2 stream message (has ``data``)."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedMessage("not_utf8", "line is not valid UTF-8") from None
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise MalformedMessage("invalid_json", f"{exc.msg} at column {exc.colno}") from None
+    if not isinstance(obj, dict):
+        raise MalformedMessage("not_an_object", "a line must be a JSON object")
+    if "v" in obj:
+        return from_envelope(obj, default_source=default_source)
+    if "data" in obj or "errors" in obj:
+        return from_stream_message(obj, source=default_source)
+    raise MalformedMessage("unknown_shape", "neither an envelope (v) nor a stream message (data)")
+
+
+def encode(envelope: dict[str, Any]) -> bytes:
+    """Single-line UTF-8 JSON (json.dumps escapes newlines inside strings).
+
+    Text with lone surrogates (invalid in UTF-8) falls back to ASCII escapes, which stay valid JSON.
+    """
+    try:
+        return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(envelope, ensure_ascii=True, separators=(",", ":")).encode("ascii")

@@ -1,0 +1,67 @@
+"""Optional CloudWatch custom metrics: one batched PutMetricData call per METRICS_INTERVAL_S (default 60 s)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+log = logging.getLogger(__name__)
+
+#: metric name -> counter in the stats snapshot (published as the delta since the previous call)
+COUNTER_METRICS = {
+    "Received": "read",
+    "Delivered": "delivered",
+    "Spooled": "spooled",
+    "Dropped": "dropped_total",
+    "DeadLettered": "dead_lettered",
+    "Duplicates": "duplicates",
+}
+
+
+class CloudWatchClient(Protocol):
+    def put_metric_data(self, *, Namespace: str, MetricData: list[dict[str, Any]]) -> Any: ...
+
+
+class MetricsPublisher:
+    def __init__(self, client: CloudWatchClient, namespace: str, delivery_stream: str) -> None:
+        self._client = client
+        self._namespace = namespace
+        self._dimensions = [{"Name": "DeliveryStream", "Value": delivery_stream}]
+        self._previous: dict[str, int] = {}
+
+    def build(self, snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+        data: list[dict[str, Any]] = []
+        for metric, key in COUNTER_METRICS.items():
+            value = int(snapshot.get(key, 0))
+            delta = value - self._previous.get(key, 0)
+            self._previous[key] = value
+            data.append({"MetricName": metric, "Dimensions": self._dimensions, "Value": delta, "Unit": "Count"})
+        data.append(
+            {
+                "MetricName": "StreamConnected",
+                "Dimensions": self._dimensions,
+                "Value": 1 if snapshot.get("stream_connected") else 0,
+                "Unit": "None",
+            }
+        )
+        data.append(
+            {
+                "MetricName": "SpoolRecords",
+                "Dimensions": self._dimensions,
+                "Value": int(snapshot.get("spool_records", 0)),
+                "Unit": "Count",
+            }
+        )
+        return data
+
+    def publish(self, snapshot: dict[str, Any]) -> bool:
+        """One PutMetricData call; failures are logged, never raised (metrics must not stop ingestion)."""
+        data = self.build(snapshot)
+        try:
+            self._client.put_metric_data(Namespace=self._namespace, MetricData=data)
+        except (ClientError, BotoCoreError) as exc:
+            log.warning("PutMetricData failed (%s); metrics for this interval are lost", type(exc).__name__)
+            return False
+        return True

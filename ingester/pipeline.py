@@ -1,0 +1,115 @@
+"""Between a source and the writer: encode, dedupe, size check, write-ahead log, queue.
+
+Sources call :meth:`Pipeline.accept` with an envelope dict or :meth:`Pipeline.drop` with a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from typing import Any
+
+from ingester.config import FIREHOSE_MAX_RECORD_BYTES
+from ingester.envelope import encode
+from ingester.stats import Stats
+from ingester.storage import DeadLetter, Wal
+from ingester.writer import FirehoseWriter
+
+log = logging.getLogger(__name__)
+
+
+class RecentIds:
+    """Tweet ids seen within the last ``capacity`` accepted tweets (reconnects and backfill repeat posts)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._ids: set[str] = set()
+        self._order: deque[str] = deque()
+
+    def seen(self, tweet_id: str) -> bool:
+        """True if the id is in the window; otherwise remember it and return False."""
+        if self.capacity <= 0:
+            return False
+        if tweet_id in self._ids:
+            return True
+        self._ids.add(tweet_id)
+        self._order.append(tweet_id)
+        if len(self._order) > self.capacity:
+            self._ids.discard(self._order.popleft())
+        return False
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+
+class Pipeline:
+    """Thread-safe entry point for sources. ``wants_more`` turns False once ``limit`` messages were read."""
+
+    def __init__(
+        self,
+        *,
+        wal: Wal,
+        writer: FirehoseWriter,
+        dead_letter: DeadLetter,
+        stats: Stats,
+        dedupe_window: int,
+        limit: int | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> None:
+        self._wal = wal
+        self._writer = writer
+        self._dead = dead_letter
+        self._stats = stats
+        self._recent = RecentIds(dedupe_window)
+        self._limit = limit
+        self._read = 0
+        self._lock = threading.Lock()
+        self._stop = stop_event or threading.Event()
+
+    @property
+    def wants_more(self) -> bool:
+        if self._stop.is_set():
+            return False
+        return self._limit is None or self._read < self._limit
+
+    def _count_read(self) -> None:
+        self._read += 1
+        self._stats.incr("read")
+
+    def reset_dedupe(self) -> None:
+        """Forget seen ids (a looping replay starts a new pass on purpose)."""
+        with self._lock:
+            self._recent = RecentIds(self._recent.capacity)
+
+    def drop(self, reason: str) -> None:
+        """A message read from the source that is not a tweet we can use (counted, never sent)."""
+        with self._lock:
+            self._count_read()
+            self._stats.drop(reason)
+
+    def accept(self, envelope: dict[str, Any]) -> bool:
+        """Take one envelope; returns False if it was a duplicate or dead-lettered."""
+        tweet_id = str(envelope["tweet"]["id"])
+        data = encode(envelope)
+        with self._lock:
+            self._count_read()
+            if self._recent.seen(tweet_id):
+                self._stats.incr("duplicates")
+                log.debug("duplicate tweet id=%s skipped", tweet_id)
+                return False
+        if len(data) > FIREHOSE_MAX_RECORD_BYTES:
+            self._dead.write(
+                data, "record_too_large", tweet_id=tweet_id, detail=f"{len(data)} bytes > {FIREHOSE_MAX_RECORD_BYTES}"
+            )
+            self._stats.incr("dead_lettered")
+            log.warning(
+                "tweet id=%s is %d bytes, over the 1,000 KiB Firehose limit: dead-lettered", tweet_id, len(data)
+            )
+            return False
+        segment = self._wal.append(data)
+        self._stats.incr("accepted")
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("accepted tweet id=%s", tweet_id)
+        self._writer.put(data, segment)
+        return True

@@ -1,0 +1,199 @@
+"""X filtered-stream rules from TRACKED_TERMS: build, diff against what X has, apply.
+
+* One rule per term, tagged with the term (the tag is what ends up in each envelope's
+  ``matching_rules`` and the documents' ``rules``), as long as the terms fit in X_MAX_RULES rules
+  (25 on X API Basic).
+* More terms than that: terms are packed into ``(a OR b OR "c d")`` rules of at most 1,024
+  characters (X's rule length limit), tagged with their comma-joined terms.
+* X_RULE_SUFFIX (for example ``-is:retweet lang:en``) is appended to every rule: precision saves money,
+  X bills per post read.
+* X allows one filtered-stream connection per app and its rules belong to that stream, so every
+  rule on the app that is not desired is stale and is deleted by ``--apply`` / at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ingester.config import X_RULE_MAX_CHARS, ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+MAX_TAG_CHARS = 255
+_BARE = re.compile(r"[#@$]?[\w'-]+", re.UNICODE)
+
+
+class RulesError(RuntimeError):
+    """X refused a rules request (the message says why and what to do)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    value: str
+    tag: str | None
+    id: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        return (self.value, self.tag)
+
+
+@dataclass(frozen=True)
+class RulesDiff:
+    add: tuple[Rule, ...]
+    delete: tuple[Rule, ...]
+    keep: tuple[Rule, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.add and not self.delete
+
+
+def quote_term(term: str) -> str:
+    """A term as a rule operand: bare words, #hashtags, @mentions and $cashtags as is; anything else quoted."""
+    term = term.strip()
+    if _BARE.fullmatch(term) and term.upper() not in {"OR", "AND"}:
+        return term
+    return '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _with_suffix(body: str, suffix: str) -> str:
+    return f"{body} {suffix}" if suffix else body
+
+
+def _tag(terms: Sequence[str]) -> str:
+    tag = ",".join(terms)
+    return tag if len(tag) <= MAX_TAG_CHARS else tag[: MAX_TAG_CHARS - 1] + "…"
+
+
+def desired_rules(terms: Sequence[str], *, suffix: str = "", max_rules: int = 25) -> list[Rule]:
+    """Rules for the tracked terms; raises ConfigError (naming TRACKED_TERMS) when they cannot fit."""
+    suffix = suffix.strip()
+    unique = list(dict.fromkeys(t.strip() for t in terms if t.strip()))
+    if not unique:
+        raise ConfigError("TRACKED_TERMS is empty")
+    for term in unique:
+        if len(_with_suffix(quote_term(term), suffix)) > X_RULE_MAX_CHARS:
+            raise ConfigError(
+                f"TRACKED_TERMS term {term[:40]!r}... makes a rule longer than {X_RULE_MAX_CHARS} characters "
+                "(with X_RULE_SUFFIX)"
+            )
+    if len(unique) <= max_rules:
+        return [Rule(_with_suffix(quote_term(t), suffix), t) for t in unique]
+    groups: list[list[str]] = []
+    for term in unique:
+        if groups and len(_group_value(groups[-1] + [term], suffix)) <= X_RULE_MAX_CHARS:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+    if len(groups) > max_rules:
+        raise ConfigError(
+            f"TRACKED_TERMS needs {len(groups)} rules of at most {X_RULE_MAX_CHARS} characters, but X_MAX_RULES is "
+            f"{max_rules}: track fewer terms or raise X_MAX_RULES to your X access level's rule limit"
+        )
+    return [Rule(_group_value(g, suffix), _tag(g)) for g in groups]
+
+
+def _group_value(terms: Sequence[str], suffix: str) -> str:
+    operands = [quote_term(t) for t in terms]
+    body = operands[0] if len(operands) == 1 else "(" + " OR ".join(operands) + ")"
+    return _with_suffix(body, suffix)
+
+
+def diff_rules(current: Sequence[Rule], desired: Sequence[Rule]) -> RulesDiff:
+    """What to add and delete so that X has exactly the desired rules (value and tag); duplicates go."""
+    wanted = {r.key for r in desired}
+    seen: set[tuple[str, str | None]] = set()
+    keep: list[Rule] = []
+    delete: list[Rule] = []
+    for rule in current:
+        if rule.key in wanted and rule.key not in seen:
+            keep.append(rule)
+            seen.add(rule.key)
+        else:
+            delete.append(rule)
+    add = [r for r in desired if r.key not in seen]
+    return RulesDiff(tuple(add), tuple(delete), tuple(keep))
+
+
+def _describe_errors(errors: Any) -> str:
+    if not errors:
+        return ""
+    parts = []
+    for err in errors if isinstance(errors, list) else [errors]:
+        if isinstance(err, dict):
+            parts.append(
+                "; ".join(str(err.get(k)) for k in ("title", "value", "details", "detail", "message") if err.get(k))
+            )
+        else:
+            parts.append(str(err))
+    return " | ".join(parts)[:500]
+
+
+class RulesClient:
+    """Rules calls through tweepy's StreamingClient (X_API_BASE_URL-aware)."""
+
+    def __init__(self, streaming_client: Any) -> None:
+        self._client = streaming_client
+
+    def _call(self, what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+        import requests
+        import tweepy
+
+        try:
+            return func(*args, **kwargs)
+        except tweepy.Unauthorized:
+            raise RulesError(
+                f"{what}: X rejected the bearer token (401); check X_BEARER_TOKEN(_SSM_PARAMETER)"
+            ) from None
+        except tweepy.Forbidden as exc:
+            raise RulesError(
+                f"{what}: X refused (403: {_describe_errors(exc.api_errors) or exc}); the app's project needs "
+                "filtered-stream access"
+            ) from None
+        except tweepy.TooManyRequests:
+            raise RulesError(f"{what}: X rate limit (429); wait a few minutes") from None
+        except tweepy.BadRequest as exc:
+            raise RulesError(f"{what}: X says the request is invalid: {_describe_errors(exc.api_errors)}") from None
+        except tweepy.TweepyException as exc:
+            raise RulesError(f"{what}: {type(exc).__name__}: {str(exc)[:300]}") from None
+        except requests.RequestException as exc:
+            raise RulesError(f"{what}: cannot reach X ({type(exc).__name__})") from None
+
+    def list(self) -> list[Rule]:
+        response = self._call("listing rules", self._client.get_rules)
+        return [Rule(r.value, getattr(r, "tag", None), str(r.id)) for r in (response.data or [])]
+
+    def apply(self, diff: RulesDiff) -> None:
+        if diff.delete:
+            ids = [r.id for r in diff.delete if r.id is not None]
+            response = self._call("deleting rules", self._client.delete_rules, ids)
+            if getattr(response, "errors", None):
+                raise RulesError(f"deleting rules: {_describe_errors(response.errors)}")
+            log.info("deleted %d stale X rule(s)", len(ids))
+        if diff.add:
+            import tweepy
+
+            adds = [tweepy.StreamRule(value=r.value, tag=r.tag) for r in diff.add]
+            response = self._call("adding rules", self._client.add_rules, adds)
+            if getattr(response, "errors", None):
+                raise RulesError(f"adding rules: X rejected some rules: {_describe_errors(response.errors)}")
+            log.info("added %d X rule(s)", len(adds))
+
+    def sync(self, desired: Sequence[Rule]) -> RulesDiff:
+        diff = diff_rules(self.list(), desired)
+        if diff.empty:
+            log.info("X stream rules in sync (%d rule(s))", len(desired))
+        else:
+            self.apply(diff)
+        return diff
+
+
+def make_rules_client(settings: Settings, token: str) -> RulesClient:
+    from ingester.xclient import XStreamingClient
+
+    return RulesClient(XStreamingClient(token, base_url=settings.x_api_base_url))

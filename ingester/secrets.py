@@ -1,0 +1,55 @@
+"""The X bearer token: X_BEARER_TOKEN (local use) or an SSM Parameter Store SecureString (EC2).
+
+The token is never logged: it is registered with the log redaction filter as soon as it is known.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ingester import logsetup
+from ingester.config import ConfigError, Settings
+
+
+class SecretUnavailableError(RuntimeError):
+    """SSM could not be reached (transient); not a configuration error."""
+
+
+def resolve_bearer_token(settings: Settings, *, ssm_client: Any = None) -> str:
+    """X_BEARER_TOKEN if set, else the decrypted value of X_BEARER_TOKEN_SSM_PARAMETER."""
+    if settings.x_bearer_token:
+        logsetup.register_secret(settings.x_bearer_token)
+        return settings.x_bearer_token
+    name = settings.x_bearer_token_ssm_parameter
+    if not name:
+        raise ConfigError("X_BEARER_TOKEN_SSM_PARAMETER or X_BEARER_TOKEN is required for the X source")
+    if ssm_client is None:
+        from ingester.app import make_boto3_client
+
+        ssm_client = make_boto3_client("ssm", settings)
+    try:
+        response = ssm_client.get_parameter(Name=name, WithDecryption=True)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "ClientError")
+        hint = {
+            "ParameterNotFound": "no such parameter in this region",
+            "AccessDeniedException": "the instance role may not read it (ssm:GetParameter) or decrypt it (kms:Decrypt)",
+        }.get(str(code), "")
+        raise ConfigError(
+            f"X_BEARER_TOKEN_SSM_PARAMETER {name!r} could not be read: {code}{': ' + hint if hint else ''}"
+        ) from None
+    except BotoCoreError as exc:
+        raise ConfigError(f"X_BEARER_TOKEN_SSM_PARAMETER {name!r} could not be read: {type(exc).__name__}") from None
+    parameter = response.get("Parameter", {})
+    value = parameter.get("Value")
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"X_BEARER_TOKEN_SSM_PARAMETER {name!r} is empty")
+    if parameter.get("Type") != "SecureString":
+        raise ConfigError(
+            f"X_BEARER_TOKEN_SSM_PARAMETER {name!r} is a {parameter.get('Type')}; store the token as a SecureString"
+        )
+    token = value.strip()
+    logsetup.register_secret(token)
+    return token

@@ -1,0 +1,273 @@
+"""X source: the API v2 filtered stream through tweepy (see ingester.xclient for the connect loop).
+
+At start it syncs the stream rules to TRACKED_TERMS (X_SYNC_RULES), then streams with the fields and
+the author expansion of DESIGN 2.1. Each line becomes an envelope with ``source = "x"``; a line that is
+not a usable tweet is logged and counted as dropped with its reason, never fatal. Error payloads inside
+the stream (operational disconnects and the like) are logged with their title and detail.
+
+MAX_POSTS_PER_DAY: X bills per post read. When the count of posts read today (UTC, persisted in
+STATE_DIR/x-daily-count.json so restarts do not reset it) reaches the cap, the stream disconnects until
+the next UTC midnight.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ingester.config import ConfigError, Settings
+from ingester.envelope import EXPANSIONS, TWEET_FIELDS, USER_FIELDS, MalformedMessage, from_stream_message, utc_now_iso
+from ingester.rules import RulesClient, RulesError, desired_rules
+from ingester.sources import Sink
+from ingester.stats import Stats
+from ingester.xclient import ReconnectPolicy, StreamHandler, XStreamingClient
+
+log = logging.getLogger(__name__)
+
+DAILY_COUNT_FILE = "x-daily-count.json"
+
+
+def _today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def seconds_until_next_utc_day(now: datetime | None = None) -> float:
+    now = now or datetime.now(UTC)
+    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(0.0, (tomorrow - now).total_seconds())
+
+
+class DailyCounter:
+    """Posts read today (UTC), persisted at most once a second and on close."""
+
+    def __init__(self, path: Path, cap: int | None, today: Callable[[], str] = _today) -> None:
+        self.path = path
+        self.cap = cap
+        self._today = today
+        self.day = today()
+        self.count = 0
+        self._last_save = 0.0
+        self._lock = threading.Lock()
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(saved, dict) and saved.get("date") == self.day and isinstance(saved.get("count"), int):
+                self.count = saved["count"]
+        except (FileNotFoundError, ValueError):
+            pass
+
+    def _roll(self) -> None:
+        today = self._today()
+        if today != self.day:
+            self.day = today
+            self.count = 0
+
+    def add(self) -> None:
+        self._roll()
+        self.count += 1
+        if time.monotonic() - self._last_save >= 1.0:
+            self.save()
+
+    def reached(self) -> bool:
+        self._roll()
+        return self.cap is not None and self.count >= self.cap
+
+    def save(self) -> None:
+        """Persist (atomically); a failure is logged, never raised: the cap is best-effort across restarts."""
+        with self._lock:
+            self._last_save = time.monotonic()
+            tmp = self.path.with_name(f".{self.path.name}.tmp")
+            try:
+                tmp.write_text(json.dumps({"date": self.day, "count": self.count}), encoding="utf-8")
+                tmp.replace(self.path)
+            except OSError as exc:
+                log.warning("could not save %s: %s", self.path.name, exc.strerror)
+
+
+class _Handler(StreamHandler):
+    def __init__(self, source: XSource, sink: Sink) -> None:
+        self.source = source
+        self.sink = sink
+
+    def on_line(self, line: bytes) -> None:
+        self.source.handle_line(line, self.sink)
+
+    def on_connected(self) -> None:
+        self.source.on_connected()
+
+    def on_disconnected(self, reason: str) -> None:
+        self.source.on_disconnected(reason)
+
+    def on_unauthorized(self) -> None:
+        self.source.refresh_token()
+
+
+class XSource:
+    name = "x"
+
+    def __init__(
+        self,
+        settings: Settings,
+        bearer_token: str,
+        stats: Stats,
+        *,
+        token_refresher: Callable[[], str] | None = None,
+        policy: ReconnectPolicy | None = None,
+    ) -> None:
+        self.settings = settings
+        self.stats = stats
+        self._token = bearer_token
+        self._token_refresher = token_refresher
+        self.policy = policy or ReconnectPolicy().scaled(settings.x_reconnect_backoff_scale)
+        self.daily = DailyCounter(settings.state_dir / DAILY_COUNT_FILE, settings.max_posts_per_day)
+        self._client: XStreamingClient | None = None
+        self._connections = 0
+        self._stop = threading.Event()
+        self._paused = False
+        self._rules_synced = False
+
+    # -- stream callbacks ---------------------------------------------------------------------------
+    def on_connected(self) -> None:
+        self._connections += 1
+        if self._connections > 1:
+            self.stats.incr("reconnects")
+        self.stats.set("stream_connected", True)
+        self.stats.set("connected_since", utc_now_iso())
+        log.info("connected to the X filtered stream (connection %d)", self._connections)
+
+    def on_disconnected(self, reason: str) -> None:
+        self.stats.set("stream_connected", False)
+        self.stats.error(f"stream disconnected: {reason}")
+
+    def refresh_token(self) -> None:
+        if self._token_refresher is None:
+            return
+        try:
+            token = self._token_refresher()
+        except ConfigError as exc:
+            log.error("could not re-read the bearer token: %s", exc)
+            return
+        self._token = token
+        if self._client is not None:
+            self._client.bearer_token = token
+
+    def handle_line(self, line: bytes, sink: Sink) -> None:
+        """One stream message; never raises for bad input."""
+        try:
+            message = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            log.warning("malformed line from the X stream (%d bytes): not JSON; skipped", len(line))
+            sink.drop("invalid_json")
+            return
+        if isinstance(message, dict) and "data" not in message and "errors" in message:
+            self._log_stream_errors(message["errors"])
+            sink.drop("stream_error_payload")
+            return
+        try:
+            envelope = from_stream_message(message, source="x")
+        except MalformedMessage as exc:
+            log.warning("unusable message from the X stream: %s; skipped", exc.reason)
+            sink.drop(exc.reason)
+            return
+        if isinstance(message, dict) and message.get("errors"):
+            log.debug("tweet id=%s came with partial errors: %s", envelope["tweet"]["id"], message["errors"])
+        sink.accept(envelope)
+        self.daily.add()
+        if self.daily.reached() and self._client is not None:
+            self._pause_for_cap()
+        if not sink.wants_more and self._client is not None:
+            self._client.disconnect()
+
+    @staticmethod
+    def _log_stream_errors(errors: Any) -> None:
+        for err in errors if isinstance(errors, list) else [errors]:
+            if not isinstance(err, dict):
+                log.warning("X stream error payload: %s", str(err)[:200])
+                continue
+            title = err.get("title") or err.get("type") or "error"
+            detail = err.get("detail") or err.get("message") or ""
+            kind = err.get("disconnect_type") or ""
+            if "disconnect" in str(title).lower() or kind:
+                log.warning(
+                    "X announced a disconnect: %s %s: %s (the ingester reconnects with backoff)", title, kind, detail
+                )
+            else:
+                log.warning("X stream error payload: %s: %s", title, detail)
+
+    def _pause_for_cap(self) -> None:
+        self._paused = True
+        self.daily.save()
+        wait = seconds_until_next_utc_day()
+        until = (datetime.now(UTC) + timedelta(seconds=wait)).isoformat(timespec="seconds").replace("+00:00", "Z")
+        self.stats.set("paused_until", until)
+        log.warning(
+            "daily cap MAX_POSTS_PER_DAY=%s reached (%d posts read today): disconnecting until %s",
+            self.settings.max_posts_per_day,
+            self.daily.count,
+            until,
+        )
+        assert self._client is not None
+        self._client.disconnect()
+
+    # -- main loop ----------------------------------------------------------------------------------
+    def sync_rules(self, client: XStreamingClient, stop: threading.Event) -> None:
+        desired = desired_rules(
+            self.settings.tracked_terms, suffix=self.settings.x_rule_suffix, max_rules=self.settings.x_max_rules
+        )
+        wait = self.policy.http_start_s
+        while not stop.is_set():
+            try:
+                RulesClient(client).sync(desired)
+                return
+            except RulesError as exc:
+                text = str(exc)
+                if "(401)" in text or "(403" in text or "invalid" in text:
+                    raise ConfigError(f"TRACKED_TERMS rules could not be synced: {text}") from None
+                log.error("syncing X rules failed: %s; retrying in %.0f s", text, wait)
+                stop.wait(wait)
+                wait = min(wait * 2, self.policy.http_max_s)
+
+    def run(self, sink: Sink, stop: threading.Event) -> None:
+        self._stop = stop
+        while not stop.is_set() and sink.wants_more:
+            if self.daily.reached():
+                wait = seconds_until_next_utc_day()
+                log.info("daily cap reached; stream resumes in %.0f s (00:00 UTC)", wait)
+                if stop.wait(wait + 1):
+                    return
+                self.stats.set("paused_until", None)
+            self._paused = False
+            client = XStreamingClient(
+                self._token,
+                base_url=self.settings.x_api_base_url,
+                handler=_Handler(self, sink),
+                stall_timeout_s=self.settings.stall_timeout_s,
+                policy=self.policy,
+                stop=stop,
+            )
+            self._client = client
+            if self.settings.x_sync_rules and not self._rules_synced:
+                self.sync_rules(client, stop)
+                if stop.is_set():
+                    return
+                self._rules_synced = True
+            client.filter(
+                tweet_fields=list(TWEET_FIELDS),
+                expansions=list(EXPANSIONS),
+                user_fields=list(USER_FIELDS),
+            )
+            self.stats.set("stream_connected", False)
+            self.daily.save()
+            if not self._paused:
+                return
+
+    def close(self) -> None:
+        client = self._client
+        if client is not None:
+            client.disconnect()
+        self.daily.save()

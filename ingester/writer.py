@@ -1,0 +1,371 @@
+"""The Firehose writer: batches, retries only what failed, spools what cannot be sent, never drops.
+
+One thread owns the Firehose client. Records arrive through a bounded queue (``put`` blocks when it is
+full: back-pressure instead of unbounded memory). A batch is sent when it reaches MAX_BATCH_RECORDS
+(500), MAX_BATCH_BYTES (4 MiB of encoded payload) or its linger time, whichever comes first.
+
+Failure handling:
+
+* ``FailedPutCount > 0``: only the entries with an ``ErrorCode`` are resent, with capped exponential
+  backoff and jitter.
+* If a live batch still is not fully delivered after SPOOL_AFTER_S (throttling, outage, network), what
+  is left goes to the disk spool and the writer turns *degraded*: new batches go straight to the spool
+  (so the queue keeps draining and memory stays flat) while the oldest spooled batch probes Firehose
+  with capped exponential backoff. When a probe succeeds the writer is healthy again and drains the
+  spool oldest first, one spool batch per live batch, so live data is never starved.
+* ``InvalidArgumentException`` (Firehose refuses the content itself) is not retriable: the batch goes
+  to the dead-letter file with the error message as its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ingester.stats import Stats
+from ingester.storage import DeadLetter, Spool, SpoolBatch, Wal
+
+log = logging.getLogger(__name__)
+
+#: Firehose error codes that say the request itself is wrong, not that the service is unhappy.
+NON_RETRIABLE_CODES = frozenset({"InvalidArgumentException", "ValidationException"})
+
+
+class FirehoseClient(Protocol):
+    def put_record_batch(self, *, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, Any]: ...
+
+
+class Backoff:
+    """Capped exponential backoff with equal jitter: delay n is uniform in [d/2, d], d = min(cap, base*2^n)."""
+
+    def __init__(self, base_s: float, cap_s: float, rng: random.Random | None = None) -> None:
+        self.base_s = base_s
+        self.cap_s = cap_s
+        self._rng = rng or random.Random()  # noqa: S311  # jitter, not cryptography
+        self.attempt = 0
+
+    def next(self) -> float:
+        ceiling = min(self.cap_s, self.base_s * (2**self.attempt))
+        self.attempt = min(self.attempt + 1, 62)
+        return self._rng.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+Item = tuple[bytes, int]  # (encoded record, WAL segment or -1)
+
+
+class _Batch:
+    """The live batch being built: flushes at ``max_records``, ``max_bytes`` or its linger deadline."""
+
+    def __init__(self, max_records: int = 500, max_bytes: int = 4 * 1024 * 1024) -> None:
+        self.max_records = max_records
+        self.max_bytes = max_bytes
+        self.items: list[Item] = []
+        self.bytes = 0
+        self.deadline = 0.0
+
+    def fits(self, item: Item) -> bool:
+        return len(self.items) < self.max_records and self.bytes + len(item[0]) <= self.max_bytes
+
+    @property
+    def full(self) -> bool:
+        return len(self.items) >= self.max_records or self.bytes >= self.max_bytes
+
+    def add(self, item: Item, linger_s: float) -> None:
+        if not self.items:
+            self.deadline = time.monotonic() + linger_s
+        self.items.append(item)
+        self.bytes += len(item[0])
+
+    def take(self) -> list[Item]:
+        items, self.items, self.bytes = self.items, [], 0
+        return items
+
+
+class FirehoseWriter:
+    def __init__(
+        self,
+        client: FirehoseClient,
+        stream_name: str,
+        *,
+        wal: Wal,
+        spool: Spool,
+        dead_letter: DeadLetter,
+        stats: Stats,
+        max_batch_records: int = 500,
+        max_batch_bytes: int = 4 * 1024 * 1024,
+        linger_s: float = 1.0,
+        queue_max_records: int = 20_000,
+        spool_after_s: float = 5.0,
+        base_backoff_s: float = 0.1,
+        max_backoff_s: float = 30.0,
+        shutdown_grace_s: float = 10.0,
+        sleep: Callable[[float], object] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = client
+        self._stream = stream_name
+        self._wal = wal
+        self._spool = spool
+        self._dead = dead_letter
+        self._stats = stats
+        self._max_records = max_batch_records
+        self._max_bytes = max_batch_bytes
+        self._linger_s = linger_s
+        self._queue: queue.Queue[Item] = queue.Queue(maxsize=queue_max_records)
+        self._spool_after_s = spool_after_s
+        self._retry_backoff = Backoff(base_backoff_s, max_backoff_s, rng)
+        self._probe_backoff = Backoff(base_backoff_s * 5, max_backoff_s, rng)
+        self._shutdown_grace_s = shutdown_grace_s
+        self._interrupt = threading.Event()
+        self._sleep: Callable[[float], object] = sleep or self._interrupt.wait
+        self._closing = threading.Event()
+        self._drain_spool_on_close = False
+        self._close_deadline = float("inf")
+        self._healthy = True
+        self._next_probe = 0.0
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    # -- producer side ----------------------------------------------------------------------------
+    def put(self, data: bytes, wal_segment: int) -> None:
+        """Queue one encoded record; blocks while the queue is full (the writer is spooling or sending)."""
+        self._queue.put((data, wal_segment))
+
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    @property
+    def healthy(self) -> bool:
+        return self._healthy
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._guarded_run, name="firehose-writer", daemon=True)
+        self._thread.start()
+
+    def close(self, *, drain_spool: bool) -> None:
+        """No more input: flush the queue (within SHUTDOWN_GRACE_S, then spool the rest) and stop.
+
+        ``drain_spool`` also waits for the spool to empty (end of a finite replay) unless
+        ``interrupt()`` is called.
+        """
+        self._drain_spool_on_close = drain_spool
+        self._close_deadline = time.monotonic() + self._shutdown_grace_s
+        self._closing.set()
+
+    def interrupt(self) -> None:
+        """SIGTERM during close: stop draining the spool and cut retry sleeps short."""
+        self._drain_spool_on_close = False
+        self._close_deadline = min(self._close_deadline, time.monotonic() + self._shutdown_grace_s)
+        self._interrupt.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- the loop -----------------------------------------------------------------------------------
+    def _guarded_run(self) -> None:
+        try:
+            self.run()
+        except BaseException as exc:
+            self.error = exc
+            log.exception("Firehose writer failed")
+
+    def run(self) -> None:
+        """The writer loop (``start`` runs it in a thread; tests may call it directly after ``close``)."""
+        batch = _Batch(self._max_records, self._max_bytes)
+        while True:
+            closing = self._closing.is_set()
+            if batch.items:
+                wait = max(0.0, batch.deadline - time.monotonic())
+            elif self._spool_ready() or closing:
+                wait = 0.0
+            else:
+                wait = 0.1
+            self._fill(batch, wait)
+            if batch.items and (batch.full or closing or time.monotonic() >= batch.deadline):
+                self._send_live(batch.take())
+            if self._spool_ready():
+                self._send_spool_batch()
+            elif not self._healthy and time.monotonic() >= self._next_probe and self._spool.has_pending():
+                self._probe()
+            self._stats.set("queue_depth", self._queue.qsize())
+            self._stats.set("spool_records", self._spool.pending_records)
+            self._stats.set("spool_bytes", self._spool.pending_bytes)
+            if closing and not batch.items and self._queue.empty():
+                if not (self._drain_spool_on_close and self._spool.has_pending()):
+                    return
+                if not self._healthy:
+                    self._sleep(min(0.2, max(0.0, self._next_probe - time.monotonic())))
+
+    def _fill(self, batch: _Batch, wait: float) -> None:
+        """Move queued records into the batch (waiting up to ``wait`` for the first); send full batches."""
+        item = self._get(wait)
+        while item is not None:
+            if batch.items and not batch.fits(item):
+                self._send_live(batch.take())
+            batch.add(item, self._linger_s)
+            if batch.full:
+                return
+            item = self._get(0.0)
+
+    def _get(self, timeout: float) -> Item | None:
+        try:
+            if timeout <= 0:
+                return self._queue.get_nowait()
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def _spool_ready(self) -> bool:
+        return self._healthy and self._spool.has_pending()
+
+    def _budget(self) -> float:
+        if not self._closing.is_set():
+            return self._spool_after_s
+        return min(self._spool_after_s, self._close_deadline - time.monotonic())
+
+    # -- sending ------------------------------------------------------------------------------------
+    def _send_live(self, batch: list[Item]) -> None:
+        budget = self._budget()
+        if not self._healthy or budget <= 0:
+            self._to_spool(batch)
+            return
+        failed = self._deliver([data for data, _ in batch], budget)
+        failed_set = set(failed)
+        self._wal.settle(seg for i, (_, seg) in enumerate(batch) if i not in failed_set)
+        if failed:
+            self._enter_degraded(len(failed))
+            self._to_spool([batch[i] for i in failed])
+
+    def _to_spool(self, batch: list[Item]) -> None:
+        self._spool.write([data for data, _ in batch])
+        self._wal.settle(seg for _, seg in batch)
+        self._stats.incr("spooled", len(batch))
+
+    def _send_spool_batch(self) -> None:
+        sbatch = self._spool.next_batch(self._max_records, self._max_bytes)
+        if sbatch is None:
+            return
+        failed = self._deliver(sbatch.records, self._budget())
+        self._ack_spool(sbatch, failed)
+        if failed:
+            self._enter_degraded(len(failed))
+
+    def _probe(self) -> None:
+        sbatch = self._spool.next_batch(self._max_records, self._max_bytes)
+        if sbatch is None:
+            return
+        failed = self._deliver(sbatch.records, 0.0)
+        self._ack_spool(sbatch, failed)
+        if failed:
+            delay = self._probe_backoff.next()
+            self._next_probe = time.monotonic() + delay
+            log.info("Firehose still not accepting; next probe in %.1f s (%d records spooled)", delay, self._pending())
+        else:
+            self._probe_backoff.reset()
+            self._healthy = True
+            self._stats.set("firehose_healthy", True)
+            log.warning("Firehose accepts records again; draining %d spooled record(s) in order", self._pending())
+
+    def _pending(self) -> int:
+        return self._spool.pending_records
+
+    def _ack_spool(self, sbatch: SpoolBatch, failed: list[int]) -> None:
+        failed_set = set(failed)
+        delivered = [i for i in range(len(sbatch.records)) if i not in failed_set]
+        self._spool.ack(sbatch, delivered)
+        self._stats.incr("unspooled", len(delivered))
+
+    def _enter_degraded(self, n_failed: int) -> None:
+        if self._healthy:
+            log.error(
+                "Firehose did not accept %d record(s) within %.1f s; spooling to disk until it recovers",
+                n_failed,
+                self._spool_after_s,
+            )
+        self._healthy = False
+        self._stats.set("firehose_healthy", False)
+        self._next_probe = time.monotonic() + self._probe_backoff.next()
+
+    def _deliver(self, records: list[bytes], budget_s: float) -> list[int]:
+        """Send records, resending only failed entries, for up to ``budget_s``; returns indices not delivered."""
+        remaining = list(range(len(records)))
+        deadline = time.monotonic() + budget_s
+        self._retry_backoff.reset()
+        while True:
+            failed = self._put(records, remaining)
+            if not failed:
+                return []
+            delay = self._retry_backoff.next()
+            if self._interrupt.is_set() or time.monotonic() + delay > deadline:
+                return failed
+            self._stats.incr("retried", len(failed))
+            self._sleep(delay)
+            remaining = failed
+
+    def _put(self, records: list[bytes], indices: list[int]) -> list[int]:
+        """One PutRecordBatch call; returns the indices that failed."""
+        self._stats.incr("api_calls")
+        try:
+            response = self._client.put_record_batch(
+                DeliveryStreamName=self._stream, Records=[{"Data": records[i]} for i in indices]
+            )
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", "ClientError"))
+            self._stats.incr("failed_calls")
+            if code in NON_RETRIABLE_CODES:
+                message = str(error.get("Message", ""))
+                log.error("Firehose rejected a batch as invalid (%s: %s); dead-lettering it", code, message)
+                for i in indices:
+                    self._dead.write(records[i], f"firehose_{code}", detail=message)
+                self._stats.incr("dead_lettered", len(indices))
+                return []
+            hint = ""
+            if code == "ResourceNotFoundException":
+                hint = " (check DELIVERY_STREAM_NAME and AWS_REGION)"
+            elif code in {"AccessDeniedException", "AccessDenied", "UnrecognizedClientException"}:
+                hint = " (check the instance role allows firehose:PutRecordBatch on this stream)"
+            log.warning("PutRecordBatch failed: %s%s", code, hint)
+            self._stats.error(f"PutRecordBatch {code}")
+            return indices
+        except BotoCoreError as exc:
+            self._stats.incr("failed_calls")
+            log.warning("PutRecordBatch failed: %s", type(exc).__name__)
+            self._stats.error(f"PutRecordBatch {type(exc).__name__}")
+            return indices
+        responses = response.get("RequestResponses", [])
+        if len(responses) != len(indices):
+            log.warning(
+                "PutRecordBatch returned %d responses for %d records; resending all", len(responses), len(indices)
+            )
+            return indices
+        failed = [i for i, entry in zip(indices, responses, strict=True) if entry.get("ErrorCode")]
+        delivered = len(indices) - len(failed)
+        if delivered:
+            self._stats.incr("delivered", delivered)
+        if failed:
+            first = next(entry for entry in responses if entry.get("ErrorCode"))
+            log.info(
+                "PutRecordBatch: %d of %d record(s) failed (first: %s); resending only those",
+                len(failed),
+                len(indices),
+                first.get("ErrorCode"),
+            )
+        return failed

@@ -1,0 +1,56 @@
+"""Failed records on local disk, laid out like Firehose's S3 error output.
+
+``<root>/processing-failed/YYYY/MM/DD/HH/<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>``: records the transform
+marked ProcessingFailed (or whole batches whose invocation failed), one JSON object per line with
+``attemptsMade, arrivalTimestamp, errorCode, errorMessage, attemptEndingTimestamp, rawData (base64),
+lambdaArn``, the format Firehose writes to S3. ``<root>/AmazonOpenSearchService-failed/...`` holds documents
+the store rejected, in the format Firehose uses for documents OpenSearch rejects. The repo's redrive tooling
+reads the same format from S3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+PROCESSING_FAILED = "processing-failed"
+DESTINATION_FAILED = "AmazonOpenSearchService-failed"
+
+
+class FailedWriter:
+    """Writes one object (file) per batch and error prefix, atomically (temp file, then rename)."""
+
+    def __init__(self, root: Path, stream_name: str = "demo") -> None:
+        self.root = Path(root)
+        self.stream_name = stream_name
+        self.files_written = 0
+
+    def write(self, prefix: str, entries: Sequence[Mapping[str, Any]], now: datetime | None = None) -> Path | None:
+        if not entries:
+            return None
+        when = (now or datetime.now(UTC)).astimezone(UTC)
+        folder = self.root / prefix / when.strftime("%Y/%m/%d/%H")
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{self.stream_name}-1-{when.strftime('%Y-%m-%d-%H-%M-%S')}-{uuid.uuid4()}"
+        path = folder / name
+        tmp = folder / f".{name}.tmp"
+        with tmp.open("w", encoding="utf-8") as fh:
+            for entry in entries:
+                fh.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
+                fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(path)
+        self.files_written += 1
+        return path
+
+    def files(self) -> list[Path]:
+        """Every failed-record object under the root, sorted."""
+        if not self.root.exists():
+            return []
+        return sorted(p for p in self.root.rglob("*") if p.is_file() and not p.name.startswith("."))

@@ -1,0 +1,113 @@
+"""The ingester bundle: reproducible tarball, the right contents, and install.sh really installs it
+(offline, from the bundled wheels) into a prefix, after which the installed daemon delivers to moto."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.integration.ingester.test_moto_firehose import make_stream, read_back
+from tests.unit.ingester.fakes import tweet_id, write_replay
+
+pytestmark = [pytest.mark.slow]
+
+HOST_ARCH = os.uname().machine
+
+
+def build(output: Path, *extra: str) -> bytes:
+    subprocess.run(
+        [sys.executable, "scripts/build_ingester_bundle.py", "--output", str(output), *extra],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return output.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if HOST_ARCH not in ("x86_64", "aarch64"):
+        pytest.skip(f"no manylinux wheels for {HOST_ARCH}")
+    out = tmp_path_factory.mktemp("bundle")
+    first = build(out / "a.tar.gz", "--arch", HOST_ARCH)
+    second = build(out / "b.tar.gz", "--arch", HOST_ARCH)
+    assert hashlib.sha256(first).digest() == hashlib.sha256(second).digest(), "bundle is not reproducible"
+    return out / "a.tar.gz"
+
+
+def test_bundle_layout(bundle: Path) -> None:
+    with tarfile.open(bundle) as tar:
+        members = tar.getmembers()
+        names = [m.name for m in members]
+        manifest = json.loads(tar.extractfile("BUNDLE.json").read())  # type: ignore[union-attr]
+        for name, digest in manifest["files"].items():
+            assert hashlib.sha256(tar.extractfile(name).read()).hexdigest() == digest  # type: ignore[union-attr]
+    assert names == sorted(names)
+    assert {"install.sh", "requirements.txt", "tweet-ingester.service", "ingester/__main__.py"} <= set(names)
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or "/tests/" in n]
+    assert {m.mtime for m in members} == {315_532_800}
+    assert {(m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, "root", "root")}
+    wheels = {n.split("/")[1].split("-")[0].lower() for n in names if n.startswith("wheels/") and n.endswith(".whl")}
+    assert {"boto3", "botocore", "tweepy", "python_dotenv", "requests", "urllib3"} <= wheels
+    assert manifest["arch"] == HOST_ARCH and manifest["python"] == "cp311"
+    assert next(m for m in members if m.name == "install.sh").mode == 0o755
+
+
+@pytest.mark.moto_server
+def test_install_sh_installs_offline_and_the_daemon_runs(bundle: Path, tmp_path: Path, moto_endpoint: str) -> None:
+    python311 = shutil.which("python3.11")
+    if python311 is None:
+        pytest.skip("python3.11 is not on PATH")
+    src = tmp_path / "src"
+    src.mkdir()
+    with tarfile.open(bundle) as tar:
+        tar.extractall(src, filter="data")
+    env = {
+        **os.environ,
+        "TWEET_INGESTER_PREFIX": str(tmp_path / "opt"),
+        "TWEET_INGESTER_UNIT_DIR": str(tmp_path / "systemd"),
+        "TWEET_INGESTER_CONF_DIR": str(tmp_path / "etc"),
+        "TWEET_INGESTER_PYTHON": python311,
+        "TWEET_INGESTER_MANAGE_SYSTEM": "0",
+        "PIP_NO_INDEX": "1",  # prove it is offline: no index, only the bundled wheels
+    }
+    env.pop("PYTHONPATH", None)
+    for _ in range(2):  # the second run is an idempotent upgrade
+        result = subprocess.run(
+            ["bash", str(src / "install.sh")], check=False, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "systemd" / "tweet-ingester.service").read_bytes() == (
+        REPO_ROOT / "ingester" / "systemd" / "tweet-ingester.service"
+    ).read_bytes()
+    assert not list((tmp_path / "opt" / "app").rglob("__pycache__"))
+
+    # The installed daemon, configured through its env file like the unit does, delivers to moto
+    make_stream("tweets", "tweets-raw")
+    replay = write_replay(tmp_path / "tweets.jsonl", 300)
+    env_file = tmp_path / "etc" / "ingester.env"
+    env_file.write_text(
+        f"INGESTER_SOURCE=replay\nREPLAY_FILE={replay}\nDELIVERY_STREAM_NAME=tweets\nAWS_REGION=us-east-1\n"
+        f"TRACKED_TERMS=aws,machine learning\nLINGER_MS=50\n"
+    )
+    run_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    run_env |= {"INGESTER_ENV_FILE": str(env_file), "STATE_DIRECTORY": str(tmp_path / "state")}
+    helper = tmp_path / "opt" / "bin" / "ingester"
+    result = subprocess.run([str(helper), "run"], check=False, env=run_env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    ids = sorted(str(item["tweet"]["id"]) for item in read_back("tweets-raw"))  # type: ignore[index]
+    assert ids == sorted(tweet_id(i) for i in range(300))
+    status = subprocess.run(
+        [str(helper), "status"], check=False, env=run_env, capture_output=True, text=True, timeout=60
+    )
+    assert status.returncode == 0 and "delivered        300" in status.stdout, status.stdout + status.stderr

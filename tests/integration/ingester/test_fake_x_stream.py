@@ -1,0 +1,151 @@
+"""The X source against a fake X API on 127.0.0.1: rules sync, keep-alives, a 429, a mid-stream
+disconnect, a clean operational disconnect, a stall; it reconnects and loses nothing it received."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ingester.app import run
+from ingester.config import Settings
+from ingester.stats import read_status
+from tests.integration.ingester.fake_x import Connection, FakeX, serve
+from tests.unit.ingester.fakes import FakeFirehose, stream_message, tweet_id
+
+
+def tweets(start: int, stop: int) -> list[tuple[str, object]]:
+    steps: list[tuple[str, object]] = []
+    for i in range(start, stop):
+        steps.append(("line", stream_message(i)))
+        if i % 3 == 0:
+            steps.append(("keepalive", None))
+    return steps
+
+
+def settings(tmp_path: Path, url: str, **kwargs: object) -> Settings:
+    return Settings(
+        source="x",
+        delivery_stream="tweets",
+        tracked_terms=("aws", "machine learning"),
+        x_bearer_token="test-token",
+        x_api_base_url=url,
+        stall_timeout_s=0.5,
+        x_reconnect_backoff_scale=0.01,
+        state_dir=tmp_path / "state",
+        linger_ms=20,
+        status_interval_s=0.1,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def run_until(s: Settings, client: FakeFirehose, done: object, timeout: float = 30.0) -> int:
+    stop = threading.Event()
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(run(s, firehose_client=client, stop_event=stop)))
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not done():  # type: ignore[operator]
+        time.sleep(0.05)
+    stop.set()
+    thread.join(20)
+    assert not thread.is_alive(), "run() did not return after stop"
+    return codes[0]
+
+
+def test_reconnects_through_429_disconnects_and_stall_without_losing_tweets(tmp_path: Path) -> None:
+    # Given an X that answers 429 first, then cuts a stream mid-line, then ends one cleanly after an
+    # operational-disconnect payload, then stalls, then replays some posts on the next connection
+    fake = FakeX(
+        connections=[
+            Connection(status=429),
+            Connection(steps=[*tweets(0, 10), ("cut", b'{"data": {"id": "10000')]),
+            Connection(
+                steps=[
+                    *tweets(10, 20),
+                    ("line", b"{this is not json"),
+                    (
+                        "line",
+                        {
+                            "errors": [
+                                {
+                                    "title": "operational-disconnect",
+                                    "disconnect_type": "UpstreamOperationalDisconnect",
+                                    "detail": "x",
+                                }
+                            ]
+                        },
+                    ),
+                    ("end", None),
+                ]
+            ),
+            Connection(steps=[*tweets(20, 25), ("stall", 30.0)]),
+            Connection(steps=tweets(15, 30)),  # posts 15..24 again (backfill-like), then 25..29
+        ],
+        rules=[{"id": "99", "value": "old rule", "tag": "old"}],
+    )
+    client = FakeFirehose()
+    with serve(fake):
+        code = run_until(settings(tmp_path, fake.url), client, lambda: len(set(client.delivered_ids())) >= 30)
+    # Then it exits 0 on stop, and every tweet it received was delivered exactly once
+    assert code == 0
+    assert sorted(client.delivered_ids()) == sorted(tweet_id(i) for i in range(30))
+    # It connected 5 times (429, cut, clean end, stall, final) and counted its reconnects
+    assert fake.stream_attempts == 5
+    status = read_status(tmp_path / "state")
+    assert status["reconnects"] == 3  # four successful connections, the first is not a reconnect
+    assert status["duplicates"] == 10
+    assert status["dropped"] == {"invalid_json": 1, "stream_error_payload": 1}
+    # The rules were synced: stale rule deleted, one tagged rule per term
+    assert sorted((r["value"], r["tag"]) for r in fake.rules) == [
+        ('"machine learning"', "machine learning"),
+        ("aws", "aws"),
+    ]
+    # It asked for the fields and the author expansion of DESIGN 2.1, with the bearer token
+    stream_query = next(q for m, p, q in fake.requests if p == "/2/tweets/search/stream")
+    assert stream_query["expansions"] == ["author_id"]
+    assert set(stream_query["tweet.fields"][0].split(",")) >= {
+        "created_at",
+        "lang",
+        "author_id",
+        "entities",
+        "public_metrics",
+        "referenced_tweets",
+        "conversation_id",
+        "note_tweet",
+    }
+    assert set(fake.auth_headers) == {"Bearer test-token"}
+
+
+def test_daily_cap_disconnects(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fake = FakeX(connections=[Connection(steps=tweets(0, 20))])
+    client = FakeFirehose()
+    with serve(fake):
+        code = run_until(
+            settings(tmp_path, fake.url, max_posts_per_day=5),
+            client,
+            lambda: read_status_or_none(tmp_path) is not None and read_status_or_none(tmp_path).get("paused_until"),  # type: ignore[union-attr]
+        )
+    assert code == 0
+    # Only the capped number of posts was read, and the stream was not reconnected
+    assert sorted(client.delivered_ids()) == sorted(tweet_id(i) for i in range(5))
+    assert fake.stream_attempts == 1
+    assert "daily cap MAX_POSTS_PER_DAY=5 reached" in caplog.text
+
+
+def read_status_or_none(tmp_path: Path) -> dict[str, object] | None:
+    try:
+        return read_status(tmp_path / "state")
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def test_bad_token_fails_rule_sync_with_exit_2(tmp_path: Path) -> None:
+    fake = FakeX(connections=[], token="the-real-token")
+    client = FakeFirehose()
+    with serve(fake):
+        code = run(settings(tmp_path, fake.url), firehose_client=client)
+    assert code == 2
+    assert fake.stream_attempts == 0

@@ -1,0 +1,132 @@
+"""--opensearch-url: template applied, bulk indexing into daily indices, refusals kept like Firehose does."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from scripts.demo.delivery import DemoStats, StoreTarget
+from scripts.demo.failed import FailedWriter
+from scripts.demo.firehose import BatchOutcome, BufferedRecord
+from scripts.demo.opensearch_sink import OpenSearchIndexer, client_from_url
+from scripts.demo.store import SQLiteStore
+from scripts.opensearch.client import OpenSearchError
+from tests.conftest import free_port
+from tests.unit.demo.conftest import make_doc
+from tests.unit.demo.fake_opensearch import FakeOpenSearch, serve
+
+NOW = datetime(2026, 11, 26, 23, 59, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenSearch]:
+    with serve(FakeOpenSearch()) as server:
+        yield server
+
+
+def test_prepare_checks_the_cluster_and_applies_the_template(fake: FakeOpenSearch) -> None:
+    indexer = OpenSearchIndexer(client_from_url(fake.url, {}))
+    assert indexer.prepare() == "OpenSearch 2.13.0"
+    template = fake.templates["tweets"]
+    assert template["index_patterns"] == ["tweets-*"]
+    assert template["template"]["settings"]["index"]["number_of_replicas"] == 0
+    assert template["template"]["mappings"]["dynamic"] == "strict"
+
+
+def test_documents_go_to_the_daily_index_by_tweet_id(fake: FakeOpenSearch) -> None:
+    indexer = OpenSearchIndexer(client_from_url(fake.url, {}))
+    indexer.prepare()
+    docs = [make_doc(tweet_id="1"), make_doc(tweet_id="2")]
+    assert indexer.index(docs, NOW) == []
+    assert indexer.index([make_doc(tweet_id="1", sentiment="NEGATIVE")], NOW) == []  # a replay overwrites
+    assert set(fake.indices) == {"tweets-2026-11-26"}
+    assert sorted(fake.indices["tweets-2026-11-26"]) == ["1", "2"]
+    assert fake.indices["tweets-2026-11-26"]["1"]["sentiment"] == "NEGATIVE"
+    (bulk,) = [r for r in fake.requests if r[1] == "/_bulk"][:1]
+    assert bulk[2]["Content-Type"] == "application/x-ndjson"
+    assert indexer.indexed == 3
+
+
+def test_the_schema_document_passes_the_strict_template(fake: FakeOpenSearch) -> None:
+    indexer = OpenSearchIndexer(client_from_url(fake.url, {}))
+    indexer.prepare()
+    assert indexer.index([make_doc()], NOW) == []
+    (refused,) = indexer.index([{**make_doc(tweet_id="5"), "extra": 1}], NOW)
+    assert refused.status == "400"
+    assert "strict" in refused.reason
+
+
+def test_refused_documents_land_in_the_failed_folder(fake: FakeOpenSearch, tmp_path: Path) -> None:
+    fake.fail_ids = {"2"}
+    indexer = OpenSearchIndexer(client_from_url(fake.url, {}))
+    indexer.prepare()
+    store = SQLiteStore(tmp_path / "t.db")
+    failed = FailedWriter(tmp_path / "failed")
+    stats = DemoStats()
+    target = StoreTarget(store, failed, stats, "arn", indexer=indexer)
+    ok = [(BufferedRecord(f"r{i}", b"{}", 1), json.dumps(make_doc(tweet_id=str(i))).encode()) for i in (1, 2, 3)]
+    target.deliver(BatchOutcome(ok=ok))
+    assert store.count() == 3
+    (path,) = failed.files()
+    assert path.relative_to(tmp_path / "failed").parts[0] == "AmazonOpenSearchService-failed"
+    (line,) = [json.loads(x) for x in path.read_text().splitlines()]
+    assert line["errorCode"] == "400"
+    assert "mapper_parsing_exception" in line["errorMessage"]
+    assert line["esDocumentId"] == "2"
+    assert line["esIndexName"].startswith("tweets-")
+    assert json.loads(base64.b64decode(line["rawData"]))["tweet_id"] == "2"
+    assert stats.snapshot().failed_by_code == {"OpenSearch.400": 1}
+    store.close()
+
+
+def test_busy_cluster_is_retried(fake: FakeOpenSearch) -> None:
+    fake.unavailable = 2
+    indexer = OpenSearchIndexer(client_from_url(fake.url, {}), retries=3, backoff_s=0)
+    assert indexer.index([make_doc()], NOW) == []
+    assert len(fake.indices["tweets-2026-11-26"]) == 1
+
+
+def test_unreachable_cluster_fails_the_batch_with_a_reason() -> None:
+    indexer = OpenSearchIndexer(client_from_url(f"http://127.0.0.1:{free_port()}", {}), retries=1, backoff_s=0)
+    refused = indexer.index([make_doc(tweet_id="1"), make_doc(tweet_id="2")], NOW)
+    assert [r.status for r in refused] == ["503", "503"]
+    assert "cannot reach" in refused[0].reason
+
+
+def test_elasticsearch_is_refused_at_start() -> None:
+    with serve(FakeOpenSearch(distribution="elasticsearch")) as es, pytest.raises(OpenSearchError, match="version"):
+        OpenSearchIndexer(client_from_url(es.url, {})).prepare()
+
+
+def test_client_from_url_takes_credentials_from_the_url_or_environment() -> None:
+    client = client_from_url("https://admin:s3cret@localhost:9200/", {})
+    assert client.base_url == "https://localhost:9200"
+    assert client.auth.kind == "basic" and client.auth.principal == "admin"
+    client = client_from_url("http://localhost:9200", {"OPENSEARCH_USERNAME": "bob", "OPENSEARCH_PASSWORD": "x"})
+    assert client.auth.principal == "bob"
+    assert client_from_url("http://localhost:9200", {}).auth.kind == "none"
+    with pytest.raises(OpenSearchError, match="http"):
+        client_from_url("localhost:9200", {})
+
+
+@pytest.mark.opt_in
+def test_real_cluster_round_trip() -> None:
+    url = os.environ.get("OPENSEARCH_URL")
+    if not url:
+        pytest.skip("set OPENSEARCH_URL (and OPENSEARCH_USERNAME/OPENSEARCH_PASSWORD) to run against a real cluster")
+    client = client_from_url(url, verify=os.environ.get("OPENSEARCH_INSECURE") != "1")
+    indexer = OpenSearchIndexer(client)
+    indexer.prepare()
+    doc = make_doc(tweet_id="demo-opt-in-1")
+    assert indexer.index([doc]) == []
+    index = indexer.index_name(datetime.now(UTC))
+    got = requests.get(f"{client.base_url}/{index}/_doc/demo-opt-in-1", auth=client.auth.requests_auth,
+                       verify=client.session.verify, timeout=30)  # fmt: skip
+    assert got.json()["_source"] == doc

@@ -1,0 +1,145 @@
+"""ingester.app.run end to end with a fake Firehose client (the Python API the demo uses)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import jsonschema
+
+from ingester.app import StateLock, run
+from ingester.cli import format_status, main
+from ingester.config import Settings
+from ingester.stats import read_status
+from ingester.storage import SegmentSequence, Spool
+from tests.conftest import SCHEMAS_DIR
+from tests.unit.ingester.fakes import FakeFirehose, stream_message, throttled, tweet_id, write_replay
+
+SCHEMA = json.loads((SCHEMAS_DIR / "envelope.schema.json").read_text())
+
+
+def settings(tmp_path: Path, replay: Path, **kwargs: object) -> Settings:
+    return Settings(
+        source="replay",
+        replay_file=replay,
+        delivery_stream="demo",
+        state_dir=tmp_path / "state",
+        linger_ms=20,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_replay_delivers_every_tweet_and_exits_0(tmp_path: Path) -> None:
+    replay = write_replay(tmp_path / "t.jsonl", 1234)
+    with replay.open("a") as handle:
+        handle.write("{not json\n\n")
+        handle.write(json.dumps(stream_message(5)) + "\n")  # a duplicate
+    client = FakeFirehose()
+    assert run(settings(tmp_path, replay), firehose_client=client) == 0
+    assert sorted(client.delivered_ids()) == sorted(tweet_id(i) for i in range(1234))
+    assert len(client.calls) == 3
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for data in client.delivered[:50]:
+        validator.validate(json.loads(data))
+    status = read_status(tmp_path / "state")
+    assert status["state"] == "stopped"
+    assert status["read"] == 1236
+    assert status["delivered"] == 1234
+    assert status["duplicates"] == 1
+    assert status["dropped"] == {"invalid_json": 1}
+    assert not list((tmp_path / "state" / "wal").glob("*.log"))
+    text = format_status(status)
+    assert "delivered        1234" in text and "invalid_json=1" in text
+
+
+def test_stop_event_flushes_and_returns_0(tmp_path: Path) -> None:
+    replay = write_replay(tmp_path / "t.jsonl", 1000)
+    client = FakeFirehose()
+    stop = threading.Event()
+    result: list[int] = []
+    thread = threading.Thread(
+        target=lambda: result.append(
+            run(settings(tmp_path, replay, rate=200.0), firehose_client=client, stop_event=stop)
+        )
+    )
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "state" / "status.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    stop.set()
+    thread.join(15)
+    assert result == [0]
+    status = read_status(tmp_path / "state")
+    # Everything read was delivered (nothing left in the queue or the WAL), and the replay stopped early
+    assert 0 < status["read"] < 1000
+    assert len(client.delivered) == status["read"]
+
+
+def test_limit_stops_after_n_and_loop_repeats(tmp_path: Path) -> None:
+    replay = write_replay(tmp_path / "t.jsonl", 10)
+    client = FakeFirehose()
+    assert run(settings(tmp_path, replay, loop=True, limit=25), firehose_client=client) == 0
+    assert len(client.delivered) == 25  # 2.5 passes: each pass re-sends the file
+    assert client.delivered_ids()[:10] == client.delivered_ids()[10:20]
+
+
+def test_leftover_spool_is_drained_before_a_replay_exits(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    spool = Spool(state / "spool", SegmentSequence(state / "spool"))
+    spool.write([b'{"left":%d}' % i for i in range(3)])
+    spool.close()
+    replay = write_replay(tmp_path / "t.jsonl", 2)
+    client = FakeFirehose()
+    assert run(settings(tmp_path, replay), firehose_client=client) == 0
+    assert len(client.delivered) == 5
+    assert not list((state / "spool").glob("*.jsonl"))
+
+
+def test_outage_during_replay_spools_and_stop_leaves_it_on_disk(tmp_path: Path) -> None:
+    replay = write_replay(tmp_path / "t.jsonl", 300)
+    client = FakeFirehose(lambda n, data: throttled())
+    stop = threading.Event()
+    result: list[int] = []
+    s = settings(tmp_path, replay, spool_after_s=0.05, max_backoff_s=0.05)
+    thread = threading.Thread(target=lambda: result.append(run(s, firehose_client=client, stop_event=stop)))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        spooled = sum(p.read_bytes().count(b"\n") for p in (tmp_path / "state" / "spool").glob("*.jsonl"))
+        if spooled == 300:
+            break
+        time.sleep(0.05)
+    stop.set()
+    thread.join(15)
+    assert result == [0]
+    spooled = sum(p.read_bytes().count(b"\n") for p in (tmp_path / "state" / "spool").glob("*.jsonl"))
+    assert spooled == 300
+    assert client.delivered == []
+
+
+def test_config_error_returns_2(tmp_path: Path) -> None:
+    s = Settings(source="replay", replay_file=tmp_path / "missing.jsonl", delivery_stream="d", state_dir=tmp_path)
+    assert run(s, firehose_client=FakeFirehose()) == 2
+
+
+def test_second_instance_on_the_same_state_dir_is_refused(tmp_path: Path) -> None:
+    replay = write_replay(tmp_path / "t.jsonl", 1)
+    (tmp_path / "state").mkdir()
+    lock = StateLock(tmp_path / "state")
+    lock.acquire()
+    try:
+        assert run(settings(tmp_path, replay), firehose_client=FakeFirehose()) == 2
+    finally:
+        lock.release()
+
+
+def test_cli_config_error_exit_code_and_message(tmp_path: Path, capsys: object) -> None:
+    code = main(["run", "--source", "replay", "--env-file", str(tmp_path / "none"), "--delivery-stream", "d"])
+    assert code == 2
+
+
+def test_cli_status_without_state_file(tmp_path: Path) -> None:
+    assert main(["status", "--state-dir", str(tmp_path)]) == 1

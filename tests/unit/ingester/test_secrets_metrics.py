@@ -1,0 +1,71 @@
+"""Bearer token from SSM (moto mock_aws) and batched CloudWatch metrics."""
+
+from __future__ import annotations
+
+import logging
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ingester import logsetup
+from ingester.config import ConfigError, Settings
+from ingester.metrics import MetricsPublisher
+from ingester.secrets import resolve_bearer_token
+
+
+@mock_aws
+def test_token_from_ssm_securestring() -> None:
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.put_parameter(Name="/tweets/x-token", Value="AAAA-from-ssm", Type="SecureString")
+    settings = Settings(x_bearer_token_ssm_parameter="/tweets/x-token", aws_region="us-east-1")
+    assert resolve_bearer_token(settings) == "AAAA-from-ssm"
+    assert logsetup.redact("token is AAAA-from-ssm") == "token is ***"
+
+
+@mock_aws
+def test_plain_string_parameter_is_refused() -> None:
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.put_parameter(Name="/tweets/plain", Value="AAAA-plain", Type="String")
+    with pytest.raises(ConfigError, match=r"X_BEARER_TOKEN_SSM_PARAMETER .*SecureString"):
+        resolve_bearer_token(Settings(x_bearer_token_ssm_parameter="/tweets/plain", aws_region="us-east-1"))
+
+
+@mock_aws
+def test_missing_parameter_names_the_setting() -> None:
+    with pytest.raises(ConfigError, match=r"X_BEARER_TOKEN_SSM_PARAMETER ./nope..*ParameterNotFound"):
+        resolve_bearer_token(Settings(x_bearer_token_ssm_parameter="/nope", aws_region="us-east-1"))
+
+
+def test_local_token_wins_and_is_redacted_from_logs(caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(x_bearer_token="AAAA-local-token", x_bearer_token_ssm_parameter="/unused")
+    assert resolve_bearer_token(settings) == "AAAA-local-token"
+    record = logging.LogRecord("t", logging.INFO, "f", 1, "sent %s", ("Bearer AAAA-local-token",), None)
+    logsetup.RedactingFilter().filter(record)
+    assert "AAAA-local-token" not in record.getMessage()
+    assert "AAAA-local-token" not in logsetup.JsonFormatter().format(record)
+
+
+@mock_aws
+def test_metrics_are_one_batched_call_with_deltas() -> None:
+    class Counting:
+        def __init__(self) -> None:
+            self.inner = boto3.client("cloudwatch", region_name="us-east-1")
+            self.calls = 0
+
+        def put_metric_data(self, **kwargs: object) -> object:
+            self.calls += 1
+            return self.inner.put_metric_data(**kwargs)
+
+    client = Counting()
+    publisher = MetricsPublisher(client, "TweetSentiment/Ingester", "tweets")
+    snap = {"read": 10, "delivered": 8, "spooled": 2, "dropped_total": 1, "dead_lettered": 0, "duplicates": 0}
+    assert publisher.publish({**snap, "stream_connected": True, "spool_records": 2})
+    assert publisher.publish({**snap, "read": 15, "stream_connected": False, "spool_records": 0})
+    assert client.calls == 2
+    listed = client.inner.list_metrics(Namespace="TweetSentiment/Ingester")["Metrics"]
+    names = {m["MetricName"] for m in listed}
+    assert {"Received", "Delivered", "Spooled", "Dropped", "StreamConnected", "SpoolRecords"} <= names
+    second = publisher.build({**snap, "read": 21})
+    received = next(m for m in second if m["MetricName"] == "Received")
+    assert received["Value"] == 6  # delta since the previous publish

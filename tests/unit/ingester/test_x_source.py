@@ -1,0 +1,79 @@
+"""X source pieces that need no server: the daily cap counter and line handling."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ingester.config import Settings
+from ingester.sources.x import DailyCounter, XSource, seconds_until_next_utc_day
+from ingester.stats import Stats
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.accepted: list[dict[str, Any]] = []
+        self.dropped: list[str] = []
+
+    @property
+    def wants_more(self) -> bool:
+        return True
+
+    def accept(self, envelope: dict[str, Any]) -> bool:
+        self.accepted.append(envelope)
+        return True
+
+    def drop(self, reason: str) -> None:
+        self.dropped.append(reason)
+
+    def reset_dedupe(self) -> None:
+        pass
+
+
+def test_daily_counter_persists_and_rolls_over(tmp_path: Path) -> None:
+    day = {"value": "2026-11-26"}
+    counter = DailyCounter(tmp_path / "c.json", 3, today=lambda: day["value"])
+    for _ in range(3):
+        counter.add()
+    counter.save()
+    assert counter.reached()
+    # A restart the same day keeps the count
+    again = DailyCounter(tmp_path / "c.json", 3, today=lambda: day["value"])
+    assert again.count == 3 and again.reached()
+    # The next UTC day starts from zero
+    day["value"] = "2026-11-27"
+    assert not again.reached()
+    assert again.count == 0
+
+
+def test_seconds_until_next_utc_day() -> None:
+    assert seconds_until_next_utc_day(datetime(2026, 11, 26, 23, 59, 30, tzinfo=UTC)) == 30
+
+
+def test_lines_become_envelopes_or_counted_drops(tmp_path: Path) -> None:
+    source = XSource(Settings(state_dir=tmp_path, tracked_terms=("aws",), x_bearer_token="t"), "t", Stats())
+    sink = ListSink()
+    source.handle_line(b'{"data": {"id": "1", "text": "hi"}, "matching_rules": [{"id": "5", "tag": "aws"}]}', sink)
+    source.handle_line(b"\xff not json", sink)
+    source.handle_line(b'{"errors": [{"title": "operational-disconnect", "detail": "bye"}]}', sink)
+    source.handle_line(b'{"data": {"id": "2"}}', sink)
+    assert [e["tweet"]["id"] for e in sink.accepted] == ["1"]
+    assert sink.accepted[0]["source"] == "x"
+    assert sink.dropped == ["invalid_json", "stream_error_payload", "missing_text"]
+    assert source.daily.count == 1
+
+
+def test_stop_interrupts_a_cap_pause(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path, tracked_terms=("aws",), x_bearer_token="t", max_posts_per_day=1)
+    source = XSource(settings, "t", Stats())
+    source.daily.add()
+    stop = threading.Event()
+    thread = threading.Thread(target=source.run, args=(ListSink(), stop))
+    thread.start()
+    thread.join(0.2)
+    assert thread.is_alive()  # waiting for the next UTC day
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive()
