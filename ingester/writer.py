@@ -197,10 +197,10 @@ class FirehoseWriter:
         batch = _Batch(self._max_records, self._max_bytes)
         while True:
             closing = self._closing.is_set()
-            if batch.items:
-                wait = max(0.0, batch.deadline - time.monotonic())
-            elif self._spool_ready() or closing:
-                wait = 0.0
+            if self._spool_ready() or closing:
+                wait = 0.0  # a spool to drain: never idle while the live batch lingers
+            elif batch.items:  # wake up at least every 0.2 s to notice close()
+                wait = min(0.2, max(0.0, batch.deadline - time.monotonic()))
             else:
                 wait = 0.1
             self._fill(batch, wait)

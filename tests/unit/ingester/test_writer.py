@@ -245,3 +245,21 @@ def test_queue_above_high_water_spools_live_batches_then_drains(tmp_path: Path) 
     assert h.stats.get("spooled") >= 10
     assert sorted(client.delivered) == sorted(recs(100))
     assert h.spool.pending_records == 0
+
+
+def test_spool_drains_at_full_speed_while_live_traffic_trickles(tmp_path: Path) -> None:
+    # Given 5,000 spooled records and a live batch that lingers for a long time
+    client = FakeFirehose()
+    h = Harness(tmp_path, client, linger_s=30.0)
+    h.spool.write([b'{"spool":%d}' % i for i in range(5000)])
+    h.writer.start()
+    h.put(recs(1))
+    # Then the spool drains without waiting for the live batch's linger deadline
+    deadline = time.monotonic() + 10
+    while h.spool.has_pending() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not h.spool.has_pending()
+    assert len(client.delivered) == 5000
+    h.writer.close(drain_spool=False)
+    assert h.writer.join(10)
+    assert client.delivered[-1] == recs(1)[0]
