@@ -143,3 +143,16 @@ def test_cli_config_error_exit_code_and_message(tmp_path: Path, capsys: object) 
 
 def test_cli_status_without_state_file(tmp_path: Path) -> None:
     assert main(["status", "--state-dir", str(tmp_path)]) == 1
+
+
+def test_status_flags_a_dead_daemon(tmp_path: Path, capsys: object) -> None:
+    from ingester.stats import Stats, write_status
+
+    write_status(tmp_path, Stats().snapshot(), {"state": "running", "source": "x", "delivery_stream": "d"})
+    status = read_status(tmp_path)
+    assert "running   (pid" in format_status(status)  # this process is alive and the file is fresh
+    status["pid"] = 2**22 + 12345  # no such process
+    assert "not running" in format_status(status)
+    status["pid"] = 1
+    assert "not updating" in format_status(status, now=time.time() + 3600)
+    assert main(["status", "--state-dir", str(tmp_path), "--json"]) == 0
