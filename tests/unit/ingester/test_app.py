@@ -156,3 +156,19 @@ def test_status_flags_a_dead_daemon(tmp_path: Path, capsys: object) -> None:
     status["pid"] = 1
     assert "not updating" in format_status(status, now=time.time() + 3600)
     assert main(["status", "--state-dir", str(tmp_path), "--json"]) == 0
+
+
+def test_writer_crash_exits_1_and_the_wal_keeps_the_tweets(tmp_path: Path) -> None:
+    # Given a Firehose client that blows up with something unexpected (a bug, not an AWS error)
+    replay = write_replay(tmp_path / "t.jsonl", 20)
+
+    def explode(n: int, data: list[bytes]) -> BaseException:
+        return RuntimeError("unexpected")
+
+    assert run(settings(tmp_path, replay), firehose_client=FakeFirehose(explode)) == 1
+    # Then the next start recovers every accepted tweet from the WAL and delivers it
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    client = FakeFirehose()
+    assert run(settings(tmp_path, empty), firehose_client=client) == 0
+    assert sorted(set(client.delivered_ids())) == sorted(tweet_id(i) for i in range(20))
