@@ -172,3 +172,23 @@ def test_writer_crash_exits_1_and_the_wal_keeps_the_tweets(tmp_path: Path) -> No
     client = FakeFirehose()
     assert run(settings(tmp_path, empty), firehose_client=client) == 0
     assert sorted(set(client.delivered_ids())) == sorted(tweet_id(i) for i in range(20))
+
+
+def test_periodic_stats_line_is_one_json_object(tmp_path: Path, capsys: object) -> None:
+    import io
+    import logging
+
+    from ingester import logsetup
+
+    replay = write_replay(tmp_path / "t.jsonl", 5)
+    stream = io.StringIO()
+    logsetup.configure("INFO")
+    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    assert run(settings(tmp_path, replay, stats_interval_s=0.05), firehose_client=FakeFirehose()) == 0
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    stats_lines = [entry for entry in lines if entry["msg"] == "stats"]
+    assert stats_lines, lines
+    last = stats_lines[-1]["stats"]
+    assert last["delivered"] == 5 and last["read"] == 5 and last["state"] == "stopped"
+    assert {"tweets_per_s", "spool_records", "dropped", "queue_depth", "firehose_healthy"} <= set(last)
+    assert all(entry["level"] in {"INFO", "WARNING"} for entry in lines)
