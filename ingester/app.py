@@ -119,8 +119,11 @@ class Reporter:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop the thread; publish the last interval's metrics so a stop never swallows them."""
         self._stop.set()
         self._thread.join(timeout=5)
+        if self._metrics is not None:
+            self._metrics.publish(self._stats.snapshot())
 
     def extra(self) -> dict[str, Any]:
         return {

@@ -13,6 +13,9 @@ Failure handling:
   (so the queue keeps draining and memory stays flat) while the oldest spooled batch probes Firehose
   with capped exponential backoff. When a probe succeeds the writer is healthy again and drains the
   spool oldest first, one spool batch per live batch, so live data is never starved.
+* If Firehose is healthy but slower than the source (a burst), the queue fills up; above 75 % of
+  QUEUE_MAX_RECORDS live batches go to the spool (one write and fsync per batch) until it is back under
+  25 %, so the source is not held up and memory stays flat: back-pressure goes to disk, not to X.
 * ``InvalidArgumentException`` (Firehose refuses the content itself) is not retriable: the batch goes
   to the dead-letter file with the error message as its reason.
 """
@@ -122,6 +125,9 @@ class FirehoseWriter:
         self._max_bytes = max_batch_bytes
         self._linger_s = linger_s
         self._queue: queue.Queue[Item] = queue.Queue(maxsize=queue_max_records)
+        self._high_water = max(1, queue_max_records * 3 // 4)
+        self._low_water = queue_max_records // 4
+        self._overflow = False
         self._spool_after_s = spool_after_s
         self._retry_backoff = Backoff(base_backoff_s, max_backoff_s, rng)
         self._probe_backoff = Backoff(base_backoff_s * 5, max_backoff_s, rng)
@@ -191,16 +197,16 @@ class FirehoseWriter:
         batch = _Batch(self._max_records, self._max_bytes)
         while True:
             closing = self._closing.is_set()
-            if batch.items:
-                wait = max(0.0, batch.deadline - time.monotonic())
-            elif self._spool_ready() or closing:
-                wait = 0.0
+            if self._spool_ready() or closing:
+                wait = 0.0  # a spool to drain: never idle while the live batch lingers
+            elif batch.items:  # wake up at least every 0.2 s to notice close()
+                wait = min(0.2, max(0.0, batch.deadline - time.monotonic()))
             else:
                 wait = 0.1
             self._fill(batch, wait)
             if batch.items and (batch.full or closing or time.monotonic() >= batch.deadline):
                 self._send_live(batch.take())
-            if self._spool_ready():
+            if self._spool_ready() and not self._overflow:
                 self._send_spool_batch()
             elif not self._healthy and time.monotonic() >= self._next_probe and self._spool.has_pending():
                 self._probe()
@@ -241,9 +247,25 @@ class FirehoseWriter:
         return min(self._spool_after_s, self._close_deadline - time.monotonic())
 
     # -- sending ------------------------------------------------------------------------------------
+    def _overflowing(self) -> bool:
+        """Queue above its high-water mark (75 %): live batches go to the spool until it is below 25 %."""
+        depth = self._queue.qsize()
+        if not self._overflow and depth >= self._high_water and not self._closing.is_set():
+            self._overflow = True
+            log.warning(
+                "queue at %d records (high-water mark %d): Firehose is slower than the source; spooling live "
+                "batches to disk until the writer catches up",
+                depth,
+                self._high_water,
+            )
+        elif self._overflow and (depth <= self._low_water or self._closing.is_set()):
+            self._overflow = False
+            log.info("queue back to %d records: sending live batches again", depth)
+        return self._overflow
+
     def _send_live(self, batch: list[Item]) -> None:
         budget = self._budget()
-        if not self._healthy or budget <= 0:
+        if not self._healthy or budget <= 0 or self._overflowing():
             self._to_spool(batch)
             return
         failed = self._deliver([data for data, _ in batch], budget)

@@ -149,3 +149,50 @@ def test_bad_token_fails_rule_sync_with_exit_2(tmp_path: Path) -> None:
         code = run(settings(tmp_path, fake.url), firehose_client=client)
     assert code == 2
     assert fake.stream_attempts == 0
+
+
+@pytest.mark.moto_server
+def test_cli_rules_and_check(
+    tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ingester.cli import main
+    from tests.integration.ingester.test_moto_firehose import make_stream
+
+    make_stream("tweets", "tweets-raw")
+    fake = FakeX(connections=[], rules=[{"id": "99", "value": "old rule", "tag": "old"}])
+    with serve(fake):
+        for key, value in {
+            "INGESTER_SOURCE": "x",
+            "DELIVERY_STREAM_NAME": "tweets",
+            "AWS_REGION": "us-east-1",
+            "TRACKED_TERMS": "aws,machine learning",
+            "X_BEARER_TOKEN": "test-token",
+            "X_API_BASE_URL": fake.url,
+            "STATE_DIR": str(tmp_path / "state"),
+        }.items():
+            monkeypatch.setenv(key, value)
+        common = ["--env-file", str(tmp_path / "none")]
+        # rules: shows the diff, changes nothing
+        assert main(["rules", *common]) == 0
+        out = capsys.readouterr().out
+        assert "- delete 99 tag='old' old rule" in out
+        assert "+ add    tag='aws' aws" in out
+        assert "--apply" in out
+        assert [r["id"] for r in fake.rules] == ["99"]
+        # check: everything reachable, rules differ (reported, not a failure)
+        assert main(["check", *common]) == 0
+        out = capsys.readouterr().out
+        assert "OK    firehose" in out and "rules differ: 2 to add, 1 stale" in out
+        # rules --apply syncs; a second look is in sync
+        assert main(["rules", "--apply", *common]) == 0
+        assert sorted(r["tag"] for r in fake.rules) == ["aws", "machine learning"]
+        capsys.readouterr()
+        assert main(["rules", *common]) == 0
+        assert "in sync" in capsys.readouterr().out
+        # check fails clearly on a bad token and a missing stream
+        monkeypatch.setenv("X_BEARER_TOKEN", "wrong")
+        monkeypatch.setenv("DELIVERY_STREAM_NAME", "missing")
+        assert main(["check", *common]) == 1
+        out = capsys.readouterr().out
+        assert "FAIL  firehose" in out and "ResourceNotFoundException" in out
+        assert "FAIL  x_api" in out and "401" in out

@@ -106,3 +106,35 @@ def test_missing_stream_is_spooled_then_delivered_when_it_exists(moto_endpoint: 
     assert run(Settings(**{**settings.__dict__, "replay_file": empty})) == 0
     # Then the spooled tweets are delivered
     assert sorted(str(i["tweet"]["id"]) for i in read_back("late-raw")) == sorted(tweet_id(i) for i in range(50))  # type: ignore[index]
+
+
+def test_cloudwatch_metrics_are_published(moto_endpoint: str, tmp_path: Path) -> None:
+    make_stream("tweets", "tweets-raw")
+    replay = write_replay(tmp_path / "tweets.jsonl", 40)
+    settings = Settings(
+        source="replay",
+        replay_file=replay,
+        delivery_stream="tweets",
+        aws_region="us-east-1",
+        state_dir=tmp_path / "state",
+        linger_ms=20,
+        cloudwatch_metrics=True,
+        metrics_namespace="Test/Ingester",
+    )
+    assert run(settings) == 0
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    names = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="Test/Ingester")["Metrics"]}
+    assert {"Received", "Delivered", "Spooled", "Dropped", "StreamConnected"} <= names
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    stats = cloudwatch.get_metric_statistics(
+        Namespace="Test/Ingester",
+        MetricName="Delivered",
+        Dimensions=[{"Name": "DeliveryStream", "Value": "tweets"}],
+        StartTime=now - dt.timedelta(minutes=5),
+        EndTime=now + dt.timedelta(minutes=5),
+        Period=60,
+        Statistics=["Sum"],
+    )
+    assert sum(p["Sum"] for p in stats["Datapoints"]) == 40

@@ -143,3 +143,52 @@ def test_cli_config_error_exit_code_and_message(tmp_path: Path, capsys: object) 
 
 def test_cli_status_without_state_file(tmp_path: Path) -> None:
     assert main(["status", "--state-dir", str(tmp_path)]) == 1
+
+
+def test_status_flags_a_dead_daemon(tmp_path: Path, capsys: object) -> None:
+    from ingester.stats import Stats, write_status
+
+    write_status(tmp_path, Stats().snapshot(), {"state": "running", "source": "x", "delivery_stream": "d"})
+    status = read_status(tmp_path)
+    assert "running   (pid" in format_status(status)  # this process is alive and the file is fresh
+    status["pid"] = 2**22 + 12345  # no such process
+    assert "not running" in format_status(status)
+    status["pid"] = 1
+    assert "not updating" in format_status(status, now=time.time() + 3600)
+    assert main(["status", "--state-dir", str(tmp_path), "--json"]) == 0
+
+
+def test_writer_crash_exits_1_and_the_wal_keeps_the_tweets(tmp_path: Path) -> None:
+    # Given a Firehose client that blows up with something unexpected (a bug, not an AWS error)
+    replay = write_replay(tmp_path / "t.jsonl", 20)
+
+    def explode(n: int, data: list[bytes]) -> BaseException:
+        return RuntimeError("unexpected")
+
+    assert run(settings(tmp_path, replay), firehose_client=FakeFirehose(explode)) == 1
+    # Then the next start recovers every accepted tweet from the WAL and delivers it
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    client = FakeFirehose()
+    assert run(settings(tmp_path, empty), firehose_client=client) == 0
+    assert sorted(set(client.delivered_ids())) == sorted(tweet_id(i) for i in range(20))
+
+
+def test_periodic_stats_line_is_one_json_object(tmp_path: Path, capsys: object) -> None:
+    import io
+    import logging
+
+    from ingester import logsetup
+
+    replay = write_replay(tmp_path / "t.jsonl", 5)
+    stream = io.StringIO()
+    logsetup.configure("INFO")
+    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    assert run(settings(tmp_path, replay, stats_interval_s=0.05), firehose_client=FakeFirehose()) == 0
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    stats_lines = [entry for entry in lines if entry["msg"] == "stats"]
+    assert stats_lines, lines
+    last = stats_lines[-1]["stats"]
+    assert last["delivered"] == 5 and last["read"] == 5 and last["state"] == "stopped"
+    assert {"tweets_per_s", "spool_records", "dropped", "queue_depth", "firehose_healthy"} <= set(last)
+    assert all(entry["level"] in {"INFO", "WARNING"} for entry in lines)

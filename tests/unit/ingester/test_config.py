@@ -119,3 +119,17 @@ def test_secret_is_masked_in_repr_and_public_dict() -> None:
 def test_unknown_cli_setting_is_rejected() -> None:
     with pytest.raises(ConfigError, match="unknown setting"):
         Settings.from_sources({"bogus": 1}, {}, None)
+
+
+def test_env_example_documents_every_setting_and_parses() -> None:
+    from ingester.config import ENV_NAMES
+    from tests.conftest import REPO_ROOT
+
+    example = REPO_ROOT / "ingester" / ".env.example"
+    text = example.read_text()
+    missing = [name for name in ENV_NAMES.values() if f"{name}=" not in text]
+    assert missing == []
+    # The example itself is a valid configuration
+    settings = Settings.from_sources({}, {}, example)
+    assert settings.delivery_stream == "tweet-sentiment"
+    assert settings.tracked_terms == ("aws", "#serverless", "amazon web services")

@@ -227,3 +227,39 @@ def test_backoff_is_capped_exponential_with_jitter() -> None:
     assert len(set(delays)) == len(delays)
     backoff.reset()
     assert backoff.next() <= 0.1
+
+
+def test_queue_above_high_water_spools_live_batches_then_drains(tmp_path: Path) -> None:
+    # Given a full queue (Firehose slower than the source): 100 records, QUEUE_MAX_RECORDS=100
+    client = FakeFirehose()
+    h = Harness(tmp_path, client, queue_max_records=100, max_batch_records=10)
+    h.put(recs(100))
+    h.writer.start()
+    # When the writer works through it (not closing: the overflow rule applies)
+    deadline = time.monotonic() + 10
+    while h.writer.queue_depth() > 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    h.writer.close(drain_spool=True)
+    assert h.writer.join(10)
+    # Then batches above the 75 % mark went to disk instead of waiting in memory, and all arrived in the end
+    assert h.stats.get("spooled") >= 10
+    assert sorted(client.delivered) == sorted(recs(100))
+    assert h.spool.pending_records == 0
+
+
+def test_spool_drains_at_full_speed_while_live_traffic_trickles(tmp_path: Path) -> None:
+    # Given 5,000 spooled records and a live batch that lingers for a long time
+    client = FakeFirehose()
+    h = Harness(tmp_path, client, linger_s=30.0)
+    h.spool.write([b'{"spool":%d}' % i for i in range(5000)])
+    h.writer.start()
+    h.put(recs(1))
+    # Then the spool drains without waiting for the live batch's linger deadline
+    deadline = time.monotonic() + 10
+    while h.spool.has_pending() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not h.spool.has_pending()
+    assert len(client.delivered) == 5000
+    h.writer.close(drain_spool=False)
+    assert h.writer.join(10)
+    assert client.delivered[-1] == recs(1)[0]

@@ -77,3 +77,16 @@ def test_stop_interrupts_a_cap_pause(tmp_path: Path) -> None:
     stop.set()
     thread.join(5)
     assert not thread.is_alive()
+
+
+def test_reconnect_backoff_follows_x_policy() -> None:
+    from ingester.xclient import ReconnectPolicy, _ReconnectBackoff
+
+    b = _ReconnectBackoff(ReconnectPolicy())
+    assert [b.network() for _ in range(3)] == [0.25, 0.5, 0.75]
+    assert max(b.network() for _ in range(100)) == 16.0  # linear, capped
+    b.reset()
+    assert [b.http(503) for _ in range(8)] == [5, 10, 20, 40, 80, 160, 320, 320]
+    b.reset()
+    assert [b.http(429) for _ in range(4)] == [60, 120, 240, 320]
+    assert ReconnectPolicy().scaled(0.01).rate_limit_start_s == 0.6
