@@ -13,9 +13,10 @@ CHECKOV_VERSION ?= 3.3.30
 TF          ?= terraform
 TF_DIR      ?= terraform
 ARGS        ?=
+INGESTER_ARCH ?= aarch64
 export PYTHONPATH := $(CURDIR)/lambda_src:$(CURDIR)
 
-.PHONY: help setup lint fmt test test-fast build bench demo clean checkov \
+.PHONY: help setup lint fmt test build bench demo clean checkov \
         plan deploy destroy ssh logs opensearch-setup redrive smoke
 
 help: ## Show this help
@@ -52,9 +53,9 @@ fmt: setup ## Format Python and Terraform code in place
 test: setup $(CHECKOV_VENV)/.installed ## Run the whole test suite (unit, integration against moto/terraform, e2e)
 	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(ARGS)
 
-build: setup ## Build dist/transform.zip (Lambda) and the ingester bundle
+build: setup ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (INGESTER_ARCH=aarch64|x86_64)
 	$(PY) scripts/build_lambda.py
-	$(PY) scripts/build_ingester_bundle.py
+	$(PY) scripts/build_ingester_bundle.py --arch $(INGESTER_ARCH)
 
 bench: setup ## Benchmarks (transform, ingester writer, local end-to-end) beside naive baselines
 	$(PY) scripts/bench/transform_bench.py
