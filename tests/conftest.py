@@ -7,6 +7,7 @@ or the moto server therefore always run in CI.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -42,6 +43,19 @@ def _dummy_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Entry points (``ingester.cli.main``, the demo) configure logging as a process would; undo it after each test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    levels = {name: logging.getLogger(name).level for name in ("botocore", "boto3", "urllib3", "tweepy")}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, value in levels.items():
+        logging.getLogger(name).setLevel(value)
 
 
 def free_port() -> int:
