@@ -343,8 +343,14 @@ class Generator:
             refs = original.get("referenced_tweets") or [{}]
             if refs[0].get("type") == "retweeted":
                 # A retweet of a retweet (or a reply to one) points at the original post, as on X.
-                original = next((d for d in earlier if d["id"] == refs[0]["id"]), None) or self.rng.choice(
-                    [d for d in earlier if d.get("referenced_tweets", [{}])[0].get("type") != "retweeted"] or earlier
+                same = [d for d in earlier if d["id"] == refs[0]["id"]]
+                original = (
+                    same[0]
+                    if same
+                    else self.rng.choice(
+                        [d for d in earlier if d.get("referenced_tweets", [{}])[0].get("type") != "retweeted"]
+                        or earlier
+                    )
                 )
             orig_author = next(u for u in self.users if u.id == original["author_id"])
             if kind_roll < 0.16:

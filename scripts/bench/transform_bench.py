@@ -27,6 +27,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +173,7 @@ def bench_vader() -> list[Row]:
     for size in (500, 3000):
         event = make_event(make_texts(size, seed=size))
         process_event(event, None, backend=vader)  # warm-up
-        seconds = best_of(5, lambda event=event: process_event(event, None, backend=vader))
+        seconds = best_of(5, partial(process_event, event, None, backend=vader))
         rate = size / seconds
         rows.append(row(f"VADER end to end, batch {size:,} (best of 5)", f"{rate:,.0f} records/s", "≥ 5,000/s",
                         rate >= 5000))  # fmt: skip
@@ -190,8 +191,8 @@ def bench_comprehend(latency: float, baseline_records: int, n: int = 3000) -> li
     scored = sum(1 for r in event["records"] if json.loads(base64.b64decode(r["data"]))["tweet"]["lang"] != "und")
     for concurrency in (1, 4, 8):
         stub = LatencyStub(latency)
-        backend = ComprehendBackend(stub, concurrency=concurrency)  # type: ignore[arg-type]
-        seconds = best_of(1, lambda b=backend: process_event(event, None, backend=b))
+        backend = ComprehendBackend(stub, concurrency=concurrency)
+        seconds = best_of(1, partial(process_event, event, None, backend=backend))
         default = concurrency == 4
         target = "≤ 1 call/25, ≥ 50×" if default else ""
         verdict = stub.calls * 25 <= n and naive_s / seconds >= 50 if default else None
@@ -202,7 +203,7 @@ def bench_comprehend(latency: float, baseline_records: int, n: int = 3000) -> li
         rows.append(row(f"  speed-up vs naive, concurrency {concurrency}", f"{naive_s / seconds:,.0f}×"))
     dup_event = make_event(make_texts(n, seed=8, duplicate_share=0.3))
     stub = LatencyStub(latency)
-    dup_s = best_of(1, lambda: process_event(dup_event, None, backend=ComprehendBackend(stub)))  # type: ignore[arg-type]
+    dup_s = best_of(1, lambda: process_event(dup_event, None, backend=ComprehendBackend(stub)))
     rows.append(row(f"batched Comprehend, {n:,} records with 30% repeated texts (retweets), concurrency 4",
                     f"{dup_s:,.2f} s, {stub.calls} calls"))  # fmt: skip
     return rows

@@ -281,7 +281,8 @@ def read_source_status(state_dir: Path) -> dict[str, Any]:
         return {}
     if not isinstance(status, dict):
         return {}
-    dropped = status.get("dropped") if isinstance(status.get("dropped"), dict) else {}
+    raw_dropped = status.get("dropped")
+    dropped: dict[str, int] = raw_dropped if isinstance(raw_dropped, dict) else {}
     return {
         "read": status.get("read", 0),
         "accepted": status.get("accepted", 0),
