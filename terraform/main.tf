@@ -14,8 +14,9 @@ locals {
   delivery_stream_name    = var.name_prefix
   firehose_log_group_name = "/aws/kinesisfirehose/${local.delivery_stream_name}"
   transform_function_name = "${var.name_prefix}-transform"
-  bucket_name             = coalesce(var.backup_bucket_name, "${var.name_prefix}-${local.account_id}-${var.aws_region}")
-  bundle_key              = "artifacts/ingester-bundle.tar.gz"
+  backup_bucket_name      = coalesce(var.backup_bucket_name, "${var.name_prefix}-backup-${local.account_id}-${var.aws_region}")
+  artifacts_bucket_name   = coalesce(var.artifacts_bucket_name, "${var.name_prefix}-bundle-${local.account_id}-${var.aws_region}")
+  bundle_key              = "ingester/ingester-bundle.tar.gz"
   x_token_parameter_name  = "/${var.name_prefix}/x-bearer-token"
 
   lambda_zip_path      = coalesce(var.lambda_zip_path, "${path.root}/../dist/transform.zip")
@@ -73,9 +74,19 @@ locals {
 module "s3" {
   source = "./modules/s3"
 
-  bucket_name                    = local.bucket_name
+  bucket_name                    = local.backup_bucket_name
   force_destroy                  = var.force_destroy_bucket
   failed_records_expiration_days = var.failed_records_expiration_days
+}
+
+# The ingester bundle lives apart from the failed records: it is rebuilt by `make build`, so this
+# bucket may be destroyed with its object versions, while the backup bucket keeps force_destroy off.
+module "artifacts" {
+  source = "./modules/s3"
+
+  bucket_name                    = local.artifacts_bucket_name
+  force_destroy                  = true
+  failed_records_expiration_days = 0
 }
 
 module "iam" {
@@ -91,7 +102,7 @@ module "iam" {
   transform_metrics_namespace  = var.transform_metrics_namespace
   ingester_metrics_namespace   = var.ingester_metrics_namespace
   ingester_ssm_parameter_names = [local.x_token_parameter_name]
-  ingester_bundle_object_arn   = "${module.s3.bucket_arn}/${local.bundle_key}"
+  ingester_bundle_object_arn   = "${module.artifacts.bucket_arn}/${local.bundle_key}"
   firehose_vpc_delivery        = var.opensearch_vpc != null
 }
 
@@ -170,7 +181,7 @@ module "ingester" {
   key_name                      = var.ssh_key_name
   root_volume_size              = var.ingester_root_volume_size
   instance_profile_name         = module.iam.ingester_instance_profile_name
-  artifacts_bucket_name         = module.s3.bucket_name
+  artifacts_bucket_name         = module.artifacts.bucket_name
   bundle_key                    = local.bundle_key
   bundle_path                   = local.ingester_bundle_path
   delivery_stream_name          = module.firehose.delivery_stream_name

@@ -49,8 +49,13 @@ output "firehose_log_group_name" {
 }
 
 output "backup_bucket_name" {
-  description = "Bucket with failed records (processing-failed/, AmazonOpenSearchService-failed/) and the ingester bundle (artifacts/)."
+  description = "Bucket with failed records under processing-failed/ and AmazonOpenSearchService-failed/ (read by the redrive tool)."
   value       = module.s3.bucket_name
+}
+
+output "artifacts_bucket_name" {
+  description = "Bucket holding the ingester bundle the instance installs from."
+  value       = module.artifacts.bucket_name
 }
 
 output "transform_function_name" {
@@ -64,20 +69,20 @@ output "ingester_instance_id" {
 }
 
 output "ingester_public_ip" {
-  description = "Public IPv4 address of the ingester (null without one)."
+  description = "Public IPv4 address of the ingester; empty string when it has none."
   value       = module.ingester.public_ip
 }
 
 output "ssh_command" {
-  description = "Ready-to-paste SSH command for the ingester; null when SSH is closed (no public IP or empty ssh_allowed_cidrs): use `make ssh` (Session Manager) then."
+  description = "Ready-to-paste shell command for the ingester: ssh when a public IP and ssh_allowed_cidrs make SSH possible, otherwise a Session Manager session (needs the session-manager-plugin). `make ssh` runs it."
   value = (
-    module.ingester.public_ip != null && length(var.ssh_allowed_cidrs) > 0
+    module.ingester.public_ip != "" && length(var.ssh_allowed_cidrs) > 0
     ? join(" ", compact([
       "ssh",
       var.ssh_key_name != null ? "-i ~/.ssh/${var.ssh_key_name}.pem" : "",
       "ec2-user@${module.ingester.public_ip}",
     ]))
-    : null
+    : "aws ssm start-session --region ${var.aws_region} --target ${module.ingester.instance_id}"
   )
 }
 

@@ -41,7 +41,13 @@ variable "log_retention_days" {
 # ---------------------------------------------------------------------------------------------------
 
 variable "backup_bucket_name" {
-  description = "Name of the bucket for failed records and the ingester bundle. Null = <name_prefix>-<account id>-<region>."
+  description = "Name of the bucket for failed records. Null = <name_prefix>-backup-<account id>-<region>."
+  type        = string
+  default     = null
+}
+
+variable "artifacts_bucket_name" {
+  description = "Name of the bucket for the ingester bundle. Null = <name_prefix>-bundle-<account id>-<region>."
   type        = string
   default     = null
 }

@@ -11,6 +11,17 @@
 # Each object is GZIP-compressed JSON lines with rawData (base64), errorCode and errorMessage.
 # error_output_prefix is not set: it applies to S3 destinations, not to an OpenSearch backup.
 
+locals {
+  # Firehose (and the provider, which keeps them out of state) treats parameters equal to their defaults
+  # as unset: BufferSizeInMBs 1, BufferIntervalInSeconds 60. Sending them would show a change on every
+  # plan, so they are sent only when they differ.
+  processor_parameters = merge(
+    { LambdaArn = var.processor_lambda_arn },
+    var.processor_buffer_size == 1 ? {} : { BufferSizeInMBs = tostring(var.processor_buffer_size) },
+    var.processor_buffer_interval == 60 ? {} : { BufferIntervalInSeconds = tostring(var.processor_buffer_interval) },
+  )
+}
+
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158:Log groups are encrypted by CloudWatch Logs with AWS-owned keys; delivery errors carry no secrets, so a customer-managed key adds cost without benefit.
   #checkov:skip=CKV_AWS_338:Retention is a variable (default 30 days): operational delivery errors, not an audit trail.
@@ -31,6 +42,7 @@ resource "aws_cloudwatch_log_stream" "backup" {
 }
 
 resource "aws_kinesis_firehose_delivery_stream" "this" {
+  #checkov:skip=CKV_AWS_241:Records are encrypted at rest with an AWS-owned key (server_side_encryption enabled); a customer-managed key adds KMS cost per record batch and a key policy for Firehose without a reader outside this account.
   name        = var.name
   destination = "opensearch"
 
@@ -69,19 +81,13 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
       processors {
         type = "Lambda"
 
-        parameters {
-          parameter_name  = "LambdaArn"
-          parameter_value = var.processor_lambda_arn
-        }
+        dynamic "parameters" {
+          for_each = local.processor_parameters
 
-        parameters {
-          parameter_name  = "BufferSizeInMBs"
-          parameter_value = tostring(var.processor_buffer_size)
-        }
-
-        parameters {
-          parameter_name  = "BufferIntervalInSeconds"
-          parameter_value = tostring(var.processor_buffer_interval)
+          content {
+            parameter_name  = parameters.key
+            parameter_value = parameters.value
+          }
         }
       }
     }

@@ -111,6 +111,7 @@ data "aws_iam_policy_document" "firehose_logs" {
 }
 
 data "aws_iam_policy_document" "firehose_vpc" {
+  #checkov:skip=CKV_AWS_356:EC2 Describe* calls support no resource-level permissions; the statement on "*" holds only those read-only calls, the ENI calls are scoped to this account and Region.
   # EC2 Describe* calls have no resource-level permissions, so they can only be granted on "*".
   statement {
     sid = "DescribeNetwork"

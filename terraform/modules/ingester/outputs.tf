@@ -4,8 +4,8 @@ output "instance_id" {
 }
 
 output "public_ip" {
-  description = "Public IPv4 address of the instance (null without one)."
-  value       = aws_instance.this.public_ip == "" ? null : aws_instance.this.public_ip
+  description = "Public IPv4 address of the instance; empty string when it has none."
+  value       = aws_instance.this.public_ip
 }
 
 output "private_ip" {

@@ -94,7 +94,7 @@ variable "artifacts_bucket_name" {
 variable "bundle_key" {
   description = "Object key of the ingester bundle in the artifacts bucket."
   type        = string
-  default     = "artifacts/ingester-bundle.tar.gz"
+  default     = "ingester/ingester-bundle.tar.gz"
 }
 
 variable "bundle_path" {

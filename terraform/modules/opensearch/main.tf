@@ -200,6 +200,7 @@ resource "aws_opensearch_domain" "this" {
 # domains. With dashboards_allowed_cidrs set, only those sources (and the writer roles, which sign
 # their requests from AWS networks) get that far.
 data "aws_iam_policy_document" "access" {
+  #checkov:skip=CKV_AWS_283:Principal "*" limited to es:ESHttp* is the AWS-documented resource policy for domains with fine-grained access control, which authenticates every request (internal users or mapped IAM roles); dashboards_allowed_cidrs adds a source-IP condition.
   statement {
     sid       = length(var.dashboards_allowed_cidrs) == 0 ? "HttpThroughFineGrainedAccessControl" : "HttpFromAllowedSources"
     actions   = local.http_actions
@@ -240,4 +241,9 @@ data "aws_iam_policy_document" "access" {
 resource "aws_opensearch_domain_policy" "this" {
   domain_name     = aws_opensearch_domain.this.domain_name
   access_policies = data.aws_iam_policy_document.access.json
+
+  timeouts {
+    update = var.timeouts.update
+    delete = var.timeouts.delete
+  }
 }

@@ -1,5 +1,7 @@
-# One bucket for what the pipeline must keep: failed Firehose records (processing-failed/ and
-# AmazonOpenSearchService-failed/, read by the redrive tool) and the ingester bundle (artifacts/).
+# A private, encrypted, versioned, TLS-only bucket. The root uses it twice: for failed Firehose records
+# (processing-failed/ and AmazonOpenSearchService-failed/, read by the redrive tool; force_destroy off)
+# and for the ingester bundle (reproducible by `make build`; force_destroy on so destroy can remove
+# its old versions).
 
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_18:Server access logging needs a second bucket per deployment; Firehose and the redrive tool are the only writers and CloudTrail data events cover audits where required.
@@ -72,20 +74,44 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
-  dynamic "rule" {
-    for_each = var.failed_records_expiration_days > 0 ? var.failed_record_prefixes : []
+  # Once every version under a key has expired, its delete marker is all that is left: remove it too,
+  # so an emptied bucket really is empty.
+  rule {
+    id     = "remove-expired-delete-markers"
+    status = "Enabled"
 
-    content {
-      id     = "expire-${trimsuffix(rule.value, "/")}"
-      status = "Enabled"
+    filter {}
 
-      filter {
-        prefix = rule.value
-      }
+    expiration {
+      expired_object_delete_marker = true
+    }
+  }
 
-      expiration {
-        days = var.failed_records_expiration_days
-      }
+  # The two folders Firehose writes failed records to (see modules/firehose). Static rules rather than a
+  # dynamic block, so scanners see every rule; with failed_records_expiration_days = 0 they are disabled.
+  rule {
+    id     = "expire-processing-failed"
+    status = var.failed_records_expiration_days > 0 ? "Enabled" : "Disabled"
+
+    filter {
+      prefix = "processing-failed/"
+    }
+
+    expiration {
+      days = max(var.failed_records_expiration_days, 1)
+    }
+  }
+
+  rule {
+    id     = "expire-opensearch-failed"
+    status = var.failed_records_expiration_days > 0 ? "Enabled" : "Disabled"
+
+    filter {
+      prefix = "AmazonOpenSearchService-failed/"
+    }
+
+    expiration {
+      days = max(var.failed_records_expiration_days, 1)
     }
   }
 

@@ -1,5 +1,5 @@
 variable "bucket_name" {
-  description = "Name of the bucket that holds failed Firehose records and the ingester bundle. Globally unique, 3-63 characters."
+  description = "Name of the bucket. Globally unique, 3-63 characters."
   type        = string
 
   validation {
@@ -9,13 +9,13 @@ variable "bucket_name" {
 }
 
 variable "force_destroy" {
-  description = "Let `terraform destroy` delete the bucket even when it still holds objects (failed records are lost)."
+  description = "Let `terraform destroy` delete the bucket even when it still holds objects or object versions."
   type        = bool
   default     = false
 }
 
 variable "failed_records_expiration_days" {
-  description = "Days after which failed records under processing-failed/ and AmazonOpenSearchService-failed/ expire. 0 keeps them forever."
+  description = "Days after which objects under processing-failed/ and AmazonOpenSearchService-failed/ (Firehose's failed-record folders) expire. 0 keeps them forever."
   type        = number
   default     = 90
 
@@ -44,17 +44,6 @@ variable "abort_incomplete_multipart_upload_days" {
   validation {
     condition     = var.abort_incomplete_multipart_upload_days >= 1 && floor(var.abort_incomplete_multipart_upload_days) == var.abort_incomplete_multipart_upload_days
     error_message = "abort_incomplete_multipart_upload_days must be a whole number >= 1."
-  }
-}
-
-variable "failed_record_prefixes" {
-  description = "Key prefixes the failed-records expiration rule applies to (Firehose's processing-failed/ and AmazonOpenSearchService-failed/ folders)."
-  type        = list(string)
-  default     = ["processing-failed/", "AmazonOpenSearchService-failed/"]
-
-  validation {
-    condition     = alltrue([for p in var.failed_record_prefixes : can(regex("^[^/].*/$", p))])
-    error_message = "Each prefix must be non-empty, must not start with '/' and must end with '/'."
   }
 }
 
