@@ -9,6 +9,8 @@ data "aws_region" "current" {}
 locals {
   domain_arn = "arn:${data.aws_partition.current.partition}:es:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:domain/${var.domain_name}"
 
+  auto_tune_supported = !can(regex("^t[23]\\.", var.instance_type))
+
   http_actions = [
     "es:ESHttpDelete",
     "es:ESHttpGet",
@@ -161,9 +163,14 @@ resource "aws_opensearch_domain" "this" {
     }
   }
 
-  auto_tune_options {
-    desired_state       = var.auto_tune_enabled ? "ENABLED" : "DISABLED"
-    rollback_on_disable = "NO_ROLLBACK"
+  # t2/t3 types support no Auto-Tune options at all, so the block is only sent for other types.
+  dynamic "auto_tune_options" {
+    for_each = local.auto_tune_supported ? [var.auto_tune_enabled] : []
+
+    content {
+      desired_state       = auto_tune_options.value ? "ENABLED" : "DISABLED"
+      rollback_on_disable = "NO_ROLLBACK"
+    }
   }
 
   dynamic "vpc_options" {

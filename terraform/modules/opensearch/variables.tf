@@ -93,9 +93,14 @@ variable "volume_size" {
 }
 
 variable "auto_tune_enabled" {
-  description = "Enable Auto-Tune. Leave false for t2/t3 instance types, which do not support it."
+  description = "Enable Auto-Tune. Ignored for t2/t3 instance types, which do not support it (no Auto-Tune options are sent for them)."
   type        = bool
   default     = false
+
+  validation {
+    condition     = !(var.auto_tune_enabled && can(regex("^t[23]\\.", var.instance_type)))
+    error_message = "Auto-Tune is not supported on t2/t3 instance types: set auto_tune_enabled = false or choose another instance type."
+  }
 }
 
 variable "master_user_name" {
