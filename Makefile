@@ -13,12 +13,10 @@ CHECKOV_VERSION ?= 3.3.30
 TF          ?= terraform
 TF_DIR      ?= terraform
 ARGS        ?=
-TFVARS      ?=
-AUTO_APPROVE ?=
 export PYTHONPATH := $(CURDIR)/lambda_src:$(CURDIR)
 
 .PHONY: help setup lint fmt test test-fast build bench demo clean checkov \
-        plan deploy destroy ssh logs opensearch-setup redrive smoke tf-init
+        plan deploy destroy ssh logs opensearch-setup redrive smoke
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -68,7 +66,11 @@ demo: setup ## Run the pipeline locally on the bundled sample (ARGS="--rate 200 
 
 # Terraform. Plain `terraform init` (registry); set TF_CLI_CONFIG_FILE for a provider mirror.
 # TFVARS=path/to/file.tfvars adds a var file (default: terraform/terraform.tfvars if present).
+TFVARS      ?=
+AUTO_APPROVE ?=
 TF_VAR_FILE := $(if $(TFVARS),-var-file=$(abspath $(TFVARS)),)
+
+.PHONY: tf-init
 
 tf-init: ## terraform init in terraform/ (from the registry, or the mirror named by TF_CLI_CONFIG_FILE)
 	$(TF) -chdir=$(TF_DIR) init -input=false
