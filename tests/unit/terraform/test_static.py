@@ -162,3 +162,16 @@ def test_valid_firehose_values_plan_without_error(offline_copy: tuple[Path, Path
         tf.run(["plan", "-refresh=false", "-input=false", "-no-color"])
     finally:
         var_file.unlink()
+
+
+def test_tfvars_example_passes_every_validation(offline_copy: tuple[Path, Path]) -> None:
+    # The example users copy must hold only valid, known variables: planning with it fails only where the
+    # offline provider cannot reach AWS, never on a variable.
+    root, cli = offline_copy
+    result = Terraform(root, cli).run(
+        ["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=terraform.tfvars.example"], ok=(1,)
+    )
+    errors = " ".join((result.stdout + result.stderr).split())
+    assert "Invalid value for variable" not in errors, errors
+    assert "undeclared variable" not in errors, errors
+    assert "connection refused" in errors  # it got as far as calling AWS
