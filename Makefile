@@ -65,6 +65,44 @@ bench: setup ## Benchmarks (transform, ingester writer, local end-to-end) beside
 demo: setup ## Run the pipeline locally on the bundled sample (ARGS="--rate 200 --duration 60")
 	$(PY) -m scripts.demo $(ARGS)
 
+# Terraform. Plain `terraform init` (registry); set TF_CLI_CONFIG_FILE for a provider mirror.
+# TFVARS=path/to/file.tfvars adds a var file (default: terraform/terraform.tfvars if present).
+TFVARS      ?=
+AUTO_APPROVE ?=
+TF_VAR_FILE := $(if $(TFVARS),-var-file=$(abspath $(TFVARS)),)
+
+.PHONY: tf-init
+
+tf-init: ## terraform init in terraform/ (from the registry, or the mirror named by TF_CLI_CONFIG_FILE)
+	$(TF) -chdir=$(TF_DIR) init -input=false
+
+plan: ## Build the artefacts and show what `make deploy` would change (TFVARS=my.tfvars)
+	$(MAKE) build
+	$(MAKE) tf-init
+	$(TF) -chdir=$(TF_DIR) plan -input=false $(TF_VAR_FILE)
+
+deploy: ## Build, terraform apply, then OpenSearch setup (TFVARS=my.tfvars, AUTO_APPROVE=1 skips the prompt)
+	$(MAKE) build
+	$(MAKE) tf-init
+	$(TF) -chdir=$(TF_DIR) apply -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
+	$(MAKE) opensearch-setup
+
+destroy: ## terraform destroy the whole stack (the backup bucket must be empty unless force_destroy_bucket = true)
+	$(MAKE) tf-init
+	$(TF) -chdir=$(TF_DIR) destroy -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
+
+ssh: ## Shell on the ingester: SSH when ssh_allowed_cidrs allow it, else Session Manager
+	@cmd="$$($(TF) -chdir=$(TF_DIR) output -raw ssh_command)"; echo "+ $$cmd"; eval "$$cmd"
+
+logs: ## Follow the ingester's journal on the box (journalctl -u tweet-ingester -f)
+	@cmd="$$($(TF) -chdir=$(TF_DIR) output -raw ssh_command)"; follow="sudo journalctl -u tweet-ingester -f"; \
+	if [[ "$$cmd" == ssh* ]]; then echo "+ $$cmd -t $$follow"; eval "$$cmd -t $$follow"; \
+	else id="$$($(TF) -chdir=$(TF_DIR) output -raw ingester_instance_id)"; \
+	  region="$$($(TF) -chdir=$(TF_DIR) output -raw aws_region)"; \
+	  echo "+ aws ssm start-session --region $$region --target $$id (AWS-StartInteractiveCommand: $$follow)"; \
+	  aws ssm start-session --region "$$region" --target "$$id" --document-name AWS-StartInteractiveCommand \
+	    --parameters "{\"command\":[\"$$follow\"]}"; fi
+
 clean: ## Remove build outputs, caches and virtualenvs
 	rm -rf dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENV) $(CHECKOV_VENV)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,194 @@
+# Tweet sentiment pipeline: ingester (EC2) -> Firehose -> transform Lambda -> OpenSearch, with failed
+# records in S3. Names and ARNs the modules grant each other access to are derived here from
+# name_prefix, so the IAM policies can name exact resources without dependency cycles.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+
+  domain_name             = var.name_prefix
+  domain_arn              = "arn:${local.partition}:es:${var.aws_region}:${local.account_id}:domain/${local.domain_name}"
+  delivery_stream_name    = var.name_prefix
+  firehose_log_group_name = "/aws/kinesisfirehose/${local.delivery_stream_name}"
+  transform_function_name = "${var.name_prefix}-transform"
+  backup_bucket_name      = coalesce(var.backup_bucket_name, "${var.name_prefix}-backup-${local.account_id}-${var.aws_region}")
+  artifacts_bucket_name   = coalesce(var.artifacts_bucket_name, "${var.name_prefix}-bundle-${local.account_id}-${var.aws_region}")
+  bundle_key              = "ingester/ingester-bundle.tar.gz"
+  x_token_parameter_name  = "/${var.name_prefix}/x-bearer-token"
+
+  lambda_zip_path      = coalesce(var.lambda_zip_path, "${path.root}/../dist/transform.zip")
+  ingester_bundle_path = coalesce(var.ingester_bundle_path, "${path.root}/../dist/ingester-bundle.tar.gz")
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Default network for the ingester (only when no subnet is given)
+# ---------------------------------------------------------------------------------------------------
+
+data "aws_vpc" "default" {
+  count = var.ingester_subnet_id == null ? 1 : 0
+
+  default = true
+}
+
+data "aws_ec2_instance_type_offerings" "ingester" {
+  count = var.ingester_subnet_id == null ? 1 : 0
+
+  location_type = "availability-zone"
+
+  filter {
+    name   = "instance-type"
+    values = [var.ingester_instance_type]
+  }
+}
+
+data "aws_subnets" "default" {
+  count = var.ingester_subnet_id == null ? 1 : 0
+
+  filter {
+    name   = "vpc-id"
+    values = [data.aws_vpc.default[0].id]
+  }
+
+  filter {
+    name   = "default-for-az"
+    values = ["true"]
+  }
+
+  filter {
+    name   = "availability-zone"
+    values = data.aws_ec2_instance_type_offerings.ingester[0].locations
+  }
+}
+
+locals {
+  ingester_subnet_id = var.ingester_subnet_id != null ? var.ingester_subnet_id : sort(data.aws_subnets.default[0].ids)[0]
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Modules
+# ---------------------------------------------------------------------------------------------------
+
+module "s3" {
+  source = "./modules/s3"
+
+  bucket_name                    = local.backup_bucket_name
+  force_destroy                  = var.force_destroy_bucket
+  failed_records_expiration_days = var.failed_records_expiration_days
+}
+
+# The ingester bundle lives apart from the failed records: it is rebuilt by `make build`, so this
+# bucket may be destroyed with its object versions, while the backup bucket keeps force_destroy off.
+module "artifacts" {
+  source = "./modules/s3"
+
+  bucket_name                    = local.artifacts_bucket_name
+  force_destroy                  = true
+  failed_records_expiration_days = 0
+}
+
+module "iam" {
+  source = "./modules/iam"
+
+  name_prefix                  = var.name_prefix
+  backup_bucket_arn            = module.s3.bucket_arn
+  opensearch_domain_arn        = local.domain_arn
+  index_name_prefix            = var.index_name
+  delivery_stream_name         = local.delivery_stream_name
+  firehose_log_group_name      = local.firehose_log_group_name
+  transform_function_name      = local.transform_function_name
+  transform_metrics_namespace  = var.transform_metrics_namespace
+  ingester_metrics_namespace   = var.ingester_metrics_namespace
+  ingester_ssm_parameter_names = [local.x_token_parameter_name]
+  ingester_bundle_object_arn   = "${module.artifacts.bucket_arn}/${local.bundle_key}"
+  firehose_vpc_delivery        = var.opensearch_vpc != null
+}
+
+module "opensearch" {
+  source = "./modules/opensearch"
+
+  domain_name                 = local.domain_name
+  engine_version              = var.opensearch_engine_version
+  instance_type               = var.opensearch_instance_type
+  instance_count              = var.opensearch_instance_count
+  volume_size                 = var.opensearch_volume_size
+  zone_awareness_enabled      = var.opensearch_zone_awareness_enabled
+  availability_zone_count     = var.opensearch_availability_zone_count
+  dedicated_master_enabled    = var.opensearch_dedicated_master_enabled
+  auto_tune_enabled           = var.opensearch_auto_tune_enabled
+  master_user_name            = var.opensearch_master_user_name
+  secret_recovery_window_days = var.secret_recovery_window_days
+  writer_role_arns            = [module.iam.firehose_role_arn]
+  dashboards_allowed_cidrs    = var.dashboards_allowed_cidrs
+  vpc_options                 = var.opensearch_vpc
+  log_types                   = var.opensearch_log_types
+  log_retention_days          = var.log_retention_days
+  timeouts                    = var.opensearch_timeouts
+}
+
+module "lambda" {
+  source = "./modules/lambda"
+
+  function_name          = local.transform_function_name
+  role_arn               = module.iam.transform_role_arn
+  zip_path               = local.lambda_zip_path
+  runtime                = var.lambda_runtime
+  architecture           = var.lambda_architecture
+  memory_size            = var.lambda_memory_size
+  timeout                = var.lambda_timeout
+  sentiment_backend      = var.sentiment_backend
+  comprehend_concurrency = var.comprehend_concurrency
+  emit_metrics           = var.transform_emit_metrics
+  metrics_namespace      = var.transform_metrics_namespace
+  log_level              = var.transform_log_level
+  log_retention_days     = var.log_retention_days
+}
+
+module "firehose" {
+  source = "./modules/firehose"
+
+  name                      = local.delivery_stream_name
+  role_arn                  = module.iam.firehose_role_arn
+  opensearch_domain_arn     = module.opensearch.domain_arn
+  index_name                = var.index_name
+  index_rotation_period     = var.index_rotation_period
+  buffering_interval        = var.firehose_buffering_interval
+  buffering_size            = var.firehose_buffering_size
+  retry_duration            = var.firehose_retry_duration
+  processor_lambda_arn      = module.lambda.function_qualified_arn
+  processor_buffer_size     = var.processor_buffer_size
+  processor_buffer_interval = var.processor_buffer_interval
+  backup_bucket_arn         = module.s3.bucket_arn
+  log_retention_days        = var.log_retention_days
+  vpc_config                = var.opensearch_vpc
+
+  # The stream validates on creation that its role can reach the bucket, domain and function.
+  depends_on = [module.iam]
+}
+
+module "ingester" {
+  source = "./modules/ingester"
+
+  name                          = "${var.name_prefix}-ingester"
+  subnet_id                     = local.ingester_subnet_id
+  instance_type                 = var.ingester_instance_type
+  ami_id                        = var.ingester_ami_id
+  ami_ssm_parameter_name        = var.ingester_ami_ssm_parameter_name
+  associate_public_ip_address   = var.ingester_associate_public_ip
+  ssh_allowed_cidrs             = var.ssh_allowed_cidrs
+  key_name                      = var.ssh_key_name
+  root_volume_size              = var.ingester_root_volume_size
+  instance_profile_name         = module.iam.ingester_instance_profile_name
+  artifacts_bucket_name         = module.artifacts.bucket_name
+  bundle_key                    = local.bundle_key
+  bundle_path                   = local.ingester_bundle_path
+  delivery_stream_name          = module.firehose.delivery_stream_name
+  tracked_terms                 = var.tracked_terms
+  x_bearer_token_parameter_name = local.x_token_parameter_name
+  max_posts_per_day             = var.max_posts_per_day
+  cloudwatch_metrics            = var.ingester_cloudwatch_metrics
+  metrics_namespace             = var.ingester_metrics_namespace
+  log_level                     = var.ingester_log_level
+}

@@ -1,0 +1,371 @@
+# Least-privilege roles for the three principals of the pipeline. Every ARN is built from the names the
+# root passes in, so this module does not depend on the resources it grants access to (no cycles) and
+# each grant names exactly one stream, function, domain, bucket, log group or parameter.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  delivery_stream_arn     = "arn:${local.partition}:firehose:${local.region}:${local.account_id}:deliverystream/${var.delivery_stream_name}"
+  firehose_log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.firehose_log_group_name}"
+  transform_function_arn  = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.transform_function_name}"
+  transform_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${var.transform_function_name}"
+  ingester_parameter_arns = [for n in var.ingester_ssm_parameter_names : "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${n}"]
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Firehose delivery role
+# ---------------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "firehose_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["firehose.amazonaws.com"]
+    }
+
+    # Only Firehose streams of this account may assume the role (confused-deputy protection).
+    condition {
+      test     = "StringEquals"
+      variable = "sts:ExternalId"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "firehose" {
+  name               = "${var.name_prefix}-firehose"
+  description        = "Firehose delivery to OpenSearch with the transform Lambda and S3 backup"
+  assume_role_policy = data.aws_iam_policy_document.firehose_assume.json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "firehose_s3" {
+  statement {
+    sid = "BackupBucket"
+    actions = [
+      "s3:AbortMultipartUpload",
+      "s3:GetBucketLocation",
+      "s3:GetObject",
+      "s3:ListBucket",
+      "s3:ListBucketMultipartUploads",
+      "s3:PutObject",
+    ]
+    resources = [var.backup_bucket_arn, "${var.backup_bucket_arn}/*"]
+  }
+}
+
+data "aws_iam_policy_document" "firehose_opensearch" {
+  statement {
+    sid = "DescribeAndIndex"
+    actions = [
+      "es:DescribeDomain",
+      "es:DescribeDomains",
+      "es:DescribeDomainConfig",
+      "es:ESHttpPost",
+      "es:ESHttpPut",
+    ]
+    resources = [var.opensearch_domain_arn, "${var.opensearch_domain_arn}/*"]
+  }
+
+  # The reads Firehose makes to check the cluster and the index before delivering (AWS documented set).
+  statement {
+    sid     = "ClusterAndIndexReads"
+    actions = ["es:ESHttpGet"]
+    resources = [
+      "${var.opensearch_domain_arn}/_all/_settings",
+      "${var.opensearch_domain_arn}/_cluster/stats",
+      "${var.opensearch_domain_arn}/${var.index_name_prefix}*/_mapping/*",
+      "${var.opensearch_domain_arn}/_nodes",
+      "${var.opensearch_domain_arn}/_nodes/stats",
+      "${var.opensearch_domain_arn}/_nodes/*/stats",
+      "${var.opensearch_domain_arn}/_stats",
+      "${var.opensearch_domain_arn}/${var.index_name_prefix}*/_stats",
+      "${var.opensearch_domain_arn}/",
+    ]
+  }
+}
+
+data "aws_iam_policy_document" "firehose_lambda" {
+  statement {
+    sid       = "InvokeTransform"
+    actions   = ["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"]
+    resources = [local.transform_function_arn, "${local.transform_function_arn}:*"]
+  }
+}
+
+data "aws_iam_policy_document" "firehose_logs" {
+  statement {
+    sid       = "DeliveryErrorLogs"
+    actions   = ["logs:PutLogEvents"]
+    resources = ["${local.firehose_log_group_arn}:log-stream:*"]
+  }
+}
+
+data "aws_iam_policy_document" "firehose_vpc" {
+  #checkov:skip=CKV_AWS_356:EC2 Describe* calls support no resource-level permissions; the statement on "*" holds only those read-only calls, the ENI calls are scoped to this account and Region.
+  # EC2 Describe* calls have no resource-level permissions, so they can only be granted on "*".
+  statement {
+    sid = "DescribeNetwork"
+    actions = [
+      "ec2:DescribeVpcs",
+      "ec2:DescribeVpcAttribute",
+      "ec2:DescribeSubnets",
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeNetworkInterfaces",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "ManageDeliveryInterfaces"
+    actions = [
+      "ec2:CreateNetworkInterface",
+      "ec2:CreateNetworkInterfacePermission",
+      "ec2:DeleteNetworkInterface",
+    ]
+    resources = [
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:subnet/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/*",
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "firehose_s3" {
+  name   = "s3-backup"
+  role   = aws_iam_role.firehose.id
+  policy = data.aws_iam_policy_document.firehose_s3.json
+}
+
+resource "aws_iam_role_policy" "firehose_opensearch" {
+  name   = "opensearch-delivery"
+  role   = aws_iam_role.firehose.id
+  policy = data.aws_iam_policy_document.firehose_opensearch.json
+}
+
+resource "aws_iam_role_policy" "firehose_lambda" {
+  name   = "transform-invoke"
+  role   = aws_iam_role.firehose.id
+  policy = data.aws_iam_policy_document.firehose_lambda.json
+}
+
+resource "aws_iam_role_policy" "firehose_logs" {
+  name   = "cloudwatch-logs"
+  role   = aws_iam_role.firehose.id
+  policy = data.aws_iam_policy_document.firehose_logs.json
+}
+
+resource "aws_iam_role_policy" "firehose_vpc" {
+  count = var.firehose_vpc_delivery ? 1 : 0
+
+  name   = "vpc-delivery"
+  role   = aws_iam_role.firehose.id
+  policy = data.aws_iam_policy_document.firehose_vpc.json
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Transform Lambda execution role
+# ---------------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "transform" {
+  name               = "${var.name_prefix}-transform"
+  description        = "Execution role of the tweet sentiment transform Lambda"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "transform_comprehend" {
+  #checkov:skip=CKV_AWS_356:Comprehend's real-time detect calls support no resource-level permissions; "*" is the only resource AWS accepts for them.
+  # Amazon Comprehend's synchronous detect APIs have no resource-level permissions: the only
+  # resource AWS accepts for them is "*". The actions are limited to the two sentiment calls.
+  statement {
+    sid       = "DetectSentiment"
+    actions   = ["comprehend:BatchDetectSentiment", "comprehend:DetectSentiment"]
+    resources = ["*"]
+  }
+}
+
+data "aws_iam_policy_document" "transform_logs" {
+  statement {
+    sid       = "OwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${local.transform_log_group_arn}:*"]
+  }
+}
+
+data "aws_iam_policy_document" "transform_metrics" {
+  #checkov:skip=CKV_AWS_356:cloudwatch:PutMetricData has no resource-level permissions; the cloudwatch:namespace condition scopes it instead.
+  # PutMetricData has no resource-level permissions ("*" is required); the namespace condition
+  # limits the function to its own namespace.
+  statement {
+    sid       = "OwnMetricsNamespace"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [var.transform_metrics_namespace]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "transform_comprehend" {
+  name   = "comprehend-sentiment"
+  role   = aws_iam_role.transform.id
+  policy = data.aws_iam_policy_document.transform_comprehend.json
+}
+
+resource "aws_iam_role_policy" "transform_logs" {
+  name   = "cloudwatch-logs"
+  role   = aws_iam_role.transform.id
+  policy = data.aws_iam_policy_document.transform_logs.json
+}
+
+resource "aws_iam_role_policy" "transform_metrics" {
+  name   = "cloudwatch-metrics"
+  role   = aws_iam_role.transform.id
+  policy = data.aws_iam_policy_document.transform_metrics.json
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Ingester instance role
+# ---------------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "ec2_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "ingester" {
+  name               = "${var.name_prefix}-ingester"
+  description        = "Instance role of the tweet ingester (Firehose put, its SSM parameters, its metrics)"
+  assume_role_policy = data.aws_iam_policy_document.ec2_assume.json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "ingester_firehose" {
+  statement {
+    sid       = "PutIntoOwnStream"
+    actions   = ["firehose:PutRecord", "firehose:PutRecordBatch", "firehose:DescribeDeliveryStream"]
+    resources = [local.delivery_stream_arn]
+  }
+}
+
+data "aws_iam_policy_document" "ingester_parameters" {
+  statement {
+    sid       = "ReadOwnParameters"
+    actions   = ["ssm:GetParameter", "ssm:GetParameters"]
+    resources = local.ingester_parameter_arns
+  }
+
+  # SecureString parameters are encrypted with the account's aws/ssm key; decrypt is allowed only
+  # when SSM asks on behalf of one of these parameters.
+  statement {
+    sid       = "DecryptOwnParameters"
+    actions   = ["kms:Decrypt"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:PARAMETER_ARN"
+      values   = local.ingester_parameter_arns
+    }
+  }
+}
+
+data "aws_iam_policy_document" "ingester_bundle" {
+  statement {
+    sid       = "DownloadBundle"
+    actions   = ["s3:GetObject"]
+    resources = [var.ingester_bundle_object_arn]
+  }
+}
+
+data "aws_iam_policy_document" "ingester_metrics" {
+  #checkov:skip=CKV_AWS_356:cloudwatch:PutMetricData has no resource-level permissions; the cloudwatch:namespace condition scopes it instead.
+  # PutMetricData has no resource-level permissions ("*" is required); the namespace condition
+  # limits the ingester to its own namespace.
+  statement {
+    sid       = "OwnMetricsNamespace"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [var.ingester_metrics_namespace]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "ingester_firehose" {
+  name   = "firehose-put"
+  role   = aws_iam_role.ingester.id
+  policy = data.aws_iam_policy_document.ingester_firehose.json
+}
+
+resource "aws_iam_role_policy" "ingester_parameters" {
+  name   = "ssm-parameters"
+  role   = aws_iam_role.ingester.id
+  policy = data.aws_iam_policy_document.ingester_parameters.json
+}
+
+resource "aws_iam_role_policy" "ingester_bundle" {
+  name   = "bundle-download"
+  role   = aws_iam_role.ingester.id
+  policy = data.aws_iam_policy_document.ingester_bundle.json
+}
+
+resource "aws_iam_role_policy" "ingester_metrics" {
+  name   = "cloudwatch-metrics"
+  role   = aws_iam_role.ingester.id
+  policy = data.aws_iam_policy_document.ingester_metrics.json
+}
+
+# Session Manager (shell without SSH, `make ssh` fallback) through the AWS-managed core policy.
+resource "aws_iam_role_policy_attachment" "ingester_ssm_core" {
+  role       = aws_iam_role.ingester.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
+resource "aws_iam_instance_profile" "ingester" {
+  name = "${var.name_prefix}-ingester"
+  role = aws_iam_role.ingester.name
+
+  tags = var.tags
+}

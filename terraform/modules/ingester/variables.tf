@@ -1,0 +1,173 @@
+variable "name" {
+  description = "Name of the ingester (instance Name tag, security group name prefix)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{1,48}$", var.name))
+    error_message = "name must be 1-48 characters of letters, digits, '_', '.' and '-'."
+  }
+}
+
+variable "subnet_id" {
+  description = "Subnet of the instance. It needs outbound HTTPS to the X API and AWS APIs (a public subnet with a public IP, or a private one with NAT)."
+  type        = string
+}
+
+variable "instance_type" {
+  description = "Instance type. Must match the bundle's architecture: arm64 (Graviton, e.g. t4g.small) by default."
+  type        = string
+  default     = "t4g.small"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", var.instance_type))
+    error_message = "instance_type must be an EC2 instance type such as t4g.small."
+  }
+}
+
+variable "ami_id" {
+  description = "AMI of the instance. Null = the latest Amazon Linux 2023 AMI from ami_ssm_parameter_name (resolved at creation; later AMI releases do not replace the instance)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ami_id == null || can(regex("^ami-[0-9a-f]{8,17}$", var.ami_id))
+    error_message = "ami_id must look like ami-0123456789abcdef0."
+  }
+}
+
+variable "ami_ssm_parameter_name" {
+  description = "Public SSM parameter holding the Amazon Linux 2023 AMI ID (use .../al2023-ami-kernel-default-x86_64 for x86 instance types and bundles)."
+  type        = string
+  default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+}
+
+variable "associate_public_ip_address" {
+  description = "Give the instance a public IPv4 address (needed in a public subnet without NAT; SSH uses it)."
+  type        = bool
+  default     = true
+}
+
+variable "ssh_allowed_cidrs" {
+  description = "CIDRs allowed to SSH (port 22) to the instance. Empty = no SSH ingress at all (Session Manager still works)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.ssh_allowed_cidrs : can(cidrhost(c, 0)) && !contains(["0.0.0.0/0", "::/0"], c)])
+    error_message = "Each ssh_allowed_cidrs entry must be a valid CIDR block narrower than the whole internet (0.0.0.0/0 and ::/0 are refused; use Session Manager instead)."
+  }
+}
+
+variable "key_name" {
+  description = "Name of an existing EC2 key pair for SSH. Null = no key pair (use Session Manager, or EC2 Instance Connect)."
+  type        = string
+  default     = null
+}
+
+variable "root_volume_size" {
+  description = "Root volume size in GiB (gp3, encrypted). Holds the OS, the bundle and the ingester's disk spool; Amazon Linux 2023 needs at least 8."
+  type        = number
+  default     = 16
+
+  validation {
+    condition     = var.root_volume_size >= 8 && var.root_volume_size <= 16384 && floor(var.root_volume_size) == var.root_volume_size
+    error_message = "root_volume_size must be a whole number of GiB between 8 (Amazon Linux 2023 minimum) and 16384."
+  }
+}
+
+variable "detailed_monitoring" {
+  description = "Enable EC2 detailed (1-minute) monitoring (billed per metric)."
+  type        = bool
+  default     = false
+}
+
+variable "instance_profile_name" {
+  description = "Instance profile of the instance (from the iam module)."
+  type        = string
+}
+
+variable "artifacts_bucket_name" {
+  description = "Bucket the ingester bundle is uploaded to."
+  type        = string
+}
+
+variable "bundle_key" {
+  description = "Object key of the ingester bundle in the artifacts bucket."
+  type        = string
+  default     = "ingester/ingester-bundle.tar.gz"
+}
+
+variable "bundle_path" {
+  description = "Local path of the ingester bundle built by `make build` (dist/ingester-bundle.tar.gz)."
+  type        = string
+}
+
+variable "delivery_stream_name" {
+  description = "Firehose delivery stream the ingester puts records into."
+  type        = string
+}
+
+variable "tracked_terms" {
+  description = "Terms the X filtered-stream rules track (TRACKED_TERMS, comma-joined in the env file)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.tracked_terms) > 0 && alltrue([for t in var.tracked_terms : length(trimspace(t)) > 0 && can(regex("^[^,\"\\\\$`\\n\\r]+$", t))])
+    error_message = "tracked_terms needs at least one non-blank term; terms must not contain commas, quotes, backslashes, '$', backticks or line breaks."
+  }
+}
+
+variable "x_bearer_token_parameter_name" {
+  description = "Name of the SSM SecureString parameter holding the X API bearer token (created here with a placeholder; set the real value with `aws ssm put-parameter --overwrite`)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9_./-]+$", var.x_bearer_token_parameter_name)) && length(var.x_bearer_token_parameter_name) <= 1011
+    error_message = "x_bearer_token_parameter_name must be a full SSM parameter path starting with '/', using letters, digits, '_', '.', '-' and '/', at most 1011 characters (SSM limit)."
+  }
+}
+
+variable "max_posts_per_day" {
+  description = "Daily cap of posts the ingester reads from X (posts are billed per read); 0 = no cap."
+  type        = number
+  default     = 10000
+
+  validation {
+    condition     = var.max_posts_per_day >= 0 && floor(var.max_posts_per_day) == var.max_posts_per_day
+    error_message = "max_posts_per_day must be a whole number >= 0 (0 = no cap)."
+  }
+}
+
+variable "cloudwatch_metrics" {
+  description = "Publish the ingester's metrics (received, put, failed, spooled) to CloudWatch."
+  type        = bool
+  default     = true
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the ingester's metrics (the instance role may publish to this namespace only)."
+  type        = string
+  default     = "TweetSentiment/Ingester"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9./_#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1-255 characters of letters, digits and . / _ # : - and must not start with AWS/."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of the ingester (Python logging level name)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource of this module."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,147 @@
+variable "function_name" {
+  description = "Name of the transform Lambda function (1-64 characters: letters, digits, hyphens, underscores)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.function_name))
+    error_message = "Lambda function names are 1-64 characters of letters, digits, hyphens and underscores."
+  }
+}
+
+variable "role_arn" {
+  description = "ARN of the execution role (from the iam module)."
+  type        = string
+}
+
+variable "zip_path" {
+  description = "Path of the deployment package built by `make build` (dist/transform.zip)."
+  type        = string
+}
+
+variable "handler" {
+  description = "Handler of the transform function."
+  type        = string
+  default     = "transform.handler.lambda_handler"
+}
+
+variable "runtime" {
+  description = "Python runtime of the function."
+  type        = string
+  default     = "python3.12"
+
+  validation {
+    condition     = contains(["python3.12", "python3.13"], var.runtime)
+    error_message = "runtime must be python3.12 or python3.13 (the package targets Python 3.12+)."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of the function. arm64 (Graviton) is cheaper per GB-second; the package is pure Python."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory in MB (Lambda allows 128-10240). CPU scales with memory."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
+    error_message = "memory_size must be a whole number of MB between 128 and 10240 (Lambda limit)."
+  }
+}
+
+variable "timeout" {
+  description = "Timeout in seconds. Firehose invokes processors synchronously for at most 5 minutes, so 1-300."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 300 && floor(var.timeout) == var.timeout
+    error_message = "timeout must be a whole number of seconds between 1 and 300 (Firehose's 5-minute processor limit)."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency for the function; -1 leaves it unreserved (uses the account pool)."
+  type        = number
+  default     = -1
+
+  validation {
+    condition     = var.reserved_concurrent_executions >= -1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions
+    error_message = "reserved_concurrent_executions must be -1 (unreserved) or a whole number >= 0."
+  }
+}
+
+variable "sentiment_backend" {
+  description = "Sentiment backend of the transform: comprehend (Amazon Comprehend, billed per 100 characters) or vader (embedded, free, less accurate)."
+  type        = string
+  default     = "comprehend"
+
+  validation {
+    condition     = contains(["comprehend", "vader"], var.sentiment_backend)
+    error_message = "sentiment_backend must be comprehend or vader."
+  }
+}
+
+variable "comprehend_concurrency" {
+  description = "BatchDetectSentiment calls the function keeps in flight at once (each carries up to 25 documents)."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.comprehend_concurrency >= 1 && var.comprehend_concurrency <= 32 && floor(var.comprehend_concurrency) == var.comprehend_concurrency
+    error_message = "comprehend_concurrency must be a whole number between 1 and 32."
+  }
+}
+
+variable "emit_metrics" {
+  description = "Emit per-batch CloudWatch metrics (records ok/failed, sentiment calls)."
+  type        = bool
+  default     = true
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the function's metrics."
+  type        = string
+  default     = "TweetSentiment/Transform"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9./_#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1-255 characters of letters, digits and . / _ # : - and must not start with AWS/."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of the function (Python logging level name)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's log group, in days (one of the values CloudWatch Logs accepts)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (CloudWatch Logs values)."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource of this module."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,212 @@
+variable "domain_name" {
+  description = "Name of the OpenSearch domain (3-28 characters: lowercase letter first, then lowercase letters, digits, hyphens)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,27}$", var.domain_name))
+    error_message = "OpenSearch domain names are 3-28 characters, start with a lowercase letter and contain only lowercase letters, digits and hyphens."
+  }
+}
+
+variable "engine_version" {
+  description = "Engine version, e.g. OpenSearch_2.19."
+  type        = string
+  default     = "OpenSearch_2.19"
+
+  validation {
+    condition     = can(regex("^OpenSearch_[0-9]+\\.[0-9]+$", var.engine_version))
+    error_message = "engine_version must look like OpenSearch_<major>.<minor> (fine-grained access control and this module need OpenSearch, not Elasticsearch)."
+  }
+}
+
+variable "instance_type" {
+  description = "Data node instance type. t3.small.search suits a small team's tweet volume; use an m/r/c/or type for production load."
+  type        = string
+  default     = "t3.small.search"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]+\\.[a-z0-9]+\\.search$", var.instance_type))
+    error_message = "instance_type must be an OpenSearch Service instance type ending in .search, e.g. t3.small.search."
+  }
+}
+
+variable "instance_count" {
+  description = "Number of data nodes (1-80 without a quota increase). Use an even number >= 2 with zone awareness."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.instance_count >= 1 && var.instance_count <= 80 && floor(var.instance_count) == var.instance_count
+    error_message = "instance_count must be a whole number between 1 and 80."
+  }
+}
+
+variable "zone_awareness_enabled" {
+  description = "Spread data nodes across availability zones (needs instance_count a multiple of availability_zone_count)."
+  type        = bool
+  default     = false
+}
+
+variable "availability_zone_count" {
+  description = "Availability zones used when zone awareness is on (2 or 3)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = contains([2, 3], var.availability_zone_count)
+    error_message = "availability_zone_count must be 2 or 3."
+  }
+}
+
+variable "dedicated_master_enabled" {
+  description = "Run dedicated master nodes (recommended for production clusters of 3+ data nodes)."
+  type        = bool
+  default     = false
+}
+
+variable "dedicated_master_type" {
+  description = "Instance type of the dedicated master nodes (used when dedicated_master_enabled)."
+  type        = string
+  default     = "m6g.large.search"
+}
+
+variable "dedicated_master_count" {
+  description = "Number of dedicated master nodes: 3 or 5 (used when dedicated_master_enabled)."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = contains([3, 5], var.dedicated_master_count)
+    error_message = "dedicated_master_count must be 3 or 5."
+  }
+}
+
+variable "volume_size" {
+  description = "gp3 EBS volume per data node, in GiB (t3.small.search allows 10-100 GiB)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.volume_size >= 10 && var.volume_size <= 16384 && floor(var.volume_size) == var.volume_size
+    error_message = "volume_size must be a whole number of GiB between 10 and 16384 (the per-node maximum depends on instance type)."
+  }
+}
+
+variable "auto_tune_enabled" {
+  description = "Enable Auto-Tune. Ignored for t2/t3 instance types, which do not support it (no Auto-Tune options are sent for them)."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !(var.auto_tune_enabled && can(regex("^t[23]\\.", var.instance_type)))
+    error_message = "Auto-Tune is not supported on t2/t3 instance types: set auto_tune_enabled = false or choose another instance type."
+  }
+}
+
+variable "master_user_name" {
+  description = "User name of the fine-grained access control master user (internal user database)."
+  type        = string
+  default     = "admin"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{1,64}$", var.master_user_name))
+    error_message = "master_user_name must be 1-64 characters of letters, digits, '_', '.' and '-'."
+  }
+}
+
+variable "master_password_length" {
+  description = "Length of the generated master password (OpenSearch requires 8-128 characters with upper, lower, digit and special characters)."
+  type        = number
+  default     = 32
+
+  validation {
+    condition     = var.master_password_length >= 8 && var.master_password_length <= 128 && floor(var.master_password_length) == var.master_password_length
+    error_message = "master_password_length must be a whole number between 8 and 128 (OpenSearch limit)."
+  }
+}
+
+variable "secret_recovery_window_days" {
+  description = "Days Secrets Manager keeps the deleted master-user secret recoverable (0 deletes at once, else 7-30)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
+    error_message = "secret_recovery_window_days must be 0 or between 7 and 30 (Secrets Manager limit)."
+  }
+}
+
+variable "tls_security_policy" {
+  description = "TLS policy of the HTTPS endpoint (TLS 1.2 minimum or newer)."
+  type        = string
+  default     = "Policy-Min-TLS-1-2-PFS-2023-10"
+
+  validation {
+    condition     = contains(["Policy-Min-TLS-1-2-2019-07", "Policy-Min-TLS-1-2-PFS-2023-10"], var.tls_security_policy)
+    error_message = "tls_security_policy must be Policy-Min-TLS-1-2-2019-07 or Policy-Min-TLS-1-2-PFS-2023-10 (TLS 1.2 or newer)."
+  }
+}
+
+variable "writer_role_arns" {
+  description = "IAM role ARNs that sign requests to the domain (the Firehose role); always allowed by the access policy, also when dashboards_allowed_cidrs restricts everyone else."
+  type        = list(string)
+  default     = []
+}
+
+variable "dashboards_allowed_cidrs" {
+  description = "Source CIDRs allowed to reach the domain endpoint (Dashboards, setup scripts) besides writer_role_arns. Empty = any source, protected by fine-grained access control."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.dashboards_allowed_cidrs : can(cidrhost(c, 0))])
+    error_message = "Each dashboards_allowed_cidrs entry must be a valid CIDR block, e.g. 203.0.113.0/24."
+  }
+}
+
+variable "vpc_options" {
+  description = "Place the domain in a VPC (subnet and security group IDs). Null = public endpoint with fine-grained access control."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+}
+
+variable "log_types" {
+  description = "OpenSearch logs published to CloudWatch Logs (ES_APPLICATION_LOGS, INDEX_SLOW_LOGS, SEARCH_SLOW_LOGS, AUDIT_LOGS)."
+  type        = list(string)
+  default     = ["ES_APPLICATION_LOGS", "INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS"]
+
+  validation {
+    condition     = alltrue([for t in var.log_types : contains(["ES_APPLICATION_LOGS", "INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS", "AUDIT_LOGS"], t)])
+    error_message = "log_types entries must be ES_APPLICATION_LOGS, INDEX_SLOW_LOGS, SEARCH_SLOW_LOGS or AUDIT_LOGS."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the domain's CloudWatch log groups, in days (one of the values CloudWatch Logs accepts)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the CloudWatch Logs retention values (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "timeouts" {
+  description = "Create/update/delete timeouts of the domain. Real AWS needs long ones (creation takes 15-30 minutes); emulators need short ones."
+  type = object({
+    create = optional(string, "90m")
+    update = optional(string, "90m")
+    delete = optional(string, "90m")
+  })
+  default = {}
+}
+
+variable "tags" {
+  description = "Tags added to every resource of this module."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,170 @@
+# A private, encrypted, versioned, TLS-only bucket. The root uses it twice: for failed Firehose records
+# (processing-failed/ and AmazonOpenSearchService-failed/, read by the redrive tool; force_destroy off)
+# and for the ingester bundle (reproducible by `make build`; force_destroy on so destroy can remove
+# its old versions).
+
+resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV_AWS_18:Server access logging needs a second bucket per deployment; Firehose and the redrive tool are the only writers and CloudTrail data events cover audits where required.
+  #checkov:skip=CKV_AWS_144:Cross-region replication doubles storage cost for records that are either redriven or expire; users who need it can add a replication rule.
+  #checkov:skip=CKV2_AWS_62:No consumer needs event notifications; the redrive tool lists the failed-record prefixes on demand.
+  #checkov:skip=CKV_AWS_145:SSE-S3 (AES-256) encrypts every object at rest with no per-request KMS cost; a customer-managed key adds cost without protecting against any threat in this design.
+  bucket        = var.bucket_name
+  force_destroy = var.force_destroy
+
+  tags = merge(var.tags, { Name = var.bucket_name })
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = var.abort_incomplete_multipart_upload_days
+    }
+  }
+
+  rule {
+    id     = "expire-noncurrent-versions"
+    status = "Enabled"
+
+    filter {}
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_expiration_days
+    }
+  }
+
+  # Once every version under a key has expired, its delete marker is all that is left: remove it too,
+  # so an emptied bucket really is empty.
+  rule {
+    id     = "remove-expired-delete-markers"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      expired_object_delete_marker = true
+    }
+  }
+
+  # The two folders Firehose writes failed records to (see modules/firehose). Static rules rather than a
+  # dynamic block, so scanners see every rule; with failed_records_expiration_days = 0 they are disabled.
+  rule {
+    id     = "expire-processing-failed"
+    status = var.failed_records_expiration_days > 0 ? "Enabled" : "Disabled"
+
+    filter {
+      prefix = "processing-failed/"
+    }
+
+    expiration {
+      days = max(var.failed_records_expiration_days, 1)
+    }
+  }
+
+  rule {
+    id     = "expire-opensearch-failed"
+    status = var.failed_records_expiration_days > 0 ? "Enabled" : "Disabled"
+
+    filter {
+      prefix = "AmazonOpenSearchService-failed/"
+    }
+
+    expiration {
+      days = max(var.failed_records_expiration_days, 1)
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
+data "aws_iam_policy_document" "tls_only" {
+  statement {
+    sid     = "DenyInsecureTransport"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      aws_s3_bucket.this.arn,
+      "${aws_s3_bucket.this.arn}/*",
+    ]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+
+  statement {
+    sid     = "DenyOutdatedTls"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      aws_s3_bucket.this.arn,
+      "${aws_s3_bucket.this.arn}/*",
+    ]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "NumericLessThan"
+      variable = "s3:TlsVersion"
+      values   = ["1.2"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  bucket = aws_s3_bucket.this.id
+  policy = data.aws_iam_policy_document.tls_only.json
+
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}

@@ -1,0 +1,92 @@
+output "aws_region" {
+  description = "Region the stack is deployed in."
+  value       = var.aws_region
+}
+
+output "opensearch_endpoint" {
+  description = "Host name of the OpenSearch domain's HTTPS endpoint (no scheme)."
+  value       = module.opensearch.domain_endpoint
+}
+
+output "dashboards_url" {
+  description = "URL of OpenSearch Dashboards; log in with the master user from master_user_secret_arn."
+  value       = module.opensearch.dashboards_url
+}
+
+output "master_user_secret_arn" {
+  description = "Secrets Manager secret with the OpenSearch master user, JSON {\"username\": ..., \"password\": ...}."
+  value       = module.opensearch.master_user_secret_arn
+}
+
+output "index_name_prefix" {
+  description = "Index name prefix Firehose writes (indices <prefix>-YYYY-MM-DD); the OpenSearch setup's template and ISM policy match <prefix>-*."
+  value       = var.index_name
+}
+
+output "retention_days" {
+  description = "Days indices are kept; the OpenSearch setup applies it as an ISM delete policy."
+  value       = var.retention_days
+}
+
+output "delivery_stream_name" {
+  description = "Name of the Firehose delivery stream the ingester writes to."
+  value       = module.firehose.delivery_stream_name
+}
+
+output "delivery_stream_arn" {
+  description = "ARN of the Firehose delivery stream."
+  value       = module.firehose.delivery_stream_arn
+}
+
+output "firehose_role_arn" {
+  description = "ARN of the Firehose delivery role; the OpenSearch setup maps it as a backend role of the writer role."
+  value       = module.iam.firehose_role_arn
+}
+
+output "firehose_log_group_name" {
+  description = "CloudWatch log group of Firehose delivery and backup errors."
+  value       = module.firehose.log_group_name
+}
+
+output "backup_bucket_name" {
+  description = "Bucket with failed records under processing-failed/ and AmazonOpenSearchService-failed/ (read by the redrive tool)."
+  value       = module.s3.bucket_name
+}
+
+output "artifacts_bucket_name" {
+  description = "Bucket holding the ingester bundle the instance installs from."
+  value       = module.artifacts.bucket_name
+}
+
+output "transform_function_name" {
+  description = "Name of the transform Lambda function."
+  value       = module.lambda.function_name
+}
+
+output "ingester_instance_id" {
+  description = "Instance ID of the ingester (aws ssm start-session --target <id>)."
+  value       = module.ingester.instance_id
+}
+
+output "ingester_public_ip" {
+  description = "Public IPv4 address of the ingester; empty string when it has none."
+  value       = module.ingester.public_ip
+}
+
+output "ssh_command" {
+  description = "Ready-to-paste shell command for the ingester: ssh when a public IP and ssh_allowed_cidrs make SSH possible, otherwise a Session Manager session (needs the session-manager-plugin). `make ssh` runs it."
+  value = (
+    module.ingester.public_ip != "" && length(var.ssh_allowed_cidrs) > 0
+    ? join(" ", compact([
+      "ssh",
+      var.ssh_key_name != null ? "-i ~/.ssh/${var.ssh_key_name}.pem" : "",
+      "ec2-user@${module.ingester.public_ip}",
+    ]))
+    : "aws ssm start-session --region ${var.aws_region} --target ${module.ingester.instance_id}"
+  )
+}
+
+output "x_bearer_token_parameter_name" {
+  description = "SSM SecureString parameter the ingester reads the X bearer token from (set it with aws ssm put-parameter --overwrite)."
+  value       = module.ingester.x_bearer_token_parameter_name
+}

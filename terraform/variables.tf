@@ -1,0 +1,379 @@
+# ---------------------------------------------------------------------------------------------------
+# General
+# ---------------------------------------------------------------------------------------------------
+
+variable "aws_region" {
+  description = "AWS Region to deploy into (must offer OpenSearch Service, Firehose, Comprehend if used, and the ingester's instance type)."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "aws_region must be a Region code such as us-east-1 or eu-west-1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Name of the stack: the OpenSearch domain, stream and role names derive from it (3-28 characters, lowercase letter first, lowercase letters, digits, hyphens)."
+  type        = string
+  default     = "tweet-sentiment"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,27}$", var.name_prefix))
+    error_message = "name_prefix must be 3-28 characters: a lowercase letter, then lowercase letters, digits or hyphens (it names the OpenSearch domain, whose limit is 28)."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource (through the provider's default_tags), e.g. { Owner = \"platform\", CostCenter = \"1234\" }."
+  type        = map(string)
+  default     = {}
+}
+
+variable "log_retention_days" {
+  description = "Retention of every CloudWatch log group of the stack (Lambda, Firehose errors, OpenSearch logs), in days."
+  type        = number
+  default     = 30
+}
+
+# ---------------------------------------------------------------------------------------------------
+# S3 backup bucket
+# ---------------------------------------------------------------------------------------------------
+
+variable "backup_bucket_name" {
+  description = "Name of the bucket for failed records. Null = <name_prefix>-backup-<account id>-<region>."
+  type        = string
+  default     = null
+}
+
+variable "artifacts_bucket_name" {
+  description = "Name of the bucket for the ingester bundle. Null = <name_prefix>-bundle-<account id>-<region>."
+  type        = string
+  default     = null
+}
+
+variable "failed_records_expiration_days" {
+  description = "Days after which failed records in the backup bucket expire (0 = keep forever). Redrive them before then."
+  type        = number
+  default     = 90
+}
+
+variable "force_destroy_bucket" {
+  description = "Let `terraform destroy` delete the backup bucket with the failed records still in it."
+  type        = bool
+  default     = false
+}
+
+# ---------------------------------------------------------------------------------------------------
+# OpenSearch
+# ---------------------------------------------------------------------------------------------------
+
+variable "index_name" {
+  description = "Index name prefix Firehose writes to (daily indices <index_name>-YYYY-MM-DD with the default rotation)."
+  type        = string
+  default     = "tweets"
+}
+
+variable "retention_days" {
+  description = "Days the OpenSearch indices are kept: the OpenSearch setup step (make opensearch-setup) applies it as an ISM policy that deletes older indices."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.retention_days >= 1 && var.retention_days <= 3650 && floor(var.retention_days) == var.retention_days
+    error_message = "retention_days must be a whole number of days between 1 and 3650."
+  }
+}
+
+variable "opensearch_engine_version" {
+  description = "OpenSearch engine version of the domain."
+  type        = string
+  default     = "OpenSearch_2.19"
+}
+
+variable "opensearch_instance_type" {
+  description = "Data node instance type (t3.small.search for a small team; m7g/r7g for production)."
+  type        = string
+  default     = "t3.small.search"
+}
+
+variable "opensearch_instance_count" {
+  description = "Number of data nodes."
+  type        = number
+  default     = 1
+}
+
+variable "opensearch_volume_size" {
+  description = "gp3 EBS volume per data node, in GiB."
+  type        = number
+  default     = 10
+}
+
+variable "opensearch_zone_awareness_enabled" {
+  description = "Spread data nodes across availability zones (set opensearch_instance_count to a multiple of opensearch_availability_zone_count)."
+  type        = bool
+  default     = false
+}
+
+variable "opensearch_availability_zone_count" {
+  description = "Availability zones used with zone awareness (2 or 3)."
+  type        = number
+  default     = 2
+}
+
+variable "opensearch_dedicated_master_enabled" {
+  description = "Run three dedicated master nodes (recommended for production clusters)."
+  type        = bool
+  default     = false
+}
+
+variable "opensearch_auto_tune_enabled" {
+  description = "Enable Auto-Tune (not supported on t2/t3 instance types)."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !(var.opensearch_auto_tune_enabled && can(regex("^t[23]\\.", var.opensearch_instance_type)))
+    error_message = "Auto-Tune is not supported on t2/t3 instance types: set opensearch_auto_tune_enabled = false or choose another instance type."
+  }
+}
+
+variable "opensearch_master_user_name" {
+  description = "User name of the fine-grained access control master user (its generated password is in the master_user_secret_arn secret)."
+  type        = string
+  default     = "admin"
+}
+
+variable "opensearch_log_types" {
+  description = "OpenSearch logs published to CloudWatch Logs."
+  type        = list(string)
+  default     = ["ES_APPLICATION_LOGS", "INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS"]
+}
+
+variable "dashboards_allowed_cidrs" {
+  description = "Source CIDRs allowed to reach the domain endpoint and Dashboards (Firehose is always allowed). Empty = any source, every request still authenticated by fine-grained access control."
+  type        = list(string)
+  default     = []
+}
+
+variable "opensearch_vpc" {
+  description = "Put the domain in a VPC (and deliver to it from Firehose through the same subnets and security groups). Null = public endpoint with fine-grained access control."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+}
+
+variable "opensearch_timeouts" {
+  description = "Create/update/delete timeouts of the domain. Real AWS needs long ones (creation takes 15-30 minutes)."
+  type = object({
+    create = optional(string, "90m")
+    update = optional(string, "90m")
+    delete = optional(string, "90m")
+  })
+  default = {}
+}
+
+variable "secret_recovery_window_days" {
+  description = "Days the deleted master-user secret stays recoverable after destroy (0 = delete at once, else 7-30)."
+  type        = number
+  default     = 7
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Firehose
+# ---------------------------------------------------------------------------------------------------
+
+variable "index_rotation_period" {
+  description = "Index rotation: NoRotation, OneHour, OneDay, OneWeek or OneMonth."
+  type        = string
+  default     = "OneDay"
+}
+
+variable "firehose_buffering_interval" {
+  description = "Seconds Firehose buffers before a bulk request to OpenSearch (0-900; 0 = as soon as possible)."
+  type        = number
+  default     = 60
+}
+
+variable "firehose_buffering_size" {
+  description = "MiB Firehose buffers before a bulk request to OpenSearch (1-100)."
+  type        = number
+  default     = 5
+}
+
+variable "firehose_retry_duration" {
+  description = "Seconds Firehose retries OpenSearch before backing documents up to S3 (0-7200)."
+  type        = number
+  default     = 300
+}
+
+variable "processor_buffer_size" {
+  description = "MB of records per transform invocation (0.2-3)."
+  type        = number
+  default     = 1
+}
+
+variable "processor_buffer_interval" {
+  description = "Seconds Firehose buffers records before invoking the transform (0-900)."
+  type        = number
+  default     = 60
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Transform Lambda
+# ---------------------------------------------------------------------------------------------------
+
+variable "lambda_zip_path" {
+  description = "Path of the transform package. Null = dist/transform.zip at the repository root (built by `make build`)."
+  type        = string
+  default     = null
+}
+
+variable "sentiment_backend" {
+  description = "Sentiment backend: comprehend (Amazon Comprehend, more accurate, billed per 100 characters) or vader (embedded, free)."
+  type        = string
+  default     = "comprehend"
+
+  validation {
+    condition     = contains(["comprehend", "vader"], var.sentiment_backend)
+    error_message = "sentiment_backend must be comprehend or vader."
+  }
+}
+
+variable "comprehend_concurrency" {
+  description = "BatchDetectSentiment calls the transform keeps in flight (1-32)."
+  type        = number
+  default     = 4
+}
+
+variable "lambda_memory_size" {
+  description = "Memory of the transform in MB (128-10240)."
+  type        = number
+  default     = 256
+}
+
+variable "lambda_timeout" {
+  description = "Timeout of the transform in seconds (1-300)."
+  type        = number
+  default     = 120
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the transform: arm64 (cheaper) or x86_64."
+  type        = string
+  default     = "arm64"
+}
+
+variable "lambda_runtime" {
+  description = "Python runtime of the transform (python3.12 or python3.13)."
+  type        = string
+  default     = "python3.12"
+}
+
+variable "transform_emit_metrics" {
+  description = "Let the transform publish per-batch CloudWatch metrics."
+  type        = bool
+  default     = true
+}
+
+variable "transform_metrics_namespace" {
+  description = "CloudWatch namespace of the transform's metrics."
+  type        = string
+  default     = "TweetSentiment/Transform"
+}
+
+variable "transform_log_level" {
+  description = "Log level of the transform."
+  type        = string
+  default     = "INFO"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Ingester
+# ---------------------------------------------------------------------------------------------------
+
+variable "ingester_bundle_path" {
+  description = "Path of the ingester bundle. Null = dist/ingester-bundle.tar.gz at the repository root (built by `make build`)."
+  type        = string
+  default     = null
+}
+
+variable "tracked_terms" {
+  description = "Terms the X filtered-stream rules track."
+  type        = list(string)
+  default     = ["aws", "amazon web services"]
+}
+
+variable "max_posts_per_day" {
+  description = "Daily cap of posts read from X (posts are billed per read); 0 = no cap."
+  type        = number
+  default     = 10000
+}
+
+variable "ingester_instance_type" {
+  description = "Instance type of the ingester; arm64 (Graviton) to match the default bundle."
+  type        = string
+  default     = "t4g.small"
+}
+
+variable "ingester_ami_id" {
+  description = "AMI of the ingester. Null = latest Amazon Linux 2023 from ingester_ami_ssm_parameter_name."
+  type        = string
+  default     = null
+}
+
+variable "ingester_ami_ssm_parameter_name" {
+  description = "Public SSM parameter with the Amazon Linux 2023 AMI ID (the x86_64 one for x86 instance types)."
+  type        = string
+  default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+}
+
+variable "ingester_subnet_id" {
+  description = "Subnet of the ingester. Null = a default-VPC subnet in an availability zone that offers ingester_instance_type."
+  type        = string
+  default     = null
+}
+
+variable "ingester_associate_public_ip" {
+  description = "Give the ingester a public IPv4 address (needed in a public subnet without NAT)."
+  type        = bool
+  default     = true
+}
+
+variable "ssh_allowed_cidrs" {
+  description = "CIDRs allowed to SSH to the ingester. Empty = no SSH ingress (use Session Manager: make ssh)."
+  type        = list(string)
+  default     = []
+}
+
+variable "ssh_key_name" {
+  description = "Existing EC2 key pair for SSH to the ingester. Null = none."
+  type        = string
+  default     = null
+}
+
+variable "ingester_root_volume_size" {
+  description = "Root volume of the ingester in GiB (gp3, encrypted; holds the disk spool)."
+  type        = number
+  default     = 16
+}
+
+variable "ingester_cloudwatch_metrics" {
+  description = "Let the ingester publish its metrics to CloudWatch."
+  type        = bool
+  default     = true
+}
+
+variable "ingester_metrics_namespace" {
+  description = "CloudWatch namespace of the ingester's metrics (the instance role may publish to it only)."
+  type        = string
+  default     = "TweetSentiment/Ingester"
+}
+
+variable "ingester_log_level" {
+  description = "Log level of the ingester."
+  type        = string
+  default     = "INFO"
+}

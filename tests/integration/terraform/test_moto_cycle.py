@@ -1,0 +1,406 @@
+"""The whole stack against moto in server mode: init from the mirror, apply, no-change plan, checks, destroy.
+
+The production configuration is applied unchanged from a temporary copy of terraform/. The only test
+additions are files written into that copy: ``moto_override.tf`` (provider endpoints at the moto
+server, dummy credentials) and ``moto.auto.tfvars`` (short OpenSearch timeouts, artefact paths).
+Gaps in moto itself are closed in tests/support/moto_server.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from tests.support.terraform import REPO_ROOT, TERRAFORM_DIR, Terraform, unavailable_reason, write_cli_config
+
+pytestmark = [pytest.mark.terraform, pytest.mark.moto_server, pytest.mark.slow]
+
+REGION = "us-east-1"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": REGION}
+# Every service the stack calls; the override points each at the moto server.
+ENDPOINT_SERVICES = (
+    "ec2",
+    "es",
+    "firehose",
+    "iam",
+    "lambda",
+    "logs",
+    "opensearch",
+    "s3",
+    "secretsmanager",
+    "ssm",
+    "sts",
+)
+CONTRACT_OUTPUTS = {
+    "opensearch_endpoint",
+    "dashboards_url",
+    "delivery_stream_name",
+    "delivery_stream_arn",
+    "backup_bucket_name",
+    "firehose_role_arn",
+    "master_user_secret_arn",
+    "transform_function_name",
+    "firehose_log_group_name",
+    "ingester_instance_id",
+    "ingester_public_ip",
+    "ssh_command",
+    "x_bearer_token_parameter_name",
+    "aws_region",
+    "index_name_prefix",
+    "retention_days",
+}
+# Actions AWS grants on "*" only (no resource-level permissions); anything else must name its resource.
+STAR_RESOURCE_ACTIONS = {"comprehend:BatchDetectSentiment", "comprehend:DetectSentiment", "cloudwatch:PutMetricData"}
+
+
+def override_tf(endpoint: str) -> str:
+    endpoints = "\n".join(f'    {service:<14} = "{endpoint}"' for service in ENDPOINT_SERVICES)
+    return f"""# Written by tests/integration/terraform/test_moto_cycle.py: provider pointed at the moto server.
+provider "aws" {{
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+
+  endpoints {{
+{endpoints}
+  }}
+}}
+"""
+
+
+def placeholder_lambda_zip(path: Path) -> Path:
+    """A minimal package with the handler module path, used until `make build` has produced the zip."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("transform/__init__.py", "")
+        archive.writestr(
+            "transform/handler.py",
+            "def lambda_handler(event, context):\n"
+            '    return {"records": [{"recordId": r["recordId"], "result": "Ok", "data": r["data"]} '
+            'for r in event["records"]]}\n',
+        )
+    return path
+
+
+def placeholder_bundle(path: Path) -> Path:
+    """A minimal bundle with an install.sh, used until `make build` has produced the real one."""
+    script = b"#!/bin/bash\necho placeholder bundle\n"
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo("install.sh")
+        info.size = len(script)
+        info.mode = 0o755
+        archive.addfile(info, io.BytesIO(script))
+    return path
+
+
+@dataclass
+class Stack:
+    tf: Terraform
+    endpoint: str
+    outputs: dict[str, Any]
+    bundle_path: Path
+    destroyed: bool = False
+    clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        if service not in self.clients:
+            self.clients[service] = boto3.client(service, endpoint_url=self.endpoint, **CREDENTIALS)
+        return self.clients[service]
+
+    def out(self, name: str) -> Any:
+        return self.outputs[name]["value"]
+
+
+@pytest.fixture(scope="module")
+def stack(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    # Given an empty emulated account
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    work = tmp_path_factory.mktemp("tf-moto-cycle")
+    root = work / "terraform"
+    shutil.copytree(TERRAFORM_DIR, root, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "terraform.tfvars"))
+    (root / "moto_override.tf").write_text(override_tf(moto_server), encoding="utf-8")
+    lambda_zip = REPO_ROOT / "dist" / "transform.zip"
+    bundle = REPO_ROOT / "dist" / "ingester-bundle.tar.gz"
+    if not lambda_zip.is_file():
+        lambda_zip = placeholder_lambda_zip(work / "transform.zip")
+    if not bundle.is_file():
+        bundle = placeholder_bundle(work / "ingester-bundle.tar.gz")
+    tfvars = {
+        "lambda_zip_path": str(lambda_zip),
+        "ingester_bundle_path": str(bundle),
+        # The provider waits up to the create timeout before its first poll; moto is ready at once.
+        "opensearch_timeouts": {"create": "10s", "update": "10s", "delete": "10s"},
+        # Non-default so the parameter is sent (defaults are left out to avoid a perpetual diff).
+        "processor_buffer_size": 0.5,
+        "tracked_terms": ["aws", "amazon web services"],
+    }
+    (root / "moto.auto.tfvars.json").write_text(json.dumps(tfvars), encoding="utf-8")
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_PROFILE": "",
+    }
+    tf = Terraform(root, write_cli_config(work / "cli"), env)
+    # When the stack is initialised from the mirror (the committed lock file must already be right)
+    tf.run(["init", "-no-color", "-input=false", "-lockfile=readonly"])
+    # and applied
+    tf.run(["apply", "-auto-approve", "-no-color", "-input=false"])
+    outputs = json.loads(tf.run(["output", "-json"]).stdout)
+    result = Stack(tf=tf, endpoint=moto_server, outputs=outputs, bundle_path=bundle)
+    try:
+        yield result
+    finally:
+        if not result.destroyed:
+            tf.run(["destroy", "-auto-approve", "-no-color", "-input=false"], ok=(0, 1))
+
+
+def allow_statements(document: dict[str, Any] | str) -> list[dict[str, Any]]:
+    doc = json.loads(document) if isinstance(document, str) else document
+    statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+    return [s for s in statements if s["Effect"] == "Allow"]
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_second_plan_shows_no_changes(stack: Stack) -> None:
+    # Then a second plan against the same account has nothing to do (exit 0, not 2)
+    result = stack.tf.run(["plan", "-detailed-exitcode", "-no-color", "-input=false"], ok=(0, 2))
+    assert result.returncode == 0, f"second plan is not empty:\n{result.stdout[-8000:]}"
+
+
+def test_outputs_follow_the_contract(stack: Stack) -> None:
+    assert set(stack.outputs) >= CONTRACT_OUTPUTS
+    for name in CONTRACT_OUTPUTS:
+        assert stack.outputs[name]["sensitive"] is False, name
+    endpoint = stack.out("opensearch_endpoint")
+    assert endpoint and "://" not in endpoint and "/" not in endpoint
+    assert stack.out("dashboards_url") == f"https://{endpoint}/_dashboards/"
+    assert stack.out("index_name_prefix") == "tweets"
+    assert stack.out("retention_days") == 30
+    assert stack.out("aws_region") == REGION
+    assert stack.out("delivery_stream_arn").endswith(f":deliverystream/{stack.out('delivery_stream_name')}")
+    assert stack.out("firehose_log_group_name") == f"/aws/kinesisfirehose/{stack.out('delivery_stream_name')}"
+    instance_id = stack.out("ingester_instance_id")
+    assert instance_id.startswith("i-")
+    # No SSH CIDRs were given, so the ready-to-paste command is a Session Manager session.
+    assert stack.out("ssh_command") == f"aws ssm start-session --region {REGION} --target {instance_id}"
+
+
+def test_backup_bucket_is_encrypted_private_versioned_and_tls_only(stack: Stack) -> None:
+    s3 = stack.client("s3")
+    bucket = stack.out("backup_bucket_name")
+    rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    tls = [s for s in policy["Statement"] if s["Effect"] == "Deny" and "Bool" in s.get("Condition", {})]
+    assert tls, policy
+    assert tls[0]["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    assert set(as_list(tls[0]["Resource"])) == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
+    lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    expiring = {r["Filter"].get("Prefix") for r in lifecycle if "Expiration" in r and "Days" in r["Expiration"]}
+    assert expiring == {"processing-failed/", "AmazonOpenSearchService-failed/"}
+    assert any("AbortIncompleteMultipartUpload" in r for r in lifecycle)
+
+
+def test_bundle_is_uploaded_and_pinned_by_user_data(stack: Stack) -> None:
+    import hashlib
+
+    ec2 = stack.client("ec2")
+    instance_id = stack.out("ingester_instance_id")
+    raw = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")["UserData"]["Value"]
+    user_data = base64.b64decode(raw).decode()
+    sha = hashlib.sha256(stack.bundle_path.read_bytes()).hexdigest()
+    assert f"{sha}  /tmp/ingester-bundle.tar.gz" in user_data
+    assert "bash /opt/tweet-ingester/src/install.sh" in user_data
+    env_lines = dict(
+        line.split("=", 1) for line in user_data.split("<<'ENV'\n", 1)[1].split("\nENV\n", 1)[0].splitlines()
+    )
+    assert env_lines == {
+        "INGESTER_SOURCE": "x",
+        "DELIVERY_STREAM_NAME": stack.out("delivery_stream_name"),
+        "AWS_REGION": REGION,
+        "TRACKED_TERMS": "aws,amazon web services",
+        "X_BEARER_TOKEN_SSM_PARAMETER": stack.out("x_bearer_token_parameter_name"),
+        "MAX_POSTS_PER_DAY": "10000",
+        "CLOUDWATCH_METRICS": "true",
+        "METRICS_NAMESPACE": "TweetSentiment/Ingester",
+        "LOG_LEVEL": "INFO",
+    }
+    copy = next(line for line in user_data.splitlines() if line.startswith("aws s3 cp"))
+    uri = copy.split()[-2]
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    body = stack.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert body == stack.bundle_path.read_bytes()
+
+
+def test_stream_delivers_to_opensearch_through_the_transform(stack: Stack) -> None:
+    desc = stack.client("firehose").describe_delivery_stream(DeliveryStreamName=stack.out("delivery_stream_name"))[
+        "DeliveryStreamDescription"
+    ]
+    assert desc["DeliveryStreamType"] == "DirectPut"
+    assert desc["DeliveryStreamEncryptionConfiguration"]["Status"] == "ENABLED"
+    dest = desc["Destinations"][0]["AmazonopensearchserviceDestinationDescription"]
+    domain_arn = f"arn:aws:es:{REGION}:123456789012:domain/tweet-sentiment"
+    assert dest["DomainARN"] == domain_arn
+    assert dest["RoleARN"] == stack.out("firehose_role_arn")
+    assert dest["IndexName"] == "tweets"
+    assert dest["IndexRotationPeriod"] == "OneDay"
+    assert dest["S3BackupMode"] == "FailedDocumentsOnly"
+    assert dest["BufferingHints"] == {"IntervalInSeconds": 60, "SizeInMBs": 5}
+    assert dest["RetryOptions"] == {"DurationInSeconds": 300}
+    assert dest["CloudWatchLoggingOptions"]["Enabled"] is True
+    assert dest["CloudWatchLoggingOptions"]["LogGroupName"] == stack.out("firehose_log_group_name")
+    backup = dest["S3DestinationDescription"]
+    assert backup["BucketARN"] == f"arn:aws:s3:::{stack.out('backup_bucket_name')}"
+    assert backup["CompressionFormat"] == "GZIP"
+    assert not backup.get("Prefix") and not backup.get("ErrorOutputPrefix")
+    processing = dest["ProcessingConfiguration"]
+    assert processing["Enabled"] is True
+    (processor,) = processing["Processors"]
+    assert processor["Type"] == "Lambda"
+    params = {p["ParameterName"]: p["ParameterValue"] for p in processor["Parameters"]}
+    function = stack.client("lambda").get_function(FunctionName=stack.out("transform_function_name"))
+    assert params["LambdaArn"] == function["Configuration"]["FunctionArn"] + ":$LATEST"
+    assert params["BufferSizeInMBs"] == "0.5"  # set in the test's tfvars
+    # Defaults are left to the provider, which sends Firehose's documented values itself.
+    assert params.get("BufferIntervalInSeconds", "60") == "60"
+
+
+def test_transform_function_configuration(stack: Stack) -> None:
+    config = stack.client("lambda").get_function(FunctionName=stack.out("transform_function_name"))["Configuration"]
+    assert config["Handler"] == "transform.handler.lambda_handler"
+    assert config["Runtime"] in {"python3.12", "python3.13"}
+    assert config["Architectures"] == ["arm64"]
+    assert config["Environment"]["Variables"] == {
+        "SENTIMENT_BACKEND": "comprehend",
+        "COMPREHEND_CONCURRENCY": "4",
+        "EMIT_METRICS": "true",
+        "METRICS_NAMESPACE": "TweetSentiment/Transform",
+        "LOG_LEVEL": "INFO",
+    }
+    groups = stack.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{config['FunctionName']}")
+    assert groups["logGroups"][0]["retentionInDays"] == 30
+
+
+def test_domain_is_encrypted_tls12_and_fine_grained(stack: Stack) -> None:
+    status = stack.client("opensearch").describe_domain(DomainName="tweet-sentiment")["DomainStatus"]
+    assert status["EngineVersion"].startswith("OpenSearch_")
+    assert status["ClusterConfig"]["InstanceType"] == "t3.small.search"
+    assert status["EBSOptions"]["VolumeType"] == "gp3"
+    assert status["EncryptionAtRestOptions"]["Enabled"] is True
+    assert status["NodeToNodeEncryptionOptions"]["Enabled"] is True
+    endpoint = status["DomainEndpointOptions"]
+    assert endpoint["EnforceHTTPS"] is True
+    assert endpoint["TLSSecurityPolicy"].startswith("Policy-Min-TLS-1-2")
+    security = status["AdvancedSecurityOptions"]
+    assert security["Enabled"] is True
+    assert security["InternalUserDatabaseEnabled"] is True
+    assert set(status["LogPublishingOptions"]) == {"ES_APPLICATION_LOGS", "INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS"}
+    policy = json.loads(status["AccessPolicies"])
+    for statement in policy["Statement"]:
+        actions = as_list(statement["Action"])
+        assert all(a.startswith("es:ESHttp") for a in actions), actions
+        assert all(r.startswith(status["ARN"] + "/") for r in as_list(statement["Resource"]))
+
+
+def test_master_user_secret_holds_generated_credentials(stack: Stack) -> None:
+    value = stack.client("secretsmanager").get_secret_value(SecretId=stack.out("master_user_secret_arn"))
+    secret = json.loads(value["SecretString"])
+    assert set(secret) == {"username", "password"}
+    assert secret["username"] == "admin"
+    assert len(secret["password"]) == 32
+    assert not any(c in secret["password"] for c in "\"'\\/@`$ ")
+
+
+def test_bearer_token_parameter_is_a_placeholder_secure_string(stack: Stack) -> None:
+    name = stack.out("x_bearer_token_parameter_name")
+    param = stack.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]
+    assert param["Type"] == "SecureString"
+    assert param["Value"].startswith("PLACEHOLDER")
+
+
+def test_ingester_instance_is_hardened(stack: Stack) -> None:
+    ec2 = stack.client("ec2")
+    instance = ec2.describe_instances(InstanceIds=[stack.out("ingester_instance_id")])["Reservations"][0]["Instances"][
+        0
+    ]
+    assert instance["MetadataOptions"]["HttpTokens"] == "required"
+    assert instance["MetadataOptions"]["HttpEndpoint"] == "enabled"
+    assert instance["InstanceType"] == "t4g.small"
+    assert instance["IamInstanceProfile"]["Arn"].endswith(":instance-profile/tweet-sentiment-ingester")
+    root = next(m for m in instance["BlockDeviceMappings"] if m["DeviceName"] == instance["RootDeviceName"])
+    volume = ec2.describe_volumes(VolumeIds=[root["Ebs"]["VolumeId"]])["Volumes"][0]
+    assert volume["Encrypted"] is True
+    (group,) = instance["SecurityGroups"]
+    sg = ec2.describe_security_groups(GroupIds=[group["GroupId"]])["SecurityGroups"][0]
+    assert sg["IpPermissions"] == []  # no SSH CIDRs given: no ingress at all
+    assert [(p["IpProtocol"], p["FromPort"], p["ToPort"]) for p in sg["IpPermissionsEgress"]] == [("tcp", 443, 443)]
+
+
+def test_iam_policies_name_their_resources_and_never_grant_star_actions(stack: Stack) -> None:
+    iam = stack.client("iam")
+    roles = [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("tweet-sentiment-")]
+    assert {r["RoleName"] for r in roles} == {
+        "tweet-sentiment-firehose",
+        "tweet-sentiment-transform",
+        "tweet-sentiment-ingester",
+    }
+    seen_actions: set[str] = set()
+    for role in roles:
+        names = iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
+        assert names, role["RoleName"]
+        for name in names:
+            document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=name)["PolicyDocument"]
+            for statement in allow_statements(document):
+                actions = as_list(statement["Action"])
+                resources = as_list(statement["Resource"])
+                seen_actions.update(actions)
+                for action in actions:
+                    assert action != "*" and not action.endswith(":*"), (role["RoleName"], name, action)
+                if "*" in resources:
+                    assert set(actions) <= STAR_RESOURCE_ACTIONS, (role["RoleName"], name, actions)
+                    if "cloudwatch:PutMetricData" in actions:
+                        assert statement["Condition"]["StringEquals"]["cloudwatch:namespace"]
+                for resource in resources:
+                    assert resource == "*" or resource.startswith("arn:aws:"), resource
+    assert {"firehose:PutRecordBatch", "lambda:InvokeFunction", "comprehend:BatchDetectSentiment"} <= seen_actions
+    attached = iam.list_attached_role_policies(RoleName="tweet-sentiment-ingester")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+    ingester = iam.get_role_policy(RoleName="tweet-sentiment-ingester", PolicyName="firehose-put")["PolicyDocument"]
+    assert as_list(allow_statements(ingester)[0]["Resource"]) == [stack.out("delivery_stream_arn")]
+
+
+def test_destroy_removes_the_stack(stack: Stack) -> None:
+    # Finally the stack destroys cleanly (the backup bucket is empty, so force_destroy stays off)
+    stack.tf.run(["destroy", "-auto-approve", "-no-color", "-input=false"])
+    stack.destroyed = True
+    assert json.loads(stack.tf.run(["show", "-json"]).stdout).get("values") is None
+    assert stack.client("firehose").list_delivery_streams()["DeliveryStreamNames"] == []
+    assert stack.client("opensearch").list_domain_names()["DomainNames"] == []
+    reservations = stack.client("ec2").describe_instances(InstanceIds=[stack.out("ingester_instance_id")])
+    assert reservations["Reservations"][0]["Instances"][0]["State"]["Name"] == "terminated"

@@ -1,0 +1,125 @@
+"""The Makefile's Terraform targets: deploy order, and ssh/logs choosing SSH or Session Manager from the outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.terraform import REPO_ROOT
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
+
+STUB = """#!/usr/bin/env bash
+# Records its argv (one JSON list per line) and, as terraform, answers `output -raw NAME` from $FAKE_OUTPUTS.
+printf '%s\\n' "$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$(basename "$0")" "$@")" >> "$CALLS"
+if [ "$(basename "$0")" = terraform ] && [ "$2" = output ]; then
+  python3 -c 'import json,os,sys; print(json.loads(os.environ["FAKE_OUTPUTS"])[sys.argv[1]], end="")' "$4"
+fi
+"""
+
+
+def run_make(tmp_path: Path, target: str, outputs: dict[str, str]) -> list[list[str]]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name in ("terraform", "ssh", "aws"):
+        stub = bin_dir / name
+        stub.write_text(STUB)
+        stub.chmod(0o755)
+    calls = tmp_path / "calls.jsonl"
+    calls.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "CALLS": str(calls),
+        "FAKE_OUTPUTS": json.dumps(outputs),
+        "HOME": str(tmp_path),
+    }
+    proc = subprocess.run(
+        ["make", "--no-print-directory", target, f"TF={bin_dir / 'terraform'}"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return [json.loads(line) for line in calls.read_text().splitlines()]
+
+
+SSH_OUTPUTS = {"ssh_command": "ssh -i ~/.ssh/ops.pem ec2-user@203.0.113.7", "ingester_instance_id": "i-0abc"}
+SSM_OUTPUTS = {
+    "ssh_command": "aws ssm start-session --region eu-west-1 --target i-0abc",
+    "ingester_instance_id": "i-0abc",
+    "aws_region": "eu-west-1",
+}
+
+
+def test_ssh_runs_the_ssh_command_output(tmp_path: Path) -> None:
+    calls = run_make(tmp_path, "ssh", SSH_OUTPUTS)
+    assert calls[-1] == ["ssh", "-i", f"{tmp_path}/.ssh/ops.pem", "ec2-user@203.0.113.7"]
+
+
+def test_ssh_falls_back_to_session_manager(tmp_path: Path) -> None:
+    calls = run_make(tmp_path, "ssh", SSM_OUTPUTS)
+    assert calls[-1] == ["aws", "ssm", "start-session", "--region", "eu-west-1", "--target", "i-0abc"]
+
+
+def test_logs_follows_the_journal_over_ssh(tmp_path: Path) -> None:
+    calls = run_make(tmp_path, "logs", SSH_OUTPUTS)
+    assert calls[-1] == [
+        "ssh",
+        "-i",
+        f"{tmp_path}/.ssh/ops.pem",
+        "ec2-user@203.0.113.7",
+        "-t",
+        "sudo",
+        "journalctl",
+        "-u",
+        "tweet-ingester",
+        "-f",
+    ]
+
+
+def test_logs_follows_the_journal_through_session_manager(tmp_path: Path) -> None:
+    calls = run_make(tmp_path, "logs", SSM_OUTPUTS)
+    assert calls[-1] == [
+        "aws",
+        "ssm",
+        "start-session",
+        "--region",
+        "eu-west-1",
+        "--target",
+        "i-0abc",
+        "--document-name",
+        "AWS-StartInteractiveCommand",
+        "--parameters",
+        '{"command":["sudo journalctl -u tweet-ingester -f"]}',
+    ]
+
+
+def test_deploy_builds_applies_then_sets_up_opensearch() -> None:
+    proc = subprocess.run(
+        ["make", "-n", "--no-print-directory", "deploy", "TFVARS=prod.tfvars", "AUTO_APPROVE=1"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = proc.stdout.splitlines()
+
+    def index(fragment: str) -> int:
+        return next(i for i, line in enumerate(lines) if fragment in line)
+
+    build, init = index("make build"), index("init -input=false")
+    apply = index("apply -input=false")
+    setup = index("make opensearch-setup")
+    assert build < init < apply < setup
+    assert f"-var-file={REPO_ROOT}/prod.tfvars" in lines[apply]
+    assert "-auto-approve" in lines[apply]

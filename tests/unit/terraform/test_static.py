@@ -1,0 +1,177 @@
+"""terraform fmt and validate for the root and every module, the lock file, and variable validations."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support.terraform import MODULES_DIR, TERRAFORM_DIR, Terraform
+
+pytestmark = pytest.mark.terraform
+
+MODULES = sorted(p.name for p in MODULES_DIR.iterdir() if p.is_dir())
+
+
+def test_every_expected_module_exists() -> None:
+    assert MODULES == ["firehose", "iam", "ingester", "lambda", "opensearch", "s3"]
+    for module in MODULES:
+        for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"):
+            assert (MODULES_DIR / module / name).is_file(), f"modules/{module}/{name}"
+
+
+def test_fmt_is_clean(terraform_copy: tuple[Path, Path]) -> None:
+    root, cli = terraform_copy
+    result = Terraform(root, cli).run(["fmt", "-check", "-recursive", "-diff", "-no-color"], ok=(0, 3))
+    assert result.returncode == 0, f"terraform fmt -recursive terraform would change:\n{result.stdout}"
+
+
+def test_root_validates_with_the_committed_lock_file(terraform_copy: tuple[Path, Path]) -> None:
+    root, cli = terraform_copy
+    tf = Terraform(root, cli)
+    # -lockfile=readonly: the committed lock must already cover the mirror's package
+    tf.run(["init", "-backend=false", "-no-color", "-input=false", "-lockfile=readonly"])
+    result = json.loads(tf.run(["validate", "-json", "-no-color"]).stdout)
+    assert result["valid"] is True, result["diagnostics"]
+    assert result["warning_count"] == 0, result["diagnostics"]
+    assert (root / ".terraform.lock.hcl").read_text() == (TERRAFORM_DIR / ".terraform.lock.hcl").read_text()
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_validates(terraform_copy: tuple[Path, Path], module: str) -> None:
+    root, cli = terraform_copy
+    tf = Terraform(root / "modules" / module, cli)
+    tf.init(backend=False)
+    result = json.loads(tf.run(["validate", "-json", "-no-color"]).stdout)
+    assert result["valid"] is True, result["diagnostics"]
+    assert result["warning_count"] == 0, result["diagnostics"]
+
+
+def test_only_the_aws_provider_is_required() -> None:
+    text = "\n".join(p.read_text() for p in TERRAFORM_DIR.rglob("*.tf") if ".terraform" not in p.parts)
+    sources = set(re.findall(r'source\s*=\s*"([a-z0-9-]+/[a-z0-9-]+)"', text))
+    assert sources == {"hashicorp/aws"}
+    root_versions = (TERRAFORM_DIR / "versions.tf").read_text()
+    assert 'version = "~> 5.100"' in root_versions
+    for module in MODULES:
+        assert 'version = ">= ' in (MODULES_DIR / module / "versions.tf").read_text(), module
+
+
+def test_lock_file_pins_one_aws_version_for_every_platform() -> None:
+    lock = (TERRAFORM_DIR / ".terraform.lock.hcl").read_text()
+    assert lock.count('provider "registry.terraform.io/') == 1
+    assert 'version     = "5.100.0"' in lock
+    assert lock.count('"zh:') >= 14  # one per platform archive published in the registry
+    assert '"h1:' in lock
+
+
+UNREACHABLE = "http://127.0.0.1:9"  # connection refused at once: no AWS call can succeed or hang
+
+
+FIREHOSE_REQUIRED = {
+    "name": "tweets",
+    "role_arn": "arn:aws:iam::123456789012:role/firehose",
+    "opensearch_domain_arn": "arn:aws:es:us-east-1:123456789012:domain/tweets",
+    "processor_lambda_arn": "arn:aws:lambda:us-east-1:123456789012:function:transform:$LATEST",
+    "backup_bucket_arn": "arn:aws:s3:::backup",
+}
+
+
+@pytest.fixture(scope="module")
+def offline_copy(terraform_copy: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A copy of terraform/ whose provider can reach nothing, for checks that must fail before any API call."""
+    source, cli = terraform_copy
+    root = tmp_path_factory.mktemp("tf-offline") / "terraform"
+    shutil.copytree(source, root, ignore=shutil.ignore_patterns(".terraform"))
+    services = ("ec2", "es", "firehose", "iam", "lambda", "logs", "opensearch", "s3", "secretsmanager", "ssm", "sts")
+    endpoints = "\n".join(f'    {s} = "{UNREACHABLE}"' for s in services)
+    override = (
+        'provider "aws" {\n  region = "us-east-1"\n  access_key = "testing"\n  secret_key = "testing"\n'
+        "  max_retries = 1\n  skip_credentials_validation = true\n  skip_requesting_account_id = true\n"
+        f"  skip_metadata_api_check = true\n  endpoints {{\n{endpoints}\n  }}\n}}\n"
+    )
+    (root / "offline_override.tf").write_text(override)
+    # The firehose module planned on its own (as a root) in a separate copy, with the same provider.
+    firehose = root.parent / "firehose"
+    shutil.copytree(source / "modules" / "firehose", firehose, ignore=shutil.ignore_patterns(".terraform*"))
+    (firehose / "offline_override.tf").write_text(override)
+    for directory in (root, firehose):
+        Terraform(directory, cli).run(["init", "-backend=false", "-no-color", "-input=false"])
+    return root, cli
+
+
+def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
+    tf = Terraform(directory, cli)
+    var_file = directory / "bad.auto.tfvars.json"
+    var_file.write_text(json.dumps(tfvars))
+    try:
+        result = tf.run(["plan", "-refresh=false", "-input=false", "-no-color"], ok=(1,))
+    finally:
+        var_file.unlink()
+    return " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize(
+    ("tfvars", "message"),
+    [
+        ({"name_prefix": "Tweet_Sentiment"}, "name_prefix must be 3-28 characters"),
+        ({"ssh_allowed_cidrs": ["0.0.0.0/0"]}, "0.0.0.0/0 and ::/0 are refused"),
+        ({"opensearch_auto_tune_enabled": True}, "Auto-Tune is not supported on t2/t3"),
+        ({"lambda_timeout": 301}, "Firehose's 5-minute processor limit"),
+        ({"tracked_terms": []}, "tracked_terms needs at least one"),
+    ],
+)
+def test_bad_root_values_are_refused_at_plan_time(
+    offline_copy: tuple[Path, Path], tfvars: dict[str, object], message: str
+) -> None:
+    # Given a value AWS would reject only at apply time (or never), when planning, then a validation
+    # refuses it with a message that names the limit.
+    root, cli = offline_copy
+    assert message in offline_plan(root, cli, tfvars)
+
+
+@pytest.mark.parametrize(
+    ("tfvars", "message"),
+    [
+        ({"buffering_interval": 901}, "between 0 and 900 (Firehose limit)"),
+        ({"buffering_size": 101}, "between 1 and 100 (Firehose limit for OpenSearch destinations)"),
+        ({"processor_buffer_size": 3.5}, "between 0.2 and 3 MB"),
+        ({"index_rotation_period": "Daily"}, "index_rotation_period must be one of"),
+        ({"processor_lambda_arn": "arn:aws:lambda:us-east-1:123456789012:function:transform"}, "qualified Lambda ARN"),
+    ],
+)
+def test_bad_firehose_values_are_refused_at_plan_time(
+    offline_copy: tuple[Path, Path], tfvars: dict[str, object], message: str
+) -> None:
+    root, cli = offline_copy
+    assert message in offline_plan(root.parent / "firehose", cli, {**FIREHOSE_REQUIRED, **tfvars})
+
+
+def test_valid_firehose_values_plan_without_error(offline_copy: tuple[Path, Path]) -> None:
+    # The control case: the same offline plan with valid values succeeds, so the failures above are the
+    # validations and not the harness.
+    root, cli = offline_copy
+    directory = root.parent / "firehose"
+    tf = Terraform(directory, cli)
+    var_file = directory / "good.auto.tfvars.json"
+    var_file.write_text(json.dumps({**FIREHOSE_REQUIRED, "buffering_interval": 0, "processor_buffer_size": 0.2}))
+    try:
+        tf.run(["plan", "-refresh=false", "-input=false", "-no-color"])
+    finally:
+        var_file.unlink()
+
+
+def test_tfvars_example_passes_every_validation(offline_copy: tuple[Path, Path]) -> None:
+    # The example users copy must hold only valid, known variables: planning with it fails only where the
+    # offline provider cannot reach AWS, never on a variable.
+    root, cli = offline_copy
+    result = Terraform(root, cli).run(
+        ["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=terraform.tfvars.example"], ok=(1,)
+    )
+    errors = " ".join((result.stdout + result.stderr).split())
+    assert "Invalid value for variable" not in errors, errors
+    assert "undeclared variable" not in errors, errors
+    assert "connection refused" in errors  # it got as far as calling AWS
