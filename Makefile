@@ -50,7 +50,7 @@ fmt: setup ## Format Python and Terraform code in place
 	$(VENV)/bin/ruff check --fix .
 	@if ls $(TF_DIR)/*.tf >/dev/null 2>&1; then $(TF) fmt -recursive $(TF_DIR); fi
 
-test: setup $(CHECKOV_VENV)/.installed ## Run the whole test suite (unit, integration against moto/terraform, e2e)
+test: setup build $(CHECKOV_VENV)/.installed ## Build, then run the whole test suite (unit, integration: moto server + terraform, e2e)
 	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(ARGS)
 
 build: setup ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (INGESTER_ARCH=aarch64|x86_64)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import shutil
 import tarfile
 import zipfile
@@ -138,6 +139,10 @@ def stack(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     (root / "moto_override.tf").write_text(override_tf(moto_server), encoding="utf-8")
     lambda_zip = REPO_ROOT / "dist" / "transform.zip"
     bundle = REPO_ROOT / "dist" / "ingester-bundle.tar.gz"
+    missing = [str(p.relative_to(REPO_ROOT)) for p in (lambda_zip, bundle) if not p.is_file()]
+    if missing and os.environ.get("REQUIRE_ALL_TESTS") == "1":
+        # `make test` builds them first; CI must deploy the real artefacts, never placeholders.
+        pytest.fail(f"{', '.join(missing)} not built: run `make build` before the moto cycle")
     if not lambda_zip.is_file():
         lambda_zip = placeholder_lambda_zip(work / "transform.zip")
     if not bundle.is_file():
