@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 ALLOW_LIST_HINT = (
     "the domain only accepts clients allowed by its access policy: add your public IP "
     "(curl -s https://checkip.amazonaws.com) "
-    "to the OpenSearch IP allow-list variable in terraform.tfvars (e.g. opensearch_allowed_cidrs) and re-apply; "
+    "to the IP allow-list dashboards_allowed_cidrs in terraform/terraform.tfvars and re-apply; "
     "if the domain is deployed in a VPC, run this from a host inside that VPC (or through a tunnel)"
 )
 DEFAULT_TIMEOUT = 30.0

@@ -12,7 +12,7 @@ from moto import mock_aws
 from scripts.opensearch import setup
 from scripts.opensearch.dashboards import NDJSON_PATH
 from scripts.opensearch.resources import index_template, ism_policy, role
-from tests.conftest import free_port
+from tests.conftest import REPO_ROOT, free_port
 from tests.unit.opensearch.fake_opensearch import FakeOpenSearch, Recorded
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/tweets-firehose"
@@ -270,6 +270,9 @@ def test_unreachable_endpoint_points_at_the_allow_list(capsys) -> None:
     assert code == 1
     assert "connection refused" in err
     assert "allow-list" in err and "VPC" in err
+    # The variable it names is the one Terraform really has.
+    assert "dashboards_allowed_cidrs" in err
+    assert 'variable "dashboards_allowed_cidrs"' in (REPO_ROOT / "terraform" / "variables.tf").read_text()
 
 
 def test_elasticsearch_is_a_version_mismatch(fake_os: FakeOpenSearch, capsys) -> None:
