@@ -19,7 +19,7 @@ from types import FrameType
 from typing import Any
 
 from ingester import __version__, logsetup
-from ingester.config import ConfigError, Settings, default_state_dir
+from ingester.config import LOG_LEVELS, ConfigError, Settings, default_state_dir
 from ingester.stats import read_status
 
 
@@ -31,7 +31,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="dotenv file (default $INGESTER_ENV_FILE, else ./.env)",
     )
     parser.add_argument("--state-dir", type=Path, help="STATE_DIR: WAL, spool, dead letters, status.json")
-    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="LOG_LEVEL")
+    parser.add_argument("--log-level", choices=list(LOG_LEVELS), help="LOG_LEVEL")
 
 
 def _source_flags(parser: argparse.ArgumentParser) -> None:

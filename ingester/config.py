@@ -18,7 +18,7 @@ from dotenv import dotenv_values
 
 SourceName = Literal["x", "replay"]
 SOURCES: tuple[str, ...] = ("x", "replay")
-LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 #: Firehose limits (DESIGN 2.4).
 FIREHOSE_MAX_BATCH_RECORDS = 500

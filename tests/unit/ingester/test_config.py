@@ -133,3 +133,10 @@ def test_env_example_documents_every_setting_and_parses() -> None:
     settings = Settings.from_sources({}, {}, example)
     assert settings.delivery_stream == "tweet-sentiment"
     assert settings.tracked_terms == ("aws", "#serverless", "amazon web services")
+
+
+def test_every_log_level_terraform_allows_is_accepted() -> None:
+    # terraform/modules/ingester validates log_level against DEBUG, INFO, WARNING, ERROR, CRITICAL and writes
+    # it to the env file: each of them must start the daemon, not exit 2.
+    for level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        assert Settings.from_sources({}, {"LOG_LEVEL": level}, None).log_level == level
