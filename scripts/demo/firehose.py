@@ -184,6 +184,7 @@ class LocalFirehose:
         self._oldest: float | None = None
         self._seq = 0
         self._stop = threading.Event()
+        self._closed = False  # set under _lock by close(): later puts are refused, never buffered and lost
         self._thread: threading.Thread | None = None
         self.put_calls = 0
         self.records_in = 0
@@ -217,6 +218,11 @@ class LocalFirehose:
         arrival_ms = int(time.time() * 1000)
         responses = []
         with self._lock:
+            if self._closed:
+                # close() has delivered the buffer for the last time: a record buffered now would never be
+                # delivered although the caller was told it was. Refuse it the way Firehose refuses a call it
+                # cannot take, so the ingester's writer keeps it (retries, then its spool).
+                raise _client_error("ServiceUnavailableException", f"stream {self.stream_name} is closed")
             self.put_calls += 1
             self.records_in += len(payloads)
             for data in payloads:
@@ -246,7 +252,9 @@ class LocalFirehose:
         return self
 
     def close(self) -> None:
-        """Stop the timer and deliver everything still buffered."""
+        """Refuse further puts, stop the timer and deliver everything still buffered."""
+        with self._lock:
+            self._closed = True
         self._stop.set()
         if self._thread is not None:
             self._thread.join()

@@ -109,6 +109,21 @@ def test_close_delivers_everything_still_buffered() -> None:
     assert sorted(map(int, target.ok_ids())) == list(range(7))
 
 
+def test_a_put_after_close_is_refused_not_silently_buffered() -> None:
+    # Given a closed stream (its last flush is done), when a late put arrives (the ingester still running after
+    # a second Ctrl-C), then it is refused with a retriable error instead of buffered where nothing delivers it.
+    target = Collect()
+    fh = firehose(target).start()
+    fh.put_record_batch(DeliveryStreamName="demo", Records=records(0, 2))
+    fh.close()
+    with pytest.raises(ClientError) as raised:
+        fh.put_record_batch(DeliveryStreamName="demo", Records=records(2, 3))
+    assert raised.value.response["Error"]["Code"] == "ServiceUnavailableException"
+    assert fh.pending() == 0
+    assert fh.records_in == 2
+    assert sorted(map(int, target.ok_ids())) == [0, 1]
+
+
 def test_event_has_the_firehose_shape() -> None:
     seen: list[dict[str, Any]] = []
 
