@@ -476,6 +476,9 @@ def run(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> i
     except ValueError as exc:  # the transform's ConfigError (a ValueError) from its cold start
         print(f"demo: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except OSError as exc:  # --output-dir / --db not creatable or writable
+        print(f"demo: cannot use {exc.filename or args.output_dir}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CONFIG
     return demo.run()
 
 

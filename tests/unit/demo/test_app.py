@@ -108,3 +108,17 @@ def test_replay_settings_pace_the_view_and_run_flat_out_without_it(tmp_path: Pat
     assert app.ingester_settings(args, paths, live=False, view=False).rate is None
     args = app.build_parser().parse_args(["--output-dir", str(tmp_path), "--rate", "0"])
     assert app.ingester_settings(args, paths, live=False, view=True).rate is None
+
+
+def test_an_unusable_output_dir_is_a_clear_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an --output-dir below a regular file (it cannot be created), the demo exits 2 naming the path.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code = app.run(["--output-dir", str(blocker / "out"), "--no-view", "--limit", "1"])
+    assert code == app.EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert err.startswith("demo: cannot use ")
+    assert str(blocker / "out") in err
+    assert "Traceback" not in err
