@@ -283,10 +283,18 @@ def _as_bool(env_name: str, value: object) -> bool:
 
 def _as_terms(env_name: str, value: object) -> tuple[str, ...]:
     items = [str(v) for v in value] if isinstance(value, list | tuple) else str(value).split(",")
-    terms = tuple(t.strip() for t in items)
+    terms = tuple(_unquote(t.strip()) for t in items)
     if any(not t for t in terms):
         raise ConfigError(f"{env_name} contains an empty term (check for a doubled or trailing comma); got {value!r}")
     return terms
+
+
+def _unquote(term: str) -> str:
+    """``"big data"`` → ``big data``: the rules quote phrases themselves (ingester.rules.quote_term), and systemd's
+    EnvironmentFile strips such quotes while a dotenv file keeps them, so both must mean the same term."""
+    if len(term) >= 2 and term[0] == term[-1] == '"' and '"' not in term[1:-1]:
+        return term[1:-1].strip()
+    return term
 
 
 def _as_optional_positive_int(env_name: str, value: object) -> int | None:

@@ -140,3 +140,16 @@ def test_every_log_level_terraform_allows_is_accepted() -> None:
     # it to the env file: each of them must start the daemon, not exit 2.
     for level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         assert Settings.from_sources({}, {"LOG_LEVEL": level}, None).log_level == level
+
+
+def test_a_quoted_phrase_in_tracked_terms_is_the_phrase_itself() -> None:
+    # systemd's EnvironmentFile strips the quotes of TRACKED_TERMS=aws,"big data" while a dotenv file keeps them;
+    # the rules quote phrases themselves, so a kept pair of quotes must not become literal quote characters.
+    from ingester.rules import desired_rules
+
+    quoted = Settings.from_sources({}, {"TRACKED_TERMS": 'aws, "big data" ,#x'}, None).tracked_terms
+    bare = Settings.from_sources({}, {"TRACKED_TERMS": "aws,big data,#x"}, None).tracked_terms
+    assert quoted == bare == ("aws", "big data", "#x")
+    assert [r.value for r in desired_rules(quoted)] == ["aws", '"big data"', "#x"]
+    with pytest.raises(ConfigError, match="TRACKED_TERMS"):
+        Settings.from_sources({}, {"TRACKED_TERMS": 'aws,""'}, None)
