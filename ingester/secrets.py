@@ -17,6 +17,13 @@ class SecretUnavailableError(RuntimeError):
     """SSM could not be reached (transient); not a configuration error."""
 
 
+#: SSM answers that say "try again", not "the setting is wrong": the daemon exits 1 and systemd restarts it,
+#: whereas a ConfigError exits 2, which the unit never restarts (RestartPreventExitStatus=2).
+TRANSIENT_SSM_CODES = frozenset(
+    {"ThrottlingException", "InternalServerError", "ServiceUnavailable", "RequestTimeout", "RequestLimitExceeded"}
+)
+
+
 def resolve_bearer_token(settings: Settings, *, ssm_client: Any = None) -> str:
     """X_BEARER_TOKEN if set, else the decrypted value of X_BEARER_TOKEN_SSM_PARAMETER."""
     if settings.x_bearer_token:
@@ -33,6 +40,8 @@ def resolve_bearer_token(settings: Settings, *, ssm_client: Any = None) -> str:
         response = ssm_client.get_parameter(Name=name, WithDecryption=True)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "ClientError")
+        if code in TRANSIENT_SSM_CODES:
+            raise SecretUnavailableError(f"X_BEARER_TOKEN_SSM_PARAMETER {name!r} could not be read: {code}") from None
         hint = {
             "ParameterNotFound": "no such parameter in this region",
             "AccessDeniedException": "the instance role may not read it (ssm:GetParameter) or decrypt it (kms:Decrypt)",
@@ -40,8 +49,10 @@ def resolve_bearer_token(settings: Settings, *, ssm_client: Any = None) -> str:
         raise ConfigError(
             f"X_BEARER_TOKEN_SSM_PARAMETER {name!r} could not be read: {code}{': ' + hint if hint else ''}"
         ) from None
-    except BotoCoreError as exc:
-        raise ConfigError(f"X_BEARER_TOKEN_SSM_PARAMETER {name!r} could not be read: {type(exc).__name__}") from None
+    except BotoCoreError as exc:  # no network yet, endpoint unreachable, instance credentials not there yet
+        raise SecretUnavailableError(
+            f"X_BEARER_TOKEN_SSM_PARAMETER {name!r} could not be read: {type(exc).__name__}"
+        ) from None
     parameter = response.get("Parameter", {})
     value = parameter.get("Value")
     if not isinstance(value, str) or not value.strip():

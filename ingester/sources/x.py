@@ -24,6 +24,7 @@ from typing import Any
 from ingester.config import ConfigError, Settings
 from ingester.envelope import EXPANSIONS, TWEET_FIELDS, USER_FIELDS, MalformedMessage, from_stream_message, utc_now_iso
 from ingester.rules import RulesClient, RulesError, desired_rules
+from ingester.secrets import SecretUnavailableError
 from ingester.sources import Sink
 from ingester.stats import Stats
 from ingester.xclient import ReconnectPolicy, StreamHandler, XStreamingClient
@@ -149,7 +150,7 @@ class XSource:
             return
         try:
             token = self._token_refresher()
-        except ConfigError as exc:
+        except (ConfigError, SecretUnavailableError) as exc:
             log.error("could not re-read the bearer token: %s", exc)
             return
         self._token = token

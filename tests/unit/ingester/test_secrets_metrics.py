@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from unittest import mock
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
 from ingester import logsetup
+from ingester.app import EXIT_FATAL, run
 from ingester.config import ConfigError, Settings
 from ingester.metrics import MetricsPublisher
-from ingester.secrets import resolve_bearer_token
+from ingester.secrets import SecretUnavailableError, resolve_bearer_token
+from tests.unit.ingester.fakes import FakeFirehose
 
 
 @mock_aws
@@ -35,6 +40,43 @@ def test_plain_string_parameter_is_refused() -> None:
 def test_missing_parameter_names_the_setting() -> None:
     with pytest.raises(ConfigError, match=r"X_BEARER_TOKEN_SSM_PARAMETER ./nope..*ParameterNotFound"):
         resolve_bearer_token(Settings(x_bearer_token_ssm_parameter="/nope", aws_region="us-east-1"))
+
+
+class _SsmDown:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def get_parameter(self, **_: object) -> dict[str, object]:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        EndpointConnectionError(endpoint_url="https://ssm.us-east-1.amazonaws.com"),
+        ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetParameter"),
+        ClientError({"Error": {"Code": "InternalServerError", "Message": "oops"}}, "GetParameter"),
+    ],
+)
+def test_ssm_unreachable_or_throttling_is_transient_not_a_config_error(error: Exception) -> None:
+    # A ConfigError exits 2, which the unit never restarts: an SSM hiccup at boot must not stop the service for good.
+    settings = Settings(x_bearer_token_ssm_parameter="/tweets/x-token", aws_region="us-east-1")
+    with pytest.raises(SecretUnavailableError, match="X_BEARER_TOKEN_SSM_PARAMETER") as raised:
+        resolve_bearer_token(settings, ssm_client=_SsmDown(error))
+    assert not isinstance(raised.value, ConfigError)
+
+
+def test_ssm_unreachable_at_start_exits_1_so_systemd_restarts(tmp_path: Path) -> None:
+    settings = Settings(
+        source="x",
+        delivery_stream="demo",
+        tracked_terms=("aws",),
+        x_bearer_token_ssm_parameter="/tweets/x-token",
+        aws_region="us-east-1",
+        state_dir=tmp_path / "state",
+    )
+    with mock.patch.dict("os.environ", {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}):
+        assert run(settings, firehose_client=FakeFirehose()) == EXIT_FATAL
 
 
 def test_local_token_wins_and_is_redacted_from_logs(caplog: pytest.LogCaptureFixture) -> None:
