@@ -157,6 +157,8 @@ def from_replay_line(line: bytes | str, *, default_source: str = "replay") -> di
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         raise MalformedMessage("invalid_json", f"{exc.msg} at column {exc.colno}") from None
+    except RecursionError:  # nesting deeper than the interpreter's recursion limit
+        raise MalformedMessage("invalid_json", "nested too deeply") from None
     if not isinstance(obj, dict):
         raise MalformedMessage("not_an_object", "a line must be a JSON object")
     if "v" in obj:

@@ -161,7 +161,7 @@ class XSource:
         """One stream message; never raises for bad input."""
         try:
             message = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             log.warning("malformed line from the X stream (%d bytes): not JSON; skipped", len(line))
             sink.drop("invalid_json")
             return

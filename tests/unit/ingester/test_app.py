@@ -54,6 +54,19 @@ def test_replay_delivers_every_tweet_and_exits_0(tmp_path: Path) -> None:
     assert "delivered        1234" in text and "invalid_json=1" in text
 
 
+def test_a_line_nested_too_deeply_is_skipped_and_the_replay_goes_on(tmp_path: Path) -> None:
+    # Before: json.loads' RecursionError escaped the replay source, the daemon exited 1 at that line, and every
+    # restart stopped at the same line again.
+    replay = write_replay(tmp_path / "t.jsonl", 3)
+    with replay.open("a") as handle:
+        handle.write('{"data": {"id": "9", "text": "x", "deep": ' + "[" * 100_000 + "]" * 100_000 + "}}\n")
+        handle.write(json.dumps(stream_message(3)) + "\n")
+    client = FakeFirehose()
+    assert run(settings(tmp_path, replay), firehose_client=client) == 0
+    assert sorted(client.delivered_ids()) == sorted(tweet_id(i) for i in range(4))
+    assert read_status(tmp_path / "state")["dropped"] == {"invalid_json": 1}
+
+
 def test_stop_event_flushes_and_returns_0(tmp_path: Path) -> None:
     replay = write_replay(tmp_path / "t.jsonl", 1000)
     client = FakeFirehose()

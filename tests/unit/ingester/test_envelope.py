@@ -51,6 +51,7 @@ def test_replay_of_raw_message_is_source_replay() -> None:
     ("line", "reason"),
     [
         (b'{"data": {"id": "1", "text": "x"', "invalid_json"),
+        (b'{"data": {"id": "1", "text": "x", "deep": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}", "invalid_json"),
         (b"\xff\xfe not utf8", "not_utf8"),
         (b"[1, 2]", "not_an_object"),
         (b'{"hello": 1}', "unknown_shape"),

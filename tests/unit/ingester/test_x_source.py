@@ -90,3 +90,12 @@ def test_reconnect_backoff_follows_x_policy() -> None:
     b.reset()
     assert [b.http(429) for _ in range(4)] == [60, 120, 240, 320]
     assert ReconnectPolicy().scaled(0.01).rate_limit_start_s == 0.6
+
+
+def test_a_line_nested_too_deeply_is_a_counted_drop_not_a_crash(tmp_path: Path) -> None:
+    # json.loads raises RecursionError (not a ValueError) on deep nesting: it must not end the source.
+    source = XSource(Settings(state_dir=tmp_path, tracked_terms=("aws",), x_bearer_token="t"), "t", Stats())
+    sink = ListSink()
+    source.handle_line(b'{"data": {"id": "1", "text": "x", "deep": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}", sink)
+    assert sink.accepted == []
+    assert sink.dropped == ["invalid_json"]
