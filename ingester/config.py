@@ -102,7 +102,9 @@ class Settings:
         if self.rate is not None:
             _check_range("REPLAY_RATE", self.rate, 0.001, 10_000_000)
         if self.limit is not None:
-            _check_range("INGESTER_LIMIT", self.limit, 0, 10**12)
+            if self.limit == 0:  # would read nothing and exit 0: under Restart=always, a silent do-nothing loop
+                raise ConfigError("INGESTER_LIMIT=0 would read nothing; leave it empty for no limit")
+            _check_range("INGESTER_LIMIT", self.limit, 1, 10**12)
         if self.max_posts_per_day is not None:
             _check_range("MAX_POSTS_PER_DAY", self.max_posts_per_day, 1, 10**12)
         if not self.x_api_base_url.startswith(("https://", "http://")):

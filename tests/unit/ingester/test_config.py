@@ -56,6 +56,8 @@ def test_keyword_construction_for_replay(tmp_path: Path) -> None:
         ({"METRICS_NAMESPACE": "AWS/Firehose"}, "METRICS_NAMESPACE"),
         ({"MAX_POSTS_PER_DAY": "-5"}, "MAX_POSTS_PER_DAY"),
         ({"WAL_COMMIT_MS": "0"}, "WAL_COMMIT_MS"),
+        ({"INGESTER_LIMIT": "0"}, "INGESTER_LIMIT"),  # not "no limit" (unlike MAX_POSTS_PER_DAY=0): reads nothing
+        ({"INGESTER_LIMIT": "-1"}, "INGESTER_LIMIT"),
     ],
 )
 def test_malformed_values_name_the_setting(env: dict[str, str], names: str) -> None:
