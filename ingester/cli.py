@@ -269,6 +269,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 1
     if args.json:
         print(json.dumps(status, indent=2, sort_keys=True))
-    else:
-        print(format_status(status))
+        return 0
+    try:
+        text = format_status(status)
+    except (TypeError, ValueError, AttributeError) as exc:  # hand-edited, or written by another version
+        print(f"the state file in {state_dir} has unexpected values ({exc}); see it with --json", file=sys.stderr)
+        return 1
+    print(text)
     return 0

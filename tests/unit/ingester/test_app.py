@@ -158,6 +158,14 @@ def test_cli_status_without_state_file(tmp_path: Path) -> None:
     assert main(["status", "--state-dir", str(tmp_path)]) == 1
 
 
+def test_status_with_a_malformed_state_file_is_a_message_not_a_traceback(tmp_path: Path, capsys: object) -> None:
+    (tmp_path / "status.json").write_text('{"state": "running", "pid": 1, "dropped": 5, "connected_since": 7}')
+    assert main(["status", "--state-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err  # type: ignore[attr-defined]
+    assert "unexpected values" in err and "--json" in err
+    assert main(["status", "--state-dir", str(tmp_path), "--json"]) == 0
+
+
 def test_status_flags_a_dead_daemon(tmp_path: Path, capsys: object) -> None:
     from ingester.stats import Stats, write_status
 
