@@ -1,6 +1,6 @@
 """Ingester benchmark: the Firehose writer against a local emulated endpoint, beside a naive baseline.
 
-    python scripts/bench/ingester_bench.py [--tweets 30000] [--naive 1500] [--burst 100000]
+    python scripts/bench/ingester_bench.py [--tweets 30000] [--naive 1500] [--steady-rate 2000] [--slow-seconds 3]
 
 Endpoint: a minimal Firehose-compatible HTTP endpoint (PutRecordBatch and PutRecord, JSON 1.1 protocol,
 keep-alive) started by this script in its own process and pinned to the second core. Not moto: moto's
