@@ -108,6 +108,10 @@ class _Handler(StreamHandler):
         self.source.refresh_token()
 
 
+UNAUTHORIZED_RETRY_MAX_S = 60.0
+"""Longest wait between token re-reads while X answers 401 to the rule sync (token from SSM only)."""
+
+
 class XSource:
     name = "x"
 
@@ -227,6 +231,20 @@ class XSource:
                 return
             except RulesError as exc:
                 text = str(exc)
+                if "(401)" in text and self._token_refresher is not None:
+                    # The token lives in SSM: right after a deploy it is still Terraform's placeholder. Keep
+                    # trying (re-reading it each time) so setting the parameter is enough, no restart needed.
+                    wait = min(wait, UNAUTHORIZED_RETRY_MAX_S * self.settings.x_reconnect_backoff_scale)
+                    log.error(
+                        "X rejected the bearer token (401): set the SSM parameter %s; re-reading it in %.0f s",
+                        self.settings.x_bearer_token_ssm_parameter,
+                        wait,
+                    )
+                    if stop.wait(wait):
+                        return
+                    self.refresh_token()
+                    wait = min(wait * 2, self.policy.http_max_s)
+                    continue
                 if "(401)" in text or "(403" in text or "invalid" in text:
                     raise ConfigError(f"TRACKED_TERMS rules could not be synced: {text}") from None
                 log.error("syncing X rules failed: %s; retrying in %.0f s", text, wait)

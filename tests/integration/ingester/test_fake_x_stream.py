@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from ingester.app import run
 from ingester.config import Settings
-from ingester.stats import read_status
+from ingester.sources.x import XSource
+from ingester.stats import Stats, read_status
 from tests.integration.ingester.fake_x import Connection, FakeX, serve
 from tests.unit.ingester.fakes import FakeFirehose, stream_message, tweet_id
+from tests.unit.ingester.test_x_source import ListSink
 
 
 def tweets(start: int, stop: int) -> list[tuple[str, object]]:
@@ -149,6 +152,34 @@ def test_bad_token_fails_rule_sync_with_exit_2(tmp_path: Path) -> None:
         code = run(settings(tmp_path, fake.url), firehose_client=client)
     assert code == 2
     assert fake.stream_attempts == 0
+
+
+def test_placeholder_token_in_ssm_is_re_read_until_x_accepts_it(tmp_path: Path) -> None:
+    # Given a token from SSM that is still Terraform's placeholder, and set to the real one a little later
+    fake = FakeX(connections=[Connection(steps=tweets(0, 5))], token="the-real-token")
+    reads = iter(["placeholder", "the-real-token"])
+    sink = ListSink()
+    stop = threading.Event()
+    with serve(fake):
+        s = replace(
+            settings(tmp_path, fake.url), x_bearer_token=None, x_bearer_token_ssm_parameter="/tweets/x-bearer-token"
+        )
+        source = XSource(s, "placeholder", Stats(), token_refresher=lambda: next(reads, "the-real-token"))
+        thread = threading.Thread(target=source.run, args=(sink, stop))
+        # When the ingester starts
+        thread.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(sink.accepted) < 5:
+            time.sleep(0.05)
+        stop.set()
+        source.close()
+        thread.join(20)
+    # Then it kept re-reading the token instead of exiting, synced the rules and streamed every tweet
+    assert not thread.is_alive()
+    assert [e["tweet"]["id"] for e in sink.accepted] == [tweet_id(i) for i in range(5)]
+    assert {r["tag"] for r in fake.rules} == {"aws", "machine learning"}
+    assert fake.auth_headers.count("Bearer placeholder") == 2
+    assert fake.auth_headers[-1] == "Bearer the-real-token"
 
 
 @pytest.mark.moto_server
