@@ -414,6 +414,26 @@ def test_iam_policies_name_their_resources_and_never_grant_star_actions(stack: S
     assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
     ingester = iam.get_role_policy(RoleName="tweet-sentiment-ingester", PolicyName="firehose-put")["PolicyDocument"]
     assert as_list(allow_statements(ingester)[0]["Resource"]) == [stack.out("delivery_stream_arn")]
+    # Only the calls each principal makes: the ingester batches (never PutRecord); the transform's metrics
+    # are embedded-metric-format log lines, so it needs no PutMetricData.
+    assert sorted(as_list(allow_statements(ingester)[0]["Action"])) == [
+        "firehose:DescribeDeliveryStream",
+        "firehose:PutRecordBatch",
+    ]
+    transform_actions = {
+        action
+        for name in iam.list_role_policies(RoleName="tweet-sentiment-transform")["PolicyNames"]
+        for statement in allow_statements(
+            iam.get_role_policy(RoleName="tweet-sentiment-transform", PolicyName=name)["PolicyDocument"]
+        )
+        for action in as_list(statement["Action"])
+    }
+    assert transform_actions == {
+        "comprehend:BatchDetectSentiment",
+        "comprehend:DetectSentiment",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
 
 
 def test_destroy_removes_the_stack(stack: Stack) -> None:
