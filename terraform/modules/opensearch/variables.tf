@@ -39,6 +39,12 @@ variable "instance_count" {
     condition     = var.instance_count >= 1 && var.instance_count <= 80 && floor(var.instance_count) == var.instance_count
     error_message = "instance_count must be a whole number between 1 and 80."
   }
+
+  # OpenSearch Service refuses a zone-aware domain whose data nodes do not split evenly over its zones.
+  validation {
+    condition     = !var.zone_awareness_enabled || var.instance_count % var.availability_zone_count == 0
+    error_message = "With zone awareness, instance_count must be a multiple of availability_zone_count (OpenSearch Service needs the same number of data nodes in every zone)."
+  }
 }
 
 variable "zone_awareness_enabled" {

@@ -120,6 +120,7 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
         ({"name_prefix": "Tweet_Sentiment"}, "name_prefix must be 3-28 characters"),
         ({"ssh_allowed_cidrs": ["0.0.0.0/0"]}, "0.0.0.0/0 and ::/0 are refused"),
         ({"opensearch_auto_tune_enabled": True}, "Auto-Tune is not supported on t2/t3"),
+        ({"opensearch_zone_awareness_enabled": True}, "instance_count must be a multiple of availability_zone_count"),
         ({"lambda_timeout": 301}, "Firehose's 5-minute processor limit"),
         ({"tracked_terms": []}, "tracked_terms needs at least one"),
         # ingester/config.py accepts DEBUG/INFO/WARNING/ERROR only; anything else is exit 2, never restarted.
