@@ -168,6 +168,12 @@ variable "dashboards_allowed_cidrs" {
     condition     = alltrue([for c in var.dashboards_allowed_cidrs : can(cidrhost(c, 0))])
     error_message = "Each dashboards_allowed_cidrs entry must be a valid CIDR block, e.g. 203.0.113.0/24."
   }
+
+  # AWS: IP-based access policies cannot be applied to domains inside a VPC (security groups do that job).
+  validation {
+    condition     = var.vpc_options == null || length(var.dashboards_allowed_cidrs) == 0
+    error_message = "dashboards_allowed_cidrs must be empty for a domain in a VPC: OpenSearch Service does not apply IP-based access policies to VPC domains; allow sources in the domain's security groups instead."
+  }
 }
 
 variable "vpc_options" {

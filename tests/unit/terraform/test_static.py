@@ -121,6 +121,13 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
         ({"ssh_allowed_cidrs": ["0.0.0.0/0"]}, "0.0.0.0/0 and ::/0 are refused"),
         ({"opensearch_auto_tune_enabled": True}, "Auto-Tune is not supported on t2/t3"),
         ({"opensearch_zone_awareness_enabled": True}, "instance_count must be a multiple of availability_zone_count"),
+        (
+            {
+                "opensearch_vpc": {"subnet_ids": ["subnet-0123456789abcdef0"], "security_group_ids": ["sg-0123456789"]},
+                "dashboards_allowed_cidrs": ["203.0.113.0/24"],
+            },
+            "dashboards_allowed_cidrs must be empty for a domain in a VPC",
+        ),
         ({"lambda_timeout": 301}, "Firehose's 5-minute processor limit"),
         ({"tracked_terms": []}, "tracked_terms needs at least one"),
         # ingester/config.py accepts DEBUG/INFO/WARNING/ERROR only; anything else is exit 2, never restarted.
