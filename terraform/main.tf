@@ -99,7 +99,6 @@ module "iam" {
   delivery_stream_name         = local.delivery_stream_name
   firehose_log_group_name      = local.firehose_log_group_name
   transform_function_name      = local.transform_function_name
-  transform_metrics_namespace  = var.transform_metrics_namespace
   ingester_metrics_namespace   = var.ingester_metrics_namespace
   ingester_ssm_parameter_names = [local.x_token_parameter_name]
   ingester_bundle_object_arn   = "${module.artifacts.bucket_arn}/${local.bundle_key}"

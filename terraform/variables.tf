@@ -373,7 +373,7 @@ variable "ingester_metrics_namespace" {
 }
 
 variable "ingester_log_level" {
-  description = "Log level of the ingester."
+  description = "Log level of the ingester: DEBUG, INFO, WARNING or ERROR."
   type        = string
   default     = "INFO"
 }

@@ -161,9 +161,21 @@ class Reporter:
 # --- steps ------------------------------------------------------------------------------------------------------
 
 
+def replicas_for_cluster(client: Client) -> int | None:
+    """0 on a cluster with one data node (the Terraform default), where a replica can never be assigned and every
+    daily index would stay yellow; None (the template's 1 replica) otherwise or when the health is unreadable."""
+    try:
+        health = client.get_json("_cluster/health") or {}
+    except OpenSearchError:
+        return None
+    nodes = health.get("number_of_data_nodes")
+    return 0 if isinstance(nodes, int) and nodes == 1 else None
+
+
 def step_index_template(client: Client, report: Reporter, settings: Settings) -> None:
     name = f"index template {TEMPLATE_NAME}"
-    desired = index_template(settings.shards, settings.replicas)
+    replicas = settings.replicas if settings.replicas is not None else replicas_for_cluster(client)
+    desired = index_template(settings.shards, replicas)
     current = client.get_json(f"_index_template/{TEMPLATE_NAME}")
     existing = None
     for entry in (current or {}).get("index_templates", []):
@@ -175,7 +187,10 @@ def step_index_template(client: Client, report: Reporter, settings: Settings) ->
         )
         return
     client.request("PUT", f"_index_template/{TEMPLATE_NAME}", json_body=desired)
-    report.step(name, "created" if existing is None else "updated", "applies to indices created from now on")
+    replica_note = "; 0 replicas: the cluster has one data node" if replicas == 0 and settings.replicas is None else ""
+    report.step(
+        name, "created" if existing is None else "updated", f"applies to indices created from now on{replica_note}"
+    )
 
 
 def step_ism_policy(client: Client, report: Reporter, settings: Settings) -> None:
@@ -322,7 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--retention-days", type=int, help="delete tweets-* indices older than this; default: output retention_days"
     )
     p.add_argument("--shards", type=int, help="primary shards per daily index (template default 1)")
-    p.add_argument("--replicas", type=int, help="replicas per daily index (template default 1)")
+    p.add_argument(
+        "--replicas", type=int, help="replicas per daily index (default 1; 0 when the cluster has one data node)"
+    )
     p.add_argument(
         "--reader-backend-role",
         action="append",

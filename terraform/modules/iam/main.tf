@@ -206,28 +206,14 @@ data "aws_iam_policy_document" "transform_comprehend" {
   }
 }
 
+# The transform's metrics are CloudWatch embedded-metric-format lines in its own log group (see
+# lambda_src/transform/observability.py): CloudWatch extracts them from the logs, so the function needs
+# no cloudwatch:PutMetricData.
 data "aws_iam_policy_document" "transform_logs" {
   statement {
     sid       = "OwnLogGroup"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${local.transform_log_group_arn}:*"]
-  }
-}
-
-data "aws_iam_policy_document" "transform_metrics" {
-  #checkov:skip=CKV_AWS_356:cloudwatch:PutMetricData has no resource-level permissions; the cloudwatch:namespace condition scopes it instead.
-  # PutMetricData has no resource-level permissions ("*" is required); the namespace condition
-  # limits the function to its own namespace.
-  statement {
-    sid       = "OwnMetricsNamespace"
-    actions   = ["cloudwatch:PutMetricData"]
-    resources = ["*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "cloudwatch:namespace"
-      values   = [var.transform_metrics_namespace]
-    }
   }
 }
 
@@ -241,12 +227,6 @@ resource "aws_iam_role_policy" "transform_logs" {
   name   = "cloudwatch-logs"
   role   = aws_iam_role.transform.id
   policy = data.aws_iam_policy_document.transform_logs.json
-}
-
-resource "aws_iam_role_policy" "transform_metrics" {
-  name   = "cloudwatch-metrics"
-  role   = aws_iam_role.transform.id
-  policy = data.aws_iam_policy_document.transform_metrics.json
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -275,7 +255,7 @@ resource "aws_iam_role" "ingester" {
 data "aws_iam_policy_document" "ingester_firehose" {
   statement {
     sid       = "PutIntoOwnStream"
-    actions   = ["firehose:PutRecord", "firehose:PutRecordBatch", "firehose:DescribeDeliveryStream"]
+    actions   = ["firehose:PutRecordBatch", "firehose:DescribeDeliveryStream"]
     resources = [local.delivery_stream_arn]
   }
 }

@@ -39,11 +39,6 @@ variable "transform_function_name" {
   type        = string
 }
 
-variable "transform_metrics_namespace" {
-  description = "CloudWatch namespace the transform function may publish metrics to."
-  type        = string
-}
-
 variable "ingester_metrics_namespace" {
   description = "CloudWatch namespace the ingester may publish metrics to."
   type        = string

@@ -47,14 +47,14 @@ resource "aws_ssm_parameter" "x_bearer_token" {
   name        = var.x_bearer_token_parameter_name
   description = "X API v2 bearer token of the tweet ingester. Set it with: aws ssm put-parameter --overwrite --type SecureString --name ${var.x_bearer_token_parameter_name} --value ..."
   type        = "SecureString"
-  value       = "PLACEHOLDER-set-with-aws-ssm-put-parameter-overwrite"
+
+  # Write-only (Terraform >= 1.11): the placeholder is sent once and never stored in state. With a plain
+  # `value`, every refresh would read the parameter back with decryption and put the operator's real
+  # token into the state file; with value_wo the provider stores no value at all.
+  value_wo         = "PLACEHOLDER-set-with-aws-ssm-put-parameter-overwrite"
+  value_wo_version = 1
 
   tags = var.tags
-
-  # The real token is written out of band; Terraform never reads it back into a plan.
-  lifecycle {
-    ignore_changes = [value]
-  }
 }
 
 # ---------------------------------------------------------------------------------------------------

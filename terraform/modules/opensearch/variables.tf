@@ -39,6 +39,12 @@ variable "instance_count" {
     condition     = var.instance_count >= 1 && var.instance_count <= 80 && floor(var.instance_count) == var.instance_count
     error_message = "instance_count must be a whole number between 1 and 80."
   }
+
+  # OpenSearch Service refuses a zone-aware domain whose data nodes do not split evenly over its zones.
+  validation {
+    condition     = !var.zone_awareness_enabled || var.instance_count % var.availability_zone_count == 0
+    error_message = "With zone awareness, instance_count must be a multiple of availability_zone_count (OpenSearch Service needs the same number of data nodes in every zone)."
+  }
 }
 
 variable "zone_awareness_enabled" {
@@ -161,6 +167,12 @@ variable "dashboards_allowed_cidrs" {
   validation {
     condition     = alltrue([for c in var.dashboards_allowed_cidrs : can(cidrhost(c, 0))])
     error_message = "Each dashboards_allowed_cidrs entry must be a valid CIDR block, e.g. 203.0.113.0/24."
+  }
+
+  # AWS: IP-based access policies cannot be applied to domains inside a VPC (security groups do that job).
+  validation {
+    condition     = var.vpc_options == null || length(var.dashboards_allowed_cidrs) == 0
+    error_message = "dashboards_allowed_cidrs must be empty for a domain in a VPC: OpenSearch Service does not apply IP-based access policies to VPC domains; allow sources in the domain's security groups instead."
   }
 }
 

@@ -349,6 +349,22 @@ def test_bearer_token_parameter_is_a_placeholder_secure_string(stack: Stack) -> 
     assert param["Value"].startswith("PLACEHOLDER")
 
 
+def test_real_bearer_token_never_reaches_the_state(stack: Stack) -> None:
+    # Given the operator set the real token out of band, as the README says
+    name = stack.out("x_bearer_token_parameter_name")
+    token = "AAAAAAAAAAAAAAAAAAAAAtest-real-bearer-token-0123456789"  # a dummy, not a secret
+    stack.client("ssm").put_parameter(Name=name, Value=token, Type="SecureString", Overwrite=True)
+    # When Terraform refreshes the state and plans again
+    stack.tf.run(["apply", "-refresh-only", "-auto-approve", "-no-color", "-input=false"])
+    plan = stack.tf.run(["plan", "-detailed-exitcode", "-no-color", "-input=false"], ok=(0, 2))
+    # Then the state holds neither the token nor the placeholder, and nothing wants to overwrite the token
+    state = stack.tf.run(["state", "pull"]).stdout
+    assert token not in state
+    assert "PLACEHOLDER-set-with" not in state
+    assert plan.returncode == 0, f"plan after setting the token is not empty:\n{plan.stdout[-8000:]}"
+    assert stack.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == token
+
+
 def test_ingester_instance_is_hardened(stack: Stack) -> None:
     ec2 = stack.client("ec2")
     instance = ec2.describe_instances(InstanceIds=[stack.out("ingester_instance_id")])["Reservations"][0]["Instances"][
@@ -398,6 +414,26 @@ def test_iam_policies_name_their_resources_and_never_grant_star_actions(stack: S
     assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
     ingester = iam.get_role_policy(RoleName="tweet-sentiment-ingester", PolicyName="firehose-put")["PolicyDocument"]
     assert as_list(allow_statements(ingester)[0]["Resource"]) == [stack.out("delivery_stream_arn")]
+    # Only the calls each principal makes: the ingester batches (never PutRecord); the transform's metrics
+    # are embedded-metric-format log lines, so it needs no PutMetricData.
+    assert sorted(as_list(allow_statements(ingester)[0]["Action"])) == [
+        "firehose:DescribeDeliveryStream",
+        "firehose:PutRecordBatch",
+    ]
+    transform_actions = {
+        action
+        for name in iam.list_role_policies(RoleName="tweet-sentiment-transform")["PolicyNames"]
+        for statement in allow_statements(
+            iam.get_role_policy(RoleName="tweet-sentiment-transform", PolicyName=name)["PolicyDocument"]
+        )
+        for action in as_list(statement["Action"])
+    }
+    assert transform_actions == {
+        "comprehend:BatchDetectSentiment",
+        "comprehend:DetectSentiment",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
 
 
 def test_destroy_removes_the_stack(stack: Stack) -> None:

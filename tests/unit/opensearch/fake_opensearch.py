@@ -49,6 +49,7 @@ class FakeState:
     mappings: dict[str, Any] = field(default_factory=dict)
     saved_objects: dict[tuple[str, str], Any] = field(default_factory=dict)
     kibana_version: str = "7.10.2"
+    data_nodes: int = 2  # number_of_data_nodes in GET _cluster/health
     unknown_paths: tuple[str, ...] = ()  # path fragments answered like a missing plugin ("no handler found")
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # tweet_id -> indexed document
     on_search: Callable[[FakeState], None] | None = None  # runs before each _search (e.g. to "index" records)
@@ -116,6 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
             return 400, {"error": f"no handler found for uri [{path}] and method [{method}]"}
         if not parts and method == "GET":
             return 200, {"name": "fake", "cluster_name": "123:fake", "version": state.version, "tagline": "fake"}
+        if parts == ["_cluster", "health"] and method == "GET":
+            return 200, {"cluster_name": "123:fake", "status": "green", "number_of_nodes": state.data_nodes,
+                         "number_of_data_nodes": state.data_nodes}  # fmt: skip
         if parts[0] == "_index_template" and len(parts) == 2:
             name = parts[1]
             if method == "PUT":

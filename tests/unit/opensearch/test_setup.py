@@ -100,6 +100,31 @@ def test_first_run_creates_everything_with_the_right_requests(fake_os: FakeOpenS
     assert "done: 7 write request(s)" in out  # template, ISM + attach, 2 roles, mapping, import
 
 
+def test_one_data_node_gets_no_replicas_so_indices_can_turn_green(fake_os: FakeOpenSearch, capsys) -> None:
+    # Given the Terraform default domain: a single data node, where a replica can never be assigned
+    fake_os.state.data_nodes = 1
+    # When the setup runs without --replicas
+    code, out, err = run(fake_os, capsys)
+    # Then the template asks for no replicas (else every daily index would stay yellow) and says why
+    assert code == 0, err
+    (tmpl,) = by_path(fake_os, "PUT", "/_index_template/tweets")
+    assert tmpl.json() == index_template(replicas=0)
+    assert "0 replicas: the cluster has one data node" in out
+    # and a second run is still a no-op
+    before = len(fake_os.state.requests)
+    assert run(fake_os, capsys)[0] == 0
+    assert [r for r in fake_os.state.requests[before:] if r.method != "GET"] == []
+
+
+def test_explicit_replicas_win_over_the_cluster_size(fake_os: FakeOpenSearch, capsys) -> None:
+    fake_os.state.data_nodes = 1
+    code, _out, err = run(fake_os, capsys, "--replicas", "1")
+    assert code == 0, err
+    (tmpl,) = by_path(fake_os, "PUT", "/_index_template/tweets")
+    assert tmpl.json()["template"]["settings"]["index"]["number_of_replicas"] == 1
+    assert not by_path(fake_os, "GET", "/_cluster/health")
+
+
 def test_second_run_changes_nothing_and_says_unchanged(fake_os: FakeOpenSearch, capsys) -> None:
     assert run(fake_os, capsys)[0] == 0
     before = len(fake_os.state.requests)

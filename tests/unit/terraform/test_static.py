@@ -120,8 +120,18 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
         ({"name_prefix": "Tweet_Sentiment"}, "name_prefix must be 3-28 characters"),
         ({"ssh_allowed_cidrs": ["0.0.0.0/0"]}, "0.0.0.0/0 and ::/0 are refused"),
         ({"opensearch_auto_tune_enabled": True}, "Auto-Tune is not supported on t2/t3"),
+        ({"opensearch_zone_awareness_enabled": True}, "instance_count must be a multiple of availability_zone_count"),
+        (
+            {
+                "opensearch_vpc": {"subnet_ids": ["subnet-0123456789abcdef0"], "security_group_ids": ["sg-0123456789"]},
+                "dashboards_allowed_cidrs": ["203.0.113.0/24"],
+            },
+            "dashboards_allowed_cidrs must be empty for a domain in a VPC",
+        ),
         ({"lambda_timeout": 301}, "Firehose's 5-minute processor limit"),
         ({"tracked_terms": []}, "tracked_terms needs at least one"),
+        # ingester/config.py accepts DEBUG/INFO/WARNING/ERROR only; anything else is exit 2, never restarted.
+        ({"ingester_log_level": "CRITICAL"}, "log_level must be one of DEBUG, INFO, WARNING, ERROR (the levels"),
     ],
 )
 def test_bad_root_values_are_refused_at_plan_time(
@@ -175,3 +185,21 @@ def test_tfvars_example_passes_every_validation(offline_copy: tuple[Path, Path])
     assert "Invalid value for variable" not in errors, errors
     assert "undeclared variable" not in errors, errors
     assert "connection refused" in errors  # it got as far as calling AWS
+
+
+def test_ingester_env_file_and_log_levels_match_the_ingester_settings() -> None:
+    # The env file the user-data renders is read by ingester/config.py: every key must be a setting it
+    # knows, and the log levels Terraform accepts must be exactly the ones the ingester accepts (any
+    # other LOG_LEVEL stops it at start-up with exit 2, which systemd does not restart).
+    from ingester.config import ENV_NAMES, LOG_LEVELS
+
+    main = (MODULES_DIR / "ingester" / "main.tf").read_text()
+    env_block = re.search(r"^  env = \{\n(.*?)^  \}", main, flags=re.MULTILINE | re.DOTALL)
+    assert env_block is not None
+    keys = re.findall(r"^\s+([A-Z][A-Z0-9_]*)\s+=", env_block.group(1), flags=re.MULTILINE)
+    assert keys and set(keys) <= set(ENV_NAMES.values()), set(keys) - set(ENV_NAMES.values())
+    variables = (MODULES_DIR / "ingester" / "variables.tf").read_text()
+    log_level = variables.split('variable "log_level" {', 1)[1].split("\n}\n", 1)[0]
+    accepted = re.search(r"contains\(\[([^\]]*)\], var\.log_level\)", log_level)
+    assert accepted is not None
+    assert set(re.findall(r'"([A-Z]+)"', accepted.group(1))) == set(LOG_LEVELS)
