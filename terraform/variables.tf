@@ -373,7 +373,7 @@ variable "ingester_metrics_namespace" {
 }
 
 variable "ingester_log_level" {
-  description = "Log level of the ingester: DEBUG, INFO, WARNING or ERROR."
+  description = "Log level of the ingester: DEBUG, INFO, WARNING, ERROR or CRITICAL."
   type        = string
   default     = "INFO"
 }

@@ -156,14 +156,14 @@ variable "metrics_namespace" {
 }
 
 variable "log_level" {
-  description = "Log level of the ingester: DEBUG, INFO, WARNING or ERROR (the levels ingester/config.py accepts)."
+  description = "Log level of the ingester: DEBUG, INFO, WARNING, ERROR or CRITICAL (the levels ingester/config.py accepts)."
   type        = string
   default     = "INFO"
 
   # The ingester refuses any other LOG_LEVEL at start-up with exit 2, which systemd does not restart.
   validation {
-    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
-    error_message = "log_level must be one of DEBUG, INFO, WARNING, ERROR (the levels the ingester accepts)."
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (the levels the ingester accepts)."
   }
 }
 

@@ -130,8 +130,8 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
         ),
         ({"lambda_timeout": 301}, "Firehose's 5-minute processor limit"),
         ({"tracked_terms": []}, "tracked_terms needs at least one"),
-        # ingester/config.py accepts DEBUG/INFO/WARNING/ERROR only; anything else is exit 2, never restarted.
-        ({"ingester_log_level": "CRITICAL"}, "log_level must be one of DEBUG, INFO, WARNING, ERROR (the levels"),
+        # ingester/config.py refuses any other level with exit 2, which systemd never restarts.
+        ({"ingester_log_level": "TRACE"}, "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (the"),
     ],
 )
 def test_bad_root_values_are_refused_at_plan_time(
