@@ -289,9 +289,9 @@ class LocalFirehose:
             try:
                 self.flush_if_due()
             except Exception:
-                # The target failed (disk full, database locked): keep the loop alive; the records of that
-                # batch are reported by the target's own error handling and logged here once.
-                log.exception("local firehose: delivery failed")
+                # The target failed (disk full, database locked): the batch went back into the buffer (see
+                # _flush) and is retried once it is due again, as Firehose keeps retrying its destination.
+                log.exception("local firehose: delivery failed; the batch stays buffered and is retried")
 
     def _take_batch(self, only_if_full: bool) -> list[BufferedRecord]:
         """Take up to buffer_bytes of records from the head of the buffer (at least one)."""
@@ -317,7 +317,22 @@ class LocalFirehose:
                 batch = self._take_batch(only_if_full)
                 if not batch:
                     return
-                self.target.deliver(self.invoke(batch))
+                try:
+                    self.target.deliver(self.invoke(batch))
+                except BaseException:
+                    self._requeue(batch)
+                    raise
+
+    def _requeue(self, batch: list[BufferedRecord]) -> None:
+        """Put a batch whose delivery failed back at the head of the buffer, due again one interval from now.
+
+        The caller was told these records were accepted, so they must not vanish; delivering them again is
+        safe because the store upserts on tweet_id.
+        """
+        with self._lock:
+            self._buffer[:0] = batch
+            self._buffered_bytes += sum(len(record.data) for record in batch)
+            self._oldest = self._clock()
 
     # -- processor invocation ----------------------------------------------------------------------------
 

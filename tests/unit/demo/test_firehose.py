@@ -101,6 +101,39 @@ def test_background_timer_delivers_without_further_puts() -> None:
     assert sorted(target.ok_ids()) == ["0", "1"]
 
 
+class FailingOnce(Collect):
+    """A destination that fails its first delivery (database locked, disk full), then recovers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 0
+
+    def deliver(self, outcome: BatchOutcome) -> None:
+        if self.failures == 0:
+            self.failures += 1
+            raise OSError("database is locked")
+        super().deliver(outcome)
+
+
+def test_a_failed_delivery_keeps_the_batch_buffered_and_retries_it() -> None:
+    # Given records the caller was told were accepted, and a destination that fails once
+    clock = FakeClock()
+    target = FailingOnce()
+    fh = firehose(target, clock=clock, buffer_interval_s=1.0)
+    fh.put_record_batch(DeliveryStreamName="demo", Records=records(0, 5))
+    clock.now += 1.1
+    # When the delivery fails, the batch is back in the buffer, not lost, and not retried at once
+    with pytest.raises(OSError):
+        fh.flush_if_due()
+    assert fh.pending() == 5
+    assert fh.flush_if_due() is False
+    # Then it is delivered once it is due again, every record exactly once
+    clock.now += 1.1
+    assert fh.flush_if_due() is True
+    assert sorted(map(int, target.ok_ids())) == list(range(5))
+    assert fh.pending() == 0
+
+
 def test_close_delivers_everything_still_buffered() -> None:
     target = Collect()
     fh = firehose(target).start()
