@@ -18,6 +18,8 @@ from dotenv import dotenv_values
 
 SourceName = Literal["x", "replay"]
 SOURCES: tuple[str, ...] = ("x", "replay")
+SHUTDOWN_GRACE_MAX_S = 30.0
+"""Longest flush on SIGTERM: with up to 10 s for the source to let go it must fit the unit's TimeoutStopSec (45 s)."""
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 #: Firehose limits (DESIGN 2.4).
@@ -91,7 +93,7 @@ class Settings:
         _check_range("WAL_COMMIT_MS", self.wal_commit_ms, 1, 10_000)
         _check_range("SPOOL_AFTER_S", self.spool_after_s, 0, 3600)
         _check_range("MAX_BACKOFF_S", self.max_backoff_s, 0.01, 3600)
-        _check_range("SHUTDOWN_GRACE_S", self.shutdown_grace_s, 0, 600)
+        _check_range("SHUTDOWN_GRACE_S", self.shutdown_grace_s, 0, SHUTDOWN_GRACE_MAX_S)
         _check_range("DEDUPE_WINDOW", self.dedupe_window, 0, 100_000_000)
         _check_range("STATS_INTERVAL_S", self.stats_interval_s, 0.05, 86_400)
         _check_range("STATUS_INTERVAL_S", self.status_interval_s, 0.05, 86_400)

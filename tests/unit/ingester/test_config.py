@@ -58,6 +58,7 @@ def test_keyword_construction_for_replay(tmp_path: Path) -> None:
         ({"WAL_COMMIT_MS": "0"}, "WAL_COMMIT_MS"),
         ({"INGESTER_LIMIT": "0"}, "INGESTER_LIMIT"),  # not "no limit" (unlike MAX_POSTS_PER_DAY=0): reads nothing
         ({"INGESTER_LIMIT": "-1"}, "INGESTER_LIMIT"),
+        ({"SHUTDOWN_GRACE_S": "31"}, "SHUTDOWN_GRACE_S"),  # systemd would SIGKILL a flush that long
     ],
 )
 def test_malformed_values_name_the_setting(env: dict[str, str], names: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ingester.config import Settings
+from ingester.config import SHUTDOWN_GRACE_MAX_S
 from tests.conftest import REPO_ROOT
 
 UNIT = REPO_ROOT / "ingester" / "systemd" / "tweet-ingester.service"
@@ -60,6 +60,7 @@ def test_unit_contract() -> None:
     for flag in ("NoNewPrivileges", "ProtectHome", "PrivateTmp", "ProtectKernelTunables", "ProtectKernelModules"):
         assert d[flag] == ["yes"], flag
     assert d["ProtectSystem"] == ["strict"]
-    # The flush fits in the stop timeout: SHUTDOWN_GRACE_S + up to 10 s for the source to let go
-    assert int(d["TimeoutStopSec"][0]) >= Settings().shutdown_grace_s + 10 + 5
+    # The longest flush the settings allow fits in the stop timeout: SHUTDOWN_GRACE_S + up to 10 s for the
+    # source to let go + the final fsyncs
+    assert int(d["TimeoutStopSec"][0]) >= SHUTDOWN_GRACE_MAX_S + 10 + 5
     assert d["RestartPreventExitStatus"] == ["2"]
