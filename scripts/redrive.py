@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from scripts.tf_outputs import DEFAULT_TF_DIR, Resolver, TerraformOutputsError
+from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
 
 log = logging.getLogger(__name__)
 
@@ -345,10 +345,7 @@ def run(
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m scripts.redrive", description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--tf-dir", default=os.environ.get("TF_DIR", str(DEFAULT_TF_DIR)), help="Terraform root module for defaults"
-    )
-    p.add_argument("--no-terraform", action="store_true", help="never read Terraform outputs")
+    add_terraform_arguments(p)
     p.add_argument("--bucket", help="backup bucket; default: output backup_bucket_name")
     p.add_argument("--stream", help="delivery stream; default: output delivery_stream_name")
     p.add_argument("--region", help="AWS region; default: env AWS_REGION, output aws_region, else the SDK default")
@@ -374,7 +371,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
     )
     env = dict(os.environ if environ is None else environ)
-    resolve = Resolver(None if args.no_terraform else args.tf_dir, env)
+    resolve = resolver_for(args, env)
     try:
         bucket = resolve.require(args.bucket, flag="--bucket", output="backup_bucket_name")
         stream = resolve.require(args.stream, flag="--stream", output="delivery_stream_name")

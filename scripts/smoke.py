@@ -28,7 +28,7 @@ from typing import Any
 
 from scripts.opensearch.client import Auth, Client, OpenSearchError, choose_auth, endpoint_url, region_from_endpoint
 from scripts.redrive import DEFAULT_PREFIXES, Backoff, RedriveError, parse_object, put_all
-from scripts.tf_outputs import DEFAULT_TF_DIR, Resolver, TerraformOutputsError
+from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
 
 log = logging.getLogger(__name__)
 
@@ -239,10 +239,7 @@ def run(settings: Settings, *, firehose: Any = None, out: Any = None, clock: Any
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m scripts.smoke", description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--tf-dir", default=os.environ.get("TF_DIR", str(DEFAULT_TF_DIR)), help="Terraform root module for defaults"
-    )
-    p.add_argument("--no-terraform", action="store_true", help="never read Terraform outputs")
+    add_terraform_arguments(p)
     p.add_argument("--stream", help="delivery stream; default: output delivery_stream_name")
     p.add_argument("--endpoint", help="OpenSearch endpoint; default: output opensearch_endpoint")
     p.add_argument("--secret-arn", help="master-user secret; default: output master_user_secret_arn")
@@ -264,7 +261,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     env = dict(os.environ if environ is None else environ)
-    resolve = Resolver(None if args.no_terraform else args.tf_dir, env)
+    resolve = resolver_for(args, env)
     try:
         if not 1 <= args.count <= 500:
             raise OpenSearchError(f"--count must be between 1 and 500, got {args.count}")

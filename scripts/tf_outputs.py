@@ -10,7 +10,9 @@ master_user_secret_arn, firehose_log_group_name, aws_region, index_name_prefix, 
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
@@ -106,3 +108,18 @@ class Resolver:
             why = f" ({self._error})" if output and self._error else ""
             raise TerraformOutputsError(f"missing setting: pass {' or '.join(sources)}{why}")
         return value
+
+
+def add_terraform_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``--tf-dir`` / ``--no-terraform`` pair every operator tool takes (read back by :func:`resolver_for`)."""
+    parser.add_argument(
+        "--tf-dir",
+        default=os.environ.get("TF_DIR", str(DEFAULT_TF_DIR)),
+        help="Terraform root module whose outputs fill in missing flags",
+    )
+    parser.add_argument("--no-terraform", action="store_true", help="never read Terraform outputs (pass every setting)")
+
+
+def resolver_for(args: argparse.Namespace, environ: Mapping[str, str]) -> Resolver:
+    """The :class:`Resolver` for a tool's parsed arguments (see :func:`add_terraform_arguments`)."""
+    return Resolver(None if args.no_terraform else args.tf_dir, environ)

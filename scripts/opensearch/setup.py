@@ -51,7 +51,7 @@ from scripts.opensearch.resources import (
     retention_of,
     role,
 )
-from scripts.tf_outputs import DEFAULT_TF_DIR, Resolver, TerraformOutputsError
+from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class Settings:
     @classmethod
     def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
-        resolve = Resolver(None if args.no_terraform else args.tf_dir, env)
+        resolve = resolver_for(args, env)
         endpoint = endpoint_url(
             resolve.require(args.endpoint, flag="--endpoint", output="opensearch_endpoint", env="OPENSEARCH_ENDPOINT")
         )
@@ -314,12 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m scripts.opensearch",
         description="Apply index template, ISM retention, Firehose role mapping and Dashboards objects (idempotent).",
     )
-    p.add_argument(
-        "--tf-dir",
-        default=os.environ.get("TF_DIR", str(DEFAULT_TF_DIR)),
-        help="Terraform root module whose outputs fill in missing flags",
-    )
-    p.add_argument("--no-terraform", action="store_true", help="never read Terraform outputs (pass every setting)")
+    add_terraform_arguments(p)
     p.add_argument("--endpoint", help="domain endpoint (host, or URL with scheme); default: output opensearch_endpoint")
     p.add_argument(
         "--dashboards-url", help="Dashboards base URL; default: output dashboards_url, else <endpoint>/_dashboards"
