@@ -1,5 +1,7 @@
 # Tweet sentiment pipeline. `make` (or `make help`) lists every target.
-# Every target bootstraps what it needs: the first run creates .venv from the pins in pyproject.toml.
+# Every target bootstraps only what it needs, from the pins in pyproject.toml: `build` needs nothing but
+# python3 and pip; the demo and the operator tools (opensearch-setup, redrive, smoke) share a lean runtime
+# virtualenv (.venv-run: [runtime]); tests, lint and benchmarks use the development one (.venv: [runtime] + [dev]).
 
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
@@ -8,28 +10,39 @@ SHELL := /bin/bash
 PYTHON      ?= python3
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
+RUN_VENV    ?= .venv-run
+RUN_PY      := $(RUN_VENV)/bin/python
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_VERSION ?= 3.3.30
 TF          ?= terraform
 TF_DIR      ?= terraform
 ARGS        ?=
-INGESTER_ARCH ?= aarch64
 export PYTHONPATH := $(CURDIR)/lambda_src:$(CURDIR)
 
-.PHONY: help setup lint fmt test build bench demo clean checkov \
+.PHONY: help setup setup-runtime lint fmt test build bench demo clean checkov \
         plan deploy destroy ssh logs opensearch-setup redrive smoke
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["dev"]))' > $(VENV)/requirements-dev.txt
-	$(PY) -m pip install --quiet -r $(VENV)/requirements-dev.txt
-	@touch $@
+# $(call make_venv,DIR,EXTRAS): create DIR and install the pins of the named optional-dependency lists.
+define make_venv
+	@test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	@$(1)/bin/python -m pip install --quiet --upgrade pip
+	@$(1)/bin/python -c 'import sys, tomllib; deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]; print("\n".join(d for extra in sys.argv[1:] for d in deps[extra]))' $(2) > $(1)/requirements.txt
+	$(1)/bin/python -m pip install --quiet -r $(1)/requirements.txt
+	@touch $(1)/.installed
+endef
 
-setup: $(VENV)/.installed ## Create .venv and install the pinned dependencies
+$(VENV)/.installed: pyproject.toml
+	$(call make_venv,$(VENV),runtime dev)
+
+$(RUN_VENV)/.installed: pyproject.toml
+	$(call make_venv,$(RUN_VENV),runtime)
+
+setup: $(VENV)/.installed ## Create .venv (runtime + development tools) from the pins in pyproject.toml
+
+setup-runtime: $(RUN_VENV)/.installed ## Create .venv-run (only what the demo and the operator tools import)
 
 $(CHECKOV_VENV)/.installed:
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
@@ -53,17 +66,17 @@ fmt: setup ## Format Python and Terraform code in place
 test: setup build $(CHECKOV_VENV)/.installed ## Build, then run the whole test suite (unit, integration: moto server + terraform, e2e)
 	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(ARGS)
 
-build: setup ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (INGESTER_ARCH=aarch64|x86_64)
-	$(PY) scripts/build_lambda.py
-	$(PY) scripts/build_ingester_bundle.py --arch $(INGESTER_ARCH)
+build: ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (pure Python, arm64 and x86_64); needs only python3 + pip
+	$(PYTHON) scripts/build_lambda.py
+	$(PYTHON) scripts/build_ingester_bundle.py
 
 bench: setup ## Benchmarks (transform, ingester writer, local end-to-end) beside naive baselines
 	$(PY) scripts/bench/transform_bench.py
 	$(PY) scripts/bench/ingester_bench.py
 	$(PY) scripts/bench/demo_bench.py
 
-demo: setup ## Run the pipeline locally on the bundled sample (ARGS="--rate 200 --duration 60")
-	$(PY) -m scripts.demo $(ARGS)
+demo: setup-runtime ## Run the pipeline locally on the bundled sample (ARGS="--rate 200 --duration 60")
+	$(RUN_PY) -m scripts.demo $(ARGS)
 
 # Terraform. Plain `terraform init` (registry); set TF_CLI_CONFIG_FILE for a provider mirror.
 # TFVARS=path/to/file.tfvars adds a var file (default: terraform/terraform.tfvars if present).
@@ -104,14 +117,14 @@ logs: ## Follow the ingester's journal on the box (journalctl -u tweet-ingester 
 	    --parameters "{\"command\":[\"$$follow\"]}"; fi
 
 clean: ## Remove build outputs, caches and virtualenvs
-	rm -rf dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENV) $(CHECKOV_VENV)
+	rm -rf dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENV) $(RUN_VENV) $(CHECKOV_VENV)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-opensearch-setup: setup ## Index template, ISM retention, Firehose role mapping, Dashboards objects (ARGS="--sigv4")
-	$(PY) -m scripts.opensearch --tf-dir $(TF_DIR) $(ARGS)
+opensearch-setup: setup-runtime ## Index template, ISM retention, Firehose role mapping, Dashboards objects (ARGS="--sigv4")
+	$(RUN_PY) -m scripts.opensearch --tf-dir $(TF_DIR) $(ARGS)
 
-redrive: setup ## Put failed records from the backup bucket back into the stream (ARGS="--dry-run")
-	$(PY) -m scripts.redrive --tf-dir $(TF_DIR) $(ARGS)
+redrive: setup-runtime ## Put failed records from the backup bucket back into the stream (ARGS="--dry-run")
+	$(RUN_PY) -m scripts.redrive --tf-dir $(TF_DIR) $(ARGS)
 
-smoke: setup ## Post-deploy smoke test: synthetic tweets through the stream into OpenSearch, then removed
-	$(PY) -m scripts.smoke --tf-dir $(TF_DIR) $(ARGS)
+smoke: setup-runtime ## Post-deploy smoke test: synthetic tweets through the stream into OpenSearch, then removed
+	$(RUN_PY) -m scripts.smoke --tf-dir $(TF_DIR) $(ARGS)

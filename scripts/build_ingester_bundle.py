@@ -1,6 +1,6 @@
 """Build dist/ingester-bundle.tar.gz: the ingester package, its dependencies as wheels, the unit, install.sh.
 
-    python scripts/build_ingester_bundle.py [--arch aarch64|x86_64] [--output PATH]
+    python scripts/build_ingester_bundle.py [--output PATH]
 
 Layout of the tarball (reproducible: sorted entries, fixed mtime, root owner, normalised modes, gzip
 header without name or time, so the same inputs give the same bytes)::
@@ -9,12 +9,16 @@ header without name or time, so the same inputs give the same bytes)::
     requirements.txt           ingester/requirements.txt
     tweet-ingester.service     ingester/systemd/tweet-ingester.service
     ingester/                  the package (no tests, no __pycache__)
-    wheels/                    CPython 3.11 manylinux wheels of requirements.txt and all their dependencies
-    BUNDLE.json                arch, python, and the sha256 of every other file
+    wheels/                    pure-Python wheels (py3-none-any) of requirements.txt and all their dependencies
+    BUNDLE.json                platform ("any"), python, and the sha256 of every other file
 
-Wheels come from ``pip download --only-binary=:all: --platform manylinux2014_<arch> --python-version 3.11
---implementation cp`` and are cached in build/ingester-wheels/<arch>/ (keyed on requirements.txt), so
-rebuilds are fast and offline. ``--wheels-dir`` uses a prepared directory instead (air-gapped builds).
+The bundle is architecture-independent: every dependency is taken as a pure-Python wheel
+(``pip download --only-binary=:all: --platform any --implementation py --abi none --python-version 3.11``),
+so the same bundle installs on arm64 (Graviton) and x86_64 boxes and the EC2 architecture is one Terraform
+setting (``ingester_architecture``) instead of three that must agree. A dependency with no pure-Python wheel
+makes the build fail loudly instead of slipping in a wheel for one architecture. Wheels are cached in
+build/ingester-wheels/any/ (keyed on requirements.txt), so rebuilds are fast and offline. ``--wheels-dir`` uses
+a prepared directory instead (air-gapped builds).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ UNIT = PACKAGE / "systemd" / "tweet-ingester.service"
 INSTALL = PACKAGE / "deploy" / "install.sh"
 FIXED_MTIME = 315_532_800  # 1980-01-01T00:00:00Z
 PYTHON_VERSION = "3.11"
-ARCHES = ("aarch64", "x86_64")
+PLATFORM = "any"
 EXCLUDED_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache", "tests"}
 EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
 
@@ -46,13 +50,13 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def download_wheels(arch: str, cache_root: Path) -> Path:
-    """pip download into build/ingester-wheels/<arch>/, skipped when requirements.txt is unchanged."""
-    target = cache_root / arch
+def download_wheels(cache_root: Path) -> Path:
+    """pip download into build/ingester-wheels/any/, skipped when requirements.txt is unchanged."""
+    target = cache_root / PLATFORM
     stamp = target / ".requirements.sha256"
-    key = sha256(REQUIREMENTS.read_bytes() + f"{arch} cp{PYTHON_VERSION}".encode())
+    key = sha256(REQUIREMENTS.read_bytes() + f"{PLATFORM} py{PYTHON_VERSION}".encode())
     if stamp.is_file() and stamp.read_text().strip() == key and any(target.glob("*.whl")):
-        print(f"wheels for {arch}: cached in {target}")
+        print(f"wheels ({PLATFORM}): cached in {target}")
         return target
     if target.exists():
         shutil.rmtree(target)
@@ -66,17 +70,19 @@ def download_wheels(arch: str, cache_root: Path) -> Path:
         "--quiet",
         "--only-binary=:all:",
         "--platform",
-        f"manylinux2014_{arch}",
+        PLATFORM,
         "--python-version",
         PYTHON_VERSION,
         "--implementation",
-        "cp",
+        "py",
+        "--abi",
+        "none",
         "--dest",
         str(target),
         "-r",
         str(REQUIREMENTS),
     ]
-    print(f"wheels for {arch}: pip download into {target}")
+    print(f"wheels ({PLATFORM}): pip download into {target}")
     subprocess.run(command, check=True)
     stamp.write_text(key + "\n")
     return target
@@ -140,19 +146,18 @@ def build_tar(entries: dict[str, tuple[bytes, int]], manifest: dict[str, object]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--arch", choices=ARCHES, default="aarch64", help="EC2 architecture (default aarch64)")
     parser.add_argument("--output", type=Path, default=ROOT / "dist" / "ingester-bundle.tar.gz")
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "build" / "ingester-wheels")
     parser.add_argument("--wheels-dir", type=Path, help="use these wheels instead of pip download")
     args = parser.parse_args(argv)
-    wheels_dir = args.wheels_dir or download_wheels(args.arch, args.cache_dir)
+    wheels_dir = args.wheels_dir or download_wheels(args.cache_dir)
     entries = collect(wheels_dir)
     from ingester import __version__
 
-    manifest = {
+    manifest: dict[str, object] = {
         "name": "tweet-ingester",
         "version": __version__,
-        "arch": args.arch,
+        "platform": PLATFORM,
         "python": f"cp{PYTHON_VERSION.replace('.', '')}",
         "files": {name: sha256(data) for name, (data, _) in sorted(entries.items())},
     }

@@ -123,3 +123,53 @@ def test_deploy_builds_applies_then_sets_up_opensearch() -> None:
     assert build < init < apply < setup
     assert f"-var-file={REPO_ROOT}/prod.tfvars" in lines[apply]
     assert "-auto-approve" in lines[apply]
+
+
+def dry_run(*args: str) -> list[str]:
+    """`make -n` from a fresh state: what the targets would run (nothing is executed)."""
+    proc = subprocess.run(
+        [
+            "make",
+            "-n",
+            "--no-print-directory",
+            "-W",
+            "pyproject.toml",
+            *args,
+            "VENV=/nonexistent/dev",
+            "RUN_VENV=/nonexistent/run",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return proc.stdout.splitlines()
+
+
+def test_build_needs_no_virtualenv() -> None:
+    # Building the artefacts (what `make deploy` runs first) installs nothing: python3 and pip are enough.
+    lines = dry_run("build")
+    assert any("scripts/build_lambda.py" in line for line in lines)
+    assert any("scripts/build_ingester_bundle.py" in line for line in lines)
+    assert not [line for line in lines if "venv" in line or "pip install" in line], lines
+
+
+@pytest.mark.parametrize("target", ["demo", "opensearch-setup", "redrive", "smoke"])
+def test_demo_and_operator_tools_use_the_lean_runtime_env(target: str) -> None:
+    lines = dry_run(target)
+    assert any("/nonexistent/run" in line and "runtime" in line for line in lines), lines
+    assert not [line for line in lines if "/nonexistent/dev" in line], lines
+
+
+def test_runtime_pins_hold_no_development_tool() -> None:
+    import tomllib
+
+    extras = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    runtime = {pin.split("==")[0].split("[")[0].lower() for pin in extras["runtime"]}
+    dev = {pin.split("==")[0].split("[")[0].lower() for pin in extras["dev"]}
+    assert {"boto3", "requests", "tweepy", "python-dotenv", "vadersentiment"} <= runtime
+    assert not runtime & {"moto", "pytest", "mypy", "ruff", "hypothesis", "jsonschema"}
+    assert not runtime & dev, "a pin listed twice drifts: the dev env installs runtime + dev"
+    # the dev env installs both lists
+    assert any("runtime dev" in line for line in dry_run("setup"))
