@@ -27,10 +27,15 @@ locals {
 # Default network for the ingester (only when no subnet is given)
 # ---------------------------------------------------------------------------------------------------
 
-data "aws_vpc" "default" {
+# aws_vpcs (not aws_vpc) so that an account without a default VPC, common in landing-zone accounts, gets
+# the precondition's message below instead of the provider's "no matching EC2 VPC found".
+data "aws_vpcs" "default" {
   count = var.ingester_subnet_id == null ? 1 : 0
 
-  default = true
+  filter {
+    name   = "is-default"
+    values = ["true"]
+  }
 }
 
 data "aws_ec2_instance_type_offerings" "ingester" {
@@ -49,7 +54,7 @@ data "aws_subnets" "default" {
 
   filter {
     name   = "vpc-id"
-    values = [data.aws_vpc.default[0].id]
+    values = data.aws_vpcs.default[0].ids
   }
 
   filter {
@@ -60,6 +65,18 @@ data "aws_subnets" "default" {
   filter {
     name   = "availability-zone"
     values = data.aws_ec2_instance_type_offerings.ingester[0].locations
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(data.aws_vpcs.default[0].ids) == 1
+      error_message = "No default VPC in ${var.aws_region} (common in landing-zone accounts): set ingester_subnet_id to a subnet with outbound HTTPS (a private subnet with NAT, or a public one with ingester_associate_public_ip = true)."
+    }
+
+    postcondition {
+      condition     = length(self.ids) > 0
+      error_message = "The default VPC in ${var.aws_region} has no default subnet in an availability zone that offers ${var.ingester_instance_type}: set ingester_subnet_id, or choose another ingester_instance_type."
+    }
   }
 }
 
@@ -130,19 +147,20 @@ module "opensearch" {
 module "lambda" {
   source = "./modules/lambda"
 
-  function_name          = local.transform_function_name
-  role_arn               = module.iam.transform_role_arn
-  zip_path               = local.lambda_zip_path
-  runtime                = var.lambda_runtime
-  architecture           = var.lambda_architecture
-  memory_size            = var.lambda_memory_size
-  timeout                = var.lambda_timeout
-  sentiment_backend      = var.sentiment_backend
-  comprehend_concurrency = var.comprehend_concurrency
-  emit_metrics           = var.transform_emit_metrics
-  metrics_namespace      = var.transform_metrics_namespace
-  log_level              = var.transform_log_level
-  log_retention_days     = var.log_retention_days
+  function_name                  = local.transform_function_name
+  role_arn                       = module.iam.transform_role_arn
+  zip_path                       = local.lambda_zip_path
+  runtime                        = var.lambda_runtime
+  architecture                   = var.lambda_architecture
+  memory_size                    = var.lambda_memory_size
+  timeout                        = var.lambda_timeout
+  reserved_concurrent_executions = var.lambda_reserved_concurrent_executions
+  sentiment_backend              = var.sentiment_backend
+  comprehend_concurrency         = var.comprehend_concurrency
+  emit_metrics                   = var.transform_emit_metrics
+  metrics_namespace              = var.transform_metrics_namespace
+  log_level                      = var.transform_log_level
+  log_retention_days             = var.log_retention_days
 }
 
 module "firehose" {
@@ -156,7 +174,7 @@ module "firehose" {
   buffering_interval        = var.firehose_buffering_interval
   buffering_size            = var.firehose_buffering_size
   retry_duration            = var.firehose_retry_duration
-  processor_lambda_arn      = module.lambda.function_qualified_arn
+  processor_lambda_arn      = module.lambda.alias_arn
   processor_buffer_size     = var.processor_buffer_size
   processor_buffer_interval = var.processor_buffer_interval
   backup_bucket_arn         = module.s3.bucket_arn
@@ -172,9 +190,10 @@ module "ingester" {
 
   name                          = "${var.name_prefix}-ingester"
   subnet_id                     = local.ingester_subnet_id
+  architecture                  = var.ingester_architecture
   instance_type                 = var.ingester_instance_type
   ami_id                        = var.ingester_ami_id
-  ami_ssm_parameter_name        = var.ingester_ami_ssm_parameter_name
+  detailed_monitoring           = var.ingester_detailed_monitoring
   associate_public_ip_address   = var.ingester_associate_public_ip
   ssh_allowed_cidrs             = var.ssh_allowed_cidrs
   key_name                      = var.ssh_key_name

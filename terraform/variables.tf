@@ -272,6 +272,17 @@ variable "lambda_runtime" {
   default     = "python3.12"
 }
 
+variable "lambda_reserved_concurrent_executions" {
+  description = "Reserved concurrency of the transform; -1 leaves it unreserved (the account pool). Firehose bounds its own parallel invocations per stream."
+  type        = number
+  default     = -1
+
+  validation {
+    condition     = var.lambda_reserved_concurrent_executions >= -1 && floor(var.lambda_reserved_concurrent_executions) == var.lambda_reserved_concurrent_executions
+    error_message = "lambda_reserved_concurrent_executions must be -1 (unreserved) or a whole number >= 0."
+  }
+}
+
 variable "transform_emit_metrics" {
   description = "Let the transform publish per-batch CloudWatch metrics."
   type        = bool
@@ -312,22 +323,27 @@ variable "max_posts_per_day" {
   default     = 10000
 }
 
+variable "ingester_architecture" {
+  description = "CPU architecture of the ingester box: arm64 (Graviton, cheaper) or x86_64. It picks the Amazon Linux 2023 AMI; ingester_instance_type (and ingester_ami_id, if set) must run it. The ingester bundle is pure Python and runs on both."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.ingester_architecture)
+    error_message = "ingester_architecture must be arm64 or x86_64 (the two architectures Amazon Linux 2023 AMIs are published for)."
+  }
+}
+
 variable "ingester_instance_type" {
-  description = "Instance type of the ingester; arm64 (Graviton) to match the default bundle."
+  description = "Instance type of the ingester; it must run ingester_architecture (arm64: t4g.small; x86_64: t3.small). Checked at plan time."
   type        = string
   default     = "t4g.small"
 }
 
 variable "ingester_ami_id" {
-  description = "AMI of the ingester. Null = latest Amazon Linux 2023 from ingester_ami_ssm_parameter_name."
+  description = "AMI of the ingester (its architecture must be ingester_architecture). Null = the latest Amazon Linux 2023 AMI for ingester_architecture."
   type        = string
   default     = null
-}
-
-variable "ingester_ami_ssm_parameter_name" {
-  description = "Public SSM parameter with the Amazon Linux 2023 AMI ID (the x86_64 one for x86 instance types)."
-  type        = string
-  default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
 }
 
 variable "ingester_subnet_id" {
@@ -358,6 +374,12 @@ variable "ingester_root_volume_size" {
   description = "Root volume of the ingester in GiB (gp3, encrypted; holds the disk spool)."
   type        = number
   default     = 16
+}
+
+variable "ingester_detailed_monitoring" {
+  description = "Enable EC2 detailed (1-minute) monitoring of the ingester box (billed per metric; the ingester's own pipeline metrics are published either way)."
+  type        = bool
+  default     = false
 }
 
 variable "ingester_cloudwatch_metrics" {

@@ -7,10 +7,26 @@ data "aws_subnet" "this" {
   id = var.subnet_id
 }
 
+# AWS publishes the latest Amazon Linux 2023 AMI of each architecture under these public parameters.
 data "aws_ssm_parameter" "ami" {
   count = var.ami_id == null ? 1 : 0
 
-  name = var.ami_ssm_parameter_name
+  name = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${var.architecture}"
+}
+
+# What EC2 says the chosen type and image run: an x86 type with the arm64 AMI would apply cleanly and then
+# never boot, so both are checked at plan time against `architecture`.
+data "aws_ec2_instance_type" "this" {
+  instance_type = var.instance_type
+}
+
+data "aws_ami" "this" {
+  owners = ["self", "amazon", "aws-marketplace"]
+
+  filter {
+    name   = "image-id"
+    values = [local.ami_id]
+  }
 }
 
 locals {
@@ -114,7 +130,7 @@ resource "aws_security_group" "this" {
 
 resource "aws_instance" "this" {
   #checkov:skip=CKV_AWS_88:The ingester needs outbound internet to the X API; in a default-VPC public subnet that takes a public IP (associate_public_ip_address=false with a NAT subnet avoids it). Ingress stays closed except SSH from ssh_allowed_cidrs.
-  #checkov:skip=CKV_AWS_126:Detailed monitoring is a variable (detailed_monitoring); the ingester publishes its own pipeline metrics and 5-minute EC2 metrics suffice for the host.
+  #checkov:skip=CKV_AWS_126:Detailed monitoring is a variable (root: ingester_detailed_monitoring, default off, billed per metric); the ingester publishes its own pipeline metrics and 5-minute EC2 metrics suffice for the host.
   ami                         = local.ami_id
   instance_type               = var.instance_type
   subnet_id                   = var.subnet_id
@@ -146,6 +162,16 @@ resource "aws_instance" "this" {
   volume_tags = merge(var.tags, { Name = var.name })
 
   lifecycle {
+    precondition {
+      condition     = contains(data.aws_ec2_instance_type.this.supported_architectures, var.architecture)
+      error_message = "instance_type ${var.instance_type} runs ${join("/", data.aws_ec2_instance_type.this.supported_architectures)}, not ${var.architecture}: choose a type for ${var.architecture} (arm64: t4g.small; x86_64: t3.small) or change the architecture setting."
+    }
+
+    precondition {
+      condition     = data.aws_ami.this.architecture == var.architecture
+      error_message = "AMI ${local.ami_id} is ${data.aws_ami.this.architecture}, not ${var.architecture}: choose an AMI for ${var.architecture} or leave ami_id unset."
+    }
+
     # A newer AMI in the SSM parameter must not replace a running ingester on the next apply;
     # `terraform apply -replace=module.ingester.aws_instance.this` moves it to the latest AMI.
     ignore_changes = [ami]

@@ -13,8 +13,19 @@ variable "subnet_id" {
   type        = string
 }
 
+variable "architecture" {
+  description = "CPU architecture of the box: arm64 (Graviton, cheaper per vCPU) or x86_64. It picks the Amazon Linux 2023 AMI, and instance_type (and ami_id, if set) must run it; the ingester bundle is pure Python and runs on both."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64 (the two architectures Amazon Linux 2023 AMIs are published for)."
+  }
+}
+
 variable "instance_type" {
-  description = "Instance type. Must match the bundle's architecture: arm64 (Graviton, e.g. t4g.small) by default."
+  description = "Instance type; it must support `architecture` (arm64: Graviton types such as t4g.small; x86_64: e.g. t3.small). Checked against EC2's instance type data at plan time."
   type        = string
   default     = "t4g.small"
 
@@ -25,7 +36,7 @@ variable "instance_type" {
 }
 
 variable "ami_id" {
-  description = "AMI of the instance. Null = the latest Amazon Linux 2023 AMI from ami_ssm_parameter_name (resolved at creation; later AMI releases do not replace the instance)."
+  description = "AMI of the instance (its architecture must be `architecture`). Null = the latest Amazon Linux 2023 AMI for `architecture`, from AWS's public SSM parameter (resolved at creation; later AMI releases do not replace the instance)."
   type        = string
   default     = null
 
@@ -33,12 +44,6 @@ variable "ami_id" {
     condition     = var.ami_id == null || can(regex("^ami-[0-9a-f]{8,17}$", var.ami_id))
     error_message = "ami_id must look like ami-0123456789abcdef0."
   }
-}
-
-variable "ami_ssm_parameter_name" {
-  description = "Public SSM parameter holding the Amazon Linux 2023 AMI ID (use .../al2023-ami-kernel-default-x86_64 for x86 instance types and bundles)."
-  type        = string
-  default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
 }
 
 variable "associate_public_ip_address" {

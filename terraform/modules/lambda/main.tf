@@ -14,8 +14,8 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:The function calls only public AWS APIs (Comprehend, CloudWatch); a VPC would need NAT or interface endpoints for no isolation gain.
   #checkov:skip=CKV_AWS_173:The environment holds configuration only (backend name, concurrency, log level), never a secret; the default Lambda service key encrypts it at rest.
   #checkov:skip=CKV_AWS_272:Code signing needs a signing profile per deployment; the package is built from this repository by `make build` and its hash is tracked in state.
-  #checkov:skip=CKV_AWS_50:X-Ray tracing of a Firehose processor adds cost and needs xray:* on "*"; CloudWatch metrics and logs cover its behaviour.
-  #checkov:skip=CKV_AWS_115:Concurrency is a variable (reserved_concurrent_executions, default unreserved): Firehose bounds its own parallel invocations per stream.
+  #checkov:skip=CKV_AWS_50:X-Ray tracing of a Firehose processor adds per-trace cost and needs xray:PutTraceSegments and xray:PutTelemetryRecords on "*" (X-Ray has no resource-level permissions); the transform's CloudWatch metrics and logs cover its behaviour.
+  #checkov:skip=CKV_AWS_115:Concurrency is a variable (root: lambda_reserved_concurrent_executions, default unreserved): Firehose bounds its own parallel invocations per stream, and a reservation takes capacity from the account's pool.
   function_name    = var.function_name
   description      = "Tweet sentiment transform: Firehose records -> OpenSearch documents with sentiment"
   role             = var.role_arn
@@ -28,6 +28,10 @@ resource "aws_lambda_function" "this" {
   timeout          = var.timeout
 
   reserved_concurrent_executions = var.reserved_concurrent_executions
+
+  # Every code or configuration change publishes a new numbered version; Firehose invokes the `live` alias,
+  # which moves to it, so the previous version stays available for a rollback (see the module README).
+  publish = true
 
   environment {
     variables = {
@@ -42,4 +46,13 @@ resource "aws_lambda_function" "this" {
   tags = merge(var.tags, { Name = var.function_name })
 
   depends_on = [aws_cloudwatch_log_group.this]
+}
+
+# The alias Firehose invokes. An apply that changes the code moves it to the new version; rolling back is
+# `aws lambda update-alias --function-name <name> --name live --function-version <previous>`.
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  description      = "Version the Firehose processor invokes"
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
 }

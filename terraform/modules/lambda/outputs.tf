@@ -8,9 +8,14 @@ output "function_arn" {
   value       = aws_lambda_function.this.arn
 }
 
-output "function_qualified_arn" {
-  description = "ARN of the function's $LATEST version, as the Firehose processor references it."
-  value       = "${aws_lambda_function.this.arn}:$LATEST"
+output "alias_arn" {
+  description = "ARN of the `live` alias (the published version the Firehose processor invokes)."
+  value       = aws_lambda_alias.live.arn
+}
+
+output "function_version" {
+  description = "Version number the `live` alias points at (published by the last apply)."
+  value       = aws_lambda_function.this.version
 }
 
 output "log_group_name" {

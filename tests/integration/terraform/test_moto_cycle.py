@@ -289,8 +289,11 @@ def test_stream_delivers_to_opensearch_through_the_transform(stack: Stack) -> No
     (processor,) = processing["Processors"]
     assert processor["Type"] == "Lambda"
     params = {p["ParameterName"]: p["ParameterValue"] for p in processor["Parameters"]}
-    function = stack.client("lambda").get_function(FunctionName=stack.out("transform_function_name"))
-    assert params["LambdaArn"] == function["Configuration"]["FunctionArn"] + ":$LATEST"
+    # Firehose invokes the published version behind the `live` alias, never $LATEST (an apply that changes the
+    # code moves the alias; the previous version stays for a rollback).
+    alias = stack.client("lambda").get_alias(FunctionName=stack.out("transform_function_name"), Name="live")
+    assert params["LambdaArn"] == alias["AliasArn"]
+    assert alias["FunctionVersion"] not in {"$LATEST", ""}
     assert params["BufferSizeInMBs"] == "0.5"  # set in the test's tfvars
     # Defaults are left to the provider, which sends Firehose's documented values itself.
     assert params.get("BufferIntervalInSeconds", "60") == "60"

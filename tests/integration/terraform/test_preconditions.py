@@ -1,0 +1,92 @@
+"""Plan-time refusals against moto: the stack says what to set instead of failing at apply or at boot.
+
+Each case plans the unchanged production root (a temporary copy with the moto provider override) in an
+emulated account that lacks something a real account may lack, and checks terraform's own error message.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from tests.integration.terraform.test_moto_cycle import (
+    CREDENTIALS,
+    override_tf,
+    placeholder_bundle,
+    placeholder_lambda_zip,
+)
+from tests.support.terraform import TERRAFORM_DIR, Terraform, unavailable_reason, write_cli_config
+
+pytestmark = [pytest.mark.terraform, pytest.mark.moto_server, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def root(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terraform]:
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    work = tmp_path_factory.mktemp("tf-preconditions")
+    copy = work / "terraform"
+    shutil.copytree(TERRAFORM_DIR, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfvars"))
+    (copy / "moto_override.tf").write_text(override_tf(moto_server), encoding="utf-8")
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
+    tf = Terraform(copy, write_cli_config(work / "cli"), env)
+    tf.run(["init", "-no-color", "-input=false", "-lockfile=readonly"])
+    yield tf
+
+
+def plan(tf: Terraform, moto_server: str, **tfvars: Any) -> str:
+    """Plan in a freshly reset emulated account; returns terraform's combined output (the plan must fail)."""
+    work = tf.workdir.parent
+    values = {
+        "lambda_zip_path": str(placeholder_lambda_zip(work / "transform.zip")),
+        "ingester_bundle_path": str(placeholder_bundle(work / "ingester-bundle.tar.gz")),
+        **tfvars,
+    }
+    (tf.workdir / "case.auto.tfvars.json").write_text(json.dumps(values), encoding="utf-8")
+    result = tf.run(["plan", "-no-color", "-input=false", "-lock=false"], ok=(1,), timeout=300)
+    return " ".join((result.stdout + result.stderr).split())
+
+
+def reset(moto_server: str) -> Any:
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    return boto3.client("ec2", endpoint_url=moto_server, **CREDENTIALS)
+
+
+def test_no_default_vpc_and_no_subnet_names_the_setting(root: Terraform, moto_server: str) -> None:
+    # Given an account whose default VPC was deleted (landing-zone accounts often have none)
+    ec2 = reset(moto_server)
+    (vpc,) = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+    for subnet in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]:
+        ec2.delete_subnet(SubnetId=subnet["SubnetId"])
+    ec2.delete_vpc(VpcId=vpc["VpcId"])
+    # When the stack is planned without ingester_subnet_id
+    out = plan(root, moto_server)
+    # Then terraform refuses with the precondition's message, not the provider's "no matching EC2 VPC found"
+    assert "No default VPC in us-east-1" in out, out[-3000:]
+    assert "set ingester_subnet_id" in out
+    assert "no matching EC2 VPC" not in out
+
+
+@pytest.mark.parametrize(
+    ("tfvars", "expected"),
+    [
+        ({"ingester_instance_type": "t3.small"}, "instance_type t3.small runs x86_64, not arm64"),
+        ({"ingester_architecture": "x86_64"}, "instance_type t4g.small runs arm64, not x86_64"),
+    ],
+    ids=["x86-type-with-arm64-default", "x86_64-with-graviton-default-type"],
+)
+def test_instance_type_must_run_the_architecture(
+    root: Terraform, moto_server: str, tfvars: dict[str, str], expected: str
+) -> None:
+    # Given a normal account, when the instance type and the architecture disagree
+    reset(moto_server)
+    out = plan(root, moto_server, **tfvars)
+    # Then the plan fails before anything is created (it used to apply cleanly and fail at boot)
+    assert expected in out, out[-3000:]
