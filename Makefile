@@ -7,7 +7,13 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-PYTHON      ?= python3
+# The first Python >= 3.11 on PATH; PYTHON=/path/to/python3.11 (or the environment) overrides it.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
+            if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; \
+            then echo $$p; break; fi; done)
+endif
+NEED_PYTHON = @test -n "$(PYTHON)" || { echo "make: needs Python >= 3.11 (looked for python3.13, python3.12, python3.11, python3 on PATH): install one, or pass PYTHON=/path/to/python3.11" >&2; exit 1; }
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
 RUN_VENV    ?= .venv-run
@@ -22,12 +28,18 @@ export PYTHONPATH := $(CURDIR)/lambda_src:$(CURDIR)
 .PHONY: help setup setup-runtime lint fmt test build bench demo clean checkov \
         plan deploy destroy ssh logs opensearch-setup redrive smoke
 
-help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+help: ## Show this help (colours only on a terminal, and never with NO_COLOR set)
+	@if [ -t 1 ] && [ -z "$${NO_COLOR:-}" ]; then on=$$'\033[36m'; off=$$'\033[0m'; else on=; off=; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %s%-18s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
 
 # $(call make_venv,DIR,EXTRAS): create DIR and install the pins of the named optional-dependency lists.
+# A virtualenv left by an older Python (or half made) is rebuilt; .installed is written only on success.
 define make_venv
-	@test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	$(NEED_PYTHON)
+	@if [ -e $(1) ] && ! $(1)/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
+	  echo "make: $(1) is not a Python >= 3.11 virtualenv; rebuilding it with $(PYTHON)"; rm -rf $(1); fi
+	@test -x $(1)/bin/python || $(PYTHON) -m venv $(1) || { rm -rf $(1); exit 1; }
+	@echo "make: installing the [$(2)] pins into $(1) (first run, or pyproject.toml changed)..."
 	@$(1)/bin/python -m pip install --quiet --upgrade pip
 	@$(1)/bin/python -c 'import sys, tomllib; deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]; print("\n".join(d for extra in sys.argv[1:] for d in deps[extra]))' $(2) > $(1)/requirements.txt
 	$(1)/bin/python -m pip install --quiet -r $(1)/requirements.txt
@@ -45,6 +57,7 @@ setup: $(VENV)/.installed ## Create .venv (runtime + development tools) from the
 setup-runtime: $(RUN_VENV)/.installed ## Create .venv-run (only what the demo and the operator tools import)
 
 $(CHECKOV_VENV)/.installed:
+	$(NEED_PYTHON)
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov==$(CHECKOV_VERSION)"
 	@touch $@
@@ -67,6 +80,7 @@ test: setup build $(CHECKOV_VENV)/.installed ## Build, then run the whole test s
 	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(ARGS)
 
 build: ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (pure Python, arm64 and x86_64); needs only python3 + pip
+	$(NEED_PYTHON)
 	$(PYTHON) scripts/build_lambda.py
 	$(PYTHON) scripts/build_ingester_bundle.py
 

@@ -173,3 +173,53 @@ def test_runtime_pins_hold_no_development_tool() -> None:
     assert not runtime & dev, "a pin listed twice drifts: the dev env installs runtime + dev"
     # the dev env installs both lists
     assert any("runtime dev" in line for line in dry_run("setup"))
+
+
+def run_with_only(tmp_path: Path, pythons: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """make with a PATH holding just a shell and the given fake interpreters (name -> script body)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for tool in ("bash", "sh", "rm", "cat"):
+        found = shutil.which(tool)
+        assert found is not None
+        (bin_dir / tool).symlink_to(found)
+    for name, body in pythons.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    make = shutil.which("make")
+    assert make is not None
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
+    return subprocess.run(
+        [make, "--no-print-directory", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_no_python_311_is_one_clear_line(tmp_path: Path) -> None:
+    # Given only a python3 that is older than 3.11 (it fails the version probe)
+    proc = run_with_only(tmp_path, {"python3": "exit 1"}, "build")
+    # Then make says what it needs in one line instead of a traceback
+    assert proc.returncode != 0
+    assert "make: needs Python >= 3.11" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_the_newest_python_311_plus_is_picked(tmp_path: Path) -> None:
+    # python3 is too old, python3.12 qualifies: the probe picks python3.12 (`make -n` only prints)
+    proc = run_with_only(tmp_path, {"python3": "exit 1", "python3.12": "exit 0"}, "-n", "build")
+    assert proc.returncode == 0, proc.stderr
+    assert "python3.12 scripts/build_lambda.py" in proc.stdout
+
+
+def test_a_virtualenv_of_an_older_python_is_rebuilt(tmp_path: Path) -> None:
+    # Given a .venv-run left behind by an older Python (its interpreter fails the version probe)
+    venv = tmp_path / "old-venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("#!/bin/sh\nexit 1\n")
+    (venv / "bin" / "python").chmod(0o755)
+    # When a target needs it, with a Python that cannot make a venv (so the run stops right after the check)
+    proc = run_with_only(tmp_path, {"python3.11": 'case "$1" in -c) exit 0;; *) exit 3;; esac'}, "setup-runtime",
+                         f"RUN_VENV={venv}")  # fmt: skip
+    # Then the stale one is removed instead of reused, and nothing half-made is left behind
+    assert "is not a Python >= 3.11 virtualenv; rebuilding it" in proc.stdout
+    assert proc.returncode != 0
+    assert not venv.exists()
