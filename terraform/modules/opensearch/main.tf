@@ -115,7 +115,7 @@ resource "aws_opensearch_domain" "this" {
   #checkov:skip=CKV2_AWS_59:Dedicated masters are a variable (dedicated_master_enabled); three extra nodes would triple the cost of the small default domain.
   #checkov:skip=CKV_AWS_318:Dedicated masters are a variable (dedicated_master_enabled); three extra nodes would triple the cost of the small default domain.
   #checkov:skip=CKV_AWS_247:Encryption at rest uses the AWS-managed OpenSearch key; a customer-managed key adds cost and key-policy management without a reader outside this account.
-  #checkov:skip=CKV_AWS_137:A VPC is a variable (vpc_options); the default public endpoint is protected by fine-grained access control and an optional source-IP allow-list so Dashboards is reachable without a VPN.
+  #checkov:skip=CKV_AWS_137:A VPC is a variable (vpc_options); the default public endpoint admits only the required source-IP allow-list (dashboards_allowed_cidrs) and the writer roles, and fine-grained access control authenticates every request, so Dashboards is reachable without a VPN.
   #checkov:skip=CKV_AWS_317:Audit logs are a variable (add AUDIT_LOGS to log_types); they need audit configuration in the security plugin and add CloudWatch cost.
   domain_name    = var.domain_name
   engine_version = var.engine_version

@@ -142,3 +142,32 @@ def test_log_resource_policy_is_created_or_left_to_the_account(
         groups = {g["name"] for g in planned(shown, "aws_cloudwatch_log_group")}
         assert groups == {f"/aws/OpenSearchService/domains/tweets/{t.lower()}" for t in ("es_application_logs",
                           "index_slow_logs", "search_slow_logs")}  # fmt: skip
+
+
+def test_readme_shared_log_policy_covers_every_domain_log_group() -> None:
+    # The account-wide policy the README tells users to create for log_resource_policy = "existing" must let
+    # es.amazonaws.com do what the module's own policy allows, on every log group the module creates.
+    import fnmatch
+    import re
+
+    from tests.support.terraform import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    block = readme.split("<!-- shared-log-policy -->", 1)[1].split("```bash\n", 1)[1].split("\n```", 1)[0]
+    document = block.split("--policy-document '", 1)[1].rsplit("'", 1)[0]
+    region, account = "eu-west-1", ACCOUNT
+    document = document.replace("'\"$REGION\"'", region).replace("'\"$ACCOUNT\"'", account)
+    (statement,) = json.loads(document)["Statement"]
+    main = (MODULES_DIR / "opensearch" / "main.tf").read_text()
+    module_actions = re.search(r'actions\s*=\s*(\["logs:[^\]]*\])', main)
+    assert module_actions is not None
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "es.amazonaws.com"}
+    assert sorted(statement["Action"]) == sorted(json.loads(module_actions.group(1)))
+    name = re.search(r'name\s*=\s*"(/aws/OpenSearchService/domains/)\$\{var\.domain_name\}/', main)
+    assert name is not None
+    for log_type in ("es_application_logs", "index_slow_logs", "search_slow_logs", "audit_logs"):
+        group = f"arn:aws:logs:{region}:{account}:log-group:{name.group(1)}tweets/{log_type}"
+        assert fnmatch.fnmatchcase(f"{group}:*", statement["Resource"]), (group, statement["Resource"])
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": account}
+    assert statement["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:es:{region}:{account}:domain/*"}
