@@ -97,26 +97,42 @@ demo: setup-runtime ## Run the pipeline locally on the bundled sample (ARGS="--r
 TFVARS      ?=
 AUTO_APPROVE ?=
 TF_VAR_FILE := $(if $(TFVARS),-var-file=$(abspath $(TFVARS)),)
+# plan/deploy/destroy run terraform through scripts/deployer_ip.py: unless you set dashboards_allowed_cidrs
+# (or opensearch_vpc) yourself, it allows this machine's public IP, looked up at CHECKIP_URL.
+CHECKIP_URL ?= https://checkip.amazonaws.com
+WITH_DEPLOYER_IP = $(PYTHON) -m scripts.deployer_ip --checkip-url $(CHECKIP_URL) --
 
-.PHONY: tf-init
+.PHONY: tf-init state-backend
 
 tf-init: ## terraform init in terraform/ (from the registry, or the mirror named by TF_CLI_CONFIG_FILE)
 	$(TF) -chdir=$(TF_DIR) init -input=false
 
+# Remote state (optional): STATE_REGION, STATE_BUCKET, STATE_KEY, STATE_KMS_KEY_ARN override the defaults.
+STATE_REGION ?=
+STATE_BUCKET ?=
+STATE_KEY ?=
+STATE_KMS_KEY_ARN ?=
+
+state-backend: setup ## Create the encrypted S3 state bucket, write terraform/backend.tf, move the state there
+	$(PY) -m scripts.state_backend --tf-dir $(TF_DIR) $(if $(STATE_REGION),--region $(STATE_REGION),) \
+	  $(if $(STATE_BUCKET),--bucket $(STATE_BUCKET),) $(if $(STATE_KEY),--key $(STATE_KEY),) \
+	  $(if $(STATE_KMS_KEY_ARN),--kms-key-arn $(STATE_KMS_KEY_ARN),)
+	$(TF) -chdir=$(TF_DIR) init -migrate-state
+
 plan: ## Build the artefacts and show what `make deploy` would change (TFVARS=my.tfvars)
 	$(MAKE) build
 	$(MAKE) tf-init
-	$(TF) -chdir=$(TF_DIR) plan -input=false $(TF_VAR_FILE)
+	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) plan -input=false $(TF_VAR_FILE)
 
-deploy: ## Build, terraform apply, then OpenSearch setup (TFVARS=my.tfvars, AUTO_APPROVE=1 skips the prompt)
+deploy: ## Build, terraform apply (your public IP allowed unless dashboards_allowed_cidrs is set), then OpenSearch setup (TFVARS=my.tfvars, AUTO_APPROVE=1)
 	$(MAKE) build
 	$(MAKE) tf-init
-	$(TF) -chdir=$(TF_DIR) apply -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
+	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) apply -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
 	$(MAKE) opensearch-setup
 
 destroy: ## terraform destroy the whole stack (the backup bucket must be empty unless force_destroy_bucket = true)
 	$(MAKE) tf-init
-	$(TF) -chdir=$(TF_DIR) destroy -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
+	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) destroy -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
 
 ssh: ## Shell on the ingester: SSH when ssh_allowed_cidrs allow it, else Session Manager
 	@cmd="$$($(TF) -chdir=$(TF_DIR) output -raw ssh_command)"; echo "+ $$cmd"; eval "$$cmd"

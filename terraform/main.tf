@@ -140,6 +140,7 @@ module "opensearch" {
   dashboards_allowed_cidrs    = var.dashboards_allowed_cidrs
   vpc_options                 = var.opensearch_vpc
   log_types                   = var.opensearch_log_types
+  log_resource_policy         = var.opensearch_log_resource_policy
   log_retention_days          = var.log_retention_days
   timeouts                    = var.opensearch_timeouts
 }

@@ -144,6 +144,12 @@ variable "opensearch_master_user_name" {
   default     = "admin"
 }
 
+variable "opensearch_log_resource_policy" {
+  description = "create: the stack adds a CloudWatch Logs resource policy for its domain's log groups. existing: it adds none; the account already has one for es.amazonaws.com on /aws/OpenSearchService/domains/* (README; CloudWatch Logs allows 10 per account and Region)."
+  type        = string
+  default     = "create"
+}
+
 variable "opensearch_log_types" {
   description = "OpenSearch logs published to CloudWatch Logs."
   type        = list(string)
@@ -151,9 +157,15 @@ variable "opensearch_log_types" {
 }
 
 variable "dashboards_allowed_cidrs" {
-  description = "Source CIDRs allowed to reach the domain endpoint and Dashboards (Firehose is always allowed). Empty = any source, every request still authenticated by fine-grained access control."
+  description = "Source CIDRs allowed to reach the OpenSearch endpoint and Dashboards (Firehose is always allowed). Required unless opensearch_vpc is set; make deploy/plan fill in your public IP (/32) when you leave it unset."
   type        = list(string)
   default     = []
+
+  # The module refuses the same case; this copy names the root's variables and the make targets.
+  validation {
+    condition     = var.opensearch_vpc != null || length(var.dashboards_allowed_cidrs) > 0
+    error_message = "dashboards_allowed_cidrs is empty, which would open the OpenSearch endpoint and Dashboards to the internet: set it to your network, e.g. [\"203.0.113.10/32\"] (make deploy and make plan fill in your public IP when it is unset), or put the domain in a VPC with opensearch_vpc."
+  }
 }
 
 variable "opensearch_vpc" {

@@ -10,6 +10,7 @@ locals {
   domain_arn = "arn:${data.aws_partition.current.partition}:es:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:domain/${var.domain_name}"
 
   auto_tune_supported = !can(regex("^t[23]\\.", var.instance_type))
+  in_vpc              = var.vpc_options != null
 
   http_actions = [
     "es:ESHttpDelete",
@@ -95,8 +96,12 @@ data "aws_iam_policy_document" "log_publishing" {
   }
 }
 
+# CloudWatch Logs allows 10 resource policies per account and Region (a quota that cannot be raised), and
+# each stack would use one. With log_resource_policy = "existing" the stack creates none and relies on one
+# policy, created once per account and Region, that lets es.amazonaws.com write to every log group under
+# /aws/OpenSearchService/domains/ (the module README shows it).
 resource "aws_cloudwatch_log_resource_policy" "this" {
-  count = length(var.log_types) > 0 ? 1 : 0
+  count = length(var.log_types) > 0 && var.log_resource_policy == "create" ? 1 : 0
 
   policy_name     = "${var.domain_name}-opensearch-logs"
   policy_document = data.aws_iam_policy_document.log_publishing.json
@@ -110,7 +115,7 @@ resource "aws_opensearch_domain" "this" {
   #checkov:skip=CKV2_AWS_59:Dedicated masters are a variable (dedicated_master_enabled); three extra nodes would triple the cost of the small default domain.
   #checkov:skip=CKV_AWS_318:Dedicated masters are a variable (dedicated_master_enabled); three extra nodes would triple the cost of the small default domain.
   #checkov:skip=CKV_AWS_247:Encryption at rest uses the AWS-managed OpenSearch key; a customer-managed key adds cost and key-policy management without a reader outside this account.
-  #checkov:skip=CKV_AWS_137:A VPC is a variable (vpc_options); the default public endpoint is protected by fine-grained access control and an optional source-IP allow-list so Dashboards is reachable without a VPN.
+  #checkov:skip=CKV_AWS_137:A VPC is a variable (vpc_options); the default public endpoint admits only the required source-IP allow-list (dashboards_allowed_cidrs) and the writer roles, and fine-grained access control authenticates every request, so Dashboards is reachable without a VPN.
   #checkov:skip=CKV_AWS_317:Audit logs are a variable (add AUDIT_LOGS to log_types); they need audit configuration in the security plugin and add CloudWatch cost.
   domain_name    = var.domain_name
   engine_version = var.engine_version
@@ -202,44 +207,63 @@ resource "aws_opensearch_domain" "this" {
   depends_on = [aws_cloudwatch_log_resource_policy.this]
 }
 
-# Fine-grained access control authenticates every request (internal users or mapped IAM roles), so the
-# resource policy may let any principal send HTTP requests: the AWS-documented pattern for FGAC
-# domains. With dashboards_allowed_cidrs set, only those sources (and the writer roles, which sign
-# their requests from AWS networks) get that far.
+# Who may send HTTP requests to the domain. A public domain answers only the source addresses in
+# dashboards_allowed_cidrs (a validation refuses an empty list, so a default deployment is never open to
+# the internet) and the writer roles, whose signed requests come from AWS networks without a fixed
+# address. Fine-grained access control then authenticates every request that gets this far. A VPC domain
+# takes no IP conditions (OpenSearch Service refuses them there): its security groups decide who connects,
+# and the policy lets any principal in, for fine-grained access control to authenticate.
+# The resources name the ARN built from the domain name (equal to aws_opensearch_domain.this.arn) so the
+# policy is known at plan time and shows in the plan.
 data "aws_iam_policy_document" "access" {
-  #checkov:skip=CKV_AWS_283:Principal "*" limited to es:ESHttp* is the AWS-documented resource policy for domains with fine-grained access control, which authenticates every request (internal users or mapped IAM roles); dashboards_allowed_cidrs adds a source-IP condition.
-  statement {
-    sid       = length(var.dashboards_allowed_cidrs) == 0 ? "HttpThroughFineGrainedAccessControl" : "HttpFromAllowedSources"
-    actions   = local.http_actions
-    resources = ["${aws_opensearch_domain.this.arn}/*"]
+  #checkov:skip=CKV_AWS_283:Principal "*" is limited to es:ESHttp* on this domain, and on a public domain to the dashboards_allowed_cidrs source addresses (aws:SourceIp condition); on a VPC domain the security groups restrict the network. Fine-grained access control authenticates every request either way.
+  dynamic "statement" {
+    for_each = local.in_vpc ? [] : [var.dashboards_allowed_cidrs]
 
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
+    content {
+      sid       = "HttpFromAllowedSources"
+      actions   = local.http_actions
+      resources = ["${local.domain_arn}/*"]
 
-    dynamic "condition" {
-      for_each = length(var.dashboards_allowed_cidrs) > 0 ? [var.dashboards_allowed_cidrs] : []
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
 
-      content {
+      condition {
         test     = "IpAddress"
         variable = "aws:SourceIp"
-        values   = condition.value
+        values   = statement.value
       }
     }
   }
 
   dynamic "statement" {
-    for_each = length(var.dashboards_allowed_cidrs) > 0 && length(var.writer_role_arns) > 0 ? [var.writer_role_arns] : []
+    for_each = !local.in_vpc && length(var.writer_role_arns) > 0 ? [var.writer_role_arns] : []
 
     content {
       sid       = "HttpFromWriterRoles"
       actions   = local.http_actions
-      resources = ["${aws_opensearch_domain.this.arn}/*"]
+      resources = ["${local.domain_arn}/*"]
 
       principals {
         type        = "AWS"
         identifiers = statement.value
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.in_vpc ? ["vpc"] : []
+
+    content {
+      sid       = "HttpInsideTheVpc"
+      actions   = local.http_actions
+      resources = ["${local.domain_arn}/*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
       }
     }
   }

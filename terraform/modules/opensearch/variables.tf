@@ -154,19 +154,25 @@ variable "tls_security_policy" {
 }
 
 variable "writer_role_arns" {
-  description = "IAM role ARNs that sign requests to the domain (the Firehose role); always allowed by the access policy, also when dashboards_allowed_cidrs restricts everyone else."
+  description = "IAM role ARNs that sign requests to the public domain from AWS networks (the Firehose role): allowed without a source-IP condition."
   type        = list(string)
   default     = []
 }
 
 variable "dashboards_allowed_cidrs" {
-  description = "Source CIDRs allowed to reach the domain endpoint (Dashboards, setup scripts) besides writer_role_arns. Empty = any source, protected by fine-grained access control."
+  description = "Source CIDRs allowed to reach the public domain endpoint (Dashboards, setup scripts) besides writer_role_arns. Required (non-empty) for a public domain; must be empty for a VPC domain."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for c in var.dashboards_allowed_cidrs : can(cidrhost(c, 0))])
-    error_message = "Each dashboards_allowed_cidrs entry must be a valid CIDR block, e.g. 203.0.113.0/24."
+    condition     = alltrue([for c in var.dashboards_allowed_cidrs : can(cidrhost(c, 0)) && !contains(["0.0.0.0/0", "::/0"], c)])
+    error_message = "Each dashboards_allowed_cidrs entry must be a valid CIDR block narrower than the whole internet, e.g. 203.0.113.10/32 (0.0.0.0/0 and ::/0 are refused)."
+  }
+
+  # A public endpoint with no source condition would be open to the internet.
+  validation {
+    condition     = var.vpc_options != null || length(var.dashboards_allowed_cidrs) > 0
+    error_message = "dashboards_allowed_cidrs is empty and the domain is public (vpc_options = null), which would open it to the internet: list the networks that may reach it, e.g. [\"203.0.113.10/32\"], or set vpc_options."
   }
 
   # AWS: IP-based access policies cannot be applied to domains inside a VPC (security groups do that job).
@@ -193,6 +199,17 @@ variable "log_types" {
   validation {
     condition     = alltrue([for t in var.log_types : contains(["ES_APPLICATION_LOGS", "INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS", "AUDIT_LOGS"], t)])
     error_message = "log_types entries must be ES_APPLICATION_LOGS, INDEX_SLOW_LOGS, SEARCH_SLOW_LOGS or AUDIT_LOGS."
+  }
+}
+
+variable "log_resource_policy" {
+  description = "create: a CloudWatch Logs resource policy for this domain's log groups. existing: none; the account already has one letting es.amazonaws.com write to /aws/OpenSearchService/domains/* (CloudWatch Logs allows 10 resource policies per account and Region)."
+  type        = string
+  default     = "create"
+
+  validation {
+    condition     = contains(["create", "existing"], var.log_resource_policy)
+    error_message = "log_resource_policy must be create or existing (existing: the account already has a CloudWatch Logs resource policy for es.amazonaws.com on /aws/OpenSearchService/domains/*; the quota is 10 per account and Region)."
   }
 }
 

@@ -62,6 +62,7 @@ CONTRACT_OUTPUTS = {
     "index_name_prefix",
     "retention_days",
 }
+ALLOWED_CIDR = "198.51.100.7/32"
 # Actions AWS grants on "*" only (no resource-level permissions); anything else must name its resource.
 STAR_RESOURCE_ACTIONS = {"comprehend:BatchDetectSentiment", "comprehend:DetectSentiment", "cloudwatch:PutMetricData"}
 
@@ -135,7 +136,9 @@ def stack(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
     work = tmp_path_factory.mktemp("tf-moto-cycle")
     root = work / "terraform"
-    shutil.copytree(TERRAFORM_DIR, root, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "terraform.tfvars"))
+    shutil.copytree(
+        TERRAFORM_DIR, root, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "terraform.tfvars", "backend.tf")
+    )
     (root / "moto_override.tf").write_text(override_tf(moto_server), encoding="utf-8")
     lambda_zip = REPO_ROOT / "dist" / "transform.zip"
     bundle = REPO_ROOT / "dist" / "ingester-bundle.tar.gz"
@@ -155,6 +158,8 @@ def stack(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         # Non-default so the parameter is sent (defaults are left out to avoid a perpetual diff).
         "processor_buffer_size": 0.5,
         "tracked_terms": ["aws", "amazon web services"],
+        # Required for a public domain (make deploy fills in the deployer's IP); a documentation address here.
+        "dashboards_allowed_cidrs": [ALLOWED_CIDR],
     }
     (root / "moto.auto.tfvars.json").write_text(json.dumps(tfvars), encoding="utf-8")
     env = {
@@ -334,6 +339,11 @@ def test_domain_is_encrypted_tls12_and_fine_grained(stack: Stack) -> None:
         actions = as_list(statement["Action"])
         assert all(a.startswith("es:ESHttp") for a in actions), actions
         assert all(r.startswith(status["ARN"] + "/") for r in as_list(statement["Resource"]))
+        # Anyone is admitted only from the allowed sources; the Firehose role from anywhere.
+        if statement["Principal"] == {"AWS": "*"}:
+            assert as_list(statement["Condition"]["IpAddress"]["aws:SourceIp"]) == [ALLOWED_CIDR]
+        else:
+            assert as_list(statement["Principal"]["AWS"]) == [stack.out("firehose_role_arn")]
 
 
 def test_master_user_secret_holds_generated_credentials(stack: Stack) -> None:

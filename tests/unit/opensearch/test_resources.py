@@ -88,14 +88,68 @@ def test_template_shard_and_replica_overrides_and_their_validation() -> None:
 
 
 def test_normalised_template_equals_what_opensearch_returns() -> None:
+    # OpenSearch returns settings as strings, nested or (flat_settings=true) dotted; both compare equal.
     sent = resources.index_template()
     returned = json.loads(json.dumps(sent))
     returned["composed_of"] = []
     returned["template"]["settings"] = {"index": {"number_of_shards": "1", "number_of_replicas": "1",
                                                   "refresh_interval": "5s"}}  # fmt: skip
+    returned["template"]["settings"].update(
+        {
+            "index.search.slowlog.threshold.query.warn": "5s",
+            "index.search.slowlog.threshold.query.info": "2s",
+            "index.search.slowlog.threshold.fetch.warn": "1s",
+            "index.search.slowlog.threshold.fetch.info": "500ms",
+            "index.indexing.slowlog.threshold.index.warn": "5s",
+            "index.indexing.slowlog.threshold.index.info": "2s",
+            "index.indexing.slowlog.source": "0",
+        }
+    )
     assert resources.normalise_template(sent) == resources.normalise_template(returned)
     returned["template"]["settings"]["index"]["number_of_replicas"] = "2"
     assert resources.normalise_template(sent) != resources.normalise_template(returned)
+
+
+DURATION = re.compile(r"^(\d+)(ms|s|m)$")
+
+
+def as_ms(value: str) -> int:
+    match = DURATION.match(value)
+    assert match, f"{value!r} is not a duration such as 500ms or 5s"
+    return int(match.group(1)) * {"ms": 1, "s": 1000, "m": 60_000}[match.group(2)]
+
+
+def default_log_types() -> list[str]:
+    """The module's default log_types: the slow logs the domain publishes unless the user changes it."""
+    from tests.support.terraform import MODULES_DIR
+
+    variables = (MODULES_DIR / "opensearch" / "variables.tf").read_text()
+    block = variables.split('variable "log_types" {', 1)[1].split("\n}\n", 1)[0]
+    default = re.search(r"default\s*=\s*(\[[^\]]*\])", block)
+    assert default is not None
+    return list(json.loads(default.group(1)))
+
+
+@pytest.mark.parametrize(
+    ("log_type", "phases"),
+    [("SEARCH_SLOW_LOGS", ["search.slowlog.threshold.query", "search.slowlog.threshold.fetch"]),
+     ("INDEX_SLOW_LOGS", ["indexing.slowlog.threshold.index"])],
+)  # fmt: skip
+def test_every_published_slow_log_has_thresholds(log_type: str, phases: list[str]) -> None:
+    # Slow logs stay empty while every threshold is -1 (the default), so each slow log the domain publishes by
+    # default needs warn and info thresholds in the template: warn above info, both positive durations.
+    assert log_type in default_log_types()
+    settings = resources.flat_settings(resources.index_template()["template"]["settings"])
+    for phase in phases:
+        warn, info = settings[f"index.{phase}.warn"], settings[f"index.{phase}.info"]
+        assert as_ms(warn) > as_ms(info) > 0, (phase, warn, info)
+
+
+def test_index_slow_log_never_copies_tweets_into_cloudwatch() -> None:
+    # By default the indexing slow log includes the first 1000 characters of each slow document's _source:
+    # the tweet text and author would land in CloudWatch Logs. "0" logs no source.
+    settings = resources.flat_settings(resources.index_template()["template"]["settings"])
+    assert settings["index.indexing.slowlog.source"] == "0"
 
 
 # --- ISM and roles ----------------------------------------------------------------------------------------------

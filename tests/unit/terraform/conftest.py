@@ -18,5 +18,7 @@ def terraform_copy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
         pytest.skip(reason)
     work = tmp_path_factory.mktemp("tf-static")
     root = work / "terraform"
-    shutil.copytree(TERRAFORM_DIR, root, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "terraform.tfvars"))
+    shutil.copytree(
+        TERRAFORM_DIR, root, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "terraform.tfvars", "backend.tf")
+    )
     return root, write_cli_config(work / "cli")

@@ -128,6 +128,9 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
             },
             "dashboards_allowed_cidrs must be empty for a domain in a VPC",
         ),
+        # The default: a public domain with no allow-list would be open to the internet.
+        ({}, "dashboards_allowed_cidrs is empty, which would open the OpenSearch endpoint and Dashboards to the"),
+        ({"dashboards_allowed_cidrs": ["0.0.0.0/0"]}, "narrower than the whole internet"),
         ({"lambda_timeout": 301}, "Firehose's 5-minute processor limit"),
         ({"tracked_terms": []}, "tracked_terms needs at least one"),
         # ingester/config.py refuses any other level with exit 2, which systemd never restarts.
@@ -177,8 +180,10 @@ def test_valid_firehose_values_plan_without_error(offline_copy: tuple[Path, Path
 def test_tfvars_example_passes_every_validation(offline_copy: tuple[Path, Path]) -> None:
     # The example users copy must hold only valid, known variables: planning with it fails only where the
     # offline provider cannot reach AWS, never on a variable.
+    # dashboards_allowed_cidrs is left unset in the example: make deploy passes the deployer's IP as TF_VAR_.
     root, cli = offline_copy
-    result = Terraform(root, cli).run(
+    deployer_ip = {"TF_VAR_dashboards_allowed_cidrs": '["198.51.100.7/32"]'}
+    result = Terraform(root, cli, deployer_ip).run(
         ["plan", "-refresh=false", "-input=false", "-no-color", "-var-file=terraform.tfvars.example"], ok=(1,)
     )
     errors = " ".join((result.stdout + result.stderr).split())
