@@ -113,8 +113,8 @@ STATE_BUCKET ?=
 STATE_KEY ?=
 STATE_KMS_KEY_ARN ?=
 
-state-backend: setup ## Create the encrypted S3 state bucket, write terraform/backend.tf, move the state there
-	$(PY) -m scripts.state_backend --tf-dir $(TF_DIR) $(if $(STATE_REGION),--region $(STATE_REGION),) \
+state-backend: setup-runtime ## Create the encrypted S3 state bucket, write terraform/backend.tf, move the state there
+	$(RUN_PY) -m scripts.state_backend --tf-dir $(TF_DIR) $(if $(STATE_REGION),--region $(STATE_REGION),) \
 	  $(if $(STATE_BUCKET),--bucket $(STATE_BUCKET),) $(if $(STATE_KEY),--key $(STATE_KEY),) \
 	  $(if $(STATE_KMS_KEY_ARN),--kms-key-arn $(STATE_KMS_KEY_ARN),)
 	$(TF) -chdir=$(TF_DIR) init -migrate-state

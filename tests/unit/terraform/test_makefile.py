@@ -155,7 +155,7 @@ def test_build_needs_no_virtualenv() -> None:
     assert not [line for line in lines if "venv" in line or "pip install" in line], lines
 
 
-@pytest.mark.parametrize("target", ["demo", "opensearch-setup", "redrive", "smoke"])
+@pytest.mark.parametrize("target", ["demo", "opensearch-setup", "redrive", "smoke", "state-backend"])
 def test_demo_and_operator_tools_use_the_lean_runtime_env(target: str) -> None:
     lines = dry_run(target)
     assert any("/nonexistent/run" in line and "runtime" in line for line in lines), lines
