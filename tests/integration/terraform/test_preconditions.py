@@ -47,6 +47,7 @@ def plan(tf: Terraform, moto_server: str, **tfvars: Any) -> str:
     values = {
         "lambda_zip_path": str(placeholder_lambda_zip(work / "transform.zip")),
         "ingester_bundle_path": str(placeholder_bundle(work / "ingester-bundle.tar.gz")),
+        "dashboards_allowed_cidrs": ["203.0.113.7/32"],
         **tfvars,
     }
     (tf.workdir / "case.auto.tfvars.json").write_text(json.dumps(values), encoding="utf-8")
