@@ -1,6 +1,6 @@
 """``python -m scripts.demo``: run the ingester and the transform locally, with a live view.
 
-    ingester (replay of the bundled sample, or the live X stream when X_BEARER_TOKEN is configured)
+    ingester (replay of the bundled sample, or the live X stream with --live)
       → LocalFirehose (PutRecordBatch limits, buffer by size and interval, Firehose events)
       → transform.handler.lambda_handler with the embedded VADER backend
       → SQLite (demo-output/tweets.db) | demo-output/failed/processing-failed/YYYY/MM/DD/HH/...
@@ -31,6 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ingester import __version__
 from scripts.demo.delivery import DemoStats, Snapshot, StoreTarget
 from scripts.demo.failed import FailedWriter
 from scripts.demo.firehose import LocalFirehose
@@ -47,6 +48,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SAMPLE = REPO_ROOT / "scripts" / "data" / "sample_tweets.jsonl"
 DEFAULT_OUTPUT = Path("demo-output")
 STREAM_NAME = "demo"
+LIVE_CONNECT_TIMEOUT_S = 60.0  # --live: stop with a clear message when X was never reached in this time
 VIEW_RATE = 200.0  # tweets/s replayed by default when the live view is on, so there is something to watch
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -66,7 +68,12 @@ def _positive_float(text: str) -> float:
 
 
 def _non_negative_float(text: str) -> float:
-    return 0.0 if text.strip() in ("0", "0.0") else _positive_float(text)
+    try:
+        if float(text) == 0:
+            return 0.0
+    except ValueError:
+        pass  # _positive_float words the error
+    return _positive_float(text)
 
 
 def _ranged(low: float, high: float) -> Callable[[str], float]:
@@ -96,8 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(VADER) → SQLite, with a live terminal view. No AWS account needed.",
     )
     default_sample = DEFAULT_SAMPLE.relative_to(REPO_ROOT)
-    parser.add_argument("--sample", type=Path, help=f"replay this JSONL file (default {default_sample}; "
-                        "forces replay even when X_BEARER_TOKEN is configured)")  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--sample", type=Path, help=f"replay this JSONL file (default {default_sample})")
+    source.add_argument("--live", action="store_true", help="read the live X filtered stream instead of a file "
+                        "(needs X_BEARER_TOKEN in the environment or the --env-file; X bills every post read)")  # fmt: skip
     parser.add_argument("--limit", type=_positive_int, help="stop after this many tweets read")
     parser.add_argument("--duration", type=_positive_float, help="stop after this many seconds")
     parser.add_argument(
@@ -115,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--reset", action="store_true", help="delete the previous run's database, failed folder and state first"
     )
     parser.add_argument(
-        "--env-file", type=Path, default=Path(".env"), help="dotenv file checked for X_BEARER_TOKEN (default ./.env)"
+        "--env-file", type=Path, help="dotenv file with X_BEARER_TOKEN for --live (default ./.env when it exists)"
     )
     parser.add_argument(
         "--buffer-mb",
@@ -195,6 +205,8 @@ def ingester_settings(args: argparse.Namespace, paths: Paths, *, live: bool, vie
             settings = Settings.from_sources({"source": "x", **common}, dict(os.environ), args.env_file)
         else:
             sample = Path(args.sample) if args.sample else DEFAULT_SAMPLE
+            if sample.is_dir():
+                raise DemoConfigError(f"--sample {sample}: is a folder; pass a JSONL file of stream messages")
             if not sample.is_file():
                 raise DemoConfigError(f"--sample {sample}: no such file")
             settings = Settings(source="replay", replay_file=sample, rate=rate or None, loop=args.loop, **common)
@@ -290,6 +302,7 @@ def read_source_status(state_dir: Path) -> dict[str, Any]:
         "delivered": status.get("delivered", 0),
         "dead_lettered": status.get("dead_lettered", 0),
         "spool_records": status.get("spool_records", 0),
+        "stream_connected": bool(status.get("stream_connected")),
         "malformed": sum(int(n) for n in dropped.values()),
         "dropped": dropped,
     }
@@ -334,7 +347,19 @@ class Demo:
         self.paths = Paths.from_args(args)
         if args.reset:
             self.paths.reset()
-        self.live = args.sample is None and live_x_configured(os.environ, args.env_file)
+        if args.env_file is not None and not args.env_file.is_file():
+            raise DemoConfigError(f"--env-file {args.env_file}: no such file")
+        args.env_file = args.env_file or Path(".env")
+        # Live mode only when asked: a token in .env alone never switches the demo to X (billed per post).
+        self.live = bool(args.live)
+        token = live_x_configured(os.environ, args.env_file)
+        if self.live and not token:
+            raise DemoConfigError(
+                f"--live needs X_BEARER_TOKEN in the environment or in {args.env_file} (see ingester/.env.example)"
+            )
+        if token and not self.live:
+            print("demo: X_BEARER_TOKEN is configured but ignored; replaying the sample (--live reads the X stream)",
+                  file=sys.stderr)  # fmt: skip
         self.tail = configure_logging(self.paths, view=self.view_on)
         self.settings = ingester_settings(args, self.paths, live=self.live, view=self.view_on)
         handler = load_handler()
@@ -403,11 +428,21 @@ class Demo:
 
     def _watch(self, worker: threading.Thread, started: float) -> None:
         next_progress = started + 2.0
+        connected_once = False
+        self.unreachable = False
         while worker.is_alive():
             worker.join(timeout=0.25)
             now = time.monotonic()
             if self.args.duration and now - started >= self.args.duration:
                 self.stopper.request(f"--duration {self.args.duration:g} s")
+            if self.live and not connected_once:
+                connected_once = bool(read_source_status(self.paths.state).get("stream_connected"))
+                if not connected_once and now - started >= LIVE_CONNECT_TIMEOUT_S and not self.unreachable:
+                    self.unreachable = True
+                    self.stopper.request(
+                        f"could not connect to the X stream within {LIVE_CONNECT_TIMEOUT_S:.0f} s "
+                        f"(network, token or rules: see {self.paths.log})"
+                    )
             if self.view is not None:
                 footer = "stopping: flushing…" if self.stop.is_set() else (self.tail.last or "")
                 self.view.draw(self.snapshot(), footer=footer)
@@ -425,7 +460,7 @@ class Demo:
         return "the stream ended" if self.live else "end of the replay file"
 
     def _finish(self) -> int:
-        code = EXIT_FATAL if self.code is None else self.code
+        code = EXIT_FATAL if self.code is None or getattr(self, "unreachable", False) else self.code
         snap = self.snapshot(full=True)
         if self.view is not None:
             self.view.draw(snap, footer="finished")

@@ -143,12 +143,15 @@ class DemoStats:
             now = self._clock()
             while len(self._window) > 1 and now - self._window[0][0] > window_s:
                 self._window.popleft()
-            if self._window and now - self._window[0][0] > 0:
+            if len(self._window) > 1 and now > self._window[0][0]:
                 first_t, first_n = self._window[0]
-                rate = (self.stored - first_n) / max(now - first_t, 1e-9) if len(self._window) > 1 else 0.0
-                if now - self._window[-1][0] > window_s:
-                    rate = 0.0
+                rate = (self.stored - first_n) / (now - first_t)
+            elif self._window and self.started < now <= self.started + window_s:
+                # One batch so far, early in the run: the rate since the start, not 0/s beside 630 stored.
+                rate = self.stored / (now - self.started)
             else:
+                rate = 0.0
+            if self._window and now - self._window[-1][0] > window_s:
                 rate = 0.0
             return Snapshot(
                 elapsed_s=now - self.started,

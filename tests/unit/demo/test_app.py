@@ -122,3 +122,73 @@ def test_an_unusable_output_dir_is_a_clear_error_not_a_traceback(
     assert err.startswith("demo: cannot use ")
     assert str(blocker / "out") in err
     assert "Traceback" not in err
+
+
+def test_a_token_in_dotenv_does_not_switch_to_live_x(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a token in .env but no --live
+    env_file = tmp_path / ".env"
+    env_file.write_text("X_BEARER_TOKEN=abc123\nTRACKED_TERMS=aws\n")
+    code = app.run(["--output-dir", str(tmp_path / "out"), "--env-file", str(env_file), "--no-view", "--limit", "5"])
+    # Then the demo replays the sample and says the token was ignored
+    out, err = capsys.readouterr()
+    assert code == app.EXIT_OK
+    assert "X_BEARER_TOKEN is configured but ignored" in err
+    assert "replay" in out and "abc123" not in out + err
+
+
+def test_live_without_a_token_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code = app.run(["--output-dir", str(tmp_path / "out"), "--live", "--no-view"])
+    assert code == app.EXIT_CONFIG
+    assert capsys.readouterr().err.startswith("demo: --live needs X_BEARER_TOKEN")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--env-file", "/nonexistent/.env"], "demo: --env-file /nonexistent/.env: no such file"),
+        (["--sample", "/"], "demo: --sample /: is a folder"),
+    ],
+)
+def test_bad_paths_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    code = app.run(["--output-dir", str(tmp_path / "out"), "--no-view", *argv])
+    assert code == app.EXIT_CONFIG
+    assert capsys.readouterr().err.startswith(message)
+
+
+def test_rate_zero_is_zero_however_written() -> None:
+    for text in ("0", "0.0", "0.00", "0e0"):
+        assert app.build_parser().parse_args(["--rate", text]).rate == 0.0
+    with pytest.raises(SystemExit):
+        app.build_parser().parse_args(["--rate", "-1"])
+
+
+def test_live_and_sample_exclude_each_other_and_version_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        app.build_parser().parse_args(["--live", "--sample", "x.jsonl"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        app.build_parser().parse_args(["--version"])
+    assert exc.value.code == 0
+    from ingester import __version__
+
+    assert capsys.readouterr().out.strip().endswith(__version__)
+
+
+def test_live_with_x_unreachable_stops_after_the_connect_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given --live with a token, but the X API address refuses connections
+    monkeypatch.setattr(app, "LIVE_CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setenv("X_BEARER_TOKEN", "t0ken")
+    monkeypatch.setenv("TRACKED_TERMS", "aws")
+    monkeypatch.setenv("X_API_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.chdir(tmp_path)
+    code = app.run(["--output-dir", str(tmp_path / "out"), "--live", "--no-view", "--duration", "60"])
+    # Then it stops on its own (well before --duration) with a message saying why, and a failure status
+    out = capsys.readouterr().out
+    assert code == app.EXIT_FATAL
+    assert "could not connect to the X stream within 1 s" in out

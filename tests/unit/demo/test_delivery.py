@@ -101,3 +101,16 @@ def test_documents_are_kept_on_disk_when_sqlite_fails(tmp_path: Path) -> None:
     assert stats.snapshot().failed_by_code == {"StoreUnavailable": 1}
     assert store.count() == 0  # rolled back, not half-written
     store.close()
+
+
+def test_the_first_progress_line_shows_the_rate_since_the_start() -> None:
+    # Given one batch of 630 documents stored 2 s into the run (one window mark only)
+    now = [100.0]
+    stats = DemoStats(clock=lambda: now[0])
+    now[0] = 102.0
+    stats.record_docs([make_doc(tweet_id=str(i)) for i in range(630)], stored_ts=now[0])
+    # Then the rate is the run's so far (315/s), not "630 stored (0/s)"
+    assert stats.snapshot().rate_now == pytest.approx(315.0)
+    # and once the batch is older than the window with nothing after it, the rate falls to 0
+    now[0] = 110.0
+    assert stats.snapshot().rate_now == 0.0
