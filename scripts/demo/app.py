@@ -106,8 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--sample", type=Path, help=f"replay this JSONL file (default {default_sample})")
-    source.add_argument("--live", action="store_true", help="read the live X filtered stream instead of a file "
-                        "(needs X_BEARER_TOKEN in the environment or the --env-file; X bills every post read)")  # fmt: skip
+    source.add_argument(
+        "--live",
+        action="store_true",
+        help="read the live X filtered stream instead of a file "
+        "(needs X_BEARER_TOKEN in the environment or the --env-file; X bills every post read)",
+    )
     parser.add_argument("--limit", type=_positive_int, help="stop after this many tweets read")
     parser.add_argument("--duration", type=_positive_float, help="stop after this many seconds")
     parser.add_argument(
