@@ -17,7 +17,7 @@ INGESTER_ARCH ?= aarch64
 export PYTHONPATH := $(CURDIR)/lambda_src:$(CURDIR)
 
 .PHONY: help setup lint fmt test build bench demo clean checkov \
-        plan deploy destroy ssh logs opensearch-setup redrive smoke
+        plan deploy destroy ssh logs opensearch-setup dashboards-user redrive smoke
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -107,8 +107,13 @@ clean: ## Remove build outputs, caches and virtualenvs
 	rm -rf dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENV) $(CHECKOV_VENV)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-opensearch-setup: setup ## Index template, ISM retention, Firehose role mapping, Dashboards objects (ARGS="--sigv4")
+opensearch-setup: setup ## Index template, ISM retention, role mappings, Dashboards objects, as the admin role (ARGS=...)
 	$(PY) -m scripts.opensearch --tf-dir $(TF_DIR) $(ARGS)
+
+EMAIL ?=
+dashboards-user: setup ## Invite a Dashboards user: Cognito e-mails a temporary password (EMAIL=alice@example.com)
+	@test -n "$(EMAIL)" || { echo "usage: make dashboards-user EMAIL=alice@example.com [ARGS=--resend]" >&2; exit 2; }
+	$(PY) -m scripts.opensearch.dashboards_user --tf-dir $(TF_DIR) "$(EMAIL)" $(ARGS)
 
 redrive: setup ## Put failed records from the backup bucket back into the stream (ARGS="--dry-run")
 	$(PY) -m scripts.redrive --tf-dir $(TF_DIR) $(ARGS)
