@@ -26,7 +26,7 @@ ARGS        ?=
 export PYTHONPATH := $(CURDIR)/lambda_src:$(CURDIR)
 
 .PHONY: help setup setup-runtime lint fmt test build bench demo clean checkov \
-        plan deploy destroy ssh logs opensearch-setup redrive smoke
+        plan deploy destroy ssh logs opensearch-setup dashboards-user redrive smoke
 
 help: ## Show this help (colours only on a terminal, and never with NO_COLOR set)
 	@if [ -t 1 ] && [ -z "$${NO_COLOR:-}" ]; then on=$$'\033[36m'; off=$$'\033[0m'; else on=; off=; fi; \
@@ -150,8 +150,13 @@ clean: ## Remove build outputs, caches and virtualenvs
 	rm -rf dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENV) $(RUN_VENV) $(CHECKOV_VENV)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-opensearch-setup: setup-runtime ## Index template, ISM retention, Firehose role mapping, Dashboards objects (ARGS="--sigv4")
+opensearch-setup: setup-runtime ## Index template, ISM retention, role mappings, Dashboards objects, as the admin role (ARGS=...)
 	$(RUN_PY) -m scripts.opensearch --tf-dir $(TF_DIR) $(ARGS)
+
+EMAIL ?=
+dashboards-user: setup-runtime ## Invite a Dashboards user: Cognito e-mails a temporary password (EMAIL=alice@example.com)
+	@test -n "$(EMAIL)" || { echo "usage: make dashboards-user EMAIL=alice@example.com [ARGS=--resend]" >&2; exit 2; }
+	$(RUN_PY) -m scripts.opensearch.dashboards_user --tf-dir $(TF_DIR) "$(EMAIL)" $(ARGS)
 
 redrive: setup-runtime ## Put failed records from the backup bucket back into the stream (ARGS="--dry-run")
 	$(RUN_PY) -m scripts.redrive --tf-dir $(TF_DIR) $(ARGS)

@@ -26,7 +26,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from scripts.opensearch.client import Auth, Client, OpenSearchError, choose_auth, endpoint_url, region_from_endpoint
+from scripts.opensearch.client import (
+    Auth,
+    Client,
+    OpenSearchError,
+    add_auth_arguments,
+    choose_auth,
+    endpoint_url,
+    region_from_endpoint,
+)
 from scripts.redrive import DEFAULT_PREFIXES, Backoff, RedriveError, parse_object, put_all
 from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
 
@@ -242,9 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_terraform_arguments(p)
     p.add_argument("--stream", help="delivery stream; default: output delivery_stream_name")
     p.add_argument("--endpoint", help="OpenSearch endpoint; default: output opensearch_endpoint")
-    p.add_argument("--secret-arn", help="master-user secret; default: output master_user_secret_arn")
-    p.add_argument("--username", help="basic auth user; password from env OPENSEARCH_PASSWORD")
-    p.add_argument("--sigv4", action="store_true", help="sign OpenSearch requests with SigV4 instead of basic auth")
+    add_auth_arguments(p)
     p.add_argument("--region", help="AWS region; default: env AWS_REGION, output aws_region, else from the endpoint")
     p.add_argument("--index-prefix", help="index name prefix; default: output index_name_prefix, else 'tweets'")
     p.add_argument("--log-group", help="Firehose log group; default: output firehose_log_group_name")
@@ -267,12 +273,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             raise OpenSearchError(f"--count must be between 1 and 500, got {args.count}")
         endpoint = endpoint_url(resolve.require(args.endpoint, flag="--endpoint", output="opensearch_endpoint"))
         region = resolve.get(args.region, output="aws_region", env="AWS_REGION") or region_from_endpoint(endpoint)
-        secret_arn = None
+        role_arn = None
         if not (args.sigv4 or args.username):
-            secret_arn = resolve.require(
-                args.secret_arn, flag="--secret-arn (or --username, or --sigv4)", output="master_user_secret_arn"
+            role_arn = resolve.require(
+                args.role_arn, flag="--role-arn (or --sigv4, or --username)", output="opensearch_admin_role_arn"
             )
-        auth = choose_auth(sigv4=args.sigv4, username=args.username, secret_arn=secret_arn, region=region, environ=env)
+        auth = choose_auth(sigv4=args.sigv4, username=args.username, role_arn=role_arn, region=region, environ=env)
         prefix = resolve.get(args.index_prefix, output="index_name_prefix", default="tweets")
         if args.cleanup:
             deleted = delete_docs(Client(endpoint, auth), f"{prefix}-*", {"term": {"source": "smoke"}})

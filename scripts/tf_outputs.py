@@ -5,7 +5,8 @@ falls back to these outputs for values the user did not pass, so the tools also 
 (another workspace, CI, tests). The outputs the root module provides:
 
 opensearch_endpoint, dashboards_url, delivery_stream_name, backup_bucket_name, firehose_role_arn,
-master_user_secret_arn, firehose_log_group_name, aws_region, index_name_prefix, retention_days.
+opensearch_admin_role_arn, dashboards_user_role_arn, firehose_log_group_name, aws_region, index_name_prefix,
+retention_days.
 """
 
 from __future__ import annotations

@@ -9,13 +9,23 @@ output "opensearch_endpoint" {
 }
 
 output "dashboards_url" {
-  description = "URL of OpenSearch Dashboards; log in with the master user from master_user_secret_arn."
+  description = "URL of OpenSearch Dashboards; users sign in with a Cognito user (make dashboards-user EMAIL=...)."
   value       = module.opensearch.dashboards_url
 }
 
-output "master_user_secret_arn" {
-  description = "Secrets Manager secret with the OpenSearch master user, JSON {\"username\": ..., \"password\": ...}."
-  value       = module.opensearch.master_user_secret_arn
+output "opensearch_admin_role_arn" {
+  description = "IAM role that is the OpenSearch master user; make opensearch-setup assumes it (SigV4)."
+  value       = module.opensearch.admin_role_arn
+}
+
+output "dashboards_user_role_arn" {
+  description = "IAM role of signed-in Dashboards users; the OpenSearch setup maps it as a backend role of the reader roles."
+  value       = module.opensearch.dashboards_user_role_arn
+}
+
+output "cognito_user_pool_id" {
+  description = "Cognito user pool of the Dashboards users (make dashboards-user EMAIL=... adds one)."
+  value       = module.opensearch.cognito_user_pool_id
 }
 
 output "index_name_prefix" {

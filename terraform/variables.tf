@@ -138,10 +138,22 @@ variable "opensearch_auto_tune_enabled" {
   }
 }
 
-variable "opensearch_master_user_name" {
-  description = "User name of the fine-grained access control master user (its generated password is in the master_user_secret_arn secret)."
+variable "opensearch_admin_principal_arns" {
+  description = "IAM principals allowed to assume the OpenSearch admin role (the domain's master user). Empty = this account, i.e. whoever its IAM policies allow sts:AssumeRole on <name_prefix>-opensearch-admin."
+  type        = list(string)
+  default     = []
+}
+
+variable "dashboards_mfa_configuration" {
+  description = "MFA of Dashboards users (Cognito): ON (TOTP required, set up at first login), OPTIONAL or OFF."
   type        = string
-  default     = "admin"
+  default     = "ON"
+}
+
+variable "dashboards_cognito_domain_prefix" {
+  description = "Prefix of the Cognito login domain of Dashboards. Null = <name_prefix>-<account ID>."
+  type        = string
+  default     = null
 }
 
 variable "opensearch_log_resource_policy" {
@@ -185,12 +197,6 @@ variable "opensearch_timeouts" {
     delete = optional(string, "90m")
   })
   default = {}
-}
-
-variable "secret_recovery_window_days" {
-  description = "Days the deleted master-user secret stays recoverable after destroy (0 = delete at once, else 7-30)."
-  type        = number
-  default     = 7
 }
 
 # ---------------------------------------------------------------------------------------------------

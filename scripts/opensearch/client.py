@@ -1,19 +1,23 @@
-"""HTTP access to an OpenSearch domain and its Dashboards: auth (master user or SigV4) and actionable errors.
+"""HTTP access to an OpenSearch domain and its Dashboards: auth (IAM role or SigV4) and actionable errors.
 
-Auth is either HTTP basic with the master user read from the Secrets Manager secret Terraform outputs
-(SecretString ``{"username": ..., "password": ...}``), or SigV4 with botocore's ``SigV4Auth`` (service ``es``)
-for IAM principals. No hand-rolled signing. Errors a person can act on are raised as ``OpenSearchError`` whose
-message says what to check; passwords never appear in messages or logs.
+The domain's master user is an IAM role (Terraform output ``opensearch_admin_role_arn``), so the default auth
+assumes that role with STS and signs every request with botocore's ``SigV4Auth`` (service ``es``). ``--sigv4``
+signs with the caller's own credentials instead (a principal already mapped to a security role). HTTP basic
+auth (``--username`` plus the password in ``$OPENSEARCH_PASSWORD``) remains for self-managed clusters with an
+internal user database; the AWS domain has none. No hand-rolled signing, and no password is ever read from
+Terraform. Errors a person can act on are raised as ``OpenSearchError`` whose message says what to check;
+passwords and session credentials never appear in messages or logs.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import requests
@@ -29,6 +33,13 @@ ALLOW_LIST_HINT = (
 )
 DEFAULT_TIMEOUT = 30.0
 _REGION_IN_HOST = re.compile(r"\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\.(?:es|aoss)\.amazonaws\.com$")
+
+
+AuthMode = Literal[
+    "assume_role",  # default: STS AssumeRole of the admin role (the master user), then SigV4 as that role
+    "sigv4",  # SigV4 with the caller's own credentials (--sigv4)
+    "password",  # HTTP basic auth, --username with $OPENSEARCH_PASSWORD (self-managed clusters only)
+]
 
 
 class OpenSearchError(RuntimeError):
@@ -94,25 +105,6 @@ class Auth:
         return "no authentication"
 
 
-def basic_auth_from_secret(secret_arn: str, region: str | None) -> Auth:
-    """Read the master user from Secrets Manager (SecretString JSON with username and password)."""
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        value = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=secret_arn)
-    except (ClientError, BotoCoreError) as exc:
-        raise OpenSearchError(f"cannot read the master-user secret {secret_arn}: {exc}") from exc
-    try:
-        data = json.loads(value.get("SecretString") or "")
-        username, password = str(data["username"]), str(data["password"])
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise OpenSearchError(
-            f"secret {secret_arn} must hold a JSON SecretString with 'username' and 'password' keys"
-        ) from exc
-    return Auth("basic", requests.auth.HTTPBasicAuth(username, password), username)
-
-
 def basic_auth(username: str, password: str) -> Auth:
     return Auth("basic", requests.auth.HTTPBasicAuth(username, password), username)
 
@@ -135,24 +127,84 @@ def sigv4_auth(region: str | None) -> Auth:
     )
 
 
+def assume_role_auth(role_arn: str, region: str | None, *, session_name: str = "tweet-sentiment-opensearch") -> Auth:
+    """Assume ``role_arn`` (the domain's master user) with STS and sign requests with the session's credentials.
+
+    The session lasts one hour (the admin role's maximum), which covers a setup or smoke run.
+    """
+    import boto3
+    from botocore.credentials import Credentials
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    session = boto3.Session(region_name=region)
+    if not session.region_name:
+        raise OpenSearchError("assuming the admin role needs a region: pass --region (or set AWS_REGION)")
+    if session.get_credentials() is None:
+        raise OpenSearchError(
+            f"assuming the admin role {role_arn} needs AWS credentials (environment, profile or instance role); "
+            "none found"
+        )
+    try:
+        response = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)
+    except (ClientError, BotoCoreError) as exc:
+        raise OpenSearchError(
+            f"cannot assume the OpenSearch admin role {role_arn} ({_aws_error(exc)}): your IAM principal needs "
+            "sts:AssumeRole on it and must be trusted by it (Terraform variable opensearch_admin_principal_arns; "
+            "by default the role trusts this account's IAM policies)"
+        ) from exc
+    creds = response["Credentials"]
+    credentials = Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    return Auth(
+        "sigv4",
+        SigV4RequestsAuth(credentials, session.region_name),
+        f"{response['AssumedRoleUser']['Arn']} (assumed admin role)",
+    )
+
+
 PASSWORD_ENV = "OPENSEARCH_PASSWORD"  # noqa: S105  # the variable's name, not a password
 
 
 def choose_auth(
-    *, sigv4: bool, username: str | None, secret_arn: str | None, region: str | None, environ: Mapping[str, str]
+    *, sigv4: bool, username: str | None, role_arn: str | None, region: str | None, environ: Mapping[str, str]
 ) -> Auth:
-    """SigV4 when asked; else basic auth with --username and the password from $OPENSEARCH_PASSWORD; else the
-    master user from the Secrets Manager secret."""
-    if sigv4:
-        return sigv4_auth(region)
+    """Basic auth with --username and the password from $OPENSEARCH_PASSWORD (self-managed clusters); else SigV4
+    with the caller's own credentials when --sigv4; else SigV4 as the assumed admin role."""
     if username:
         password = environ.get(PASSWORD_ENV)
         if not password:
             raise OpenSearchError(f"--username needs the password in the environment variable {PASSWORD_ENV}")
         return basic_auth(username, password)
-    if not secret_arn:
-        raise OpenSearchError("no credentials: pass --secret-arn (or --username, or --sigv4)")
-    return basic_auth_from_secret(secret_arn, region)
+    if sigv4:
+        return sigv4_auth(region)
+    if not role_arn:
+        raise OpenSearchError("no credentials: pass --role-arn (or --sigv4, or --username)")
+    return assume_role_auth(role_arn, region)
+
+
+def add_auth_arguments(parser: argparse.ArgumentParser) -> None:
+    """The auth flags every tool that talks to the domain takes (read back by :func:`choose_auth`)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--role-arn",
+        help="IAM role to assume and sign requests as (default: output opensearch_admin_role_arn, the master user)",
+    )
+    group.add_argument(
+        "--sigv4", action="store_true", help="sign requests with your own IAM credentials instead of assuming a role"
+    )
+    group.add_argument(
+        "--username",
+        help=f"HTTP basic auth user of a self-managed cluster (password from env {PASSWORD_ENV}); "
+        "the AWS domain has no internal users",
+    )
+
+
+def _aws_error(exc: BaseException) -> str:
+    """``AccessDenied: User ... is not authorized ...`` for a ClientError; the class name otherwise."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error") or {}
+        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip(": ")
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _caller_arn(session: Any) -> str:
@@ -222,9 +274,9 @@ class Client:
                 f"{method} {path} was refused with HTTP {resp.status_code} using {self.auth.describe(resolve=True)}: "
                 f"{_error_text(resp)}. "
                 + (
-                    "Check the user name and the password in the master-user secret."
+                    f"Check the user name and the password in ${PASSWORD_ENV}."
                     if self.auth.kind == "basic"
-                    else "Map this IAM principal to a security role (or use the master user), "
+                    else "Map this IAM principal to a security role (or use the admin role, the master user), "
                     "and check the domain's access policy."
                 )
             )

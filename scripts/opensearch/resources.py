@@ -20,6 +20,9 @@ TEMPLATE_NAME = "tweets"
 ISM_POLICY_ID = "tweets-retention"
 WRITER_ROLE = "tweets_writer"
 READER_ROLE = "tweets_reader"
+# Built-in role that lets a user sign in to and use OpenSearch Dashboards (cluster read and search, index
+# monitoring, writes to the Dashboards indices); combined with READER_ROLE for the data.
+DASHBOARDS_ROLE = "kibana_user"
 INDEX_PATTERN = "tweets-*"
 
 

@@ -9,10 +9,14 @@ step and sends no write request):
    it to new ``tweets-*`` indices; on creation it is also added to existing indices, on update existing indices
    are moved to the new version)
 4. security role ``tweets_writer`` and its role mapping: the Firehose role ARN is merged into the backend roles
-5. security role ``tweets_reader`` (read-only), mapped to ``--reader-backend-role`` / ``--reader-user`` when given
+5. security role ``tweets_reader`` (read-only) and the Dashboards users' access: the role signed-in Cognito users
+   get (``dashboards_user_role_arn``) plus any ``--reader-backend-role`` / ``--reader-user`` are merged into the
+   mappings of ``tweets_reader`` and of the built-in ``kibana_user`` (sign in to and use Dashboards)
 6. Dashboards saved objects (index pattern, visualizations, saved search, dashboard)
 
-Settings come from flags first, then the environment, then ``terraform -chdir=TF_DIR output -json``.
+Auth: by default the tool assumes the admin role (output ``opensearch_admin_role_arn``), the domain's master
+user, and signs with SigV4; see :mod:`scripts.opensearch.client`. Settings come from flags first, then the
+environment, then ``terraform -chdir=TF_DIR output -json``.
 """
 
 from __future__ import annotations
@@ -30,14 +34,17 @@ from scripts.opensearch import dashboards
 from scripts.opensearch.client import (
     PASSWORD_ENV,
     Auth,
+    AuthMode,
     Client,
     OpenSearchError,
+    add_auth_arguments,
     check_version,
     choose_auth,
     endpoint_url,
     region_from_endpoint,
 )
 from scripts.opensearch.resources import (
+    DASHBOARDS_ROLE,
     INDEX_PATTERN,
     ISM_POLICY_ID,
     READER_ROLE,
@@ -60,12 +67,13 @@ log = logging.getLogger(__name__)
 class Settings:
     endpoint: str
     dashboards_url: str
-    auth_mode: str  # "secret" | "password" | "sigv4"
+    auth_mode: AuthMode
     region: str | None
-    secret_arn: str | None
+    role_arn: str | None
     username: str | None
     firehose_role_arn: str
     retention_days: int
+    dashboards_user_role_arn: str | None = None
     shards: int | None = None
     replicas: int | None = None
     reader_backend_roles: tuple[str, ...] = ()
@@ -90,16 +98,18 @@ class Settings:
         # a URL pointing into the app (".../_dashboards/app/home") is cut back to the Dashboards base path
         dashboards_url = re.sub(r"(/_dashboards)(/.*)?$", r"\1", str(dashboards_url).rstrip("/"))
         region = resolve.get(args.region, output="aws_region", env="AWS_REGION") or region_from_endpoint(endpoint)
+        mode: AuthMode
+        role_arn = None
         if args.sigv4:
-            mode, secret_arn = "sigv4", None
+            mode = "sigv4"
         elif args.username:
-            mode, secret_arn = "password", None
+            mode = "password"
             if not env.get(PASSWORD_ENV):
                 raise OpenSearchError(f"--username needs the password in the environment variable {PASSWORD_ENV}")
         else:
-            mode = "secret"
-            secret_arn = resolve.require(
-                args.secret_arn, flag="--secret-arn (or --username, or --sigv4)", output="master_user_secret_arn"
+            mode = "assume_role"
+            role_arn = resolve.require(
+                args.role_arn, flag="--role-arn (or --sigv4, or --username)", output="opensearch_admin_role_arn"
             )
         prefix = resolve.get(None, output="index_name_prefix", default="tweets")
         if prefix != "tweets":
@@ -107,11 +117,12 @@ class Settings:
                 f"Terraform's index_name_prefix is '{prefix}', but the shipped template, ISM policy, roles and "
                 "dashboards target tweets-* (scripts/opensearch/data): keep the Firehose index name 'tweets'"
             )
-        role_arn = (
+        firehose_role_arn = (
             ""
             if args.skip_roles
             else resolve.require(args.firehose_role_arn, flag="--firehose-role-arn", output="firehose_role_arn")
         )
+        dashboards_role = resolve.get(args.dashboards_user_role_arn, output="dashboards_user_role_arn")
         retention = resolve.require(args.retention_days, flag="--retention-days", output="retention_days")
         try:
             retention_days = int(retention)
@@ -122,10 +133,11 @@ class Settings:
             dashboards_url=str(dashboards_url).rstrip("/"),
             auth_mode=mode,
             region=str(region) if region else None,
-            secret_arn=secret_arn,
+            role_arn=str(role_arn) if role_arn else None,
             username=args.username,
-            firehose_role_arn=str(role_arn),
+            firehose_role_arn=str(firehose_role_arn),
             retention_days=retention_days,
+            dashboards_user_role_arn=str(dashboards_role) if dashboards_role else None,
             shards=args.shards,
             replicas=args.replicas,
             reader_backend_roles=tuple(args.reader_backend_role or ()),
@@ -141,11 +153,17 @@ class Settings:
     def auth(self) -> Auth:
         return choose_auth(
             sigv4=self.auth_mode == "sigv4",
-            username=self.username,
-            secret_arn=self.secret_arn,
+            username=self.username if self.auth_mode == "password" else None,
+            role_arn=self.role_arn,
             region=self.region,
             environ=self.environ,
         )
+
+    @property
+    def reader_backend_roles_all(self) -> tuple[str, ...]:
+        """The Dashboards users' role first, then the extra --reader-backend-role values (no duplicates)."""
+        first = (self.dashboards_user_role_arn,) if self.dashboards_user_role_arn else ()
+        return tuple(dict.fromkeys((*first, *self.reader_backend_roles)))
 
 
 class Reporter:
@@ -291,10 +309,20 @@ def run(settings: Settings, out: Any = None) -> Reporter:
         step_role(client, report, WRITER_ROLE)
         step_role_mapping(client, report, WRITER_ROLE, [settings.firehose_role_arn])
         step_role(client, report, READER_ROLE)
-        if settings.reader_backend_roles or settings.reader_users:
-            step_role_mapping(client, report, READER_ROLE, settings.reader_backend_roles, settings.reader_users)
+        readers, users = settings.reader_backend_roles_all, settings.reader_users
+        if readers or users:
+            # Reading tweets-* is not enough to open Dashboards: the built-in kibana_user role lets a user sign
+            # in and keep saved objects. Both mappings get the same principals.
+            for role_name in (READER_ROLE, DASHBOARDS_ROLE):
+                step_role_mapping(client, report, role_name, readers, users)
         else:
-            report.step(f"role mapping {READER_ROLE}", "skipped", "no --reader-backend-role / --reader-user given")
+            for role_name in (READER_ROLE, DASHBOARDS_ROLE):
+                report.step(
+                    f"role mapping {role_name}",
+                    "skipped",
+                    "no dashboards_user_role_arn output, --dashboards-user-role-arn, --reader-backend-role or "
+                    "--reader-user",
+                )
     if settings.skip_dashboards:
         report.step("Dashboards saved objects", "skipped", "--skip-dashboards")
     else:
@@ -319,15 +347,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dashboards-url", help="Dashboards base URL; default: output dashboards_url, else <endpoint>/_dashboards"
     )
-    p.add_argument(
-        "--secret-arn", help="Secrets Manager secret with the master user; default: output master_user_secret_arn"
-    )
-    p.add_argument("--username", help=f"basic auth user instead of the secret; password from env {PASSWORD_ENV}")
-    p.add_argument(
-        "--sigv4", action="store_true", help="sign requests with SigV4 (IAM credentials) instead of basic auth"
-    )
+    add_auth_arguments(p)
     p.add_argument("--region", help="AWS region; default: output aws_region, else parsed from the endpoint")
     p.add_argument("--firehose-role-arn", help="IAM role Firehose delivers with; default: output firehose_role_arn")
+    p.add_argument(
+        "--dashboards-user-role-arn",
+        help="IAM role of signed-in Dashboards (Cognito) users, mapped to tweets_reader and kibana_user; "
+        "default: output dashboards_user_role_arn",
+    )
     p.add_argument(
         "--retention-days", type=int, help="delete tweets-* indices older than this; default: output retention_days"
     )
@@ -338,9 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--reader-backend-role",
         action="append",
-        help="backend role (e.g. IAM role ARN) to map to tweets_reader; repeatable",
+        help="another backend role (e.g. IAM role ARN) to map to tweets_reader and kibana_user; repeatable",
     )
-    p.add_argument("--reader-user", action="append", help="internal user to map to tweets_reader; repeatable")
+    p.add_argument(
+        "--reader-user", action="append", help="internal user to map to tweets_reader and kibana_user; repeatable"
+    )
     p.add_argument(
         "--kibana",
         action="store_true",

@@ -25,6 +25,7 @@ def apply_patches() -> None:
     _patch_firehose_opensearch_destination()
     _patch_policy_conditions()
     _patch_instance_security_groups()
+    _patch_identity_pool_roles()
 
 
 def _patch_instance_security_groups() -> None:
@@ -48,6 +49,49 @@ def _patch_instance_security_groups() -> None:
             self.security_groups = list(primary._group_set)
 
     Instance.prep_nics = prep_nics  # type: ignore[method-assign]
+
+
+def _patch_identity_pool_roles() -> None:
+    """Cognito identity pools keep the roles set on them: SetIdentityPoolRoles and GetIdentityPoolRoles.
+
+    Gap: moto 5.2.5's cognito-identity has neither action, so ``aws_cognito_identity_pool_roles_attachment``
+    (the authenticated role of the Dashboards users) cannot be created or read. As in AWS, the roles
+    (and role mappings) are stored per pool and returned as set; an unknown pool is ResourceNotFoundException.
+    They live on the account's backend, so /moto-api/reset clears them with the pools.
+    """
+    import json
+    from typing import Any
+
+    from moto.cognitoidentity.exceptions import ResourceNotFoundError
+    from moto.cognitoidentity.responses import CognitoIdentityResponse
+
+    def _roles(backend: Any) -> dict[str, dict[str, Any]]:
+        """Pool ID -> {"Roles": ..., "RoleMappings": ...}, kept on the (per account and Region) backend."""
+        if not hasattr(backend, "identity_pool_roles"):
+            backend.identity_pool_roles = {}
+        roles: dict[str, dict[str, Any]] = backend.identity_pool_roles
+        return roles
+
+    def _pool_id(self: Any) -> str:
+        pool_id = str(self._get_param("IdentityPoolId"))
+        if pool_id not in self.backend.identity_pools:
+            raise ResourceNotFoundError(pool_id)
+        return pool_id
+
+    def set_identity_pool_roles(self: Any) -> str:
+        pool_id = _pool_id(self)
+        entry = {"Roles": self._get_param("Roles") or {}}
+        if self._get_param("RoleMappings"):
+            entry["RoleMappings"] = self._get_param("RoleMappings")
+        _roles(self.backend)[pool_id] = entry
+        return ""
+
+    def get_identity_pool_roles(self: Any) -> str:
+        pool_id = _pool_id(self)
+        return json.dumps({"IdentityPoolId": pool_id, **_roles(self.backend).get(pool_id, {"Roles": {}})})
+
+    CognitoIdentityResponse.set_identity_pool_roles = set_identity_pool_roles  # type: ignore[attr-defined]
+    CognitoIdentityResponse.get_identity_pool_roles = get_identity_pool_roles  # type: ignore[attr-defined]
 
 
 def _patch_policy_conditions() -> None:

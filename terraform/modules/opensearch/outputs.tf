@@ -14,13 +14,33 @@ output "domain_endpoint" {
 }
 
 output "dashboards_url" {
-  description = "URL of OpenSearch Dashboards (log in as the master user from the secret)."
+  description = "URL of OpenSearch Dashboards; users sign in with their Cognito user (e-mail address)."
   value       = "https://${aws_opensearch_domain.this.endpoint}/_dashboards/"
 }
 
-output "master_user_secret_arn" {
-  description = "ARN of the Secrets Manager secret holding the master user as JSON {\"username\", \"password\"}."
-  value       = aws_secretsmanager_secret.master.arn
+output "admin_role_arn" {
+  description = "ARN of the IAM role that is the domain's master user; assume it to administer the domain."
+  value       = aws_iam_role.admin.arn
+}
+
+output "dashboards_user_role_arn" {
+  description = "ARN of the IAM role signed-in Dashboards users get (Cognito authenticated role); map it as a backend role."
+  value       = aws_iam_role.dashboards_user.arn
+}
+
+output "cognito_user_pool_id" {
+  description = "ID of the Cognito user pool of the Dashboards users (add users with cognito-idp admin-create-user)."
+  value       = aws_cognito_user_pool.dashboards.id
+}
+
+output "cognito_identity_pool_id" {
+  description = "ID of the Cognito identity pool that gives Dashboards users the dashboards_user role."
+  value       = aws_cognito_identity_pool.dashboards.id
+}
+
+output "cognito_login_domain" {
+  description = "Host name of the Cognito hosted login page Dashboards redirects to."
+  value       = "${aws_cognito_user_pool_domain.dashboards.domain}.auth.${data.aws_region.current.name}.amazoncognito.com"
 }
 
 output "log_group_names" {

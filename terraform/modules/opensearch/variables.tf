@@ -109,36 +109,36 @@ variable "auto_tune_enabled" {
   }
 }
 
-variable "master_user_name" {
-  description = "User name of the fine-grained access control master user (internal user database)."
+variable "admin_principal_arns" {
+  description = "IAM principals (account root, role or user ARNs) trusted to assume the admin role, the domain's master user. Empty = this account's root, i.e. any principal of this account whose IAM policy allows sts:AssumeRole on the role."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.admin_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/.+|user/.+)$", a))])
+    error_message = "Each admin_principal_arns entry must be an IAM ARN of an account root, role or user, e.g. arn:aws:iam::123456789012:role/Admin (a role trust policy accepts no wildcards or groups)."
+  }
+}
+
+variable "dashboards_mfa_configuration" {
+  description = "MFA of the Cognito users who sign in to Dashboards: ON (TOTP required, set up at the first login), OPTIONAL (each user may turn TOTP on) or OFF."
   type        = string
-  default     = "admin"
+  default     = "ON"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_.-]{1,64}$", var.master_user_name))
-    error_message = "master_user_name must be 1-64 characters of letters, digits, '_', '.' and '-'."
+    condition     = contains(["ON", "OPTIONAL", "OFF"], var.dashboards_mfa_configuration)
+    error_message = "dashboards_mfa_configuration must be ON, OPTIONAL or OFF (Cognito user pool MfaConfiguration)."
   }
 }
 
-variable "master_password_length" {
-  description = "Length of the generated master password (OpenSearch requires 8-128 characters with upper, lower, digit and special characters)."
-  type        = number
-  default     = 32
+variable "cognito_domain_prefix" {
+  description = "Prefix of the Cognito hosted login domain (<prefix>.auth.<region>.amazoncognito.com). Null = <domain_name>-<account ID>, unique per Region as Cognito requires."
+  type        = string
+  default     = null
 
   validation {
-    condition     = var.master_password_length >= 8 && var.master_password_length <= 128 && floor(var.master_password_length) == var.master_password_length
-    error_message = "master_password_length must be a whole number between 8 and 128 (OpenSearch limit)."
-  }
-}
-
-variable "secret_recovery_window_days" {
-  description = "Days Secrets Manager keeps the deleted master-user secret recoverable (0 deletes at once, else 7-30)."
-  type        = number
-  default     = 7
-
-  validation {
-    condition     = var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
-    error_message = "secret_recovery_window_days must be 0 or between 7 and 30 (Secrets Manager limit)."
+    condition     = var.cognito_domain_prefix == null || (can(regex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", coalesce(var.cognito_domain_prefix, "x"))) && !can(regex("aws|amazon|cognito", coalesce(var.cognito_domain_prefix, "x"))))
+    error_message = "cognito_domain_prefix must be 1-63 lowercase letters, digits and hyphens (no leading or trailing hyphen) and must not contain aws, amazon or cognito (Cognito limits)."
   }
 }
 

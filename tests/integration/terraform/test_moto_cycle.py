@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 import zipfile
@@ -32,6 +33,8 @@ REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": REGION}
 # Every service the stack calls; the override points each at the moto server.
 ENDPOINT_SERVICES = (
+    "cognitoidentity",
+    "cognitoidp",
     "ec2",
     "es",
     "firehose",
@@ -51,7 +54,9 @@ CONTRACT_OUTPUTS = {
     "delivery_stream_arn",
     "backup_bucket_name",
     "firehose_role_arn",
-    "master_user_secret_arn",
+    "opensearch_admin_role_arn",
+    "dashboards_user_role_arn",
+    "cognito_user_pool_id",
     "transform_function_name",
     "firehose_log_group_name",
     "ingester_instance_id",
@@ -332,7 +337,8 @@ def test_domain_is_encrypted_tls12_and_fine_grained(stack: Stack) -> None:
     assert endpoint["TLSSecurityPolicy"].startswith("Policy-Min-TLS-1-2")
     security = status["AdvancedSecurityOptions"]
     assert security["Enabled"] is True
-    assert security["InternalUserDatabaseEnabled"] is True
+    assert security["InternalUserDatabaseEnabled"] is False  # the master user is an IAM role
+    assert security["AnonymousAuthEnabled"] is False
     assert set(status["LogPublishingOptions"]) == {"ES_APPLICATION_LOGS", "INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS"}
     policy = json.loads(status["AccessPolicies"])
     for statement in policy["Statement"]:
@@ -346,13 +352,167 @@ def test_domain_is_encrypted_tls12_and_fine_grained(stack: Stack) -> None:
             assert as_list(statement["Principal"]["AWS"]) == [stack.out("firehose_role_arn")]
 
 
-def test_master_user_secret_holds_generated_credentials(stack: Stack) -> None:
-    value = stack.client("secretsmanager").get_secret_value(SecretId=stack.out("master_user_secret_arn"))
-    secret = json.loads(value["SecretString"])
-    assert set(secret) == {"username", "password"}
-    assert secret["username"] == "admin"
-    assert len(secret["password"]) == 32
-    assert not any(c in secret["password"] for c in "\"'\\/@`$ ")
+def state_resources(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every resource and data source of ``terraform show -json``, child modules included."""
+    out: list[dict[str, Any]] = []
+    pending = [state["values"]["root_module"]]
+    while pending:
+        module = pending.pop()
+        out.extend(module.get("resources", []))
+        pending.extend(module.get("child_modules", []))
+    return out
+
+
+def leaves(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from leaves(sub, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            yield from leaves(sub, (*path, str(index)))
+    else:
+        yield path, value
+
+
+# Keys whose value would be a credential (the old master password sat under the first three).
+CREDENTIAL_KEYS = re.compile(r"password|secret_string|random_password|secret_binary|private_key|token", re.IGNORECASE)
+# Settings that only name or constrain credentials (the user pool's password policy and the like).
+CREDENTIAL_SETTING_KEYS = re.compile(
+    r"^(password_policy|temporary_password_validity_days|minimum_length|require_\w+|password_history_size|"
+    r"value_wo_version|.*_token_validity|token_validity_units|software_token_mfa_configuration|http_tokens)$"
+)
+
+
+def is_base64_digest(value: str) -> bool:
+    try:
+        return len(base64.b64decode(value, validate=True)) in (16, 20, 32, 48, 64)
+    except ValueError:
+        return False
+
+
+# Sensitive attributes that hold no credential, each with its reason.
+SENSITIVE_NOT_SECRET = {
+    # the public AWS parameter naming the latest Amazon Linux AMI; the provider marks every parameter value sensitive
+    "module.ingester.data.aws_ssm_parameter.ami[0]",
+}
+
+
+def password_shaped(value: str) -> bool:
+    """What a generated password looks like: 8-128 characters without spaces, mixing lower and upper case letters,
+    digits and symbols, and none of the identifiers a state holds (ARNs, URLs, JSON, IDs, paths, hashes)."""
+    if not 8 <= len(value) <= 128 or any(c.isspace() for c in value):
+        return False
+    if is_base64_digest(value):
+        return False  # Terraform's source hashes (base64 SHA-256 and the like)
+    if value.startswith(("arn:", "http://", "https://", "/", "{", "[", "s3://")) or re.fullmatch(r"[\w.:/-]+", value):
+        return False  # identifiers: only letters, digits and . _ : / - (pool IDs, names, hosts, versions)
+    classes = [any(c.islower() for c in value), any(c.isupper() for c in value), any(c.isdigit() for c in value),
+               any(not c.isalnum() for c in value)]  # fmt: skip
+    return all(classes)
+
+
+def test_applied_state_holds_no_credential(stack: Stack) -> None:
+    # Given the applied stack's state as Terraform shows it
+    state = json.loads(stack.tf.run(["show", "-json"]).stdout)
+    resources = state_resources(state)
+    types = {r["type"] for r in resources}
+    # Then nothing that generates or stores a password is managed at all
+    assert not types & {"aws_secretsmanager_random_password", "aws_secretsmanager_secret",
+                        "aws_secretsmanager_secret_version", "aws_cognito_user"}, types  # fmt: skip
+    found: list[str] = []
+    for resource in resources:
+        # and no credential-named attribute holds a value (the domain's master_user_password stays empty)
+        for path, value in leaves(resource.get("values") or {}):
+            named = [k for k in path if CREDENTIAL_KEYS.search(k) and not CREDENTIAL_SETTING_KEYS.match(k)]
+            if named and value not in (None, "", False, 0):
+                found.append(f"{resource['address']}: {'.'.join(path)}")
+        # and no attribute Terraform marks sensitive holds a value
+        for path, marked in leaves(resource.get("sensitive_values") or {}):
+            if marked is True and resource["address"] not in SENSITIVE_NOT_SECRET:
+                value: Any = resource.get("values") or {}
+                for key in path:
+                    value = value[int(key)] if isinstance(value, list) else (value or {}).get(key)
+                if value not in (None, "", [], {}):
+                    found.append(f"{resource['address']}: sensitive {'.'.join(path)}")
+    assert found == []
+    # and no value anywhere looks like a password
+    shaped = [f"{'.'.join(p)}={v[:4]}..." for p, v in leaves(state) if isinstance(v, str) and password_shaped(v)]
+    assert shaped == []
+    # The detector itself finds what the old configuration stored (a Secrets Manager generated password).
+    assert password_shaped("q7#Rk2!vLm9$Tz4@Xc8&Wp3*Hn6^Jb1x")
+    assert not password_shaped("us-east-1_096a19a5b435425ab8ceeefa0b27e996")
+    assert not password_shaped('{"Version":"2012-10-17","Statement":[]}')
+    assert not password_shaped(base64.b64encode(bytes(range(32))).decode())
+
+
+def test_master_user_is_the_admin_role_and_no_secret_exists(stack: Stack) -> None:
+    # The domain's master user, as Terraform sent it (DescribeDomain never returns MasterUserOptions)
+    state = json.loads(stack.tf.run(["show", "-json"]).stdout)
+    (domain,) = [r for r in state_resources(state) if r["type"] == "aws_opensearch_domain"]
+    security = domain["values"]["advanced_security_options"][0]
+    assert security["internal_user_database_enabled"] is False
+    (master,) = security["master_user_options"]
+    admin_arn = stack.out("opensearch_admin_role_arn")
+    assert master["master_user_arn"] == admin_arn == "arn:aws:iam::123456789012:role/tweet-sentiment-opensearch-admin"
+    assert not master["master_user_name"] and not master["master_user_password"]
+    # The admin role trusts the account (delegated to its IAM policies) and carries no permission itself:
+    # what it may do inside OpenSearch comes from fine-grained access control.
+    iam = stack.client("iam")
+    role = iam.get_role(RoleName="tweet-sentiment-opensearch-admin")["Role"]
+    (trust,) = allow_statements(role["AssumeRolePolicyDocument"])
+    assert trust["Action"] == "sts:AssumeRole"
+    assert trust["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert iam.list_role_policies(RoleName="tweet-sentiment-opensearch-admin")["PolicyNames"] == []
+    assert iam.list_attached_role_policies(RoleName="tweet-sentiment-opensearch-admin")["AttachedPolicies"] == []
+    # No secret of any kind was created in the account.
+    assert stack.client("secretsmanager").list_secrets()["SecretList"] == []
+
+
+def test_dashboards_sign_in_through_cognito(stack: Stack) -> None:
+    status = stack.client("opensearch").describe_domain(DomainName="tweet-sentiment")["DomainStatus"]
+    cognito = status["CognitoOptions"]
+    pool_id = stack.out("cognito_user_pool_id")
+    assert cognito["Enabled"] is True
+    assert cognito["UserPoolId"] == pool_id
+    assert cognito["RoleArn"] == "arn:aws:iam::123456789012:role/tweet-sentiment-opensearch-cognito"
+    # The user pool: administrators create users, strong passwords, TOTP MFA required, and no user from Terraform
+    idp = stack.client("cognito-idp")
+    pool = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["UsernameAttributes"] == ["email"]
+    policy = pool["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 14
+    assert all(policy[k] for k in ("RequireUppercase", "RequireLowercase", "RequireNumbers", "RequireSymbols"))
+    mfa = idp.get_user_pool_mfa_config(UserPoolId=pool_id)
+    assert mfa["MfaConfiguration"] == "ON"
+    assert mfa["SoftwareTokenMfaConfiguration"] == {"Enabled": True}
+    assert idp.list_users(UserPoolId=pool_id)["Users"] == []
+    assert pool["Domain"] == "tweet-sentiment-123456789012"
+    assert idp.describe_user_pool_domain(Domain=pool["Domain"])["DomainDescription"]["UserPoolId"] == pool_id
+    # The identity pool: no guests; signed-in users get the dashboards-user role
+    identity = stack.client("cognito-identity")
+    identity_pool_id = cognito["IdentityPoolId"]
+    assert identity.describe_identity_pool(IdentityPoolId=identity_pool_id)["AllowUnauthenticatedIdentities"] is False
+    roles = identity.get_identity_pool_roles(IdentityPoolId=identity_pool_id)["Roles"]
+    assert roles == {"authenticated": stack.out("dashboards_user_role_arn")}
+    iam = stack.client("iam")
+    (user_trust,) = allow_statements(iam.get_role(RoleName="tweet-sentiment-dashboards-user")["Role"][
+        "AssumeRolePolicyDocument"])  # fmt: skip
+    assert user_trust["Principal"] == {"Federated": "cognito-identity.amazonaws.com"}
+    assert user_trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert user_trust["Condition"]["StringEquals"] == {"cognito-identity.amazonaws.com:aud": identity_pool_id}
+    assert user_trust["Condition"]["ForAnyValue:StringLike"] == {"cognito-identity.amazonaws.com:amr": "authenticated"}
+    assert iam.list_role_policies(RoleName="tweet-sentiment-dashboards-user")["PolicyNames"] == []
+    # The role OpenSearch uses to configure Cognito: the AWS-managed policy, only for this domain of this account
+    (service_trust,) = allow_statements(iam.get_role(RoleName="tweet-sentiment-opensearch-cognito")["Role"][
+        "AssumeRolePolicyDocument"])  # fmt: skip
+    assert service_trust["Principal"] == {"Service": "es.amazonaws.com"}
+    assert service_trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": status["ARN"]},
+    }
+    attached = iam.list_attached_role_policies(RoleName="tweet-sentiment-opensearch-cognito")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/AmazonOpenSearchServiceCognitoAccess"]
 
 
 def test_bearer_token_parameter_is_a_placeholder_secure_string(stack: Stack) -> None:
@@ -398,12 +558,15 @@ def test_ingester_instance_is_hardened(stack: Stack) -> None:
 
 def test_iam_policies_name_their_resources_and_never_grant_star_actions(stack: Stack) -> None:
     iam = stack.client("iam")
-    roles = [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("tweet-sentiment-")]
-    assert {r["RoleName"] for r in roles} == {
-        "tweet-sentiment-firehose",
-        "tweet-sentiment-transform",
-        "tweet-sentiment-ingester",
+    names = {r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("tweet-sentiment-")}
+    # The OpenSearch authentication roles carry no inline policy (test_dashboards_sign_in_through_cognito).
+    auth_roles = {
+        "tweet-sentiment-opensearch-admin",
+        "tweet-sentiment-opensearch-cognito",
+        "tweet-sentiment-dashboards-user",
     }
+    assert names == {"tweet-sentiment-firehose", "tweet-sentiment-transform", "tweet-sentiment-ingester", *auth_roles}
+    roles = [r for r in iam.list_roles()["Roles"] if r["RoleName"] in names - auth_roles]
     seen_actions: set[str] = set()
     for role in roles:
         names = iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]

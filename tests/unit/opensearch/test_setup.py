@@ -16,6 +16,8 @@ from tests.conftest import REPO_ROOT, free_port
 from tests.unit.opensearch.fake_opensearch import FakeOpenSearch, Recorded
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/tweets-firehose"
+ADMIN_ROLE_ARN = "arn:aws:iam::123456789012:role/tweet-sentiment-opensearch-admin"
+DASHBOARDS_ROLE_ARN = "arn:aws:iam::123456789012:role/tweet-sentiment-dashboards-user"
 USER, PASSWORD = "master", "s3cret-Passw0rd!"
 STEPS = [
     "index template tweets",
@@ -32,7 +34,7 @@ def run(
 ) -> tuple[int, str, str]:
     argv = ["--no-terraform", "--endpoint", fake.url, "--firehose-role-arn", ROLE_ARN,
             "--retention-days", str(retention), *extra]  # fmt: skip
-    if "--sigv4" not in extra and "--secret-arn" not in extra:
+    if not {"--sigv4", "--role-arn"} & set(extra):
         argv += ["--username", USER]
     code = setup.main(argv, environ={"OPENSEARCH_PASSWORD": PASSWORD})
     out, err = capsys.readouterr()
@@ -42,7 +44,7 @@ def run(
 def step_status(out: str) -> dict[str, str]:
     statuses = {}
     for line in out.splitlines():
-        for step in [*STEPS, "role mapping tweets_reader", "cluster"]:
+        for step in [*STEPS, "role mapping tweets_reader", "role mapping kibana_user", "cluster"]:
             if line.startswith(step + " "):
                 statuses[step] = line[len(step) :].split()[0]
     return statuses
@@ -63,6 +65,7 @@ def test_first_run_creates_everything_with_the_right_requests(fake_os: FakeOpenS
     assert statuses["cluster"] == "ok"
     assert [statuses[s] for s in STEPS] == ["created"] * 5 + ["imported"]
     assert statuses["role mapping tweets_reader"] == "skipped"
+    assert statuses["role mapping kibana_user"] == "skipped"
 
     expected_auth = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
     assert all(r.header("Authorization") == expected_auth for r in fake_os.state.requests)
@@ -195,9 +198,54 @@ def test_reader_role_is_mapped_when_asked(fake_os: FakeOpenSearch, capsys) -> No
     viewer = "arn:aws:iam::123456789012:role/viewers"
     code, out, _ = run(fake_os, capsys, "--reader-backend-role", viewer, "--reader-user", "alice")
     assert code == 0
-    (mapping,) = by_path(fake_os, "PUT", "/_plugins/_security/api/rolesmapping/tweets_reader")
-    assert mapping.json() == {"backend_roles": [viewer], "hosts": [], "users": ["alice"]}
-    assert step_status(out)["role mapping tweets_reader"] == "created"
+    # Reading tweets-* and signing in to Dashboards go together: both mappings get the same principals.
+    for role_name in ("tweets_reader", "kibana_user"):
+        (mapping,) = by_path(fake_os, "PUT", f"/_plugins/_security/api/rolesmapping/{role_name}")
+        assert mapping.json() == {"backend_roles": [viewer], "hosts": [], "users": ["alice"]}
+        assert step_status(out)[f"role mapping {role_name}"] == "created"
+
+
+def test_dashboards_users_role_gets_read_and_dashboards_access(fake_os: FakeOpenSearch, capsys) -> None:
+    # Given a domain where an administrator already mapped someone to the built-in kibana_user role
+    fake_os.state.mappings["kibana_user"] = {"backend_roles": ["arn:aws:iam::123456789012:role/ops"],
+                                             "users": [], "hosts": []}  # fmt: skip
+    # When the setup runs with the role Cognito gives signed-in Dashboards users
+    code, out, err = run(fake_os, capsys, "--dashboards-user-role-arn", DASHBOARDS_ROLE_ARN)
+    # Then that role reads tweets-* and may use Dashboards; nothing else is granted, nothing is dropped
+    assert code == 0, err
+    (reader,) = by_path(fake_os, "PUT", "/_plugins/_security/api/rolesmapping/tweets_reader")
+    assert reader.json() == {"backend_roles": [DASHBOARDS_ROLE_ARN], "hosts": [], "users": []}
+    (dashboards,) = by_path(fake_os, "PUT", "/_plugins/_security/api/rolesmapping/kibana_user")
+    assert dashboards.json() == {
+        "backend_roles": ["arn:aws:iam::123456789012:role/ops", DASHBOARDS_ROLE_ARN],
+        "hosts": [],
+        "users": [],
+    }
+    assert fake_os.state.roles["tweets_reader"]["index_permissions"] == [
+        {"index_patterns": ["tweets-*"],
+         "allowed_actions": ["read", "indices:admin/mappings/get", "indices:admin/resolve/index"]}
+    ]  # fmt: skip
+    mapped = {name for name, m in fake_os.state.mappings.items() if DASHBOARDS_ROLE_ARN in m["backend_roles"]}
+    assert mapped == {"tweets_reader", "kibana_user"}
+    assert step_status(out)["role mapping kibana_user"] == "updated"
+    # and a second run finds both mappings in place
+    before = len(fake_os.state.requests)
+    code, out, _ = run(fake_os, capsys, "--dashboards-user-role-arn", DASHBOARDS_ROLE_ARN)
+    assert code == 0
+    assert [r for r in fake_os.state.requests[before:] if r.method != "GET"] == []
+    assert step_status(out)["role mapping kibana_user"] == "unchanged"
+
+
+def test_dashboards_users_role_comes_from_terraform(fake_os: FakeOpenSearch, capsys, monkeypatch) -> None:
+    from scripts import tf_outputs
+
+    monkeypatch.setattr(tf_outputs, "read_outputs", lambda tf_dir: {"dashboards_user_role_arn": DASHBOARDS_ROLE_ARN})
+    code = setup.main(["--tf-dir", "anything", "--endpoint", fake_os.url, "--username", USER,
+                       "--firehose-role-arn", ROLE_ARN, "--retention-days", "3", "--skip-dashboards"],
+                      environ={"OPENSEARCH_PASSWORD": PASSWORD})  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert DASHBOARDS_ROLE_ARN in fake_os.state.mappings["kibana_user"]["backend_roles"]
+    assert DASHBOARDS_ROLE_ARN in fake_os.state.mappings["tweets_reader"]["backend_roles"]
 
 
 def test_sigv4_signs_every_request(fake_os: FakeOpenSearch, capsys) -> None:
@@ -252,16 +300,69 @@ def test_old_kibana_is_a_version_mismatch(fake_os: FakeOpenSearch, capsys) -> No
     assert "found Kibana 7.9.3" in err and ">= 7.10" in err
 
 
-def test_master_user_comes_from_the_secret(fake_os: FakeOpenSearch, capsys) -> None:
-    fake_os.state.basic_auth = ("admin", "from-secrets-manager")
-    with mock_aws():
-        arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
-            Name="tweets/master", SecretString=json.dumps({"username": "admin", "password": "from-secrets-manager"})
-        )["ARN"]
-        code, out, err = run(fake_os, capsys, "--secret-arn", arn, "--region", "us-east-1")
+def test_default_auth_assumes_the_admin_role_and_signs_as_it(
+    fake_os: FakeOpenSearch, capsys, moto_endpoint: str, monkeypatch
+) -> None:
+    from scripts import tf_outputs
+
+    # Given a deployed stack whose outputs name the admin role (the master user), and caller credentials
+    monkeypatch.setattr(tf_outputs, "read_outputs", lambda tf_dir: {"opensearch_admin_role_arn": ADMIN_ROLE_ARN})
+    # When the setup runs with no auth flag at all
+    code = setup.main(["--tf-dir", "anything", "--endpoint", fake_os.url, "--firehose-role-arn", ROLE_ARN,
+                       "--retention-days", "3", "--region", "us-east-1"], environ={})  # fmt: skip
+    out, err = capsys.readouterr()
     assert code == 0, err
-    assert "HTTP basic auth as user 'admin'" in out
-    assert "from-secrets-manager" not in out + err
+    # Then it assumed the admin role with STS and every request is signed with that session's credentials,
+    # never with the caller's own (testing) key and never with basic auth
+    access_keys = set()
+    for r in fake_os.state.requests:
+        authz = r.header("Authorization") or ""
+        assert authz.startswith("AWS4-HMAC-SHA256 Credential="), (r.path, authz)
+        assert "/us-east-1/es/aws4_request" in authz
+        access_keys.add(authz.split("Credential=")[1].split("/")[0])
+    (access_key,) = access_keys
+    assert access_key != "testing"
+    token = {r.header("X-Amz-Security-Token") for r in fake_os.state.requests}
+    assert len(token) == 1 and token != {"testing"}
+    sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id=access_key,
+                       aws_secret_access_key="unused", aws_session_token=token.pop())  # fmt: skip
+    who = sts.get_caller_identity()["Arn"]
+    assert who.startswith("arn:aws:sts::123456789012:assumed-role/tweet-sentiment-opensearch-admin/")
+    assert f"SigV4 (IAM) as {who} (assumed admin role)" in out
+
+
+def test_a_refused_assume_role_names_the_role_and_the_fix(fake_os: FakeOpenSearch, capsys) -> None:
+    from moto.core import set_initial_no_auth_action_count
+
+    # Given credentials STS refuses (moto with IAM authorisation on and no such user)
+    @mock_aws
+    @set_initial_no_auth_action_count(0)
+    def refused() -> tuple[int, str, str]:
+        return run(fake_os, capsys, "--role-arn", ADMIN_ROLE_ARN, "--region", "us-east-1")
+
+    code, _out, err = refused()
+    # Then nothing is sent to the cluster and the message says which role and what is missing
+    assert code == 1
+    assert f"cannot assume the OpenSearch admin role {ADMIN_ROLE_ARN}" in err
+    assert "sts:AssumeRole" in err and "opensearch_admin_principal_arns" in err
+    assert fake_os.state.requests == []
+
+
+def test_auth_flags_are_mutually_exclusive(fake_os: FakeOpenSearch, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        setup.main(["--no-terraform", "--endpoint", fake_os.url, "--sigv4", "--role-arn", ADMIN_ROLE_ARN])
+    assert exc.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert fake_os.state.requests == []
+
+
+def test_no_role_and_no_terraform_names_the_flags(fake_os: FakeOpenSearch, capsys) -> None:
+    code = setup.main(["--no-terraform", "--endpoint", fake_os.url, "--firehose-role-arn", ROLE_ARN,
+                       "--retention-days", "3"], environ={})  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "--role-arn (or --sigv4, or --username)" in err and "opensearch_admin_role_arn" in err
+    assert fake_os.state.requests == []
 
 
 def test_401_names_the_user_but_never_the_password(fake_os: FakeOpenSearch, capsys) -> None:
@@ -270,7 +371,7 @@ def test_401_names_the_user_but_never_the_password(fake_os: FakeOpenSearch, caps
     assert code == 1
     assert "HTTP 401" in err
     assert f"HTTP basic auth as user '{USER}'" in err
-    assert "master-user secret" in err
+    assert "OPENSEARCH_PASSWORD" in err
     assert PASSWORD not in out + err
     assert fake_os.state.writes() == []
 

@@ -143,3 +143,29 @@ def test_cleanup_deletes_every_smoke_document(aws: Any, capsys) -> None:
         fake.stop()
     assert fake.state.documents == {"b": {"tweet_id": "b", "source": "x"}}
     assert "deleted 1 smoke document(s)" in capsys.readouterr().out
+
+
+def test_smoke_signs_as_the_admin_role_from_terraform_by_default(aws: Any, capsys, monkeypatch) -> None:
+    from scripts import tf_outputs
+
+    # Given the stack's outputs (no auth flag given): the admin role is the domain's master user
+    admin = "arn:aws:iam::123456789012:role/tweet-sentiment-opensearch-admin"
+    fake = FakeOpenSearch().start()
+    fake.state.documents = {"a": {"tweet_id": "a", "source": "smoke"}}
+    monkeypatch.setattr(tf_outputs, "read_outputs", lambda tf_dir: {"opensearch_endpoint": fake.url,
+                                                                     "opensearch_admin_role_arn": admin,
+                                                                     "aws_region": "us-east-1"})  # fmt: skip
+    try:
+        code = smoke.main(["--tf-dir", "anything", "--cleanup"], environ={})
+    finally:
+        fake.stop()
+    # Then the request was signed with credentials of an assumed-role session of that role
+    assert code == 0, capsys.readouterr().err
+    (request,) = fake.state.requests
+    key = (request.header("Authorization") or "").split("Credential=")[1].split("/")[0]
+    sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key="unused",
+                       aws_session_token=request.header("X-Amz-Security-Token"))  # fmt: skip
+    assert sts.get_caller_identity()["Arn"].startswith(
+        "arn:aws:sts::123456789012:assumed-role/tweet-sentiment-opensearch-admin/"
+    )
+    assert fake.state.documents == {}

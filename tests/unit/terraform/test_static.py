@@ -86,7 +86,8 @@ def offline_copy(terraform_copy: tuple[Path, Path], tmp_path_factory: pytest.Tem
     source, cli = terraform_copy
     root = tmp_path_factory.mktemp("tf-offline") / "terraform"
     shutil.copytree(source, root, ignore=shutil.ignore_patterns(".terraform"))
-    services = ("ec2", "es", "firehose", "iam", "lambda", "logs", "opensearch", "s3", "secretsmanager", "ssm", "sts")
+    services = ("cognitoidentity", "cognitoidp", "ec2", "es", "firehose", "iam", "lambda", "logs", "opensearch", "s3",
+                "secretsmanager", "ssm", "sts")  # fmt: skip
     endpoints = "\n".join(f'    {s} = "{UNREACHABLE}"' for s in services)
     override = (
         'provider "aws" {\n  region = "us-east-1"\n  access_key = "testing"\n  secret_key = "testing"\n'
@@ -131,6 +132,12 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
         # The default: a public domain with no allow-list would be open to the internet.
         ({}, "dashboards_allowed_cidrs is empty, which would open the OpenSearch endpoint and Dashboards to the"),
         ({"dashboards_allowed_cidrs": ["0.0.0.0/0"]}, "narrower than the whole internet"),
+        ({"dashboards_mfa_configuration": "REQUIRED"}, "dashboards_mfa_configuration must be ON, OPTIONAL or OFF"),
+        (
+            {"opensearch_admin_principal_arns": ["arn:aws:iam::123456789012:group/Admins"]},
+            "a role trust policy accepts no wildcards or groups",
+        ),
+        ({"dashboards_cognito_domain_prefix": "tweets-aws-login"}, "must not contain aws, amazon or cognito"),
         ({"lambda_timeout": 301}, "Firehose's 5-minute processor limit"),
         ({"tracked_terms": []}, "tracked_terms needs at least one"),
         # ingester/config.py refuses any other level with exit 2, which systemd never restarts.

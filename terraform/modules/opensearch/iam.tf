@@ -1,0 +1,120 @@
+# IAM roles of the domain's authentication: the master user (admin), the role OpenSearch uses to
+# configure Cognito, and the role Cognito hands to signed-in Dashboards users. None of them carries
+# an identity-based permission to the domain: what each may do inside OpenSearch is decided by
+# fine-grained access control (master user; role mappings applied by `make opensearch-setup`), and
+# which networks may reach the endpoint by the domain's access policy.
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+
+  # Empty list = the account itself: any principal of this account whose IAM policy allows
+  # sts:AssumeRole on the admin role may assume it (access delegated to the account's IAM policies).
+  admin_principal_arns = length(var.admin_principal_arns) > 0 ? var.admin_principal_arns : ["arn:${local.partition}:iam::${local.account_id}:root"]
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Master user: an IAM role assumed by the team's administrators and by `make opensearch-setup`
+# ---------------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "admin_assume" {
+  statement {
+    sid     = "AssumeFromAdministrators"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "AWS"
+      identifiers = local.admin_principal_arns
+    }
+  }
+}
+
+resource "aws_iam_role" "admin" {
+  name                 = "${var.domain_name}-opensearch-admin"
+  description          = "Master user of OpenSearch domain ${var.domain_name} (fine-grained access control); assume it to administer the domain"
+  assume_role_policy   = data.aws_iam_policy_document.admin_assume.json
+  max_session_duration = 3600
+
+  tags = var.tags
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Service role OpenSearch assumes to configure the user pool and identity pool
+# ---------------------------------------------------------------------------------------------------
+
+# Confused-deputy protection as AWS documents it for OpenSearch Service: only this account's domain
+# of this name may make the service assume the role.
+data "aws_iam_policy_document" "cognito_assume" {
+  statement {
+    sid     = "OpenSearchConfiguresCognito"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["es.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [local.domain_arn]
+    }
+  }
+}
+
+resource "aws_iam_role" "cognito" {
+  name               = "${var.domain_name}-opensearch-cognito"
+  description        = "Lets OpenSearch Service configure the Cognito user and identity pools of domain ${var.domain_name}"
+  assume_role_policy = data.aws_iam_policy_document.cognito_assume.json
+
+  tags = var.tags
+}
+
+# The AWS-managed policy OpenSearch Service requires for this role (cognito-idp/cognito-identity calls
+# on the pools, and iam:PassRole of the identity pool's roles to cognito-identity.amazonaws.com only).
+resource "aws_iam_role_policy_attachment" "cognito" {
+  role       = aws_iam_role.cognito.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonOpenSearchServiceCognitoAccess"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Role of signed-in Dashboards users (the identity pool's authenticated role)
+# ---------------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "dashboards_user_assume" {
+  statement {
+    sid     = "SignedInUsersOfThisIdentityPool"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = ["cognito-identity.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "cognito-identity.amazonaws.com:aud"
+      values   = [aws_cognito_identity_pool.dashboards.id]
+    }
+
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "cognito-identity.amazonaws.com:amr"
+      values   = ["authenticated"]
+    }
+  }
+}
+
+resource "aws_iam_role" "dashboards_user" {
+  name               = "${var.domain_name}-dashboards-user"
+  description        = "Signed-in Dashboards users of domain ${var.domain_name}; mapped to OpenSearch roles by make opensearch-setup"
+  assume_role_policy = data.aws_iam_policy_document.dashboards_user_assume.json
+
+  tags = var.tags
+}
