@@ -31,6 +31,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from tests.support.terraform import REPO_ROOT
 
 SUITE = "bookworm"  # Debian 12: its python3 is 3.11, the Python the bundle's wheels are built for (like AL2023's)
@@ -41,6 +43,8 @@ PACKAGES = ("systemd", "systemd-sysv", "dbus", "python3", "python3-venv", "ca-ce
 AWSCLI = "awscli==1.46.3"
 RECIPE_VERSION = "1"  # bump when the build steps below change, so that caches built the old way are not reused
 CACHE_ROOT = REPO_ROOT / "build" / "boot-rootfs"
+TIMINGS = pytest.StashKey[dict[str, float]]()
+"""Where the boot tests leave their phase timings (seconds) for the terminal summary."""
 TOOLS = ("debootstrap", "systemd-nspawn", "nsenter", "mount", "umount")
 
 
