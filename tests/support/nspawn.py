@@ -156,6 +156,8 @@ def ensure_rootfs(cache_root: Path = CACHE_ROOT) -> tuple[Path, float]:
             timeout=600,
         )
         (root / ".complete").write_text(json.dumps({"packages": PACKAGES, "awscli": AWSCLI}) + "\n", encoding="utf-8")
+        if (target / ".complete").is_file():  # another run finished building it meanwhile
+            return target, time.monotonic() - start
         if target.exists():  # a half-built leftover (no .complete)
             shutil.rmtree(target)
         root.rename(target)
@@ -269,6 +271,9 @@ class Container:
             if self._mounted:
                 subprocess.run(["umount", "-l", str(self.root)], capture_output=True, timeout=60, check=False)
                 self._mounted = False
+            if self.nspawn is None or self.nspawn.poll() is not None:  # the installed files: hundreds of MB
+                for name in ("root", "upper", "work"):
+                    shutil.rmtree(self.workdir / name, ignore_errors=True)
 
     def __enter__(self) -> Container:
         try:
