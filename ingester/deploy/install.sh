@@ -11,6 +11,11 @@
 # Overrides (tests, unusual hosts): TWEET_INGESTER_PREFIX, TWEET_INGESTER_UNIT_DIR, TWEET_INGESTER_CONF_DIR,
 # TWEET_INGESTER_PYTHON, TWEET_INGESTER_MANAGE_SYSTEM=0 (no dnf, useradd, chown or systemctl).
 set -euo pipefail
+# Everything installed here is read and executed by the service user, so the modes must not depend on the
+# caller's umask (cloud-init user data, an operator's 0027 or 0077 shell): 0022 for what this script creates,
+# and explicit modes below on everything the service needs, which also repairs an install made under a
+# stricter umask (its venv would otherwise be kept as it is, and systemd fails with 203/EXEC).
+umask 0022
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PREFIX="${TWEET_INGESTER_PREFIX:-/opt/tweet-ingester}"
@@ -59,6 +64,8 @@ fi
 log "installing dependencies from the bundled wheels"
 "$PREFIX/venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-index \
   --find-links "$HERE/wheels" --upgrade -r "$HERE/requirements.txt"
+# Readable by all, executable where executable by root (bin/python, console scripts), never group/other-writable.
+chmod -R u+rwX,go+rX,go-w "$PREFIX/venv"
 
 # 4. Application code, swapped in whole (no half-upgraded tree)
 rm -rf "$PREFIX/app.new" "$PREFIX/app.old"

@@ -60,6 +60,25 @@ def write_cli_config(directory: Path) -> Path:
     return path
 
 
+def moto_provider_override(endpoint: str, services: Sequence[str]) -> str:
+    """An ``aws`` provider block (for an ``*_override.tf`` file) pointing every listed service at the moto server."""
+    endpoints = "\n".join(f'    {service:<14} = "{endpoint}"' for service in services)
+    return f"""# Written by the test suite (tests/support/terraform.py): provider pointed at the moto server.
+provider "aws" {{
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+
+  endpoints {{
+{endpoints}
+  }}
+}}
+"""
+
+
 @dataclass(frozen=True)
 class Result:
     returncode: int

@@ -2,7 +2,8 @@
 
 The stream endpoint plays one scripted *connection* per request, in order: an HTTP error status, or a
 200 with chunked newline-delimited JSON whose steps are lines, keep-alive blank lines, pauses, an
-abrupt close mid-line, a stall (no bytes), or a clean end. This is what X does on the wire.
+abrupt close mid-line, a stall (no bytes), a gate (keep-alives until the test opens it), or a clean end.
+This is what X does on the wire.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-Step = tuple[
-    str, Any
-]  # ("line", dict|bytes) ("keepalive", None) ("sleep", s) ("cut", bytes) ("stall", s) ("end", None)
+# ("line", dict|bytes) ("keepalive", None) ("sleep", s) ("cut", bytes) ("stall", s) ("end", None)
+# ("gate", threading.Event): keep-alives until the test sets the event, then the next steps
+Step = tuple[str, Any]
 
 
 @dataclass
@@ -130,6 +131,9 @@ def _handler(fake: FakeX) -> type[BaseHTTPRequestHandler]:
                         fake.stopping.wait(arg)
                         self.close_connection = True
                         return
+                    elif kind == "gate":  # the test decides when the rest of the script plays
+                        while not arg.wait(0.2) and not fake.stopping.is_set():
+                            self._chunk(b"\r\n")
                     elif kind == "end":  # clean end of the response
                         self.wfile.write(b"0\r\n\r\n")
                         self.wfile.flush()

@@ -110,3 +110,62 @@ def test_install_sh_installs_offline_and_the_daemon_runs(bundle: Path, tmp_path:
         [str(helper), "status"], check=False, env=run_env, capture_output=True, text=True, timeout=60
     )
     assert status.returncode == 0 and "delivered        300" in status.stdout, status.stdout + status.stderr
+
+
+def test_install_sh_under_a_strict_umask_leaves_the_install_usable_by_the_service_user(
+    bundle: Path, tmp_path: Path
+) -> None:
+    """The service runs as its own user (User=tweet-ingester): whatever umask install.sh is run with (the
+    user data once leaked 0027 into it: venv 0750 root:root, 203/EXEC), what the service reads must be
+    readable by others and what it executes executable by others. An install left by a strict umask is
+    repaired by the next run of install.sh."""
+    python311 = shutil.which("python3.11")
+    if python311 is None:
+        pytest.skip("python3.11 is not on PATH")
+    src, prefix = tmp_path / "src", tmp_path / "opt"
+    src.mkdir()
+    with tarfile.open(bundle) as tar:
+        tar.extractall(src, filter="data")
+    # Given a venv left by an install under a strict umask (0750 directories, 0640 files)
+    subprocess.run(
+        ["bash", "-c", f'umask 0077 && mkdir -p "{prefix}" && "{python311}" -m venv "{prefix}/venv"'],
+        check=True,
+        timeout=120,
+    )
+    assert (prefix / "venv" / "bin").stat().st_mode & 0o077 == 0
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        "TWEET_INGESTER_PREFIX": str(prefix),
+        "TWEET_INGESTER_UNIT_DIR": str(tmp_path / "systemd"),
+        "TWEET_INGESTER_CONF_DIR": str(tmp_path / "etc"),
+        "TWEET_INGESTER_PYTHON": python311,
+        "TWEET_INGESTER_MANAGE_SYSTEM": "0",
+        "PIP_NO_INDEX": "1",
+    }
+    # When install.sh runs under umask 0077
+    result = subprocess.run(
+        ["bash", "-c", f'umask 0077 && exec bash "{src}/install.sh"'],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Then every directory the service walks is o+rx, every file it reads o+r, every executable o+x,
+    # and nothing is group- or other-writable
+    problems = []
+    for top in (prefix, prefix / "venv", prefix / "app", prefix / "bin"):
+        paths = [top] if top == prefix else [top, *top.rglob("*")]
+        for path in paths:
+            if path.is_symlink():
+                continue
+            mode = path.stat().st_mode & 0o777
+            needed = 0o005 if path.is_dir() or mode & 0o100 else 0o004  # r-x for directories and executables
+            if mode & needed != needed or mode & 0o022:
+                problems.append(f"{oct(mode)} {path.relative_to(prefix)}")
+    assert not problems, problems[:20]
+    for unit_file in (tmp_path / "systemd" / "tweet-ingester.service", tmp_path / "etc" / "ingester.env.example"):
+        assert unit_file.stat().st_mode & 0o777 == 0o644, unit_file
+    assert (prefix / "venv" / "bin" / "python").resolve().stat().st_mode & 0o005 == 0o005
+    assert (prefix / "bin" / "ingester").stat().st_mode & 0o777 == 0o755

@@ -25,7 +25,14 @@ import boto3
 import pytest
 import requests
 
-from tests.support.terraform import REPO_ROOT, TERRAFORM_DIR, Terraform, unavailable_reason, write_cli_config
+from tests.support.terraform import (
+    REPO_ROOT,
+    TERRAFORM_DIR,
+    Terraform,
+    moto_provider_override,
+    unavailable_reason,
+    write_cli_config,
+)
 
 pytestmark = [pytest.mark.terraform, pytest.mark.moto_server, pytest.mark.slow]
 
@@ -70,24 +77,6 @@ CONTRACT_OUTPUTS = {
 ALLOWED_CIDR = "198.51.100.7/32"
 # Actions AWS grants on "*" only (no resource-level permissions); anything else must name its resource.
 STAR_RESOURCE_ACTIONS = {"comprehend:BatchDetectSentiment", "comprehend:DetectSentiment", "cloudwatch:PutMetricData"}
-
-
-def override_tf(endpoint: str) -> str:
-    endpoints = "\n".join(f'    {service:<14} = "{endpoint}"' for service in ENDPOINT_SERVICES)
-    return f"""# Written by tests/integration/terraform/test_moto_cycle.py: provider pointed at the moto server.
-provider "aws" {{
-  access_key                  = "testing"
-  secret_key                  = "testing"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-  s3_use_path_style           = true
-
-  endpoints {{
-{endpoints}
-  }}
-}}
-"""
 
 
 def placeholder_lambda_zip(path: Path) -> Path:
@@ -144,7 +133,7 @@ def stack(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     shutil.copytree(
         TERRAFORM_DIR, root, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "terraform.tfvars", "backend.tf")
     )
-    (root / "moto_override.tf").write_text(override_tf(moto_server), encoding="utf-8")
+    (root / "moto_override.tf").write_text(moto_provider_override(moto_server, ENDPOINT_SERVICES), encoding="utf-8")
     lambda_zip = REPO_ROOT / "dist" / "transform.zip"
     bundle = REPO_ROOT / "dist" / "ingester-bundle.tar.gz"
     missing = [str(p.relative_to(REPO_ROOT)) for p in (lambda_zip, bundle) if not p.is_file()]

@@ -17,11 +17,17 @@ import requests
 
 from tests.integration.terraform.test_moto_cycle import (
     CREDENTIALS,
-    override_tf,
+    ENDPOINT_SERVICES,
     placeholder_bundle,
     placeholder_lambda_zip,
 )
-from tests.support.terraform import TERRAFORM_DIR, Terraform, unavailable_reason, write_cli_config
+from tests.support.terraform import (
+    TERRAFORM_DIR,
+    Terraform,
+    moto_provider_override,
+    unavailable_reason,
+    write_cli_config,
+)
 
 pytestmark = [pytest.mark.terraform, pytest.mark.moto_server, pytest.mark.slow]
 
@@ -33,8 +39,10 @@ def root(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         pytest.skip(reason)
     work = tmp_path_factory.mktemp("tf-preconditions")
     copy = work / "terraform"
-    shutil.copytree(TERRAFORM_DIR, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfvars"))
-    (copy / "moto_override.tf").write_text(override_tf(moto_server), encoding="utf-8")
+    shutil.copytree(
+        TERRAFORM_DIR, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfvars", "backend.tf")
+    )
+    (copy / "moto_override.tf").write_text(moto_provider_override(moto_server, ENDPOINT_SERVICES), encoding="utf-8")
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
     tf = Terraform(copy, write_cli_config(work / "cli"), env)
     tf.run(["init", "-no-color", "-input=false", "-lockfile=readonly"])
