@@ -360,6 +360,12 @@ variable "ingester_root_volume_size" {
   default     = 16
 }
 
+variable "x_bearer_token_key_deletion_days" {
+  description = "Days AWS KMS waits before deleting the X bearer token's key after destroy (7-30)."
+  type        = number
+  default     = 30
+}
+
 variable "ingester_cloudwatch_metrics" {
   description = "Let the ingester publish its metrics to CloudWatch."
   type        = bool
