@@ -10,6 +10,8 @@ VENV        ?= .venv
 PY          := $(VENV)/bin/python
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_VERSION ?= 3.3.30
+PARLIAMENT_VENV ?= .venv-parliament
+PARLIAMENT_VERSION ?= 1.6.4
 TF          ?= terraform
 TF_DIR      ?= terraform
 ARGS        ?=
@@ -17,7 +19,7 @@ INGESTER_ARCH ?= aarch64
 export PYTHONPATH := $(CURDIR)/lambda_src:$(CURDIR)
 
 .PHONY: help setup lint fmt test build bench demo clean checkov \
-        plan deploy destroy ssh logs opensearch-setup redrive smoke
+        plan deploy destroy ssh logs opensearch-setup redrive smoke x-token
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +38,12 @@ $(CHECKOV_VENV)/.installed:
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov==$(CHECKOV_VERSION)"
 	@touch $@
 
+# parliament (IAM policy linter) pins its own boto3: its own virtualenv, like checkov's.
+$(PARLIAMENT_VENV)/.installed:
+	@test -x $(PARLIAMENT_VENV)/bin/python || $(PYTHON) -m venv $(PARLIAMENT_VENV)
+	$(PARLIAMENT_VENV)/bin/python -m pip install --quiet "parliament==$(PARLIAMENT_VERSION)"
+	@touch $@
+
 checkov: $(CHECKOV_VENV)/.installed ## Scan terraform/ with checkov (own virtualenv; offline)
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d $(TF_DIR)
 
@@ -50,8 +58,9 @@ fmt: setup ## Format Python and Terraform code in place
 	$(VENV)/bin/ruff check --fix .
 	@if ls $(TF_DIR)/*.tf >/dev/null 2>&1; then $(TF) fmt -recursive $(TF_DIR); fi
 
-test: setup build $(CHECKOV_VENV)/.installed ## Build, then run the whole test suite (unit, integration: moto server + terraform, e2e)
-	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(ARGS)
+test: setup build $(CHECKOV_VENV)/.installed $(PARLIAMENT_VENV)/.installed ## Build, then run the whole test suite (unit, integration: moto server + terraform, e2e)
+	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov PARLIAMENT_BIN=$(CURDIR)/$(PARLIAMENT_VENV)/bin/parliament \
+	  $(PY) -m pytest $(ARGS)
 
 build: setup ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (INGESTER_ARCH=aarch64|x86_64)
 	$(PY) scripts/build_lambda.py
@@ -87,7 +96,7 @@ deploy: ## Build, terraform apply, then OpenSearch setup (TFVARS=my.tfvars, AUTO
 	$(TF) -chdir=$(TF_DIR) apply -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
 	$(MAKE) opensearch-setup
 
-destroy: ## terraform destroy the whole stack (the backup bucket must be empty unless force_destroy_bucket = true)
+destroy: ## terraform destroy the whole stack (first `make x-token ARGS=--delete`; the backup bucket must be empty unless force_destroy_bucket = true)
 	$(MAKE) tf-init
 	$(TF) -chdir=$(TF_DIR) destroy -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
 
@@ -104,7 +113,8 @@ logs: ## Follow the ingester's journal on the box (journalctl -u tweet-ingester 
 	    --parameters "{\"command\":[\"$$follow\"]}"; fi
 
 clean: ## Remove build outputs, caches and virtualenvs
-	rm -rf dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENV) $(CHECKOV_VENV)
+	rm -rf dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENV) $(CHECKOV_VENV) \
+	  $(PARLIAMENT_VENV)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 opensearch-setup: setup ## Index template, ISM retention, Firehose role mapping, Dashboards objects (ARGS="--sigv4")
@@ -115,3 +125,6 @@ redrive: setup ## Put failed records from the backup bucket back into the stream
 
 smoke: setup ## Post-deploy smoke test: synthetic tweets through the stream into OpenSearch, then removed
 	$(PY) -m scripts.smoke --tf-dir $(TF_DIR) $(ARGS)
+
+x-token: setup ## Put the X bearer token into its SSM SecureString (typed hidden or piped; ARGS="--token-fd 3", "--delete")
+	$(PY) -m scripts.x_token --tf-dir $(TF_DIR) $(ARGS)
