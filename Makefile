@@ -20,13 +20,15 @@ RUN_VENV    ?= .venv-run
 RUN_PY      := $(RUN_VENV)/bin/python
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_VERSION ?= 3.3.30
+PARLIAMENT_VENV ?= .venv-parliament
+PARLIAMENT_VERSION ?= 1.6.4
 TF          ?= terraform
 TF_DIR      ?= terraform
 ARGS        ?=
 export PYTHONPATH := $(CURDIR)/lambda_src:$(CURDIR)
 
 .PHONY: help setup setup-runtime lint fmt test build bench demo clean checkov \
-        plan deploy destroy ssh logs opensearch-setup dashboards-user redrive smoke
+        plan deploy destroy ssh logs opensearch-setup dashboards-user redrive smoke x-token
 
 help: ## Show this help (colours only on a terminal, and never with NO_COLOR set)
 	@if [ -t 1 ] && [ -z "$${NO_COLOR:-}" ]; then on=$$'\033[36m'; off=$$'\033[0m'; else on=; off=; fi; \
@@ -62,6 +64,12 @@ $(CHECKOV_VENV)/.installed:
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov==$(CHECKOV_VERSION)"
 	@touch $@
 
+# parliament (IAM policy linter) pins its own boto3: its own virtualenv, like checkov's.
+$(PARLIAMENT_VENV)/.installed:
+	@test -x $(PARLIAMENT_VENV)/bin/python || $(PYTHON) -m venv $(PARLIAMENT_VENV)
+	$(PARLIAMENT_VENV)/bin/python -m pip install --quiet "parliament==$(PARLIAMENT_VERSION)"
+	@touch $@
+
 checkov: $(CHECKOV_VENV)/.installed ## Scan terraform/ with checkov (own virtualenv; offline)
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d $(TF_DIR)
 
@@ -76,8 +84,9 @@ fmt: setup ## Format Python and Terraform code in place
 	$(VENV)/bin/ruff check --fix .
 	@if ls $(TF_DIR)/*.tf >/dev/null 2>&1; then $(TF) fmt -recursive $(TF_DIR); fi
 
-test: setup build $(CHECKOV_VENV)/.installed ## Build, then run the whole test suite (unit, integration: moto server + terraform, e2e)
-	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(ARGS)
+test: setup build $(CHECKOV_VENV)/.installed $(PARLIAMENT_VENV)/.installed ## Build, then run the whole test suite (unit, integration: moto server + terraform, e2e)
+	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov PARLIAMENT_BIN=$(CURDIR)/$(PARLIAMENT_VENV)/bin/parliament \
+	  $(PY) -m pytest $(ARGS)
 
 build: ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (pure Python, arm64 and x86_64); needs only python3 + pip
 	$(NEED_PYTHON)
@@ -130,7 +139,7 @@ deploy: ## Build, terraform apply (your public IP allowed unless dashboards_allo
 	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) apply -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
 	$(MAKE) opensearch-setup
 
-destroy: ## terraform destroy the whole stack (the backup bucket must be empty unless force_destroy_bucket = true)
+destroy: ## terraform destroy the whole stack (first `make x-token ARGS=--delete`; the backup bucket must be empty unless force_destroy_bucket = true)
 	$(MAKE) tf-init
 	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) destroy -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
 
@@ -147,7 +156,8 @@ logs: ## Follow the ingester's journal on the box (journalctl -u tweet-ingester 
 	    --parameters "{\"command\":[\"$$follow\"]}"; fi
 
 clean: ## Remove build outputs, caches and virtualenvs
-	rm -rf dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENV) $(RUN_VENV) $(CHECKOV_VENV)
+	rm -rf dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENV) $(RUN_VENV) \
+	  $(CHECKOV_VENV) $(PARLIAMENT_VENV)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 opensearch-setup: setup-runtime ## Index template, ISM retention, role mappings, Dashboards objects, as the admin role (ARGS=...)
@@ -163,3 +173,6 @@ redrive: setup-runtime ## Put failed records from the backup bucket back into th
 
 smoke: setup-runtime ## Post-deploy smoke test: synthetic tweets through the stream into OpenSearch, then removed
 	$(RUN_PY) -m scripts.smoke --tf-dir $(TF_DIR) $(ARGS)
+
+x-token: setup-runtime ## Put the X bearer token into its SSM SecureString (typed hidden or piped; ARGS="--token-fd 3", "--delete")
+	$(RUN_PY) -m scripts.x_token --tf-dir $(TF_DIR) $(ARGS)

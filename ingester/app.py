@@ -85,12 +85,17 @@ def make_source(settings: Settings, stats: Stats) -> Source:
 
         assert settings.replay_file is not None
         return ReplaySource(settings.replay_file, rate=settings.rate, loop=settings.loop)
-    from ingester.secrets import resolve_bearer_token
+    from ingester.secrets import SecretNotSetError, resolve_bearer_token
     from ingester.sources.x import XSource
 
-    token = resolve_bearer_token(settings)
     # A 401 may mean the token in SSM was rotated: the source re-reads it before retrying.
     refresher = None if settings.x_bearer_token else functools.partial(resolve_bearer_token, settings)
+    try:
+        token: str | None = resolve_bearer_token(settings)
+    except SecretNotSetError:
+        if refresher is None:
+            raise
+        token = None  # the parameter is put after the deploy: the source waits for it (and says so)
     return XSource(settings, token, stats, token_refresher=refresher)
 
 

@@ -1,5 +1,14 @@
 """The X bearer token: X_BEARER_TOKEN (local use) or an SSM Parameter Store SecureString (EC2).
 
+Failure policy, by the SSM error code (never its message text):
+
+- ``ParameterNotFound``: :class:`SecretNotSetError`. Terraform does not create the parameter (the operator puts
+  it with ``make x-token`` after deploying), so on a fresh box it is normal: the X source waits for it.
+- throttling, server errors, no network or no instance credentials yet: :class:`SecretUnavailableError`, transient
+  (the daemon exits 1 at start and systemd restarts it; the waiting source retries).
+- anything else (``AccessDeniedException``, a disabled key, a String instead of a SecureString, an empty value):
+  :class:`~ingester.config.ConfigError`, which the operator must fix (exit 2, not restarted).
+
 The token is never logged: it is registered with the log redaction filter as soon as it is known.
 """
 
@@ -15,6 +24,18 @@ from ingester.config import ConfigError, Settings
 
 class SecretUnavailableError(RuntimeError):
     """SSM could not be reached (transient); not a configuration error."""
+
+
+class SecretNotSetError(ConfigError):
+    """The SSM parameter does not exist (yet): nobody has run ``make x-token``.
+
+    A ConfigError for one-shot commands (``ingester check``, ``ingester rules``); the X source catches it and
+    waits for the parameter instead (ingester.sources.x).
+    """
+
+
+#: The command that creates the parameter, named in every message about a missing one.
+SET_TOKEN_COMMAND = "make x-token"  # noqa: S105 (a make target, not a secret)
 
 
 #: SSM answers that say "try again", not "the setting is wrong": the daemon exits 1 and systemd restarts it,
@@ -39,13 +60,19 @@ def resolve_bearer_token(settings: Settings, *, ssm_client: Any = None) -> str:
     try:
         response = ssm_client.get_parameter(Name=name, WithDecryption=True)
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "ClientError")
+        code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
         if code in TRANSIENT_SSM_CODES:
             raise SecretUnavailableError(f"X_BEARER_TOKEN_SSM_PARAMETER {name!r} could not be read: {code}") from None
+        if code == "ParameterNotFound":
+            raise SecretNotSetError(
+                f"X_BEARER_TOKEN_SSM_PARAMETER {name!r} does not exist yet in this region: "
+                f"set it with `{SET_TOKEN_COMMAND}` from the checkout that deployed the stack"
+            ) from None
         hint = {
-            "ParameterNotFound": "no such parameter in this region",
-            "AccessDeniedException": "the instance role may not read it (ssm:GetParameter) or decrypt it (kms:Decrypt)",
-        }.get(str(code), "")
+            "AccessDeniedException": "the instance role may not read it (ssm:GetParameter) or the token key's "
+            "policy does not let it decrypt (kms:Decrypt via SSM)",
+            "InvalidKeyId": "its KMS key is disabled, pending deletion or not usable by SSM",
+        }.get(code, "")
         raise ConfigError(
             f"X_BEARER_TOKEN_SSM_PARAMETER {name!r} could not be read: {code}{': ' + hint if hint else ''}"
         ) from None

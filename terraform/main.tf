@@ -209,6 +209,8 @@ module "ingester" {
   delivery_stream_name          = module.firehose.delivery_stream_name
   tracked_terms                 = var.tracked_terms
   x_bearer_token_parameter_name = local.x_token_parameter_name
+  instance_role_arn             = module.iam.ingester_role_arn
+  token_key_deletion_days       = var.x_bearer_token_key_deletion_days
   max_posts_per_day             = var.max_posts_per_day
   cloudwatch_metrics            = var.ingester_cloudwatch_metrics
   metrics_namespace             = var.ingester_metrics_namespace

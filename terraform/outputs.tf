@@ -97,6 +97,16 @@ output "ssh_command" {
 }
 
 output "x_bearer_token_parameter_name" {
-  description = "SSM SecureString parameter the ingester reads the X bearer token from (set it with aws ssm put-parameter --overwrite)."
+  description = "SSM SecureString parameter the ingester reads the X bearer token from; Terraform does not create it: `make x-token` puts it."
   value       = module.ingester.x_bearer_token_parameter_name
+}
+
+output "x_bearer_token_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key that encrypts the X bearer token; only the ingester role may decrypt with it."
+  value       = module.ingester.x_bearer_token_kms_key_arn
+}
+
+output "x_bearer_token_kms_key_alias" {
+  description = "Alias of the X bearer token's KMS key (`make x-token` encrypts the parameter with it)."
+  value       = module.ingester.x_bearer_token_kms_key_alias
 }

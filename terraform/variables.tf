@@ -400,6 +400,17 @@ variable "ingester_detailed_monitoring" {
   default     = false
 }
 
+variable "x_bearer_token_key_deletion_days" {
+  description = "Days AWS KMS waits before deleting the X bearer token's key after destroy (7-30)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.x_bearer_token_key_deletion_days >= 7 && var.x_bearer_token_key_deletion_days <= 30 && floor(var.x_bearer_token_key_deletion_days) == var.x_bearer_token_key_deletion_days
+    error_message = "x_bearer_token_key_deletion_days must be a whole number of days from 7 to 30 (the KMS key deletion waiting period)."
+  }
+}
+
 variable "ingester_cloudwatch_metrics" {
   description = "Let the ingester publish its metrics to CloudWatch."
   type        = bool

@@ -5,6 +5,11 @@ the author expansion of DESIGN 2.1. Each line becomes an envelope with ``source 
 not a usable tweet is logged and counted as dropped with its reason, never fatal. Error payloads inside
 the stream (operational disconnects and the like) are logged with their title and detail.
 
+Bearer token from SSM: Terraform does not create the parameter, so on a fresh box it may not exist yet. The source
+then logs once which parameter is missing and how to set it, re-reads it every TOKEN_POLL_S (stop honoured), and
+connects as soon as it exists. A token X rejects (401) is re-read before each retry. Any other failure to read it
+(access denied, a String instead of a SecureString) stops the daemon as a configuration error.
+
 MAX_POSTS_PER_DAY: X bills per post read. When the count of posts read today (UTC, persisted in
 STATE_DIR/x-daily-count.json so restarts do not reset it) reaches the cap, the stream disconnects until
 the next UTC midnight.
@@ -24,7 +29,7 @@ from typing import Any
 from ingester.config import ConfigError, Settings
 from ingester.envelope import EXPANSIONS, TWEET_FIELDS, USER_FIELDS, MalformedMessage, from_stream_message, utc_now_iso
 from ingester.rules import RulesClient, RulesError, desired_rules
-from ingester.secrets import SecretUnavailableError
+from ingester.secrets import SET_TOKEN_COMMAND, SecretNotSetError, SecretUnavailableError
 from ingester.sources import Sink
 from ingester.stats import Stats
 from ingester.xclient import ReconnectPolicy, StreamHandler, XStreamingClient
@@ -111,6 +116,10 @@ class _Handler(StreamHandler):
 UNAUTHORIZED_RETRY_MAX_S = 60.0
 """Longest wait between token re-reads while X answers 401 to the rule sync (token from SSM only)."""
 
+TOKEN_POLL_S = 30.0
+"""Wait between reads of a token parameter that does not exist yet (scaled by X_RECONNECT_BACKOFF_SCALE). Half
+a minute, so a token put on a running box is streaming within a minute."""
+
 
 class XSource:
     name = "x"
@@ -118,12 +127,14 @@ class XSource:
     def __init__(
         self,
         settings: Settings,
-        bearer_token: str,
+        bearer_token: str | None,
         stats: Stats,
         *,
         token_refresher: Callable[[], str] | None = None,
         policy: ReconnectPolicy | None = None,
     ) -> None:
+        if bearer_token is None and token_refresher is None:
+            raise ValueError("XSource needs a bearer token or a token_refresher to wait for one")
         self.settings = settings
         self.stats = stats
         self._token = bearer_token
@@ -251,8 +262,42 @@ class XSource:
                 stop.wait(wait)
                 wait = min(wait * 2, self.policy.http_max_s)
 
+    def wait_for_token(self, stop: threading.Event) -> str | None:
+        """Re-read a token parameter that does not exist yet until it does; None when ``stop`` is set first.
+
+        Logs the missing parameter once; a transient SSM failure is logged and retried; any other ConfigError
+        (access denied, wrong type, empty) propagates.
+        """
+        if self._token is not None:
+            return self._token
+        assert self._token_refresher is not None
+        interval = TOKEN_POLL_S * self.settings.x_reconnect_backoff_scale
+        log.warning(
+            "X bearer token parameter %s does not exist yet: set it with `%s`; checking again every %.0f s",
+            self.settings.x_bearer_token_ssm_parameter,
+            SET_TOKEN_COMMAND,
+            interval,
+        )
+        self.stats.set("waiting_for_token", True)
+        while not stop.wait(interval):
+            try:
+                token = self._token_refresher()
+            except SecretNotSetError:
+                continue
+            except SecretUnavailableError as exc:
+                log.warning("%s; retrying in %.0f s", exc, interval)
+                continue
+            self._token = token
+            self.stats.set("waiting_for_token", False)
+            log.info("X bearer token parameter %s is set; connecting", self.settings.x_bearer_token_ssm_parameter)
+            return token
+        return None
+
     def run(self, sink: Sink, stop: threading.Event) -> None:
         self._stop = stop
+        token = self.wait_for_token(stop)
+        if token is None:
+            return
         while not stop.is_set() and sink.wants_more:
             if self.daily.reached():
                 wait = seconds_until_next_utc_day()
@@ -262,7 +307,7 @@ class XSource:
                 self.stats.set("paused_until", None)
             self._paused = False
             client = XStreamingClient(
-                self._token,
+                self._token or token,
                 base_url=self.settings.x_api_base_url,
                 handler=_Handler(self, sink),
                 stall_timeout_s=self.settings.stall_timeout_s,

@@ -112,17 +112,23 @@ data "aws_iam_policy_document" "firehose_logs" {
 
 data "aws_iam_policy_document" "firehose_vpc" {
   #checkov:skip=CKV_AWS_356:EC2 Describe* calls support no resource-level permissions; the statement on "*" holds only those read-only calls, the ENI calls are scoped to this account and Region.
-  # EC2 Describe* calls have no resource-level permissions, so they can only be granted on "*".
+  # These EC2 Describe* calls have no resource-level permissions, so they can only be granted on "*".
   statement {
     sid = "DescribeNetwork"
     actions = [
       "ec2:DescribeVpcs",
-      "ec2:DescribeVpcAttribute",
       "ec2:DescribeSubnets",
       "ec2:DescribeSecurityGroups",
       "ec2:DescribeNetworkInterfaces",
     ]
     resources = ["*"]
+  }
+
+  # DescribeVpcAttribute is defined on the vpc resource type: this account's VPCs in this Region.
+  statement {
+    sid       = "DescribeVpcAttribute"
+    actions   = ["ec2:DescribeVpcAttribute"]
+    resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:vpc/*"]
   }
 
   statement {
@@ -198,10 +204,11 @@ resource "aws_iam_role" "transform" {
 data "aws_iam_policy_document" "transform_comprehend" {
   #checkov:skip=CKV_AWS_356:Comprehend's real-time detect calls support no resource-level permissions; "*" is the only resource AWS accepts for them.
   # Amazon Comprehend's synchronous detect APIs have no resource-level permissions: the only
-  # resource AWS accepts for them is "*". The actions are limited to the two sentiment calls.
+  # resource AWS accepts for them is "*". The action is the one call the transform makes
+  # (lambda_src/transform/sentiment/comprehend.py batches every text; it never calls DetectSentiment).
   statement {
-    sid       = "DetectSentiment"
-    actions   = ["comprehend:BatchDetectSentiment", "comprehend:DetectSentiment"]
+    sid       = "BatchDetectSentiment"
+    actions   = ["comprehend:BatchDetectSentiment"]
     resources = ["*"]
   }
 }
@@ -260,31 +267,14 @@ data "aws_iam_policy_document" "ingester_firehose" {
   }
 }
 
+# The token's SecureString is encrypted with its own customer-managed key (modules/ingester), whose key
+# policy grants this role kms:Decrypt directly, only through SSM and only for this parameter: the role
+# needs no KMS statement here, and no other SecureString of the account is readable with it.
 data "aws_iam_policy_document" "ingester_parameters" {
   statement {
     sid       = "ReadOwnParameters"
-    actions   = ["ssm:GetParameter", "ssm:GetParameters"]
+    actions   = ["ssm:GetParameter"]
     resources = local.ingester_parameter_arns
-  }
-
-  # SecureString parameters are encrypted with the account's aws/ssm key; decrypt is allowed only
-  # when SSM asks on behalf of one of these parameters.
-  statement {
-    sid       = "DecryptOwnParameters"
-    actions   = ["kms:Decrypt"]
-    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["ssm.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:EncryptionContext:PARAMETER_ARN"
-      values   = local.ingester_parameter_arns
-    }
   }
 }
 
@@ -313,6 +303,53 @@ data "aws_iam_policy_document" "ingester_metrics" {
   }
 }
 
+# Session Manager (`make ssh` without SSH) and Run Command, as AWS documents a custom instance-profile
+# policy for them, instead of the AWS-managed AmazonSSMManagedInstanceCore: that policy also grants
+# ssm:GetParameter(s) on every parameter of the account, which with the account-wide aws/ssm key
+# would let this role read every default-key SecureString. Left out on purpose: State Manager
+# associations, inventory, patching and the S3/KMS session-log settings (this stack enables none).
+data "aws_iam_policy_document" "ingester_session_manager" {
+  # The SSM Agent reports itself (ping status, agent version). The action is defined on the instance
+  # resource type: scoped to instances of this account and Region (the instance's ID is not known
+  # before the role exists, and the instance needs the role to be created).
+  statement {
+    sid       = "AgentRegistration"
+    actions   = ["ssm:UpdateInstanceInformation"]
+    resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:instance/*"]
+  }
+
+  # Session Manager's control and data channels (ssmmessages, the Amazon Message Gateway Service).
+  # These actions have no resource-level permissions: "*" is the only resource AWS accepts. SSM Agent
+  # 3.3.40.0 and later also receives Run Command documents over this channel.
+  statement {
+    sid = "SessionChannels"
+    actions = [
+      "ssmmessages:CreateControlChannel",
+      "ssmmessages:CreateDataChannel",
+      "ssmmessages:OpenControlChannel",
+      "ssmmessages:OpenDataChannel",
+    ]
+    resources = ["*"]
+  }
+
+  # Run Command delivery (ec2messages, the Amazon Message Delivery Service): kept because the upgrade
+  # path runs commands on the box, and agents older than 3.3.40.0 (a pinned ingester_ami_id) or an
+  # agent that cannot open the ssmmessages channel receive commands only through it. These actions
+  # have no resource-level permissions: "*" is the only resource AWS accepts.
+  statement {
+    sid = "RunCommandMessages"
+    actions = [
+      "ec2messages:AcknowledgeMessage",
+      "ec2messages:DeleteMessage",
+      "ec2messages:FailMessage",
+      "ec2messages:GetEndpoint",
+      "ec2messages:GetMessages",
+      "ec2messages:SendReply",
+    ]
+    resources = ["*"]
+  }
+}
+
 resource "aws_iam_role_policy" "ingester_firehose" {
   name   = "firehose-put"
   role   = aws_iam_role.ingester.id
@@ -337,10 +374,10 @@ resource "aws_iam_role_policy" "ingester_metrics" {
   policy = data.aws_iam_policy_document.ingester_metrics.json
 }
 
-# Session Manager (shell without SSH, `make ssh` fallback) through the AWS-managed core policy.
-resource "aws_iam_role_policy_attachment" "ingester_ssm_core" {
-  role       = aws_iam_role.ingester.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+resource "aws_iam_role_policy" "ingester_session_manager" {
+  name   = "session-manager"
+  role   = aws_iam_role.ingester.id
+  policy = data.aws_iam_policy_document.ingester_session_manager.json
 }
 
 resource "aws_iam_instance_profile" "ingester" {

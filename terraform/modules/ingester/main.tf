@@ -1,6 +1,8 @@
 # The ingester box: Amazon Linux 2023 running the tweet-ingester systemd service from the bundle that
 # `make build` writes. The X bearer token lives in SSM Parameter Store, never in tfvars or state.
 
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 data "aws_subnet" "this" {
@@ -30,6 +32,13 @@ data "aws_ami" "this" {
 }
 
 locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  token_parameter_arn = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.x_bearer_token_parameter_name}"
+  token_key_alias     = "alias/${var.name}-x-bearer-token"
+
   ami_id        = var.ami_id != null ? var.ami_id : data.aws_ssm_parameter.ami[0].insecure_value
   bundle_sha256 = filesha256(var.bundle_path)
 
@@ -38,7 +47,7 @@ locals {
     DELIVERY_STREAM_NAME         = var.delivery_stream_name
     AWS_REGION                   = data.aws_region.current.name
     TRACKED_TERMS                = join(",", [for t in var.tracked_terms : trimspace(t)])
-    X_BEARER_TOKEN_SSM_PARAMETER = aws_ssm_parameter.x_bearer_token.name
+    X_BEARER_TOKEN_SSM_PARAMETER = var.x_bearer_token_parameter_name
     MAX_POSTS_PER_DAY            = tostring(var.max_posts_per_day)
     CLOUDWATCH_METRICS           = var.cloudwatch_metrics ? "true" : "false"
     METRICS_NAMESPACE            = var.metrics_namespace
@@ -55,22 +64,129 @@ locals {
 }
 
 # ---------------------------------------------------------------------------------------------------
-# X bearer token: created with a placeholder, then owned by the operator
+# X bearer token: a customer-managed key only the ingester may decrypt with
 # ---------------------------------------------------------------------------------------------------
+#
+# Terraform creates the key, never the parameter: the provider reads an aws_ssm_parameter back with
+# GetParameter WithDecryption=true on every refresh, so managing it here would need kms:Decrypt for
+# whoever runs Terraform, and "only the ingester decrypts" would not hold. The operator puts the token
+# with `make x-token` (scripts/x_token.py: SecureString, this key, --overwrite) and deletes it with
+# `make x-token ARGS=--delete`.
 
-resource "aws_ssm_parameter" "x_bearer_token" {
-  #checkov:skip=CKV_AWS_337:The SecureString uses the account's aws/ssm key; a customer-managed key adds cost and key-policy management without a reader outside this account.
-  name        = var.x_bearer_token_parameter_name
-  description = "X API v2 bearer token of the tweet ingester. Set it with: aws ssm put-parameter --overwrite --type SecureString --name ${var.x_bearer_token_parameter_name} --value ..."
-  type        = "SecureString"
+data "aws_iam_policy_document" "token_key" {
+  #checkov:skip=CKV_AWS_109:In a key policy "*" is this key; the administration statement (no decrypt, no grants) goes to the account so IAM policies decide which deployers administer it.
+  #checkov:skip=CKV_AWS_111:In a key policy "*" is this key; writes are limited to administering it and to encrypting through SSM for the one parameter.
+  #checkov:skip=CKV_AWS_356:In a key policy the only resource is the key itself, written "*".
+  # In a key policy the only resource is the key the policy is attached to, written "*".
 
-  # Write-only (Terraform >= 1.11): the placeholder is sent once and never stored in state. With a plain
-  # `value`, every refresh would read the parameter back with decryption and put the operator's real
-  # token into the state file; with value_wo the provider stores no value at all.
-  value_wo         = "PLACEHOLDER-set-with-aws-ssm-put-parameter-overwrite"
-  value_wo_version = 1
+  # The account (and, through their IAM policies, its deployers) administers the key: everything but
+  # using it to decrypt. kms:CreateGrant is left out as well, since a grant could hand out kms:Decrypt.
+  statement {
+    sid = "AccountAdministersTheKey"
+    actions = [
+      "kms:CancelKeyDeletion",
+      "kms:CreateAlias",
+      "kms:DeleteAlias",
+      "kms:DescribeKey",
+      "kms:DisableKey",
+      "kms:DisableKeyRotation",
+      "kms:EnableKey",
+      "kms:EnableKeyRotation",
+      "kms:GetKeyPolicy",
+      "kms:GetKeyRotationStatus",
+      "kms:ListGrants",
+      "kms:ListKeyRotations",
+      "kms:ListResourceTags",
+      "kms:PutKeyPolicy",
+      "kms:RevokeGrant",
+      "kms:RotateKeyOnDemand",
+      "kms:ScheduleKeyDeletion",
+      "kms:TagResource",
+      "kms:UntagResource",
+      "kms:UpdateAlias",
+      "kms:UpdateKeyDescription",
+    ]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  # `make x-token` puts the token: SSM encrypts it with this key (kms:Encrypt for a standard parameter,
+  # kms:GenerateDataKey for an advanced one), only on behalf of SSM and only for the token parameter.
+  statement {
+    sid       = "AccountEncryptsTheTokenThroughSsm"
+    actions   = ["kms:Encrypt", "kms:GenerateDataKey"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:PARAMETER_ARN"
+      values   = [local.token_parameter_arn]
+    }
+  }
+
+  # The only decrypt grant of the key: the ingester's instance role, through SSM, for the token parameter.
+  statement {
+    sid       = "IngesterDecryptsTheTokenThroughSsm"
+    actions   = ["kms:Decrypt"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [var.instance_role_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:PARAMETER_ARN"
+      values   = [local.token_parameter_arn]
+    }
+  }
+}
+
+resource "aws_kms_key" "token" {
+  description             = "Encrypts the X bearer token SecureString ${var.x_bearer_token_parameter_name}; only the ingester role may decrypt"
+  key_usage               = "ENCRYPT_DECRYPT"
+  enable_key_rotation     = true
+  deletion_window_in_days = var.token_key_deletion_days
+  policy                  = data.aws_iam_policy_document.token_key.json
 
   tags = var.tags
+}
+
+resource "aws_kms_alias" "token" {
+  name          = local.token_key_alias
+  target_key_id = aws_kms_key.token.key_id
+}
+
+# Earlier versions created the parameter here with a placeholder. Forget it without deleting it, so an
+# upgrade keeps the operator's token; `make x-token` then re-encrypts it with the key above.
+removed {
+  from = aws_ssm_parameter.x_bearer_token
+
+  lifecycle {
+    destroy = false
+  }
 }
 
 # ---------------------------------------------------------------------------------------------------

@@ -19,13 +19,23 @@ output "security_group_id" {
 }
 
 output "x_bearer_token_parameter_name" {
-  description = "Name of the SSM SecureString parameter holding the X bearer token."
-  value       = aws_ssm_parameter.x_bearer_token.name
+  description = "Name of the SSM SecureString parameter the ingester reads the X bearer token from (put by `make x-token`, not by Terraform)."
+  value       = var.x_bearer_token_parameter_name
 }
 
 output "x_bearer_token_parameter_arn" {
-  description = "ARN of the SSM SecureString parameter holding the X bearer token."
-  value       = aws_ssm_parameter.x_bearer_token.arn
+  description = "ARN of the SSM SecureString parameter holding the X bearer token (the encryption context the key policy requires)."
+  value       = local.token_parameter_arn
+}
+
+output "x_bearer_token_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key that encrypts the X bearer token (only the ingester role may decrypt)."
+  value       = aws_kms_key.token.arn
+}
+
+output "x_bearer_token_kms_key_alias" {
+  description = "Alias of the token's KMS key, the --key-id `make x-token` passes to put-parameter."
+  value       = aws_kms_alias.token.name
 }
 
 output "bundle_s3_uri" {

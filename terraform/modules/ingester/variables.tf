@@ -123,12 +123,33 @@ variable "tracked_terms" {
 }
 
 variable "x_bearer_token_parameter_name" {
-  description = "Name of the SSM SecureString parameter holding the X API bearer token (created here with a placeholder; set the real value with `aws ssm put-parameter --overwrite`)."
+  description = "Name of the SSM SecureString parameter the ingester reads the X API bearer token from. Terraform does not create it: `make x-token` puts it, encrypted with this module's KMS key."
   type        = string
 
   validation {
     condition     = can(regex("^/[A-Za-z0-9_./-]+$", var.x_bearer_token_parameter_name)) && length(var.x_bearer_token_parameter_name) <= 1011
     error_message = "x_bearer_token_parameter_name must be a full SSM parameter path starting with '/', using letters, digits, '_', '.', '-' and '/', at most 1011 characters (SSM limit)."
+  }
+}
+
+variable "instance_role_arn" {
+  description = "ARN of the ingester's instance role (from the iam module): the only principal the token key lets decrypt."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/", var.instance_role_arn))
+    error_message = "instance_role_arn must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)."
+  }
+}
+
+variable "token_key_deletion_days" {
+  description = "Waiting period, in days, before the token's KMS key is deleted after `terraform destroy` (AWS KMS allows 7-30)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.token_key_deletion_days >= 7 && var.token_key_deletion_days <= 30 && floor(var.token_key_deletion_days) == var.token_key_deletion_days
+    error_message = "token_key_deletion_days must be a whole number of days from 7 to 30 (the AWS KMS PendingWindowInDays limit)."
   }
 }
 

@@ -3,12 +3,15 @@ disconnect, a clean operational disconnect, a stall; it reconnects and loses not
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from ingester.app import run
 from ingester.config import Settings
@@ -227,3 +230,72 @@ def test_cli_rules_and_check(
         out = capsys.readouterr().out
         assert "FAIL  firehose" in out and "ResourceNotFoundException" in out
         assert "FAIL  x_api" in out and "401" in out
+
+
+# --- token parameter not put yet (Terraform creates only the key; `make x-token` puts the parameter) ---------------
+
+
+def ssm_settings(tmp_path: Path, url: str) -> Settings:
+    return replace(
+        settings(tmp_path, url),
+        x_bearer_token=None,
+        x_bearer_token_ssm_parameter="/tweets/x-bearer-token",
+        aws_region="us-east-1",
+    )
+
+
+@mock_aws
+def test_missing_token_parameter_is_waited_for_then_streamed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # Given a box whose token parameter does not exist yet (poll interval 30 s x 0.01 = 0.3 s)
+    fake = FakeX(connections=[Connection(steps=tweets(0, 5))], token="the-real-token")
+    client = FakeFirehose()
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    waited: list[bool] = []
+
+    def put_later() -> bool:
+        # When the operator puts it after the daemon started and found it missing
+        if not waited:
+            status = read_status_or_none(tmp_path)
+            if status is None or not status.get("waiting_for_token"):
+                return False
+            waited.append(True)
+            ssm.put_parameter(Name="/tweets/x-bearer-token", Value="the-real-token", Type="SecureString")
+        return len(client.delivered_ids()) >= 5
+
+    with caplog.at_level(logging.INFO), serve(fake):
+        code = run_until(ssm_settings(tmp_path, fake.url), client, put_later)
+    # Then it waited instead of exiting, and streamed with the token once it existed
+    assert code == 0
+    assert waited
+    assert sorted(client.delivered_ids()) == sorted(tweet_id(i) for i in range(5))
+    assert set(fake.auth_headers) == {"Bearer the-real-token"}
+    missing = [r.getMessage() for r in caplog.records if "does not exist yet" in r.getMessage()]
+    assert len(missing) == 1, missing  # said once, not at every re-read
+    assert "/tweets/x-bearer-token" in missing[0] and "make x-token" in missing[0]
+    assert "the-real-token" not in caplog.text
+
+
+@mock_aws
+def test_token_parameter_created_with_the_wrong_type_stops_with_exit_2(tmp_path: Path) -> None:
+    # Given a missing parameter that is then created as a plain String
+    fake = FakeX(connections=[], token="the-real-token")
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    stop = threading.Event()
+    codes: list[int] = []
+    with serve(fake):
+        thread = threading.Thread(
+            target=lambda: codes.append(
+                run(ssm_settings(tmp_path, fake.url), firehose_client=FakeFirehose(), stop_event=stop)
+            )
+        )
+        thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (read_status_or_none(tmp_path) or {}).get("waiting_for_token"):
+            time.sleep(0.05)
+        ssm.put_parameter(Name="/tweets/x-bearer-token", Value="the-real-token", Type="String")
+        thread.join(20)
+        stop.set()
+    # Then the daemon stops as a configuration error (not restarted) and never called X
+    assert not thread.is_alive()
+    assert codes == [2]
+    assert fake.stream_attempts == 0 and fake.auth_headers == []

@@ -1,4 +1,5 @@
-"""The whole stack against moto in server mode: init from the mirror, apply, no-change plan, checks, destroy.
+"""The whole stack against moto in server mode: init from the mirror, plan, apply that plan, no-change plan, checks,
+destroy. Every IAM policy document of the plan and the state is linted with parliament.
 
 The production configuration is applied unchanged from a temporary copy of terraform/. The only test
 additions are files written into that copy: ``moto_override.tf`` (provider endpoints at the moto
@@ -14,6 +15,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tarfile
 import zipfile
 from collections.abc import Iterator
@@ -25,6 +28,16 @@ import boto3
 import pytest
 import requests
 
+from tests.support.iam_lint import (
+    PARLIAMENT_ALLOW,
+    is_suppressed,
+    load_allow_list,
+    parliament_binary,
+    policy_documents,
+    resource_type,
+    run_parliament,
+    unknown_policy_attributes,
+)
 from tests.support.terraform import (
     REPO_ROOT,
     TERRAFORM_DIR,
@@ -46,6 +59,7 @@ ENDPOINT_SERVICES = (
     "es",
     "firehose",
     "iam",
+    "kms",
     "lambda",
     "logs",
     "opensearch",
@@ -70,13 +84,31 @@ CONTRACT_OUTPUTS = {
     "ingester_public_ip",
     "ssh_command",
     "x_bearer_token_parameter_name",
+    "x_bearer_token_kms_key_arn",
+    "x_bearer_token_kms_key_alias",
     "aws_region",
     "index_name_prefix",
     "retention_days",
 }
 ALLOWED_CIDR = "198.51.100.7/32"
 # Actions AWS grants on "*" only (no resource-level permissions); anything else must name its resource.
-STAR_RESOURCE_ACTIONS = {"comprehend:BatchDetectSentiment", "comprehend:DetectSentiment", "cloudwatch:PutMetricData"}
+STAR_RESOURCE_ACTIONS = {
+    "comprehend:BatchDetectSentiment",
+    "cloudwatch:PutMetricData",
+    # Session Manager channels and Run Command messages (the SSM Agent's calls)
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+    "ec2messages:AcknowledgeMessage",
+    "ec2messages:DeleteMessage",
+    "ec2messages:FailMessage",
+    "ec2messages:GetEndpoint",
+    "ec2messages:GetMessages",
+    "ec2messages:SendReply",
+}
+# A real-looking bearer token the test puts with `make x-token`'s tool; a dummy, not a secret.
+DUMMY_TOKEN = "AAAAAAAAAAAAAAAAAAAAAMotoCycle%2Bdummy%3Dbearer0123456789abcdef"
 
 
 def placeholder_lambda_zip(path: Path) -> Path:
@@ -109,6 +141,8 @@ class Stack:
     endpoint: str
     outputs: dict[str, Any]
     bundle_path: Path
+    plan: dict[str, Any]  # terraform show -json of the saved plan that was applied
+    applied: dict[str, Any]  # terraform show -json of the state right after that apply
     destroyed: bool = False
     clients: dict[str, Any] = field(default_factory=dict)
 
@@ -167,10 +201,13 @@ def stack(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     tf = Terraform(root, write_cli_config(work / "cli"), env)
     # When the stack is initialised from the mirror (the committed lock file must already be right)
     tf.run(["init", "-no-color", "-input=false", "-lockfile=readonly"])
-    # and applied
-    tf.run(["apply", "-auto-approve", "-no-color", "-input=false"])
+    # and planned into a file, which is what gets applied (so the plan the IAM lint reads is the one deployed)
+    tf.run(["plan", "-out=stack.tfplan", "-no-color", "-input=false"])
+    plan = json.loads(tf.run(["show", "-json", "stack.tfplan"]).stdout)
+    tf.run(["apply", "-auto-approve", "-no-color", "-input=false", "stack.tfplan"])
+    applied = json.loads(tf.run(["show", "-json"]).stdout)
     outputs = json.loads(tf.run(["output", "-json"]).stdout)
-    result = Stack(tf=tf, endpoint=moto_server, outputs=outputs, bundle_path=bundle)
+    result = Stack(tf=tf, endpoint=moto_server, outputs=outputs, bundle_path=bundle, plan=plan, applied=applied)
     try:
         yield result
     finally:
@@ -504,27 +541,109 @@ def test_dashboards_sign_in_through_cognito(stack: Stack) -> None:
     assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/AmazonOpenSearchServiceCognitoAccess"]
 
 
-def test_bearer_token_parameter_is_a_placeholder_secure_string(stack: Stack) -> None:
+def x_token_tool(stack: Stack, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`make x-token` (python -m scripts.x_token) against the moto server, reading this stack's Terraform outputs."""
+    env = {
+        **stack.tf.env(),
+        "AWS_ENDPOINT_URL": stack.endpoint,
+        "PYTHONPATH": f"{REPO_ROOT / 'lambda_src'}:{REPO_ROOT}",
+    }
+    env.pop("AWS_REGION", None)  # the region must come from the Terraform output
+    env.pop("AWS_PROFILE", None)  # the fixture's empty AWS_PROFILE is a profile botocore cannot find
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.x_token", "--tf-dir", str(stack.tf.workdir), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_token_parameter_is_not_created_by_terraform(stack: Stack) -> None:
+    # Terraform creates the key only: a managed parameter would be read back with decryption at every refresh.
     name = stack.out("x_bearer_token_parameter_name")
-    param = stack.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]
-    assert param["Type"] == "SecureString"
-    assert param["Value"].startswith("PLACEHOLDER")
+    assert name == "/tweet-sentiment/x-bearer-token"
+    assert (
+        stack.client("ssm").describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
+        == []
+    )
+    root = stack.applied["values"]["root_module"]
+    managed = [r for m in [root, *root["child_modules"]] for r in m.get("resources", []) if r["mode"] == "managed"]
+    resources = {r["type"] for r in managed}
+    assert "aws_ssm_parameter" not in resources  # (the AMI lookup is a data source)
+    assert {"aws_kms_key", "aws_kms_alias"} <= resources
+
+
+def test_token_key_rotates_and_only_the_ingester_role_may_decrypt(stack: Stack) -> None:
+    kms = stack.client("kms")
+    key_arn = stack.out("x_bearer_token_kms_key_arn")
+    alias = stack.out("x_bearer_token_kms_key_alias")
+    assert alias == "alias/tweet-sentiment-ingester-x-bearer-token"
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
+    assert aliases[alias] == key_arn.split("/")[-1]
+    assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
+    policy = json.loads(kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
+    role_arn = "arn:aws:iam::123456789012:role/tweet-sentiment-ingester"
+    parameter_arn = f"arn:aws:ssm:{REGION}:123456789012:parameter{stack.out('x_bearer_token_parameter_name')}"
+    via_ssm = {
+        "StringEquals": {
+            "kms:ViaService": f"ssm.{REGION}.amazonaws.com",
+            "kms:EncryptionContext:PARAMETER_ARN": parameter_arn,
+        }
+    }
+    # No statement of the key policy lets anyone but the ingester role decrypt, or hand out decrypt (grants),
+    # or use a wildcard action; the role may decrypt only through SSM, only for the token parameter.
+    decrypting = {"kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncrypt*", "kms:CreateGrant", "kms:*", "*"}
+    grants: dict[str, list[dict[str, Any]]] = {}
+    for statement in allow_statements(policy):
+        actions = set(as_list(statement["Action"]))
+        assert not any(a.endswith("*") for a in actions), actions
+        for principal in as_list(statement["Principal"]["AWS"]):
+            grants.setdefault(principal, []).append(statement)
+            if actions & decrypting:
+                assert principal == role_arn and actions == {"kms:Decrypt"}, statement
+                assert statement["Condition"] == via_ssm
+    (role_statement,) = grants[role_arn]
+    assert as_list(role_statement["Action"]) == ["kms:Decrypt"]
+    # The account administers the key and encrypts through SSM for the parameter, and nothing more
+    account = grants["arn:aws:iam::123456789012:root"]
+    encrypting = [s for s in account if set(as_list(s["Action"])) & {"kms:Encrypt", "kms:GenerateDataKey"}]
+    assert [sorted(as_list(s["Action"])) for s in encrypting] == [["kms:Encrypt", "kms:GenerateDataKey"]]
+    assert encrypting[0]["Condition"] == via_ssm
+    assert set(grants) == {role_arn, "arn:aws:iam::123456789012:root"}
 
 
 def test_real_bearer_token_never_reaches_the_state(stack: Stack) -> None:
-    # Given the operator set the real token out of band, as the README says
+    # Given the operator puts the real token with `make x-token` (piped on stdin, never on the command line)
     name = stack.out("x_bearer_token_parameter_name")
-    token = "AAAAAAAAAAAAAAAAAAAAAtest-real-bearer-token-0123456789"  # a dummy, not a secret
-    stack.client("ssm").put_parameter(Name=name, Value=token, Type="SecureString", Overwrite=True)
+    put = x_token_tool(stack, stdin=DUMMY_TOKEN + "\n")
+    assert put.returncode == 0, put.stderr
+    assert f"SecureString {name} in {REGION}, key {stack.out('x_bearer_token_kms_key_alias')}" in put.stdout
+    assert DUMMY_TOKEN not in put.stdout + put.stderr
+    ssm = stack.client("ssm")
+    (meta,) = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
+    assert meta["Type"] == "SecureString"
+    assert meta["KeyId"] == stack.out("x_bearer_token_kms_key_alias")
     # When Terraform refreshes the state and plans again
     stack.tf.run(["apply", "-refresh-only", "-auto-approve", "-no-color", "-input=false"])
     plan = stack.tf.run(["plan", "-detailed-exitcode", "-no-color", "-input=false"], ok=(0, 2))
-    # Then the state holds neither the token nor the placeholder, and nothing wants to overwrite the token
+    # Then neither the state nor `terraform show -json` holds the token, and nothing wants to touch the parameter
     state = stack.tf.run(["state", "pull"]).stdout
-    assert token not in state
-    assert "PLACEHOLDER-set-with" not in state
+    shown = stack.tf.run(["show", "-json"]).stdout
+    assert DUMMY_TOKEN not in state and DUMMY_TOKEN not in shown
+    assert name not in json.dumps([r["type"] for r in json.loads(shown)["values"]["root_module"].get("resources", [])])
     assert plan.returncode == 0, f"plan after setting the token is not empty:\n{plan.stdout[-8000:]}"
-    assert stack.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == token
+    assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == DUMMY_TOKEN
+
+
+def test_token_tool_fails_in_one_line_without_outputs(stack: Stack, tmp_path: Path) -> None:
+    result = x_token_tool(stack, "--tf-dir", str(tmp_path), stdin=DUMMY_TOKEN)
+    assert result.returncode == 1
+    assert result.stdout == "" and result.stderr.count("\n") == 1
+    assert "--parameter-name" in result.stderr and DUMMY_TOKEN not in result.stderr
 
 
 def test_ingester_instance_is_hardened(stack: Stack) -> None:
@@ -575,8 +694,9 @@ def test_iam_policies_name_their_resources_and_never_grant_star_actions(stack: S
                 for resource in resources:
                     assert resource == "*" or resource.startswith("arn:aws:"), resource
     assert {"firehose:PutRecordBatch", "lambda:InvokeFunction", "comprehend:BatchDetectSentiment"} <= seen_actions
-    attached = iam.list_attached_role_policies(RoleName="tweet-sentiment-ingester")["AttachedPolicies"]
-    assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+    # No AWS-managed policy anywhere (AmazonSSMManagedInstanceCore read every parameter of the account)
+    for role in roles:
+        assert iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"] == [], role["RoleName"]
     ingester = iam.get_role_policy(RoleName="tweet-sentiment-ingester", PolicyName="firehose-put")["PolicyDocument"]
     assert as_list(allow_statements(ingester)[0]["Resource"]) == [stack.out("delivery_stream_arn")]
     # Only the calls each principal makes: the ingester batches (never PutRecord); the transform's metrics
@@ -593,16 +713,95 @@ def test_iam_policies_name_their_resources_and_never_grant_star_actions(stack: S
         )
         for action in as_list(statement["Action"])
     }
-    assert transform_actions == {
-        "comprehend:BatchDetectSentiment",
-        "comprehend:DetectSentiment",
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
+    assert transform_actions == {"comprehend:BatchDetectSentiment", "logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def test_ingester_role_reads_exactly_one_parameter_and_has_no_kms_grant(stack: Stack) -> None:
+    iam = stack.client("iam")
+    statements = [
+        statement
+        for name in iam.list_role_policies(RoleName="tweet-sentiment-ingester")["PolicyNames"]
+        for statement in allow_statements(
+            iam.get_role_policy(RoleName="tweet-sentiment-ingester", PolicyName=name)["PolicyDocument"]
+        )
+    ]
+    parameter_arn = f"arn:aws:ssm:{REGION}:123456789012:parameter{stack.out('x_bearer_token_parameter_name')}"
+    ssm_grants = [
+        (as_list(s["Action"]), as_list(s["Resource"])) for s in statements if "ssm:" in json.dumps(s["Action"])
+    ]
+    assert sorted(ssm_grants) == sorted(
+        [
+            (["ssm:GetParameter"], [parameter_arn]),
+            (["ssm:UpdateInstanceInformation"], [f"arn:aws:ec2:{REGION}:123456789012:instance/*"]),
+        ]
+    )
+    # Decrypting the token is granted by the key policy alone; the role's own policies hold no KMS action.
+    assert not [s for s in statements if "kms:" in json.dumps(s["Action"])]
+    session = {a for s in statements for a in as_list(s["Action"]) if a.startswith(("ssmmessages:", "ec2messages:"))}
+    assert session == {a for a in STAR_RESOURCE_ACTIONS if a.startswith(("ssmmessages:", "ec2messages:"))}
+
+
+def test_every_iam_policy_document_passes_parliament(stack: Stack) -> None:
+    binary = parliament_binary()
+    if binary is None:
+        pytest.skip("parliament not installed (make test installs it in .venv-parliament and sets PARLIAMENT_BIN)")
+    # Given every policy document of the applied plan: those known at plan time, and the rest (unknown until
+    # apply) from the state the plan produced
+    # (a plan holds data sources read at plan time in prior_state, and what it will create in planned_values)
+    planned = policy_documents(stack.plan["planned_values"]["root_module"]) + policy_documents(
+        stack.plan.get("prior_state", {}).get("values", {}).get("root_module", {})
+    )
+    applied = policy_documents(stack.applied["values"]["root_module"])
+    applied_holders = {h for d in applied for h in d.holders}
+    planned_holders = {h for d in planned for h in d.holders}
+    assert planned_holders <= applied_holders, planned_holders - applied_holders
+    unknown_at_plan = unknown_policy_attributes(stack.plan)
+    # (each document the state holds was in the plan, or sits in an attribute the plan marked unknown until apply)
+    missed = {
+        h
+        for h in applied_holders - planned_holders
+        if not any(h == u or h.startswith((f"{u}[", f"{u}.")) for u in unknown_at_plan)
     }
+    assert not missed, missed
+    # every kind of policy the stack holds is in the set (the walk finds them without knowing attribute names)
+    types = {resource_type(h) for d in applied for h in d.holders}
+    assert {
+        "aws_iam_role_policy",
+        "aws_iam_role",
+        "aws_iam_policy_document",
+        "aws_kms_key",
+        "aws_s3_bucket_policy",
+        "aws_cloudwatch_log_resource_policy",
+    } <= types, types
+    assert "aws_opensearch_domain_policy" in types or any("access_policies" in h for d in applied for h in d.holders)
+    # When parliament (community auditors on, every severity) reads them
+    findings = run_parliament(binary, applied)
+    allow = load_allow_list()
+    suppressed = [f for f in findings if is_suppressed(f, allow)]
+    unsuppressed = [f for f in findings if not is_suppressed(f, allow)]
+    print(
+        f"parliament: {len(applied)} distinct policy documents ({sum(d.is_resource_policy for d in applied)} resource "
+        f"policies) from {len(applied_holders)} attributes; {len(findings)} findings, {len(suppressed)} suppressed"
+    )
+    # Then nothing is found that is not suppressed, with its reason, in the one reviewed allow list,
+    # and that list holds no entry that no longer matches anything
+    assert not unsuppressed, "\n".join(
+        f"{f.severity} {f.issue} {f.detail} in {', '.join(f.holders)}" for f in unsuppressed
+    )
+    stale = [e for e in allow if not any(is_suppressed(f, [e]) for f in findings)]
+    assert not stale, f"{PARLIAMENT_ALLOW} has suppressions that match no finding: {stale}"
 
 
 def test_destroy_removes_the_stack(stack: Stack) -> None:
-    # Finally the stack destroys cleanly (the backup bucket is empty, so force_destroy stays off)
+    # Finally the operator deletes the token parameter (Terraform does not own it), as the README says
+    deleted = x_token_tool(stack, "--delete")
+    assert deleted.returncode == 0 and "deleted" in deleted.stdout, deleted.stderr
+    name = stack.out("x_bearer_token_parameter_name")
+    assert (
+        stack.client("ssm").describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
+        == []
+    )
+    # and the stack destroys cleanly (the backup bucket is empty, so force_destroy stays off)
     stack.tf.run(["destroy", "-auto-approve", "-no-color", "-input=false"])
     stack.destroyed = True
     assert json.loads(stack.tf.run(["show", "-json"]).stdout).get("values") is None
@@ -610,3 +809,5 @@ def test_destroy_removes_the_stack(stack: Stack) -> None:
     assert stack.client("opensearch").list_domain_names()["DomainNames"] == []
     reservations = stack.client("ec2").describe_instances(InstanceIds=[stack.out("ingester_instance_id")])
     assert reservations["Reservations"][0]["Instances"][0]["State"]["Name"] == "terminated"
+    key = stack.client("kms").describe_key(KeyId=stack.out("x_bearer_token_kms_key_arn"))["KeyMetadata"]
+    assert key["KeyState"] == "PendingDeletion"

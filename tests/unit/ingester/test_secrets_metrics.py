@@ -15,7 +15,7 @@ from ingester import logsetup
 from ingester.app import EXIT_FATAL, run
 from ingester.config import ConfigError, Settings
 from ingester.metrics import MetricsPublisher
-from ingester.secrets import SecretUnavailableError, resolve_bearer_token
+from ingester.secrets import SecretNotSetError, SecretUnavailableError, resolve_bearer_token
 from tests.unit.ingester.fakes import FakeFirehose
 
 
@@ -37,9 +37,21 @@ def test_plain_string_parameter_is_refused() -> None:
 
 
 @mock_aws
-def test_missing_parameter_names_the_setting() -> None:
-    with pytest.raises(ConfigError, match=r"X_BEARER_TOKEN_SSM_PARAMETER ./nope..*ParameterNotFound"):
+def test_missing_parameter_is_not_set_yet_and_names_the_command() -> None:
+    # Terraform no longer creates the parameter: missing means "not put yet", which the X source waits for.
+    with pytest.raises(
+        SecretNotSetError, match=r"X_BEARER_TOKEN_SSM_PARAMETER ./nope. does not exist yet.*make x-token"
+    ):
         resolve_bearer_token(Settings(x_bearer_token_ssm_parameter="/nope", aws_region="us-east-1"))
+
+
+def test_access_denied_is_a_config_error_not_a_missing_parameter() -> None:
+    denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "ParameterNotFound"}}, "GetParameter")
+    settings = Settings(x_bearer_token_ssm_parameter="/tweets/x-token", aws_region="us-east-1")
+    with pytest.raises(ConfigError, match=r"AccessDeniedException.*kms:Decrypt") as raised:
+        resolve_bearer_token(settings, ssm_client=_SsmDown(denied))
+    # The branch is on the error code: a message that mentions ParameterNotFound does not make it "not set yet".
+    assert not isinstance(raised.value, SecretNotSetError)
 
 
 class _SsmDown:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ingester.config import Settings
+import pytest
+
+from ingester.config import ConfigError, Settings
+from ingester.secrets import SecretNotSetError, SecretUnavailableError
 from ingester.sources.x import DailyCounter, XSource, seconds_until_next_utc_day
 from ingester.stats import Stats
 
@@ -99,3 +104,72 @@ def test_a_line_nested_too_deeply_is_a_counted_drop_not_a_crash(tmp_path: Path) 
     source.handle_line(b'{"data": {"id": "1", "text": "x", "deep": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}", sink)
     assert sink.accepted == []
     assert sink.dropped == ["invalid_json"]
+
+
+# --- waiting for a token parameter that does not exist yet --------------------------------------------------------
+
+
+def _ssm_settings(tmp_path: Path) -> Settings:
+    return Settings(
+        source="x",
+        tracked_terms=("aws",),
+        x_bearer_token_ssm_parameter="/tweets/x-bearer-token",
+        x_reconnect_backoff_scale=0.001,  # 30 s poll -> 30 ms
+        state_dir=tmp_path,
+    )
+
+
+class ScriptedReads:
+    """A token refresher that raises or returns the scripted outcomes in order, then repeats the last one."""
+
+    def __init__(self, *outcomes: str | Exception) -> None:
+        self.outcomes = list(outcomes)
+        self.calls = 0
+
+    def __call__(self) -> str:
+        outcome = self.outcomes[min(self.calls, len(self.outcomes) - 1)]
+        self.calls += 1
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def test_token_not_set_is_re_read_until_it_exists(tmp_path: Path) -> None:
+    reads = ScriptedReads(
+        SecretNotSetError("absent"), SecretUnavailableError("throttled"), SecretNotSetError("absent"), "tok"
+    )
+    stats = Stats()
+    source = XSource(_ssm_settings(tmp_path), None, stats, token_refresher=reads)
+    assert source.wait_for_token(threading.Event()) == "tok"
+    assert reads.calls == 4
+    assert stats.snapshot()["waiting_for_token"] is False
+
+
+def test_access_denied_while_waiting_is_a_config_error(tmp_path: Path) -> None:
+    reads = ScriptedReads(
+        SecretNotSetError("absent"), ConfigError("X_BEARER_TOKEN_SSM_PARAMETER: AccessDeniedException")
+    )
+    source = XSource(_ssm_settings(tmp_path), None, Stats(), token_refresher=reads)
+    with pytest.raises(ConfigError, match="AccessDeniedException") as raised:
+        source.run(_NoSink(), threading.Event())
+    assert not isinstance(raised.value, SecretNotSetError)
+    assert reads.calls == 2
+
+
+def test_stop_ends_the_wait_for_a_token(tmp_path: Path) -> None:
+    settings = replace(_ssm_settings(tmp_path), x_reconnect_backoff_scale=1.0)  # 30 s between reads
+    reads = ScriptedReads(SecretNotSetError("absent"))
+    source = XSource(settings, None, Stats(), token_refresher=reads)
+    stop = threading.Event()
+    thread = threading.Thread(target=source.run, args=(_NoSink(), stop))
+    thread.start()
+    time.sleep(0.1)
+    stop.set()
+    thread.join(2)
+    assert not thread.is_alive()
+    assert reads.calls == 0  # never re-read before the interval, and the stop cut the interval short
+
+
+class _NoSink(ListSink):
+    def accept(self, envelope: dict[str, Any]) -> bool:
+        raise AssertionError("nothing may be streamed without a token")
