@@ -66,6 +66,7 @@ $(CHECKOV_VENV)/.installed:
 
 # parliament (IAM policy linter) pins its own boto3: its own virtualenv, like checkov's.
 $(PARLIAMENT_VENV)/.installed:
+	$(NEED_PYTHON)
 	@test -x $(PARLIAMENT_VENV)/bin/python || $(PYTHON) -m venv $(PARLIAMENT_VENV)
 	$(PARLIAMENT_VENV)/bin/python -m pip install --quiet "parliament==$(PARLIAMENT_VERSION)"
 	@touch $@
