@@ -22,7 +22,7 @@ SHUTDOWN_GRACE_MAX_S = 30.0
 """Longest flush on SIGTERM: with up to 10 s for the source to let go it must fit the unit's TimeoutStopSec (45 s)."""
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-#: Firehose limits (DESIGN 2.4).
+#: Firehose limits (docs/design.md §2.4).
 FIREHOSE_MAX_BATCH_RECORDS = 500
 FIREHOSE_MAX_BATCH_BYTES = 4 * 1024 * 1024
 FIREHOSE_MAX_RECORD_BYTES = 1000 * 1024

@@ -1,4 +1,4 @@
-"""Envelope v1 (DESIGN 2.1): what the ingester puts into Firehose, one single-line UTF-8 JSON per record.
+"""Envelope v1 (docs/design.md §2.1): what the ingester puts into Firehose, one single-line UTF-8 JSON per record.
 
 Built from an X API v2 filtered-stream message (``{"data": {...}, "includes": {"users": [...]},
 "matching_rules": [...]}``) or taken from an already-built envelope (replay files). Anything that is
@@ -13,7 +13,7 @@ from typing import Any
 
 ENVELOPE_VERSION = 1
 
-#: What the X source asks for (DESIGN 2.1).
+#: What the X source asks for (docs/design.md §2.1).
 TWEET_FIELDS = (
     "created_at",
     "lang",

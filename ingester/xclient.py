@@ -5,7 +5,7 @@ What tweepy 4.17's ``BaseStream._connect`` does and why this module replaces tha
 * It reconnects with X's documented backoff (network errors: linear +250 ms up to 16 s; HTTP errors:
   exponential from 5 s up to 320 s; 420/429 exponential from 60 s), but the constants are local
   variables, so tests cannot shorten them; here they are a :class:`ReconnectPolicy`.
-* Its read timeout is 21 s (the stall detector). Here it is STALL_TIMEOUT_S (default 20 s, DESIGN 2.4).
+* Its read timeout is 21 s (the stall detector). Here it is STALL_TIMEOUT_S (default 20 s, docs/design.md §2.4).
 * ``on_data`` does ``json.loads`` on every line: one malformed line raises into ``on_exception`` and
   **ends the stream for good**. Here lines go to a handler that never raises for bad input.
 * It logs the HTTP error body but not what to do; here 401/403/429 get a line saying what to do.
@@ -47,7 +47,7 @@ class RebasedSession(requests.Session):
 
 @dataclass(frozen=True)
 class ReconnectPolicy:
-    """X's reconnect policy (DESIGN 2.4). ``scaled`` shortens it for tests only."""
+    """X's reconnect policy (docs/design.md §2.4). ``scaled`` shortens it for tests only."""
 
     network_step_s: float = 0.25
     network_max_s: float = 16.0

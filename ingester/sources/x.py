@@ -1,7 +1,7 @@
 """X source: the API v2 filtered stream through tweepy (see ingester.xclient for the connect loop).
 
 At start it syncs the stream rules to TRACKED_TERMS (X_SYNC_RULES), then streams with the fields and
-the author expansion of DESIGN 2.1. Each line becomes an envelope with ``source = "x"``; a line that is
+the author expansion of docs/design.md §2.1. Each line becomes an envelope with ``source = "x"``; a line that is
 not a usable tweet is logged and counted as dropped with its reason, never fatal. Error payloads inside
 the stream (operational disconnects and the like) are logged with their title and detail.
 

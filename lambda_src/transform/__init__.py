@@ -1,1 +1,1 @@
-"""Firehose transform Lambda: envelope v1 in, sentiment-scored document out (DESIGN.md section 2)."""
+"""Firehose transform Lambda: envelope v1 in, sentiment-scored document out (docs/design.md §2)."""

@@ -1,4 +1,4 @@
-"""Envelope v1 → document (DESIGN.md 2.1 → 2.2), without the sentiment fields (the handler adds those).
+"""Envelope v1 → document (docs/design.md §2.1 → §2.2), without the sentiment fields (the handler adds those).
 
 Required envelope fields are checked strictly (a record without them is ProcessingFailed, kept in S3);
 optional fields with an unexpected type are treated as absent, so a quirk in one tweet never loses it.

@@ -18,7 +18,7 @@ through boto3 exactly like production (AWS_ENDPOINT_URL points boto3 at the endp
   bounded queue (above 75 % it spools to disk), beside the same writer with an unbounded queue (naive
   buffering). Flat = the 20x burst peaks no higher than the 10x one (+15 %).
 
-Prints a table. Targets (DESIGN.md 5): >= 10,000 tweets/s on one core; <= 2 calls per 1,000 tweets;
+Prints a table. Targets (docs/design.md §8): >= 10,000 tweets/s on one core; <= 2 calls per 1,000 tweets;
 memory flat under bursts.
 """
 

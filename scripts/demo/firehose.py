@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 
 log = logging.getLogger(__name__)
 
-# Firehose service limits (DESIGN 2.3, 2.4).
+# Firehose service limits (docs/design.md §2.3, §2.4).
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 MAX_RECORD_BYTES = 1000 * 1024

@@ -3,7 +3,7 @@
 - ``data/index_template.json``: composable template for ``tweets-*``; one mapping per leaf of
   ``lambda_src/transform/schemas/document.schema.json`` (its ``x-index-type``), ``dynamic: strict``.
 - ``data/ism_policy.json``: ISM policy deleting indices older than the retention (``RETENTION_DAYS`` placeholder).
-- ``data/roles.json``: the security roles ``tweets_writer`` (Firehose, DESIGN 2.4) and ``tweets_reader``.
+- ``data/roles.json``: the security roles ``tweets_writer`` (Firehose, docs/design.md §2.4) and ``tweets_reader``.
 - ``data/dashboards.ndjson``: the Dashboards saved objects.
 """
 

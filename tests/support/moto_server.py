@@ -2,7 +2,7 @@
 
 Run as ``python -m tests.support.moto_server --port N``. It runs in its own process (never inside
 pytest's) so that in-process ``mock_aws`` unit tests cannot reset its state. Gaps in moto that our
-tests need closed are patched here, in the harness, never in production code (DESIGN.md section 4).
+tests need closed are patched here, in the harness, never in production code (docs/design.md §7).
 The patches rely on moto's internals, so moto is pinned in pyproject.toml.
 """
 

@@ -1,4 +1,4 @@
-"""The machine-readable contracts (DESIGN.md 2.1, 2.2) are valid JSON Schema and agree with the design."""
+"""The machine-readable contracts (docs/design.md §2.1, §2.2) are valid JSON Schema and agree with the design."""
 
 from __future__ import annotations
 

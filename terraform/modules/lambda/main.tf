@@ -1,4 +1,4 @@
-# The transform function Firehose calls with batches of records (DESIGN 2.3).
+# The transform function Firehose calls with batches of records (docs/design.md §2.3).
 
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158:Log groups are encrypted by CloudWatch Logs with AWS-owned keys; the function logs no secrets or whole tweets at INFO, so a customer-managed key adds cost without benefit.

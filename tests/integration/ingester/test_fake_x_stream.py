@@ -109,7 +109,7 @@ def test_reconnects_through_429_disconnects_and_stall_without_losing_tweets(tmp_
         ('"machine learning"', "machine learning"),
         ("aws", "aws"),
     ]
-    # It asked for the fields and the author expansion of DESIGN 2.1, with the bearer token
+    # It asked for the fields and the author expansion of docs/design.md §2.1, with the bearer token
     stream_query = next(q for m, p, q in fake.requests if p == "/2/tweets/search/stream")
     assert stream_query["expansions"] == ["author_id"]
     assert set(stream_query["tweet.fields"][0].split(",")) >= {
