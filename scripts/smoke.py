@@ -1,7 +1,7 @@
 """Post-deploy smoke test (``make smoke``): a few synthetic tweets through the real pipeline, end to end.
 
-1. Put ``--count`` synthetic envelope v1 records (docs/design.md §2.1) with ``source: "smoke"`` and unique tweet ids into
-   the delivery stream (PutRecordBatch, failed entries resent).
+1. Put ``--count`` synthetic envelope v1 records (docs/design.md §2.1) with ``source: "smoke"`` and unique tweet
+   ids into the delivery stream (PutRecordBatch, failed entries resent).
 2. Poll ``<index prefix>-*/_search`` for those tweet ids until all are searchable or ``--timeout`` passes.
 3. Report the end-to-end latency (put -> searchable) and what the transform made of each tweet.
 4. On timeout, diagnose: recent events of the Firehose CloudWatch log group, and objects written since the put

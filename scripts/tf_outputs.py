@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
@@ -26,6 +27,22 @@ DEFAULT_TF_DIR = Path(__file__).resolve().parent.parent / "terraform"
 
 class TerraformOutputsError(RuntimeError):
     """The outputs could not be read; the message says why and which flag to pass instead."""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_BOX = "╷╵│"
+
+
+def terraform_diagnostics(text: str) -> str:
+    """Terraform's error text as a user should read it: colour codes and the diagnostic box drawn around it
+    removed, from the first ``Error:`` on (warnings before it, such as a missing CLI config file, dropped)."""
+    lines = [line.lstrip(_BOX).strip() for line in _ANSI.sub("", text).splitlines()]
+    start = next((i for i, line in enumerate(lines) if line.startswith("Error:")), 0)
+    kept: list[str] = []
+    for line in lines[start:]:
+        if line or (kept and kept[-1]):
+            kept.append(line)
+    return "\n".join(kept).strip()
 
 
 def parse_outputs(raw: str) -> dict[str, Any]:
@@ -48,13 +65,15 @@ def read_outputs(tf_dir: str | Path = DEFAULT_TF_DIR, terraform: str = "terrafor
     if exe is None:
         raise TerraformOutputsError(f"'{terraform}' is not on PATH, so Terraform outputs cannot be read")
     proc = subprocess.run(
-        [exe, f"-chdir={tf_dir}", "output", "-json"], capture_output=True, text=True, timeout=120, check=False
+        [exe, f"-chdir={tf_dir}", "output", "-no-color", "-json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        raise TerraformOutputsError(
-            f"terraform -chdir={tf_dir} output -json failed ({detail[-1] if detail else f'exit {proc.returncode}'})"
-        )
+        cause = terraform_diagnostics(proc.stderr or proc.stdout) or f"exit status {proc.returncode}, no message"
+        raise TerraformOutputsError(f"terraform -chdir={tf_dir} output -json failed:\n{cause}")
     return parse_outputs(proc.stdout)
 
 

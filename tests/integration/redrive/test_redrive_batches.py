@@ -1,4 +1,5 @@
-"""Redrive's batching and retry rules (docs/design.md §2.4) with a scripted Firehose client, and S3 from moto in-process."""
+"""Redrive's batching and retry rules (docs/design.md §2.4) with a scripted Firehose client, and S3 from moto
+in-process."""
 
 from __future__ import annotations
 

@@ -59,3 +59,30 @@ def test_read_outputs_from_a_real_terraform_state(tmp_path: Path) -> None:
     for cmd in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
         subprocess.run(["terraform", f"-chdir={tmp_path}", *cmd], check=True, capture_output=True, timeout=120)
     assert read_outputs(tmp_path) == {"backup_bucket_name": "tweets-backup-123", "retention_days": 14}
+
+
+def test_a_failed_terraform_call_shows_its_whole_error_without_colour_codes(tmp_path: Path) -> None:
+    # Given a terraform that fails the way an uninitialised working directory does (colours, diagnostic box)
+    red, yellow, bold, off = "\x1b[31m", "\x1b[33m", "\x1b[1m", "\x1b[0m"
+    (tmp_path / "stderr.txt").write_text(
+        "There are some problems with the CLI configuration:\n"
+        f"{yellow}╷{off}\n{yellow}│{off} {bold}{yellow}Warning: {off}Unable to open CLI configuration file\n"
+        f"{yellow}╵{off}\n{red}╷{off}{off}\n"
+        f'{red}│{off} {bold}{red}Error: {off}{bold}Backend initialization required, please run "terraform init"{off}\n'
+        f"{red}│{off}\n"
+        f'{red}│{off} {off}Reason: Initial configuration of the requested backend "s3"\n'
+        f"{red}╵{off}{off}\n",
+        encoding="utf-8",
+    )
+    fake = tmp_path / "terraform"
+    fake.write_text(f"#!/bin/sh\ncat '{tmp_path / 'stderr.txt'}' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    read_outputs.cache_clear()
+    with pytest.raises(TerraformOutputsError) as exc:
+        read_outputs(tmp_path, terraform=str(fake))
+    message = str(exc.value)
+    # Then the cause is there in full, readable: no escape codes, no box characters, no unrelated warning
+    assert 'Error: Backend initialization required, please run "terraform init"' in message
+    assert 'Reason: Initial configuration of the requested backend "s3"' in message
+    assert "\x1b" not in message and not set("╷╵│") & set(message)
+    assert "Warning" not in message
