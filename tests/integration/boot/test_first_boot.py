@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -97,6 +98,7 @@ class Machine:
     endpoint: str
     user_data: str
     install: nspawn.Result
+    tf_dir: Path  # the small Terraform root whose outputs `make x-token`'s tool reads
     timings: dict[str, float] = field(default_factory=dict)
     passed: set[str] = field(default_factory=set)
 
@@ -245,6 +247,7 @@ module "ingester" {{
   instance_type                 = "{account["instance_type"]}"
   architecture                  = "{account["architecture"]}"
   instance_profile_name         = "tweet-ingester-boot"
+  instance_role_arn             = "arn:aws:iam::123456789012:role/tweet-ingester-boot"
   artifacts_bucket_name         = "{ARTIFACTS_BUCKET}"
   bundle_path                   = "{bundle}"
   delivery_stream_name          = "{STREAM}"
@@ -255,11 +258,23 @@ module "ingester" {{
 output "instance_id" {{
   value = module.ingester.instance_id
 }}
+
+output "x_bearer_token_parameter_name" {{
+  value = module.ingester.x_bearer_token_parameter_name
+}}
+
+output "x_bearer_token_kms_key_alias" {{
+  value = module.ingester.x_bearer_token_kms_key_alias
+}}
+
+output "aws_region" {{
+  value = "{REGION}"
+}}
 """,
         encoding="utf-8",
     )
     (root / "moto_override.tf").write_text(
-        moto_provider_override(endpoint, ("ec2", "iam", "s3", "ssm", "sts")), encoding="utf-8"
+        moto_provider_override(endpoint, ("ec2", "iam", "kms", "s3", "ssm", "sts")), encoding="utf-8"
     )
     env = {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -313,14 +328,11 @@ def machine(
     bundle = host_bundle(work)
     account = prepare_account(moto_server)
     user_data = apply_module(moto_server, work, bundle, account)
-    # Terraform no longer creates the token parameter (the operator puts it); if this branch's module still
-    # does, remove it, so that the service starts as on a fresh deploy: without a token.
+    # Terraform creates no token parameter (the operator puts it with make x-token): the service starts as on
+    # a fresh deploy, without a token.
     ssm = boto3.client("ssm", endpoint_url=moto_server, **CREDENTIALS)
-    try:
-        ssm.delete_parameter(Name=TOKEN_PARAMETER)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ParameterNotFound":
-            raise
+    with pytest.raises(ClientError, match="ParameterNotFound"):
+        ssm.get_parameter(Name=TOKEN_PARAMETER)
     timings["terraform apply of the module (moto)"] = time.monotonic() - start
 
     gates = [threading.Event() for _ in range(2)]
@@ -356,7 +368,7 @@ def machine(
                 unit="cloud-user-data",
             )
             timings["user data (download bundle, install.sh)"] = time.monotonic() - start
-            result = Machine(container, fake, gates, moto_server, user_data, install, timings)
+            result = Machine(container, fake, gates, moto_server, user_data, install, work / "tf", timings)
             yield result
         finally:
             start = time.monotonic()
@@ -409,8 +421,22 @@ def test_token_put_after_start_is_read_within_a_minute(machine: Machine) -> None
     status = machine.show("ActiveState", "SubState", "ExecMainStatus", "NRestarts")
     assert status["ActiveState"] == "active" and status["SubState"] == "running", f"{status}\n{machine.diagnostics()}"
     assert machine.fake.stream_attempts == 0
-    # When the operator puts the token
-    machine.client("ssm").put_parameter(Name=TOKEN_PARAMETER, Value=TOKEN, Type="SecureString")
+    # When the operator puts the token with the tool the README gives (make x-token: stdin, the stack's key)
+    put = subprocess.run(
+        [sys.executable, "-m", "scripts.x_token", "--tf-dir", str(machine.tf_dir)],
+        input=TOKEN + "\n",
+        cwd=REPO_ROOT,
+        env={**os.environ, "AWS_ENDPOINT_URL": machine.endpoint, "AWS_ACCESS_KEY_ID": "testing",
+             "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert put.returncode == 0, put.stdout + put.stderr
+    assert TOKEN not in put.stdout + put.stderr
+    parameter = machine.client("ssm").get_parameter(Name=TOKEN_PARAMETER)["Parameter"]
+    assert parameter["Type"] == "SecureString"
     start = time.monotonic()
     # Then within a minute the service reads it and connects to the stream with it
     try:
