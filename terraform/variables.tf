@@ -31,9 +31,16 @@ variable "tags" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of every CloudWatch log group of the stack (Lambda, Firehose errors, OpenSearch logs), in days."
+  description = "Retention of every CloudWatch log group of the stack (Lambda, Firehose errors, OpenSearch logs), in days (one of the values CloudWatch Logs accepts)."
   type        = number
   default     = 30
+
+  # The modules validate the same list (each is usable on its own); tests/unit/terraform/test_shared_rules.py
+  # checks that every copy is CloudWatch Logs' list, so the root refuses a bad value with its own variable name.
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the CloudWatch Logs retention values (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -132,6 +139,8 @@ variable "opensearch_auto_tune_enabled" {
   type        = bool
   default     = false
 
+  # The opensearch module checks the same rule on its own variables (and skips the Auto-Tune block for these
+  # types); tests/unit/terraform/test_shared_rules.py checks the copies use one pattern.
   validation {
     condition     = !(var.opensearch_auto_tune_enabled && can(regex("^t[23]\\.", var.opensearch_instance_type)))
     error_message = "Auto-Tune is not supported on t2/t3 instance types: set opensearch_auto_tune_enabled = false or choose another instance type."

@@ -103,6 +103,7 @@ variable "auto_tune_enabled" {
   type        = bool
   default     = false
 
+  # The root checks the same rule on its own variable names; test_shared_rules.py keeps one pattern.
   validation {
     condition     = !(var.auto_tune_enabled && can(regex("^t[23]\\.", var.instance_type)))
     error_message = "Auto-Tune is not supported on t2/t3 instance types: set auto_tune_enabled = false or choose another instance type."
@@ -218,6 +219,7 @@ variable "log_retention_days" {
   type        = number
   default     = 30
 
+  # A copy of the root's list, so the module stands alone; tests/unit/terraform/test_shared_rules.py keeps them equal.
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
     error_message = "log_retention_days must be one of the CloudWatch Logs retention values (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."

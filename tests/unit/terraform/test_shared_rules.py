@@ -1,0 +1,48 @@
+"""Rules Terraform cannot share between modules are copied on purpose (each module validates its own inputs and
+is usable alone; the root validates too, so a bad value is refused with the root variable's name). Each copy
+says so beside it; these tests keep the copies in agreement."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support.terraform import TERRAFORM_DIR
+
+# CloudWatch Logs' accepted retention values (PutRetentionPolicy, retentionInDays).
+CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                             2922, 3288, 3653]  # fmt: skip
+AUTO_TUNE_UNSUPPORTED = r'"^t[23]\\."'
+
+
+def tf_files() -> dict[str, str]:
+    return {str(p.relative_to(TERRAFORM_DIR)): p.read_text(encoding="utf-8") for p in TERRAFORM_DIR.rglob("*.tf")
+            if ".terraform" not in p.parts}  # fmt: skip
+
+
+def test_every_retention_validation_is_cloudwatch_logs_list() -> None:
+    copies = {
+        (name, match.group(2)): [int(v) for v in match.group(1).split(",")]
+        for name, text in tf_files().items()
+        for match in re.finditer(r"contains\(\[([0-9, ]+)\], var\.(\w*log_retention_days)\)", text)
+    }
+    # the root and the three modules with log groups (firehose, lambda, opensearch)
+    assert {name.split("/")[1] if "/" in name else "root" for name, _ in copies} == {
+        "root",
+        "firehose",
+        "lambda",
+        "opensearch",
+    }
+    for where, values in copies.items():
+        assert values == CLOUDWATCH_RETENTION_DAYS, where
+
+
+def test_the_auto_tune_rule_is_one_pattern() -> None:
+    uses = {name: text.count(f"regex({AUTO_TUNE_UNSUPPORTED}") for name, text in tf_files().items()}
+    assert {name: n for name, n in uses.items() if n} == {
+        "variables.tf": 1,
+        "modules/opensearch/variables.tf": 1,
+        "modules/opensearch/main.tf": 1,
+    }
+    # and nothing spells the t2/t3 rule another way
+    for name, text in tf_files().items():
+        assert not re.search(r'regex\("\^t[^"]*"', text.replace(f"regex({AUTO_TUNE_UNSUPPORTED}", "")), name
