@@ -34,15 +34,12 @@ _BOX = "╷╵│"
 
 
 def terraform_diagnostics(text: str) -> str:
-    """Terraform's error text as a user should read it: colour codes and the diagnostic box drawn around it
-    removed, from the first ``Error:`` on (warnings before it, such as a missing CLI config file, dropped)."""
+    """Terraform's error text as a user should read it, on one line: colour codes and the diagnostic box drawn
+    around it removed, from the first ``Error:`` on (warnings before it, such as a missing CLI config file,
+    dropped), its lines joined with spaces so a tool can print it as its one-line error."""
     lines = [line.lstrip(_BOX).strip() for line in _ANSI.sub("", text).splitlines()]
     start = next((i for i, line in enumerate(lines) if line.startswith("Error:")), 0)
-    kept: list[str] = []
-    for line in lines[start:]:
-        if line or (kept and kept[-1]):
-            kept.append(line)
-    return "\n".join(kept).strip()
+    return " ".join(line for line in lines[start:] if line)
 
 
 def parse_outputs(raw: str) -> dict[str, Any]:
@@ -73,7 +70,7 @@ def read_outputs(tf_dir: str | Path = DEFAULT_TF_DIR, terraform: str = "terrafor
     )
     if proc.returncode != 0:
         cause = terraform_diagnostics(proc.stderr or proc.stdout) or f"exit status {proc.returncode}, no message"
-        raise TerraformOutputsError(f"terraform -chdir={tf_dir} output -json failed:\n{cause}")
+        raise TerraformOutputsError(f"terraform -chdir={tf_dir} output -json failed: {cause}")
     return parse_outputs(proc.stdout)
 
 

@@ -81,8 +81,9 @@ def test_a_failed_terraform_call_shows_its_whole_error_without_colour_codes(tmp_
     with pytest.raises(TerraformOutputsError) as exc:
         read_outputs(tmp_path, terraform=str(fake))
     message = str(exc.value)
-    # Then the cause is there in full, readable: no escape codes, no box characters, no unrelated warning
+    # Then the cause is there in full, readable and on one line: no escape codes, no box, no unrelated warning
     assert 'Error: Backend initialization required, please run "terraform init"' in message
     assert 'Reason: Initial configuration of the requested backend "s3"' in message
     assert "\x1b" not in message and not set("╷╵│") & set(message)
     assert "Warning" not in message
+    assert "\n" not in message
