@@ -33,6 +33,7 @@ import binascii
 import gzip
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 PROCESSING_FAILED = "processing-failed"
@@ -49,54 +50,36 @@ Line = dict[str, Any]
 """One failed record, as the JSON object Firehose writes on its line."""
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+@dataclass(frozen=True)
+class Failure:
+    """What every failed-record line says about the delivery that failed, whichever the folder."""
+
+    error_code: str
+    error_message: str
+    attempts: int
+    arrival_ms: int  # when Firehose received the record (epoch ms)
+    ended_ms: int  # when the last attempt ended (epoch ms)
+
+    def line(self, data: bytes) -> Line:
+        return {
+            "attemptsMade": self.attempts,
+            "arrivalTimestamp": self.arrival_ms,
+            "errorCode": self.error_code,
+            "errorMessage": self.error_message,
+            "attemptEndingTimestamp": self.ended_ms,
+            "rawData": base64.b64encode(data).decode("ascii"),
+        }
 
 
-def processing_failed_line(
-    data: bytes,
-    *,
-    error_code: str,
-    error_message: str,
-    attempts: int,
-    arrival_ms: int,
-    ended_ms: int,
-    lambda_arn: str,
-) -> Line:
+def processing_failed_line(data: bytes, failure: Failure, *, lambda_arn: str) -> Line:
     """The ``processing-failed/`` line for a record the transform failed."""
-    return {
-        "attemptsMade": attempts,
-        "arrivalTimestamp": arrival_ms,
-        "errorCode": error_code,
-        "errorMessage": error_message,
-        "attemptEndingTimestamp": ended_ms,
-        "rawData": _b64(data),
-        "lambdaArn": lambda_arn,
-    }
+    return {**failure.line(data), "lambdaArn": lambda_arn}
 
 
-def opensearch_failed_line(
-    data: bytes,
-    *,
-    error_code: str,
-    error_message: str,
-    attempts: int,
-    arrival_ms: int,
-    ended_ms: int,
-    document_id: str | None,
-    index_name: str,
-) -> Line:
-    """The ``AmazonOpenSearchService-failed/`` line for a document the destination refused."""
-    return {
-        "attemptsMade": attempts,
-        "arrivalTimestamp": arrival_ms,
-        "errorCode": error_code,
-        "errorMessage": error_message,
-        "attemptEndingTimestamp": ended_ms,
-        "rawData": _b64(data),
-        "esDocumentId": document_id,
-        "esIndexName": index_name,
-    }
+def opensearch_failed_line(data: bytes, failure: Failure, *, document_id: str | None, index_name: str) -> Line:
+    """The ``AmazonOpenSearchService-failed/`` line for a document the destination refused (``esTypeName``, empty
+    since OpenSearch has no types, is left out)."""
+    return {**failure.line(data), "esDocumentId": document_id, "esIndexName": index_name}
 
 
 def encode_lines(lines: Sequence[Mapping[str, Any]]) -> bytes:

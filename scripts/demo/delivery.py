@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ingester.firehose.failed_records import OPENSEARCH_FAILED, PROCESSING_FAILED, Line, opensearch_failed_line
+from ingester.firehose.failed_records import (
+    OPENSEARCH_FAILED,
+    PROCESSING_FAILED,
+    Failure,
+    Line,
+    opensearch_failed_line,
+)
 from scripts.demo.failed import FailedWriter
 from scripts.demo.firehose import BatchOutcome
 from scripts.demo.store import SQLiteStore
@@ -207,11 +213,7 @@ class StoreTarget:
             rejected.append(
                 opensearch_failed_line(
                     data,
-                    error_code="400",
-                    error_message=problem,
-                    attempts=1,
-                    arrival_ms=record.arrival_ms,
-                    ended_ms=now_ms,
+                    Failure("400", problem, 1, record.arrival_ms, now_ms),
                     document_id=None,
                     index_name=SQLITE_INDEX,
                 )
@@ -265,12 +267,5 @@ def _rejection(
 ) -> Line:
     raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return opensearch_failed_line(
-        raw,
-        error_code=code,
-        error_message=message,
-        attempts=1,
-        arrival_ms=now_ms,
-        ended_ms=now_ms,
-        document_id=doc.get("tweet_id"),
-        index_name=index,
+        raw, Failure(code, message, 1, now_ms, now_ms), document_id=doc.get("tweet_id"), index_name=index
     )

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from ingester.firehose.failed_records import Line, processing_failed_line
+from ingester.firehose.failed_records import Failure, Line, processing_failed_line
 from ingester.firehose.limits import (
     MAX_BATCH_BYTES,
     MAX_BATCH_RECORDS,
@@ -61,15 +61,8 @@ class FailedRecord:
     ended_ms: int
 
     def as_json(self, lambda_arn: str) -> Line:
-        return processing_failed_line(
-            self.record.data,
-            error_code=self.error_code,
-            error_message=self.error_message,
-            attempts=self.attempts,
-            arrival_ms=self.record.arrival_ms,
-            ended_ms=self.ended_ms,
-            lambda_arn=lambda_arn,
-        )
+        failure = Failure(self.error_code, self.error_message, self.attempts, self.record.arrival_ms, self.ended_ms)
+        return processing_failed_line(self.record.data, failure, lambda_arn=lambda_arn)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from ingester.firehose.failed_records import (
     FOLDERS,
     OPENSEARCH_FAILED,
     PROCESSING_FAILED,
+    Failure,
     encode_object,
     error_code,
     opensearch_failed_line,
@@ -41,18 +42,12 @@ def test_terraform_expires_the_same_folders() -> None:
 
 
 def test_processing_failed_line_has_the_documented_keys() -> None:
-    line = processing_failed_line(
-        b"x", error_code="Lambda.ProcessingFailed", error_message="m", attempts=1, arrival_ms=1, ended_ms=2,
-        lambda_arn=ARN,
-    )  # fmt: skip
+    line = processing_failed_line(b"x", Failure("Lambda.ProcessingFailed", "m", 1, 1, 2), lambda_arn=ARN)
     assert set(line) == set(documented_processing_line(b"x"))
 
 
 def test_opensearch_failed_line_has_the_documented_keys_but_the_obsolete_type_name() -> None:
-    line = opensearch_failed_line(
-        b"x", error_code="400", error_message="m", attempts=1, arrival_ms=1, ended_ms=2, document_id="7",
-        index_name="tweets-2026-11-26",
-    )  # fmt: skip
+    line = opensearch_failed_line(b"x", Failure("400", "m", 1, 1, 2), document_id="7", index_name="tweets-2026-11-26")
     assert set(line) == set(documented_opensearch_line(b"x")) - {"esTypeName"}
     assert (line["esDocumentId"], line["esIndexName"]) == ("7", "tweets-2026-11-26")
 
@@ -61,17 +56,15 @@ def test_opensearch_failed_line_has_the_documented_keys_but_the_obsolete_type_na
 def test_written_lines_read_back_the_same(gzipped: bool) -> None:
     lines = [
         processing_failed_line(
-            p, error_code="Lambda.FunctionError", error_message=f"bad {i} — ✗", attempts=3, arrival_ms=1000 + i,
-            ended_ms=2000 + i, lambda_arn=ARN,
+            p, Failure("Lambda.FunctionError", f"bad {i} — ✗", 3, 1000 + i, 2000 + i), lambda_arn=ARN
         )
         for i, p in enumerate(PAYLOADS)
     ] + [
         opensearch_failed_line(
-            p, error_code="400", error_message="mapper_parsing_exception", attempts=1, arrival_ms=5, ended_ms=6,
-            document_id=None, index_name="sqlite:tweets",
+            p, Failure("400", "mapper_parsing_exception", 1, 5, 6), document_id=None, index_name="sqlite:tweets"
         )
         for p in PAYLOADS
-    ]  # fmt: skip
+    ]
     body = encode_object(lines, gzipped=gzipped)
     assert failed_records.is_gzipped(body) is gzipped
     read = parse_object(body)
@@ -81,9 +74,7 @@ def test_written_lines_read_back_the_same(gzipped: bool) -> None:
 
 
 def test_gzip_is_reproducible() -> None:
-    line = processing_failed_line(
-        b"x", error_code="c", error_message="m", attempts=1, arrival_ms=1, ended_ms=2, lambda_arn=ARN
-    )
+    line = processing_failed_line(b"x", Failure("c", "m", 1, 1, 2), lambda_arn=ARN)
     assert encode_object([line], gzipped=True) == encode_object([line], gzipped=True)
 
 
