@@ -2,8 +2,8 @@
 
 One rule, :meth:`BatchLimits.fits`, used by the writer's live batch (``ingester.writer``, which adds linger time
 on top) and by :func:`split` (redrive, smoke: a known list of payloads). A record joins a batch if the batch has
-fewer than ``max_records`` records and the bytes stay within ``max_bytes``; the first record of a batch always
-joins, so a record that fits Firehose's 1,000 KiB limit is always sent.
+fewer than ``max_records`` records and the bytes stay within ``max_bytes``; callers put the first record of a
+batch in whatever its size, so every record within Firehose's 1,000 KiB limit is sent.
 
 Failure policy: a record over 1,000 KiB can never be sent (Firehose refuses the whole call), so
 :func:`check_record_sizes` raises :class:`RecordTooLarge`, and ``put_all`` checks before any call is made; callers
