@@ -25,12 +25,13 @@ from typing import IO, Any
 
 from ingester import __version__
 from ingester.config import ConfigError, Settings
+from ingester.firehose.put import FirehoseClient
 from ingester.metrics import MetricsPublisher
 from ingester.pipeline import Pipeline
 from ingester.sources import Source
 from ingester.stats import Stats, write_status
 from ingester.storage import DeadLetter, SegmentSequence, Spool, Wal
-from ingester.writer import FirehoseClient, FirehoseWriter
+from ingester.writer import FirehoseWriter
 
 log = logging.getLogger(__name__)
 

@@ -16,16 +16,16 @@ from typing import Any, Literal
 
 from dotenv import dotenv_values
 
+from ingester.firehose.limits import MAX_BATCH_BYTES as FIREHOSE_MAX_BATCH_BYTES
+from ingester.firehose.limits import MAX_BATCH_RECORDS as FIREHOSE_MAX_BATCH_RECORDS
+from ingester.firehose.limits import MAX_RECORD_BYTES as FIREHOSE_MAX_RECORD_BYTES
+
 SourceName = Literal["x", "replay"]
 SOURCES: tuple[str, ...] = ("x", "replay")
 SHUTDOWN_GRACE_MAX_S = 30.0
 """Longest flush on SIGTERM: with up to 10 s for the source to let go it must fit the unit's TimeoutStopSec (45 s)."""
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-#: Firehose limits (docs/design.md §2.4).
-FIREHOSE_MAX_BATCH_RECORDS = 500
-FIREHOSE_MAX_BATCH_BYTES = 4 * 1024 * 1024
-FIREHOSE_MAX_RECORD_BYTES = 1000 * 1024
 X_RULE_MAX_CHARS = 1024
 
 

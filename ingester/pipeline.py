@@ -10,8 +10,8 @@ import threading
 from collections import deque
 from typing import Any
 
-from ingester.config import FIREHOSE_MAX_RECORD_BYTES
 from ingester.envelope import encode
+from ingester.firehose.limits import MAX_RECORD_BYTES
 from ingester.stats import Stats
 from ingester.storage import DeadLetter, Wal
 from ingester.writer import FirehoseWriter
@@ -98,9 +98,9 @@ class Pipeline:
                 self._stats.incr("duplicates")
                 log.debug("duplicate tweet id=%s skipped", tweet_id)
                 return False
-        if len(data) > FIREHOSE_MAX_RECORD_BYTES:
+        if len(data) > MAX_RECORD_BYTES:
             self._dead.write(
-                data, "record_too_large", tweet_id=tweet_id, detail=f"{len(data)} bytes > {FIREHOSE_MAX_RECORD_BYTES}"
+                data, "record_too_large", tweet_id=tweet_id, detail=f"{len(data)} bytes > {MAX_RECORD_BYTES}"
             )
             self._stats.incr("dead_lettered")
             log.warning(

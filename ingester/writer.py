@@ -18,6 +18,10 @@ Failure handling:
   25 %, so the source is not held up and memory stays flat: back-pressure goes to disk, not to X.
 * ``InvalidArgumentException`` (Firehose refuses the content itself) is not retriable: the batch goes
   to the dead-letter file with the error message as its reason.
+
+The batch rule, the PutRecordBatch call, the resend-only-what-failed loop and the backoff are shared with the
+tools (``ingester.firehose``, ``ingester.backoff``); this module adds the queue, the time budget, the WAL, the
+spool and the dead-letter file around them.
 """
 
 from __future__ import annotations
@@ -27,41 +31,18 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ingester.backoff import Backoff
+from ingester.firehose.batching import BatchLimits
+from ingester.firehose.limits import MAX_BATCH_BYTES, MAX_BATCH_RECORDS
+from ingester.firehose.put import NON_RETRIABLE_CODES, EntryError, Failures, FirehoseClient, put_once, retry_failed
 from ingester.stats import Stats
 from ingester.storage import DeadLetter, Spool, SpoolBatch, Wal
 
 log = logging.getLogger(__name__)
-
-#: Firehose error codes that say the request itself is wrong, not that the service is unhappy.
-NON_RETRIABLE_CODES = frozenset({"InvalidArgumentException", "ValidationException"})
-
-
-class FirehoseClient(Protocol):
-    def put_record_batch(self, *, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, Any]: ...
-
-
-class Backoff:
-    """Capped exponential backoff with equal jitter: delay n is uniform in [d/2, d], d = min(cap, base*2^n)."""
-
-    def __init__(self, base_s: float, cap_s: float, rng: random.Random | None = None) -> None:
-        self.base_s = base_s
-        self.cap_s = cap_s
-        self._rng = rng or random.Random()  # noqa: S311  # jitter, not cryptography
-        self.attempt = 0
-
-    def next(self) -> float:
-        ceiling = min(self.cap_s, self.base_s * (2**self.attempt))
-        self.attempt = min(self.attempt + 1, 62)
-        return self._rng.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        self.attempt = 0
-
 
 Item = tuple[bytes, int]  # (encoded record, WAL segment or -1)
 
@@ -69,19 +50,18 @@ Item = tuple[bytes, int]  # (encoded record, WAL segment or -1)
 class _Batch:
     """The live batch being built: flushes at ``max_records``, ``max_bytes`` or its linger deadline."""
 
-    def __init__(self, max_records: int = 500, max_bytes: int = 4 * 1024 * 1024) -> None:
-        self.max_records = max_records
-        self.max_bytes = max_bytes
+    def __init__(self, max_records: int = MAX_BATCH_RECORDS, max_bytes: int = MAX_BATCH_BYTES) -> None:
+        self.limits = BatchLimits(max_records, max_bytes)
         self.items: list[Item] = []
         self.bytes = 0
         self.deadline = 0.0
 
     def fits(self, item: Item) -> bool:
-        return len(self.items) < self.max_records and self.bytes + len(item[0]) <= self.max_bytes
+        return self.limits.fits(len(self.items), self.bytes, len(item[0]))
 
     @property
     def full(self) -> bool:
-        return len(self.items) >= self.max_records or self.bytes >= self.max_bytes
+        return self.limits.full(len(self.items), self.bytes)
 
     def add(self, item: Item, linger_s: float) -> None:
         if not self.items:
@@ -104,8 +84,8 @@ class FirehoseWriter:
         spool: Spool,
         dead_letter: DeadLetter,
         stats: Stats,
-        max_batch_records: int = 500,
-        max_batch_bytes: int = 4 * 1024 * 1024,
+        max_batch_records: int = MAX_BATCH_RECORDS,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
         linger_s: float = 1.0,
         queue_max_records: int = 20_000,
         spool_after_s: float = 5.0,
@@ -327,38 +307,39 @@ class FirehoseWriter:
 
     def _deliver(self, records: list[bytes], budget_s: float) -> list[int]:
         """Send records, resending only failed entries, for up to ``budget_s``; returns indices not delivered."""
-        remaining = list(range(len(records)))
         deadline = time.monotonic() + budget_s
-        self._retry_backoff.reset()
-        while True:
-            failed = self._put(records, remaining)
-            if not failed:
-                return []
-            delay = self._retry_backoff.next()
-            if self._interrupt.is_set() or time.monotonic() + delay > deadline:
-                return failed
-            self._stats.incr("retried", len(failed))
-            self._sleep(delay)
-            remaining = failed
 
-    def _put(self, records: list[bytes], indices: list[int]) -> list[int]:
-        """One PutRecordBatch call; returns the indices that failed."""
+        def may_retry(_calls: int, delay: float, failed: Mapping[int, EntryError]) -> bool:
+            if self._interrupt.is_set() or time.monotonic() + delay > deadline:
+                return False
+            self._stats.incr("retried", len(failed))
+            return True
+
+        failed = retry_failed(
+            lambda indices: self._put(records, indices),
+            range(len(records)),
+            self._retry_backoff,
+            may_retry=may_retry,
+            sleep=self._sleep,
+        )
+        return list(failed)
+
+    def _put(self, records: list[bytes], indices: list[int]) -> Failures:
+        """One PutRecordBatch call; returns the entries that failed (none when a refused batch is dead-lettered)."""
         self._stats.incr("api_calls")
         try:
-            response = self._client.put_record_batch(
-                DeliveryStreamName=self._stream, Records=[{"Data": records[i]} for i in indices]
-            )
+            failed = put_once(self._client, self._stream, records, indices)
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code = str(error.get("Code", "ClientError"))
+            message = str(error.get("Message", ""))
             self._stats.incr("failed_calls")
             if code in NON_RETRIABLE_CODES:
-                message = str(error.get("Message", ""))
                 log.error("Firehose rejected a batch as invalid (%s: %s); dead-lettering it", code, message)
                 for i in indices:
                     self._dead.write(records[i], f"firehose_{code}", detail=message)
                 self._stats.incr("dead_lettered", len(indices))
-                return []
+                return {}
             hint = ""
             if code == "ResourceNotFoundException":
                 hint = " (check DELIVERY_STREAM_NAME and AWS_REGION)"
@@ -366,28 +347,20 @@ class FirehoseWriter:
                 hint = " (check the instance role allows firehose:PutRecordBatch on this stream)"
             log.warning("PutRecordBatch failed: %s%s", code, hint)
             self._stats.error(f"PutRecordBatch {code}")
-            return indices
+            return {i: EntryError(code, message) for i in indices}
         except BotoCoreError as exc:
             self._stats.incr("failed_calls")
             log.warning("PutRecordBatch failed: %s", type(exc).__name__)
             self._stats.error(f"PutRecordBatch {type(exc).__name__}")
-            return indices
-        responses = response.get("RequestResponses", [])
-        if len(responses) != len(indices):
-            log.warning(
-                "PutRecordBatch returned %d responses for %d records; resending all", len(responses), len(indices)
-            )
-            return indices
-        failed = [i for i, entry in zip(indices, responses, strict=True) if entry.get("ErrorCode")]
+            return {i: EntryError(type(exc).__name__, str(exc)) for i in indices}
         delivered = len(indices) - len(failed)
         if delivered:
             self._stats.incr("delivered", delivered)
         if failed:
-            first = next(entry for entry in responses if entry.get("ErrorCode"))
             log.info(
                 "PutRecordBatch: %d of %d record(s) failed (first: %s); resending only those",
                 len(failed),
                 len(indices),
-                first.get("ErrorCode"),
+                next(iter(failed.values())).code,
             )
         return failed

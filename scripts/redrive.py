@@ -1,63 +1,47 @@
 """Put failed Firehose records from the backup bucket back into the delivery stream (``make redrive``).
 
-Sources (under ``--key-prefix``, default the bucket root):
+Sources (under ``--key-prefix``, default the bucket root): ``processing-failed/`` (records the transform Lambda
+failed; ``rawData`` is the envelope the ingester put: it goes back as-is and is transformed again) and
+``AmazonOpenSearchService-failed/`` (documents OpenSearch refused; ``rawData`` is the transformed document: it goes
+back as-is too, and the transform Lambda passes through unchanged any record that is already a document, a JSON
+object without ``"v"`` that has ``tweet_id`` and ``sentiment_model``, so it is not transformed twice). Pass
+``--prefix`` to read any other folder. The line format and how it is read are ``ingester.firehose.failed_records``'s;
+batching, the put and its retries are ``ingester.firehose.put.put_all``'s: this tool chooses what to send and what
+to do with each object afterwards.
 
-``processing-failed/``
-    Records the transform Lambda returned as ``ProcessingFailed`` (or whose invocation failed). Firehose writes
-    one JSON object per line: ``attemptsMade, arrivalTimestamp, errorCode, errorMessage, attemptEndingTimestamp,
-    rawData, lambdaArn``. ``rawData`` (base64) is the original envelope the ingester put: it goes back as-is and is
-    transformed again.
-``AmazonOpenSearchService-failed/``
-    Documents OpenSearch rejected. One JSON object per line: ``attemptsMade, arrivalTimestamp, errorCode,
-    errorMessage, attemptEndingTimestamp, esDocumentId, esIndexName, esTypeName, rawData``. ``rawData`` is the
-    already-transformed document. It goes back as-is too: the transform Lambda passes through unchanged any record
-    that is already a document (a JSON object without ``"v"`` that has ``tweet_id`` and ``sentiment_model``), so it
-    is not transformed twice.
-
-Some revisions of the AWS guide spell the second folder ``AmazonOpenSearchService_failed/``; the API reference and
-the service use ``AmazonOpenSearchService-failed/``. Pass ``--prefix`` to read any other folder.
-
-This tool relies only on ``rawData`` (required) and ``errorCode`` / ``errorMessage`` (for the report; the
-format-conversion variants ``ErrorCode`` / ``lastErrorCode`` are read too). Objects may be GZIP (the stream's
-backup compression) or plain; records may be newline-separated or concatenated.
-
-Guarantees: PutRecordBatch calls of at most 500 records and 4 MiB; only the entries that failed are resent, with
-capped exponential backoff and jitter. An object whose records were all accepted is moved (copy + delete) to
-``redriven/<original key>``, so a second run sends nothing. An object with records that still fail stays where it
-is, rewritten to hold only those records with the new reason in ``errorCode`` / ``errorMessage`` (the bucket's
-versioning keeps the original). Delivery is at least once: if the process dies between a successful put and the
-move, the next run sends that object's records again.
+Guarantees (failure policy): PutRecordBatch calls of at most 500 records and 4 MiB; only the entries that failed
+are resent, with capped exponential backoff and jitter, up to ``RetryPolicy.attempts`` calls a batch; a missing
+stream, a refused request or a missing permission stops the run (exit 1), leaving the current object where it is.
+An object whose records were all accepted is moved (copy + delete) to ``redriven/<original key>``, so a second
+run sends nothing. An object with records that still fail stays where it is, rewritten to hold only those records
+with the new reason in ``errorCode`` / ``errorMessage`` (the bucket's versioning keeps the original). Delivery is at
+least once: if the process dies between a successful put and the move, the next run sends that object's records
+again.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
-import gzip
 import json
 import logging
 import os
-import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingester.firehose import failed_records
+from ingester.firehose.failed_records import OPENSEARCH_FAILED, PROCESSING_FAILED, Line
+from ingester.firehose.limits import MAX_RECORD_BYTES
+from ingester.firehose.put import FirehoseClient, RetryPolicy, StreamUnusable, put_all
 from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
 
 log = logging.getLogger(__name__)
 
-PROCESSING_FAILED = "processing-failed/"
-OPENSEARCH_FAILED = "AmazonOpenSearchService-failed/"
-DEFAULT_PREFIXES = (PROCESSING_FAILED, OPENSEARCH_FAILED)
+DEFAULT_PREFIXES = (f"{PROCESSING_FAILED}/", f"{OPENSEARCH_FAILED}/")
 REDRIVEN = "redriven/"
-MAX_BATCH_RECORDS = 500
-MAX_BATCH_BYTES = 4 * 1024 * 1024
-MAX_RECORD_BYTES = 1000 * 1024
-GZIP_MAGIC = b"\x1f\x8b"
 
 
 class RedriveError(RuntimeError):
@@ -68,21 +52,14 @@ class RedriveError(RuntimeError):
 class FailedRecord:
     """One line of a failed-records object, with its decoded payload."""
 
-    raw: dict[str, Any]  # the JSON line as Firehose wrote it
+    raw: Line  # the JSON line as Firehose wrote it
     data: bytes | None  # decoded rawData; None when it could not be decoded
     error_code: str
-    kind: str  # "envelope" | "document" | "not-json" | "undecodable" | "too-large"
+    kind: str  # "envelope" | "document" | "json" | "not-json" | "undecodable" | "too-large"
 
     @property
     def sendable(self) -> bool:
         return self.data is not None and self.kind in ("envelope", "document", "json")
-
-
-def _error_code(raw: Mapping[str, Any]) -> str:
-    for key in ("errorCode", "ErrorCode", "lastErrorCode"):
-        if raw.get(key) not in (None, ""):
-            return str(raw[key])
-    return "unknown"
 
 
 def classify(data: bytes) -> str:
@@ -101,106 +78,23 @@ def classify(data: bytes) -> str:
 
 
 def parse_object(body: bytes) -> list[FailedRecord]:
-    """Decode a failed-records object: optional GZIP, then JSON objects separated by newlines (or nothing)."""
-    if body[:2] == GZIP_MAGIC:
-        body = gzip.decompress(body)
-    text = body.decode("utf-8")
-    decoder = json.JSONDecoder()
-    records = []
-    pos = 0
-    while True:
-        while pos < len(text) and text[pos] in " \t\r\n":
-            pos += 1
-        if pos >= len(text):
-            break
-        try:
-            raw, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not a Firehose failed-records object (bad JSON at offset {pos}: {exc.msg})") from exc
-        if not isinstance(raw, dict) or not isinstance(raw.get("rawData"), str):
-            raise ValueError(f"not a Firehose failed-records object (a line without rawData at offset {pos})")
-        records.append(_record(raw))
-    return records
+    """A failed-records object's lines, each with its payload decoded and classified (see ``failed_records``)."""
+    return [_record(line) for line in failed_records.parse_object(body)]
 
 
-def _record(raw: dict[str, Any]) -> FailedRecord:
-    code = _error_code(raw)
-    try:
-        data = base64.b64decode(raw["rawData"], validate=True)
-    except (binascii.Error, ValueError):
-        return FailedRecord(raw, None, code, "undecodable")
+def _record(line: Line) -> FailedRecord:
+    code = failed_records.error_code(line)
+    data = failed_records.raw_data(line)
+    if data is None:
+        return FailedRecord(line, None, code, "undecodable")
     if len(data) > MAX_RECORD_BYTES:
-        return FailedRecord(raw, data, code, "too-large")
-    return FailedRecord(raw, data, code, classify(data))
+        return FailedRecord(line, data, code, "too-large")
+    return FailedRecord(line, data, code, classify(data))
 
 
-def encode_object(records: Sequence[dict[str, Any]], *, gzipped: bool) -> bytes:
-    body = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
-    return gzip.compress(body, mtime=0) if gzipped else body
-
-
-def batches(payloads: Sequence[bytes]) -> Iterator[list[int]]:
-    """Indexes of payloads grouped into PutRecordBatch calls: <= 500 records and <= 4 MiB each."""
-    batch: list[int] = []
-    size = 0
-    for i, data in enumerate(payloads):
-        if batch and (len(batch) == MAX_BATCH_RECORDS or size + len(data) > MAX_BATCH_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(i)
-        size += len(data)
-    if batch:
-        yield batch
-
-
-@dataclass(frozen=True)
-class Backoff:
-    base: float = 0.2
-    cap: float = 10.0
-    attempts: int = 8
-    sleep: Callable[[float], None] = time.sleep
-
-    def wait(self, attempt: int) -> None:
-        self.sleep(random.uniform(0, min(self.cap, self.base * 2**attempt)))  # noqa: S311  # jitter, not crypto
-
-
-def put_all(
-    firehose: Any, stream: str, payloads: Sequence[bytes], backoff: Backoff
-) -> tuple[int, dict[int, tuple[str, str]]]:
-    """Put every payload; resend only failed entries. Returns (calls made, {index: (errorCode, message)})."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    calls = 0
-    failed: dict[int, tuple[str, str]] = {}
-    for batch in batches(payloads):
-        pending = batch
-        for attempt in range(backoff.attempts):
-            if attempt:
-                backoff.wait(attempt)
-            calls += 1
-            try:
-                resp = firehose.put_record_batch(
-                    DeliveryStreamName=stream, Records=[{"Data": payloads[i]} for i in pending]
-                )
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "ClientError")
-                if code in ("ResourceNotFoundException", "InvalidArgumentException", "AccessDeniedException"):
-                    raise RedriveError(f"PutRecordBatch to {stream} failed: {exc}") from exc
-                reasons = {i: (code, str(exc)) for i in pending}
-                continue
-            except BotoCoreError as exc:  # connection errors and the like: retry the whole batch
-                reasons = {i: (type(exc).__name__, str(exc)) for i in pending}
-                continue
-            reasons = {
-                i: (str(entry.get("ErrorCode")), str(entry.get("ErrorMessage", "")))
-                for i, entry in zip(pending, resp["RequestResponses"], strict=True)
-                if entry.get("ErrorCode")
-            }
-            pending = list(reasons)
-            if not pending:
-                break
-        failed.update({i: reasons[i] for i in pending})
-    return calls, failed
+def _still_failing(rec: FailedRecord, code: str, message: str, now_ms: int) -> Line:
+    """The record's line kept as it was, with the reason it still fails and when redrive tried."""
+    return {**rec.raw, "errorCode": f"Redrive.{code}", "errorMessage": message, "redriveAttemptTimestamp": now_ms}
 
 
 @dataclass
@@ -255,7 +149,14 @@ def list_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
 
 
 def redrive_object(
-    s3: Any, firehose: Any, settings: Settings, key: str, prefix: str, *, report: Report, backoff: Backoff
+    s3: Any,
+    firehose: FirehoseClient,
+    settings: Settings,
+    key: str,
+    prefix: str,
+    *,
+    report: Report,
+    policy: RetryPolicy,
 ) -> None:
     body = s3.get_object(Bucket=settings.bucket, Key=key)["Body"].read()
     try:
@@ -270,17 +171,18 @@ def redrive_object(
     if settings.dry_run:
         return
     send = [r for r in records if r.sendable or (settings.include_non_json and r.kind == "not-json")]
-    calls, failed = put_all(firehose, settings.stream, [r.data or b"" for r in send], backoff)
+    try:
+        calls, failed = put_all(firehose, settings.stream, [r.data or b"" for r in send], policy)
+    except StreamUnusable as exc:
+        raise RedriveError(str(exc)) from exc
     report.put_calls += calls
     report.records_put += len(send) - len(failed)
-    still_failing: list[dict[str, Any]] = []
+    still_failing: list[Line] = []
     now = int(time.time() * 1000)
     for i, rec in enumerate(send):
         if i in failed:
             code, message = failed[i]
-            still_failing.append(
-                {**rec.raw, "errorCode": f"Redrive.{code}", "errorMessage": message, "redriveAttemptTimestamp": now}
-            )
+            still_failing.append(_still_failing(rec, code, message, now))
     sent = {id(r) for r in send}
     for rec in records:
         if id(rec) not in sent:
@@ -290,9 +192,7 @@ def redrive_object(
                 "undecodable": "rawData is not valid base64",
                 "too-large": f"record is larger than the Firehose limit of {MAX_RECORD_BYTES} bytes",
             }[rec.kind]
-            still_failing.append(
-                {**rec.raw, "errorCode": f"Redrive.{rec.kind}", "errorMessage": reason, "redriveAttemptTimestamp": now}
-            )
+            still_failing.append(_still_failing(rec, rec.kind, reason, now))
     if not still_failing:
         s3.copy_object(
             Bucket=settings.bucket, Key=f"{REDRIVEN}{key}", CopySource={"Bucket": settings.bucket, "Key": key}
@@ -301,15 +201,14 @@ def redrive_object(
         report.objects_moved += 1
         return
     if len(still_failing) < len(records):  # keep only what still fails, so a re-run never resends what got through
-        s3.put_object(
-            Bucket=settings.bucket, Key=key, Body=encode_object(still_failing, gzipped=body[:2] == GZIP_MAGIC)
-        )
+        rewritten = failed_records.encode_object(still_failing, gzipped=failed_records.is_gzipped(body))
+        s3.put_object(Bucket=settings.bucket, Key=key, Body=rewritten)
     reasons = Counter(f"{r['errorCode']}: {r['errorMessage']}" for r in still_failing)
     report.left.append((key, len(still_failing), "; ".join(f"{n}x {reason}" for reason, n in reasons.most_common(3))))
 
 
 def run(
-    settings: Settings, *, s3: Any = None, firehose: Any = None, backoff: Backoff | None = None, out: Any = None
+    settings: Settings, *, s3: Any = None, firehose: Any = None, policy: RetryPolicy | None = None, out: Any = None
 ) -> Report:
     import boto3
     from botocore.exceptions import ClientError
@@ -317,7 +216,7 @@ def run(
     out = out or sys.stdout
     s3 = s3 or boto3.client("s3", region_name=settings.region)
     firehose = firehose or boto3.client("firehose", region_name=settings.region)
-    backoff = backoff or Backoff()
+    policy = policy or RetryPolicy()
     report = Report(dry_run=settings.dry_run)
     try:
         if not settings.dry_run:
@@ -333,7 +232,7 @@ def run(
     print(f"{len(work)} object(s) under {', '.join(settings.prefixes)} in s3://{settings.bucket}", file=out, flush=True)
     last = time.monotonic()
     for n, (key, prefix) in enumerate(work, start=1):
-        redrive_object(s3, firehose, settings, key, prefix, report=report, backoff=backoff)
+        redrive_object(s3, firehose, settings, key, prefix, report=report, policy=policy)
         report.objects_seen += 1
         if time.monotonic() - last >= settings.progress_every or n == len(work):
             print(f"progress: {n}/{len(work)} objects, {report.records_seen} records read, {report.records_put} put",
@@ -377,7 +276,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         stream = resolve.require(args.stream, flag="--stream", output="delivery_stream_name")
         region = resolve.get(args.region, output="aws_region", env="AWS_REGION")
         chosen = tuple(args.prefix) if args.prefix else {
-            "processing-failed": (PROCESSING_FAILED,), "opensearch-failed": (OPENSEARCH_FAILED,)
+            "processing-failed": DEFAULT_PREFIXES[:1], "opensearch-failed": DEFAULT_PREFIXES[1:]
         }.get(args.only or "", DEFAULT_PREFIXES)  # fmt: skip
         settings = Settings(
             bucket=str(bucket),

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ingester.firehose.put import StreamUnusable, put_all
 from scripts.opensearch.client import (
     Auth,
     Client,
@@ -35,7 +36,7 @@ from scripts.opensearch.client import (
     endpoint_url,
     region_from_endpoint,
 )
-from scripts.redrive import DEFAULT_PREFIXES, Backoff, RedriveError, parse_object, put_all
+from scripts.redrive import DEFAULT_PREFIXES, RedriveError, parse_object
 from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ def run(settings: Settings, *, firehose: Any = None, out: Any = None, clock: Any
     payloads = [json.dumps(e, separators=(",", ":")).encode() for e in envelopes]
     wall_start = time.time()
     start = clock()
-    calls, failed = put_all(firehose, settings.stream, payloads, Backoff())
+    calls, failed = put_all(firehose, settings.stream, payloads)
     if failed:
         raise RedriveError(f"PutRecordBatch refused {len(failed)} record(s): {sorted(set(failed.values()))[:3]}")
     print(
@@ -298,7 +299,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             keep=args.keep,
         )
         return 0 if run(settings) else 1
-    except (OpenSearchError, RedriveError, TerraformOutputsError) as exc:
+    except (OpenSearchError, RedriveError, StreamUnusable, TerraformOutputsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -10,6 +10,11 @@ then logs once which parameter is missing and how to set it, re-reads it every T
 connects as soon as it exists. A token X rejects (401) is re-read before each retry. Any other failure to read it
 (access denied, a String instead of a SecureString) stops the daemon as a configuration error.
 
+Rule sync failures (a 401 while the token is still the placeholder, or a transient error) are retried with the shared
+capped exponential backoff and jitter (``ingester.backoff``) from the policy's HTTP-error start (5 s) to its cap
+(320 s), 401 waits at most UNAUTHORIZED_RETRY_MAX_S; the stream's reconnects follow X's documented schedule instead
+(``ingester.xclient``).
+
 MAX_POSTS_PER_DAY: X bills per post read. When the count of posts read today (UTC, persisted in
 STATE_DIR/x-daily-count.json so restarts do not reset it) reaches the cap, the stream disconnects until
 the next UTC midnight.
@@ -26,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ingester.backoff import Backoff
 from ingester.config import ConfigError, Settings
 from ingester.envelope import EXPANSIONS, TWEET_FIELDS, USER_FIELDS, MalformedMessage, from_stream_message, utc_now_iso
 from ingester.rules import RulesClient, RulesError, desired_rules
@@ -235,7 +241,7 @@ class XSource:
         desired = desired_rules(
             self.settings.tracked_terms, suffix=self.settings.x_rule_suffix, max_rules=self.settings.x_max_rules
         )
-        wait = self.policy.http_start_s
+        backoff = Backoff(self.policy.http_start_s, self.policy.http_max_s)
         while not stop.is_set():
             try:
                 RulesClient(client).sync(desired)
@@ -245,7 +251,7 @@ class XSource:
                 if "(401)" in text and self._token_refresher is not None:
                     # The token lives in SSM: right after a deploy it is still Terraform's placeholder. Keep
                     # trying (re-reading it each time) so setting the parameter is enough, no restart needed.
-                    wait = min(wait, UNAUTHORIZED_RETRY_MAX_S * self.settings.x_reconnect_backoff_scale)
+                    wait = min(backoff.next(), UNAUTHORIZED_RETRY_MAX_S * self.settings.x_reconnect_backoff_scale)
                     log.error(
                         "X rejected the bearer token (401): set the SSM parameter %s; re-reading it in %.0f s",
                         self.settings.x_bearer_token_ssm_parameter,
@@ -254,13 +260,12 @@ class XSource:
                     if stop.wait(wait):
                         return
                     self.refresh_token()
-                    wait = min(wait * 2, self.policy.http_max_s)
                     continue
                 if "(401)" in text or "(403" in text or "invalid" in text:
                     raise ConfigError(f"TRACKED_TERMS rules could not be synced: {text}") from None
+                wait = backoff.next()
                 log.error("syncing X rules failed: %s; retrying in %.0f s", text, wait)
                 stop.wait(wait)
-                wait = min(wait * 2, self.policy.http_max_s)
 
     def wait_for_token(self, stop: threading.Event) -> str | None:
         """Re-read a token parameter that does not exist yet until it does; None when ``stop`` is set first.

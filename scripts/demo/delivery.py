@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import random
@@ -15,7 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from scripts.demo.failed import DESTINATION_FAILED, PROCESSING_FAILED, FailedWriter
+from ingester.firehose.failed_records import (
+    OPENSEARCH_FAILED,
+    PROCESSING_FAILED,
+    Failure,
+    Line,
+    opensearch_failed_line,
+)
+from scripts.demo.failed import FailedWriter
 from scripts.demo.firehose import BatchOutcome
 from scripts.demo.store import SQLiteStore
 
@@ -28,6 +34,7 @@ SENTIMENTS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED", "SKIPPED")
 LATEST_KEEP = 12
 RESERVOIR = 100_000  # latencies kept for the run's percentiles; beyond it, a uniform random sample
 RECENT_LATENCIES = 2_000  # what the live view's p50 is computed over
+SQLITE_INDEX = "sqlite:tweets"  # esIndexName of documents the SQLite store refused or could not take
 
 
 def iso_now() -> str:
@@ -190,7 +197,7 @@ class StoreTarget:
 
     def deliver(self, outcome: BatchOutcome) -> None:
         docs: list[dict[str, Any]] = []
-        rejected: list[dict[str, Any]] = []
+        rejected: list[Line] = []
         codes: Counter[str] = Counter()
         now_ms = int(time.time() * 1000)
         for record, data in outcome.ok:
@@ -204,25 +211,21 @@ class StoreTarget:
                 continue
             codes["StoreRejected"] += 1
             rejected.append(
-                {
-                    "attemptsMade": 1,
-                    "arrivalTimestamp": record.arrival_ms,
-                    "errorCode": "400",
-                    "errorMessage": problem,
-                    "attemptEndingTimestamp": now_ms,
-                    "rawData": base64.b64encode(data).decode("ascii"),
-                    "esDocumentId": None,
-                    "esIndexName": "sqlite:tweets",
-                }
+                opensearch_failed_line(
+                    data,
+                    Failure("400", problem, 1, record.arrival_ms, now_ms),
+                    document_id=None,
+                    index_name=SQLITE_INDEX,
+                )
             )
         # Failures are made durable before the documents are committed, so a crash in between can only
         # duplicate (upserts make that harmless), never lose.
         for failure in outcome.failed:
             codes[failure.error_code] += 1
         self.failed.write(PROCESSING_FAILED, [f.as_json(self.lambda_arn) for f in outcome.failed])
-        self.failed.write(DESTINATION_FAILED, rejected)
+        self.failed.write(OPENSEARCH_FAILED, rejected)
         if rejected:
-            log.warning("store rejected %s document(s); see %s", len(rejected), self.failed.root / DESTINATION_FAILED)
+            log.warning("store rejected %s document(s); see %s", len(rejected), self.failed.root / OPENSEARCH_FAILED)
         if outcome.failed:
             log.warning(
                 "%s record(s) failed processing (%s); see %s",
@@ -237,7 +240,7 @@ class StoreTarget:
             # The database is unusable (locked for too long, disk full): keep the documents on disk in the
             # destination-failure format instead of losing them, as Firehose backs up what OpenSearch refuses.
             log.exception("SQLite upsert of %s document(s) failed; writing them to the failed folder", len(docs))
-            self.failed.write(DESTINATION_FAILED, [_rejection(d, now_ms, f"SQLite: {exc}") for d in docs])
+            self.failed.write(OPENSEARCH_FAILED, [_rejection(d, now_ms, f"SQLite: {exc}") for d in docs])
             codes["StoreUnavailable"] += len(docs)
             self.stats.record_failures(len(outcome.failed), len(rejected) + len(docs), outcome.dropped, codes)
             return
@@ -252,26 +255,17 @@ class StoreTarget:
         refused = self.indexer.index(docs)
         if refused:
             entries = [_rejection(r.doc, now_ms, r.reason, code=r.status, index=r.index) for r in refused]
-            self.failed.write(DESTINATION_FAILED, entries)
+            self.failed.write(OPENSEARCH_FAILED, entries)
             for r in refused:
                 codes[f"OpenSearch.{r.status}"] += 1
-            log.warning(
-                "OpenSearch refused %s document(s); see %s", len(refused), self.failed.root / DESTINATION_FAILED
-            )
+            log.warning("OpenSearch refused %s document(s); see %s", len(refused), self.failed.root / OPENSEARCH_FAILED)
         return len(refused)
 
 
 def _rejection(
-    doc: Mapping[str, Any], now_ms: int, message: str, *, code: str = "503", index: str = "sqlite:tweets"
-) -> dict[str, Any]:
+    doc: Mapping[str, Any], now_ms: int, message: str, *, code: str = "503", index: str = SQLITE_INDEX
+) -> Line:
     raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return {
-        "attemptsMade": 1,
-        "arrivalTimestamp": now_ms,
-        "errorCode": code,
-        "errorMessage": message,
-        "attemptEndingTimestamp": now_ms,
-        "rawData": base64.b64encode(raw).decode("ascii"),
-        "esDocumentId": doc.get("tweet_id"),
-        "esIndexName": index,
-    }
+    return opensearch_failed_line(
+        raw, Failure(code, message, 1, now_ms, now_ms), document_id=doc.get("tweet_id"), index_name=index
+    )

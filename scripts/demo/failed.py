@@ -4,13 +4,12 @@
 marked ProcessingFailed (or whole batches whose invocation failed), one JSON object per line with
 ``attemptsMade, arrivalTimestamp, errorCode, errorMessage, attemptEndingTimestamp, rawData (base64),
 lambdaArn``, the format Firehose writes to S3. ``<root>/AmazonOpenSearchService-failed/...`` holds documents
-the store rejected, in the format Firehose uses for documents OpenSearch rejects. The repo's redrive tooling
-reads the same format from S3.
+the store rejected, in the format Firehose uses for documents OpenSearch rejects. The folder names and the line
+format are ``ingester.firehose.failed_records``'s, which ``make redrive`` reads from S3.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Mapping, Sequence
@@ -18,8 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-PROCESSING_FAILED = "processing-failed"
-DESTINATION_FAILED = "AmazonOpenSearchService-failed"
+from ingester.firehose.failed_records import encode_lines
 
 
 class FailedWriter:
@@ -39,10 +37,8 @@ class FailedWriter:
         name = f"{self.stream_name}-1-{when.strftime('%Y-%m-%d-%H-%M-%S')}-{uuid.uuid4()}"
         path = folder / name
         tmp = folder / f".{name}.tmp"
-        with tmp.open("w", encoding="utf-8") as fh:
-            for entry in entries:
-                fh.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
-                fh.write("\n")
+        with tmp.open("wb") as fh:
+            fh.write(encode_lines(entries))
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(path)

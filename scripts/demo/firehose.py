@@ -7,7 +7,8 @@ records with recordId, approximateArrivalTimestamp and base64 data). It then che
 (every recordId exactly once, a known result, base64 data for Ok) the way Firehose does: a broken contract
 or a handler exception fails the whole batch, after the configured retries. The outcome of every record goes
 to a :class:`DeliveryTarget`: Ok documents to be stored, ProcessingFailed records with the error Firehose
-would write under ``processing-failed/``.
+would write under ``processing-failed/``. Limits and the failed-record line come from ``ingester.firehose``, the
+same module the real ingester and ``make redrive`` use.
 """
 
 from __future__ import annotations
@@ -25,15 +26,18 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from ingester.firehose.failed_records import Failure, Line, processing_failed_line
+from ingester.firehose.limits import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_RECORDS,
+    MAX_LAMBDA_PAYLOAD_BYTES,
+    MAX_RECORD_BYTES,
+    PROCESSOR_BUFFER_MAX_BYTES,
+    PROCESSOR_BUFFER_MIN_BYTES,
+)
+
 log = logging.getLogger(__name__)
 
-# Firehose service limits (docs/design.md §2.3, §2.4).
-MAX_BATCH_RECORDS = 500
-MAX_BATCH_BYTES = 4 * 1024 * 1024
-MAX_RECORD_BYTES = 1000 * 1024
-MAX_LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024
-PROCESSOR_BUFFER_MIN_BYTES = 200 * 1024  # 0.2 MB
-PROCESSOR_BUFFER_MAX_BYTES = 3 * 1024 * 1024
 VALID_RESULTS = frozenset({"Ok", "Dropped", "ProcessingFailed"})
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -56,16 +60,9 @@ class FailedRecord:
     attempts: int
     ended_ms: int
 
-    def as_json(self, lambda_arn: str) -> dict[str, Any]:
-        return {
-            "attemptsMade": self.attempts,
-            "arrivalTimestamp": self.record.arrival_ms,
-            "errorCode": self.error_code,
-            "errorMessage": self.error_message,
-            "attemptEndingTimestamp": self.ended_ms,
-            "rawData": base64.b64encode(self.record.data).decode("ascii"),
-            "lambdaArn": lambda_arn,
-        }
+    def as_json(self, lambda_arn: str) -> Line:
+        failure = Failure(self.error_code, self.error_message, self.attempts, self.record.arrival_ms, self.ended_ms)
+        return processing_failed_line(self.record.data, failure, lambda_arn=lambda_arn)
 
 
 @dataclass

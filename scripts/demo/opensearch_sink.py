@@ -6,6 +6,10 @@ applied with no replicas (a local cluster usually has one node). Each processed 
 ``_id = tweet_id`` so a replay overwrites instead of duplicating. Documents the cluster refuses, and whole
 batches it cannot take after the retries, are returned with their error for the
 ``AmazonOpenSearchService-failed/`` folder, as Firehose backs them up to S3.
+
+Failure policy: HTTP 429/502/503/504 and connection errors are retried ``retries`` times with the shared capped
+exponential backoff and jitter (``ingester.backoff``); any other non-200 answer refuses the whole batch at once;
+per-document errors of a 200 answer refuse those documents only.
 """
 
 from __future__ import annotations
@@ -20,12 +24,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ingester.backoff import Backoff
 from scripts.opensearch.client import Auth, Client, OpenSearchError, basic_auth, check_version
 from scripts.opensearch.resources import TEMPLATE_NAME, index_template
 
 log = logging.getLogger(__name__)
 
 INDEX_PREFIX = "tweets-"
+MAX_BACKOFF_S = 10.0
+"""Longest wait between two _bulk attempts (the shared capped exponential backoff with jitter)."""
 
 
 @dataclass(frozen=True)
@@ -84,9 +91,10 @@ class OpenSearchIndexer:
             lines.append(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
         body = ("\n".join(lines) + "\n").encode("utf-8")
         last_error = ""
+        backoff = Backoff(self.backoff_s, MAX_BACKOFF_S)
         for attempt in range(self.retries + 1):
             if attempt:
-                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+                time.sleep(backoff.next())
             try:
                 resp = self.client.session.post(
                     f"{self.client.base_url}/_bulk",

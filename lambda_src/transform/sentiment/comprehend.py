@@ -39,6 +39,20 @@ TRANSIENT_CODES = frozenset({"InternalServerException", "ServiceUnavailableExcep
 MAX_TRANSIENT_ATTEMPTS = 4
 
 
+MAX_DOUBLINGS = 62
+
+
+# A copy of ingester/backoff.py's ``backoff_delay`` (the project's one backoff formula), kept here because the Lambda
+# zip holds ``transform/`` only (scripts/build_lambda.py): importing the ingester package would ship the ingester
+# and its dependencies in every invocation's package for five lines. tests/unit/transform/test_comprehend.py checks
+# that both give the same delays; change them together.
+def backoff_delay(attempt: int, base_s: float, cap_s: float, unit: float) -> float:
+    """The delay before retry ``attempt`` (0-based) for a uniform draw ``unit`` in [0, 1): equal jitter, uniform in
+    [d/2, d] with d = min(cap, base * 2**attempt)."""
+    ceiling = min(cap_s, base_s * 2.0 ** min(attempt, MAX_DOUBLINGS))
+    return ceiling / 2 + unit * ceiling / 2
+
+
 class ComprehendClient(Protocol):
     """The one call this backend makes (a boto3 ``comprehend`` client satisfies it)."""
 
@@ -164,8 +178,8 @@ class ComprehendBackend:
             log.warning("%s", Fields(event="comprehend_errors", codes=dict(sorted(errors.items()))))
 
     def _backoff(self, attempt: int) -> float:
-        ceiling = min(self._max_backoff, self._base_backoff * (2.0 ** (attempt - 1)))
-        return ceiling / 2 + self._rng() * ceiling / 2
+        """The delay after ``attempt`` consecutive failures (1 for the first)."""
+        return backoff_delay(attempt - 1, self._base_backoff, self._max_backoff, self._rng())
 
     def _call(self, client: ComprehendClient, code: str, texts: list[str]) -> Mapping[str, Any]:
         with self._calls_lock:

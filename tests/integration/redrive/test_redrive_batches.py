@@ -1,81 +1,24 @@
-"""Redrive's batching and retry rules (docs/design.md §2.4) with a scripted Firehose client, and S3 from moto
-in-process."""
+"""Redrive with a scripted Firehose client and S3 from moto in-process: what happens to each object, reading its lines.
+
+The batching and retry rules it relies on are the Firehose component's, tested in tests/unit/firehose/."""
 
 from __future__ import annotations
 
 import gzip
 import json
-from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from ingester.firehose.put import RetryPolicy
 from scripts import redrive
 from tests.integration.redrive.builders import envelope, failed_object, processing_failed_line
-
-KIB = 1024
-
-
-@pytest.mark.parametrize(("count", "sizes"), [(499, [499]), (500, [500]), (501, [500, 1]), (1001, [500, 500, 1])])
-def test_batches_hold_at_most_500_records(count: int, sizes: list[int]) -> None:
-    assert [len(b) for b in redrive.batches([b"x"] * count)] == sizes
+from tests.unit.firehose.fakes import ScriptedFirehose
 
 
-def test_batches_hold_at_most_4_mib() -> None:
-    # five records of 1,000 KiB: four fit in 4 MiB (4,000 KiB), the fifth starts a new call
-    payloads = [b"x" * (1000 * KIB)] * 5
-    assert [len(b) for b in redrive.batches(payloads)] == [4, 1]
-    exact = [b"x" * (1024 * KIB)] * 4  # exactly 4 MiB fits
-    assert [len(b) for b in redrive.batches(exact)] == [4]
-    assert [len(b) for b in redrive.batches([*exact, b"y"])] == [4, 1]
-
-
-class ScriptedFirehose:
-    """put_record_batch answers from a script: each call fails the entries whose payload is in ``fail[call]``."""
-
-    def __init__(self, fail: list[set[bytes]]) -> None:
-        self.fail = fail
-        self.calls: list[list[bytes]] = []
-
-    def describe_delivery_stream(self, DeliveryStreamName: str) -> dict[str, Any]:
-        return {"DeliveryStreamDescription": {"DeliveryStreamStatus": "ACTIVE"}}
-
-    def put_record_batch(self, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, Any]:
-        failing = self.fail[len(self.calls)] if len(self.calls) < len(self.fail) else set()
-        self.calls.append([r["Data"] for r in Records])
-        responses = [
-            {"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."}
-            if r["Data"] in failing
-            else {"RecordId": "id"}
-            for r in Records
-        ]
-        return {"FailedPutCount": sum("ErrorCode" in x for x in responses), "RequestResponses": responses}
-
-
-def no_sleep_backoff(sleeps: list[float], attempts: int = 4) -> redrive.Backoff:
-    return redrive.Backoff(base=0.1, cap=1.0, attempts=attempts, sleep=sleeps.append)
-
-
-def test_only_failed_entries_are_resent_with_backoff() -> None:
-    payloads = [envelope(i) for i in range(6)]
-    client = ScriptedFirehose([{payloads[1], payloads[3]}, {payloads[3]}])
-    sleeps: list[float] = []
-
-    calls, failed = redrive.put_all(client, "s", payloads, no_sleep_backoff(sleeps))
-
-    assert failed == {}
-    assert calls == 3
-    assert client.calls == [payloads, [payloads[1], payloads[3]], [payloads[3]]]
-    assert len(sleeps) == 2 and all(0 <= s <= 1.0 for s in sleeps)
-
-
-def test_entries_failing_every_attempt_are_reported_with_the_reason() -> None:
-    payloads = [envelope(i) for i in range(3)]
-    client = ScriptedFirehose([{payloads[2]}] * 10)
-    calls, failed = redrive.put_all(client, "s", payloads, no_sleep_backoff([], attempts=3))
-    assert calls == 3
-    assert failed == {2: ("ServiceUnavailableException", "Slow down.")}
+def no_sleep_policy(sleeps: list[float], attempts: int = 4) -> RetryPolicy:
+    return RetryPolicy(base_s=0.1, cap_s=1.0, attempts=attempts, sleep=sleeps.append)
 
 
 def test_object_with_records_failing_again_stays_put_with_the_new_reason_and_a_rerun_sends_only_those(capsys) -> None:
@@ -89,7 +32,7 @@ def test_object_with_records_failing_again_stays_put_with_the_new_reason_and_a_r
 
         # Given Firehose keeps refusing one record
         flaky = ScriptedFirehose([{payloads[1]}] * 10)
-        report = redrive.run(settings, s3=s3, firehose=flaky, backoff=no_sleep_backoff([], attempts=3))
+        report = redrive.run(settings, s3=s3, firehose=flaky, policy=no_sleep_policy([], attempts=3))
 
         # Then the object stays put, rewritten (still GZIP) with only that record and the new reason
         assert report.records_put == 3 and report.objects_moved == 0
@@ -102,7 +45,7 @@ def test_object_with_records_failing_again_stays_put_with_the_new_reason_and_a_r
 
         # When Firehose recovers, a second run sends only that record and moves the object
         healthy = ScriptedFirehose([])
-        report = redrive.run(settings, s3=s3, firehose=healthy, backoff=no_sleep_backoff([]))
+        report = redrive.run(settings, s3=s3, firehose=healthy, policy=no_sleep_policy([]))
         assert healthy.calls == [[payloads[1]]]
         assert report.objects_moved == 1
         assert [o["Key"] for o in s3.list_objects_v2(Bucket="redrive-bkt")["Contents"]] == [f"redriven/{key}"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingester.config import FIREHOSE_MAX_RECORD_BYTES
 from ingester.envelope import encode, from_stream_message
+from ingester.firehose.limits import MAX_RECORD_BYTES
 from ingester.pipeline import Pipeline, RecentIds
 from ingester.stats import Stats
 from ingester.storage import DeadLetter, SegmentSequence, Spool, Wal
@@ -61,9 +61,7 @@ def _envelope_of_size(size: int) -> dict[str, object]:
     return env
 
 
-@pytest.mark.parametrize(
-    ("size", "queued"), [(FIREHOSE_MAX_RECORD_BYTES, True), (FIREHOSE_MAX_RECORD_BYTES + 1, False)]
-)
+@pytest.mark.parametrize(("size", "queued"), [(MAX_RECORD_BYTES, True), (MAX_RECORD_BYTES + 1, False)])
 def test_record_over_1000_kib_goes_to_dead_letter(tmp_path: Path, size: int, queued: bool) -> None:
     pipeline, writer, stats = make(tmp_path)
     assert pipeline.accept(_envelope_of_size(size)) is queued

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from ingester.stats import Stats
 from ingester.storage import DeadLetter, SegmentSequence, Spool, Wal
-from ingester.writer import Backoff, FirehoseWriter
+from ingester.writer import FirehoseWriter
 from tests.unit.ingester.fakes import FakeFirehose, throttled, unreachable
 
 MiB = 1024 * 1024
@@ -215,18 +215,6 @@ def test_queue_is_bounded(tmp_path: Path) -> None:
     h.writer.close(drain_spool=False)
     assert h.writer.join(10)
     assert h.client.delivered == recs(11)
-
-
-def test_backoff_is_capped_exponential_with_jitter() -> None:
-    import random
-
-    backoff = Backoff(0.1, 2.0, random.Random(7))
-    delays = [backoff.next() for _ in range(10)]
-    ceilings = [min(2.0, 0.1 * 2**i) for i in range(10)]
-    assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings, strict=True))
-    assert len(set(delays)) == len(delays)
-    backoff.reset()
-    assert backoff.next() <= 0.1
 
 
 def test_queue_above_high_water_spools_live_batches_then_drains(tmp_path: Path) -> None:

@@ -193,3 +193,25 @@ def test_unexpected_response_fails_items_not_the_batch() -> None:
 
     outcomes = backend(Broken()).score(requests(2), Deadline(5))
     assert outcomes == [Failed("sentiment_error"), Failed("sentiment_error")]
+
+
+def test_the_lambda_s_backoff_copy_agrees_with_the_shared_backoff() -> None:
+    # The Lambda zip holds transform/ only, so comprehend.py keeps a copy of ingester/backoff.py's formula.
+    import random
+
+    from transform.sentiment import comprehend
+
+    from ingester import backoff as shared
+
+    assert comprehend.MAX_DOUBLINGS == shared.MAX_DOUBLINGS
+    for attempt in [0, 1, 2, 5, 10, 61, 62, 63, 500]:
+        for base, cap in [(0.1, 2.0), (0.005, 0.02), (0.1, 30.0), (5.0, 320.0), (0.0, 1.0)]:
+            for unit in [0.0, 0.25, 0.5, 0.999999]:
+                assert comprehend.backoff_delay(attempt, base, cap, unit) == shared.backoff_delay(
+                    attempt, base, cap, unit
+                ), (attempt, base, cap, unit)
+    # and the backend's retries follow it: the delay after n failures is the shared Backoff's n-th delay
+    draws = random.Random(11)
+    ours = ComprehendBackend(StubComprehend(), base_backoff=0.1, max_backoff=2.0, rng=draws.random)
+    theirs = shared.Backoff(0.1, 2.0, random.Random(11))
+    assert [ours._backoff(n) for n in range(1, 9)] == [theirs.next() for _ in range(8)]
