@@ -1,6 +1,7 @@
 """Command line: ``python -m ingester {run,rules,check,status}``.
 
-Settings come from flags > environment > ``.env`` (``--env-file``, default ``./.env``) > defaults.
+Settings come from flags > environment > ``.env`` (``--env-file``, default ``./.env``) > defaults. Every flag
+of a setting is built from the setting's declaration in ingester.config (name, choices, help, default).
 """
 
 from __future__ import annotations
@@ -38,22 +39,12 @@ def _setting_flags(parser: argparse.ArgumentParser, command: Command) -> None:
         help_text = f"{declared.env}: {declared.help_with_values}"
         if default:
             help_text += f" Default: {default}."
-        if declared.switch:
-            parser.add_argument(
-                declared.flag,
-                dest=name,
-                action=argparse.BooleanOptionalAction,
-                default=None,
-                help=help_text.replace("%", "%%"),
-            )
-        else:
-            parser.add_argument(
-                declared.flag,
-                dest=name,
-                metavar=declared.env,
-                choices=declared.choices,
-                help=help_text.replace("%", "%%"),
-            )
+        shape: dict[str, Any] = (
+            {"action": argparse.BooleanOptionalAction, "default": None}
+            if declared.switch
+            else {"metavar": declared.env, "choices": declared.choices}
+        )
+        parser.add_argument(declared.flag, dest=name, help=help_text.replace("%", "%%"), **shape)
 
 
 def build_parser() -> argparse.ArgumentParser:
