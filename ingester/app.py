@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ingester import __version__
+from ingester.aws import make_boto3_client
 from ingester.config import ConfigError, Settings
 from ingester.firehose.put import FirehoseClient
 from ingester.metrics import MetricsPublisher
@@ -38,19 +39,6 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_FATAL = 1
 EXIT_CONFIG = 2
-
-
-def make_boto3_client(service: str, settings: Settings) -> Any:
-    """A boto3 client; honours AWS_ENDPOINT_URL (boto3 reads it natively). Retries are ours, not botocore's."""
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import NoRegionError
-
-    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30)
-    try:
-        return boto3.client(service, region_name=settings.aws_region, config=config)
-    except NoRegionError:
-        raise ConfigError("AWS_REGION is required (no region in the environment or the AWS config)") from None
 
 
 class StateLock:

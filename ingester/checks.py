@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ingester.aws import make_boto3_client
 from ingester.config import ConfigError, Settings
 
 CheckResult = tuple[str, bool, str]
@@ -33,8 +34,6 @@ def check_state_dir(settings: Settings) -> CheckResult:
 
 
 def check_firehose(settings: Settings, client: Any = None) -> CheckResult:
-    from ingester.app import make_boto3_client
-
     name = settings.delivery_stream
     try:
         client = client or make_boto3_client("firehose", settings)

@@ -1,6 +1,7 @@
 """Command line: ``python -m ingester {run,rules,check,status}``.
 
-Settings come from flags > environment > ``.env`` (``--env-file``, default ``./.env``) > defaults.
+Settings come from flags > environment > ``.env`` (``--env-file``, default ``./.env``) > defaults. Every flag
+of a setting is built from the setting's declaration in ingester.config (name, choices, help, default).
 """
 
 from __future__ import annotations
@@ -19,27 +20,31 @@ from types import FrameType
 from typing import Any
 
 from ingester import __version__, logsetup
-from ingester.config import LOG_LEVELS, ConfigError, Settings, default_state_dir
+from ingester.config import SETTINGS, Command, ConfigError, Settings, default_state_dir, describe_default
 from ingester.stats import read_status
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _setting_flags(parser: argparse.ArgumentParser, command: Command) -> None:
+    """The flags of ``command``, each built from its setting's declaration (ingester.config.Settings)."""
     parser.add_argument(
         "--env-file",
         type=Path,
         default=Path(os.environ.get("INGESTER_ENV_FILE") or ".env"),
         help="dotenv file (default $INGESTER_ENV_FILE, else ./.env)",
     )
-    parser.add_argument("--state-dir", type=Path, help="STATE_DIR: WAL, spool, dead letters, status.json")
-    parser.add_argument("--log-level", choices=list(LOG_LEVELS), help="LOG_LEVEL")
-
-
-def _source_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", choices=["x", "replay"], help="INGESTER_SOURCE")
-    parser.add_argument("--delivery-stream", help="DELIVERY_STREAM_NAME")
-    parser.add_argument("--region", dest="aws_region", help="AWS_REGION")
-    parser.add_argument("--tracked-terms", help="TRACKED_TERMS (comma-separated)")
-    parser.add_argument("--replay-file", type=Path, help="REPLAY_FILE (JSONL of envelopes or X v2 stream messages)")
+    for name, declared in SETTINGS.items():
+        if declared.flag is None or command not in declared.commands:
+            continue
+        default = describe_default(name)
+        help_text = f"{declared.env}: {declared.help_with_values}"
+        if default:
+            help_text += f" Default: {default}."
+        shape: dict[str, Any] = (
+            {"action": argparse.BooleanOptionalAction, "default": None}
+            if declared.switch
+            else {"metavar": declared.env, "choices": declared.choices}
+        )
+        parser.add_argument(declared.flag, dest=name, help=help_text.replace("%", "%%"), **shape)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,47 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the daemon (exits 0 when a non-looping replay is delivered)")
-    _common(run)
-    _source_flags(run)
-    run.add_argument("--rate", help="REPLAY_RATE: tweets per second (default: as fast as possible)")
-    run.add_argument("--loop", action=argparse.BooleanOptionalAction, default=None, help="REPLAY_LOOP")
-    run.add_argument("--limit", type=int, help="stop after N tweets read, flush, exit 0 (INGESTER_LIMIT)")
-    run.add_argument("--linger-ms", type=int, help="LINGER_MS: max age of a batch before it is sent")
+    _setting_flags(run, "run")
 
     rules = sub.add_parser("rules", help="show the X stream rules and the diff to TRACKED_TERMS")
-    _common(rules)
-    rules.add_argument("--tracked-terms", help="TRACKED_TERMS (comma-separated)")
+    _setting_flags(rules, "rules")
     rules.add_argument("--apply", action="store_true", help="sync: add missing rules, delete stale ones")
 
     check = sub.add_parser("check", help="validate the configuration and reach X and Firehose")
-    _common(check)
-    _source_flags(check)
+    _setting_flags(check, "check")
 
     status = sub.add_parser("status", help="what the running daemon is doing (reads STATE_DIR/status.json)")
-    _common(status)
+    _setting_flags(status, "status")
     status.add_argument("--json", action="store_true", help="print the raw state file")
     return parser
 
 
-_FLAG_FIELDS = (
-    "state_dir",
-    "log_level",
-    "source",
-    "delivery_stream",
-    "aws_region",
-    "tracked_terms",
-    "replay_file",
-    "rate",
-    "loop",
-    "limit",
-    "linger_ms",
-)
-
-
 def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:
-    cli: dict[str, object] = {
-        name: getattr(args, name) for name in _FLAG_FIELDS if getattr(args, name, None) is not None
-    }
+    cli: dict[str, object] = {name: getattr(args, name) for name in SETTINGS if getattr(args, name, None) is not None}
     return Settings.from_sources(cli, dict(os.environ) if environ is None else environ, args.env_file)
 
 
@@ -252,7 +233,7 @@ def format_status(status: dict[str, Any], *, now: float | None = None) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    state_dir = args.state_dir
+    state_dir = None if args.state_dir is None else Path(args.state_dir).expanduser()
     if state_dir is None:
         try:
             settings = Settings.from_sources({}, dict(os.environ), args.env_file)

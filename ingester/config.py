@@ -1,7 +1,14 @@
-"""Settings: one frozen dataclass, built from CLI flags > environment > ``.env`` > defaults.
+"""Settings: each declared once, as a field of the frozen dataclass :class:`Settings`.
 
-Every setting has an environment variable (``ENV_NAMES``); ``ingester/.env.example`` documents them all.
-A missing or malformed value raises :class:`ConfigError` naming the variable and what it expects.
+A field's declaration (:func:`setting`) holds everything about it: the field name and type, the default, the
+environment variable, the parser, the range or validator, the help text, the ``.env.example`` line and the
+command-line flag. The CLI flags (ingester.cli), ``ingester/.env.example`` and the settings tables of the READMEs
+are built from it (``python scripts/settings_docs.py --write``; a test checks the committed files are current).
+
+Precedence: an explicit argument (a CLI flag) > the environment > the ``.env`` file > the default.
+
+Failure policy: a missing or malformed value raises :class:`ConfigError`, whose message names the environment
+variable and what it expects; the daemon exits 2 on it, which systemd does not restart (RestartPreventExitStatus).
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ import dataclasses
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,213 +45,15 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path(env.get("STATE_DIRECTORY") or "./state")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the ingester needs. Only the fields the chosen source needs lack usable defaults."""
-
-    source: SourceName = "x"
-    delivery_stream: str = ""
-    aws_region: str | None = None
-    tracked_terms: tuple[str, ...] = ()
-    x_bearer_token: str | None = field(default=None, repr=False)
-    x_bearer_token_ssm_parameter: str | None = None
-    x_api_base_url: str = "https://api.twitter.com"
-    x_rule_suffix: str = ""
-    x_max_rules: int = 25
-    x_sync_rules: bool = True
-    x_reconnect_backoff_scale: float = 1.0
-    stall_timeout_s: float = 20.0
-    max_posts_per_day: int | None = None
-    state_dir: Path = field(default_factory=default_state_dir)
-    cloudwatch_metrics: bool = False
-    metrics_namespace: str = "TweetSentiment/Ingester"
-    metrics_interval_s: float = 60.0
-    log_level: str = "INFO"
-    replay_file: Path | None = None
-    rate: float | None = None
-    loop: bool = False
-    limit: int | None = None
-    linger_ms: int = 1000
-    max_batch_records: int = FIREHOSE_MAX_BATCH_RECORDS
-    max_batch_bytes: int = FIREHOSE_MAX_BATCH_BYTES
-    queue_max_records: int = 20_000
-    wal_commit_ms: int = 200
-    spool_after_s: float = 5.0
-    max_backoff_s: float = 30.0
-    shutdown_grace_s: float = 10.0
-    dedupe_window: int = 100_000
-    stats_interval_s: float = 60.0
-    status_interval_s: float = 5.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "state_dir", Path(self.state_dir))
-        if self.replay_file is not None:
-            object.__setattr__(self, "replay_file", Path(self.replay_file))
-        object.__setattr__(self, "tracked_terms", tuple(self.tracked_terms))
-        if self.source not in SOURCES:
-            raise ConfigError(f"INGESTER_SOURCE must be one of {', '.join(SOURCES)}; got {self.source!r}")
-        if self.log_level.upper() not in LOG_LEVELS:
-            raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}; got {self.log_level!r}")
-        object.__setattr__(self, "log_level", self.log_level.upper())
-        _check_range("LINGER_MS", self.linger_ms, 0, 60_000)
-        _check_range("MAX_BATCH_RECORDS", self.max_batch_records, 1, FIREHOSE_MAX_BATCH_RECORDS)
-        _check_range("MAX_BATCH_BYTES", self.max_batch_bytes, FIREHOSE_MAX_RECORD_BYTES, FIREHOSE_MAX_BATCH_BYTES)
-        _check_range("QUEUE_MAX_RECORDS", self.queue_max_records, 1, 10_000_000)
-        _check_range("WAL_COMMIT_MS", self.wal_commit_ms, 1, 10_000)
-        _check_range("SPOOL_AFTER_S", self.spool_after_s, 0, 3600)
-        _check_range("MAX_BACKOFF_S", self.max_backoff_s, 0.01, 3600)
-        _check_range("SHUTDOWN_GRACE_S", self.shutdown_grace_s, 0, SHUTDOWN_GRACE_MAX_S)
-        _check_range("DEDUPE_WINDOW", self.dedupe_window, 0, 100_000_000)
-        _check_range("STATS_INTERVAL_S", self.stats_interval_s, 0.05, 86_400)
-        _check_range("STATUS_INTERVAL_S", self.status_interval_s, 0.05, 86_400)
-        _check_range("METRICS_INTERVAL_S", self.metrics_interval_s, 1, 86_400)
-        _check_range("STALL_TIMEOUT_S", self.stall_timeout_s, 0.1, 600)
-        _check_range("X_MAX_RULES", self.x_max_rules, 1, 1000)
-        _check_range("X_RECONNECT_BACKOFF_SCALE", self.x_reconnect_backoff_scale, 0.0001, 100)
-        if self.rate is not None:
-            _check_range("REPLAY_RATE", self.rate, 0.001, 10_000_000)
-        if self.limit is not None:
-            if self.limit == 0:  # would read nothing and exit 0: under Restart=always, a silent do-nothing loop
-                raise ConfigError("INGESTER_LIMIT=0 would read nothing; leave it empty for no limit")
-            _check_range("INGESTER_LIMIT", self.limit, 1, 10**12)
-        if self.max_posts_per_day is not None:
-            _check_range("MAX_POSTS_PER_DAY", self.max_posts_per_day, 1, 10**12)
-        if not self.x_api_base_url.startswith(("https://", "http://")):
-            raise ConfigError(f"X_API_BASE_URL must be an http(s) URL; got {self.x_api_base_url!r}")
-        object.__setattr__(self, "x_api_base_url", self.x_api_base_url.rstrip("/"))
-        if not self.metrics_namespace or self.metrics_namespace.startswith("AWS/"):
-            raise ConfigError("METRICS_NAMESPACE must be non-empty and must not start with 'AWS/'")
-        for term in self.tracked_terms:
-            if not term.strip():
-                raise ConfigError("TRACKED_TERMS contains an empty term (check for a doubled or trailing comma)")
-
-    # -- validation per command -------------------------------------------------------------------
-    def require_for_run(self) -> None:
-        """Raise ConfigError naming the first setting ``run`` needs but lacks."""
-        if not self.delivery_stream:
-            raise ConfigError("DELIVERY_STREAM_NAME is required (the Firehose delivery stream to put records into)")
-        self.require_for_source()
-
-    def require_for_source(self) -> None:
-        if self.source == "replay":
-            if self.replay_file is None:
-                raise ConfigError("REPLAY_FILE is required when INGESTER_SOURCE=replay (a JSONL file)")
-            if not self.replay_file.is_file():
-                raise ConfigError(f"REPLAY_FILE {str(self.replay_file)!r} does not exist or is not a file")
-        else:
-            self.require_for_x()
-
-    def require_for_x(self) -> None:
-        if not self.tracked_terms:
-            raise ConfigError("TRACKED_TERMS is required when INGESTER_SOURCE=x (comma-separated terms to track)")
-        if not self.x_bearer_token and not self.x_bearer_token_ssm_parameter:
-            raise ConfigError(
-                "X_BEARER_TOKEN_SSM_PARAMETER (an SSM SecureString name) or X_BEARER_TOKEN (local use only) "
-                "is required when INGESTER_SOURCE=x"
-            )
-
-    # -- construction -------------------------------------------------------------------------------
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
-        return cls.from_sources({}, os.environ if environ is None else environ, dotenv_path)
-
-    @classmethod
-    def from_sources(
-        cls,
-        cli: Mapping[str, object],
-        environ: Mapping[str, str],
-        dotenv_path: Path | None,
-    ) -> Settings:
-        """Merge CLI flags (field names) > environment > ``.env`` file > defaults, and validate.
-
-        ``cli`` values that are None are ignored (an unset flag). ``dotenv_path`` that does not exist is
-        ignored; pass None to skip ``.env`` entirely.
-        """
-        dotenv: dict[str, str] = {}
-        if dotenv_path is not None and Path(dotenv_path).is_file():
-            dotenv = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
-        kwargs: dict[str, Any] = {}
-        known = {f.name for f in dataclasses.fields(cls)}
-        for name in cli:
-            if name not in known:
-                raise ConfigError(f"unknown setting {name!r}")
-        for name, env_name in ENV_NAMES.items():
-            cli_value = cli.get(name)
-            if cli_value is not None:
-                kwargs[name] = _parse(name, env_name, cli_value)
-                continue
-            raw = environ.get(env_name)
-            if raw is None or raw == "":
-                raw = dotenv.get(env_name)
-            if raw is None or raw == "":
-                continue
-            kwargs[name] = _parse(name, env_name, raw)
-        if "state_dir" not in kwargs:
-            kwargs["state_dir"] = Path(environ.get("STATE_DIRECTORY") or dotenv.get("STATE_DIRECTORY") or "./state")
-        return cls(**kwargs)
-
-    def public_dict(self) -> dict[str, object]:
-        """The settings as JSON-able values with secrets masked (for logs and ``check``)."""
-        out: dict[str, object] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name == "x_bearer_token":
-                value = "***" if value else None
-            elif isinstance(value, Path):
-                value = str(value)
-            elif isinstance(value, tuple):
-                value = list(value)
-            out[f.name] = value
-        return out
-
-
-def _check_range(env_name: str, value: float, low: float, high: float) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{env_name} must be a finite number; got {value!r}")
-    if not low <= value <= high:
-        raise ConfigError(f"{env_name} must be between {low:g} and {high:g}; got {value!r}")
-
-
-# field name -> environment variable name
-ENV_NAMES: dict[str, str] = {
-    "source": "INGESTER_SOURCE",
-    "delivery_stream": "DELIVERY_STREAM_NAME",
-    "aws_region": "AWS_REGION",
-    "tracked_terms": "TRACKED_TERMS",
-    "x_bearer_token": "X_BEARER_TOKEN",
-    "x_bearer_token_ssm_parameter": "X_BEARER_TOKEN_SSM_PARAMETER",
-    "x_api_base_url": "X_API_BASE_URL",
-    "x_rule_suffix": "X_RULE_SUFFIX",
-    "x_max_rules": "X_MAX_RULES",
-    "x_sync_rules": "X_SYNC_RULES",
-    "x_reconnect_backoff_scale": "X_RECONNECT_BACKOFF_SCALE",
-    "stall_timeout_s": "STALL_TIMEOUT_S",
-    "max_posts_per_day": "MAX_POSTS_PER_DAY",
-    "state_dir": "STATE_DIR",
-    "cloudwatch_metrics": "CLOUDWATCH_METRICS",
-    "metrics_namespace": "METRICS_NAMESPACE",
-    "metrics_interval_s": "METRICS_INTERVAL_S",
-    "log_level": "LOG_LEVEL",
-    "replay_file": "REPLAY_FILE",
-    "rate": "REPLAY_RATE",
-    "loop": "REPLAY_LOOP",
-    "limit": "INGESTER_LIMIT",
-    "linger_ms": "LINGER_MS",
-    "max_batch_records": "MAX_BATCH_RECORDS",
-    "max_batch_bytes": "MAX_BATCH_BYTES",
-    "queue_max_records": "QUEUE_MAX_RECORDS",
-    "wal_commit_ms": "WAL_COMMIT_MS",
-    "spool_after_s": "SPOOL_AFTER_S",
-    "max_backoff_s": "MAX_BACKOFF_S",
-    "shutdown_grace_s": "SHUTDOWN_GRACE_S",
-    "dedupe_window": "DEDUPE_WINDOW",
-    "stats_interval_s": "STATS_INTERVAL_S",
-    "status_interval_s": "STATUS_INTERVAL_S",
-}
+# -- parsers: (variable name, raw value from a flag, the environment or .env) -> typed value -------------------
 
 
 def _as_str(env_name: str, value: object) -> str:
     return str(value).strip()
+
+
+def _as_lower(env_name: str, value: object) -> str:
+    return str(value).strip().lower()
 
 
 def _as_int(env_name: str, value: object) -> int:
@@ -268,6 +77,12 @@ def _as_float(env_name: str, value: object) -> float:
     if not math.isfinite(result):
         raise ConfigError(f"{env_name} must be a finite number; got {value!r}")
     return result
+
+
+def _as_rate(env_name: str, value: object) -> float | None:
+    if str(value).strip().lower() in {"max", "unlimited", "none"}:
+        return None
+    return _as_float(env_name, value)
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -313,41 +128,569 @@ def _as_path(env_name: str, value: object) -> Path:
     return Path(text).expanduser()
 
 
-_PARSERS: dict[str, Callable[[str, object], object]] = {
-    "x_max_rules": _as_int,
-    "max_posts_per_day": _as_optional_positive_int,
-    "limit": _as_int,
-    "linger_ms": _as_int,
-    "max_batch_records": _as_int,
-    "max_batch_bytes": _as_int,
-    "queue_max_records": _as_int,
-    "wal_commit_ms": _as_int,
-    "dedupe_window": _as_int,
-    "x_reconnect_backoff_scale": _as_float,
-    "stall_timeout_s": _as_float,
-    "metrics_interval_s": _as_float,
-    "rate": _as_float,
-    "spool_after_s": _as_float,
-    "max_backoff_s": _as_float,
-    "shutdown_grace_s": _as_float,
-    "stats_interval_s": _as_float,
-    "status_interval_s": _as_float,
-    "cloudwatch_metrics": _as_bool,
-    "loop": _as_bool,
-    "x_sync_rules": _as_bool,
-    "tracked_terms": _as_terms,
-    "state_dir": _as_path,
-    "replay_file": _as_path,
+# -- validators: (variable name, value of the field) -> the value, normalised; run on every construction ---------
+
+
+def _check_range(env_name: str, value: float, low: float, high: float) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{env_name} must be a finite number; got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{env_name} must be between {low:g} and {high:g}; got {value!r}")
+
+
+def _one_of(choices: tuple[str, ...], *, upper: bool = False) -> Callable[[str, Any], Any]:
+    def check(env_name: str, value: Any) -> Any:
+        normal = value.upper() if upper and isinstance(value, str) else value
+        if normal not in choices:
+            raise ConfigError(f"{env_name} must be one of {', '.join(choices)}; got {value!r}")
+        return normal
+
+    return check
+
+
+def _to_path(env_name: str, value: Any) -> Path:
+    return Path(value)
+
+
+def _terms(env_name: str, value: Any) -> tuple[str, ...]:
+    terms = tuple(value)
+    for term in terms:
+        if not term.strip():
+            raise ConfigError(f"{env_name} contains an empty term (check for a doubled or trailing comma)")
+    return terms
+
+
+def _http_url(env_name: str, value: Any) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise ConfigError(f"{env_name} must be an http(s) URL; got {value!r}")
+    return str(value.rstrip("/"))
+
+
+def _metrics_namespace(env_name: str, value: Any) -> str:
+    if not value or value.startswith("AWS/"):
+        raise ConfigError(f"{env_name} must be non-empty and must not start with 'AWS/'")
+    return str(value)
+
+
+def _limit(env_name: str, value: Any) -> int:
+    if value == 0:  # would read nothing and exit 0: under Restart=always, a silent do-nothing loop
+        raise ConfigError(f"{env_name}=0 would read nothing; leave it empty for no limit")
+    return int(value)
+
+
+# -- the declaration ---------------------------------------------------------------------------------------------
+
+Command = Literal["run", "rules", "check", "status"]
+ALL_COMMANDS: tuple[Command, ...] = ("run", "rules", "check", "status")
+
+#: Sections of ``.env.example``, in order (a setting's ``section`` is one of these keys).
+SECTIONS: dict[str, str] = {
+    "where": "what to read and where to put it",
+    "x": "X source",
+    "replay": "replay source",
+    "writer": "Firehose writer",
+    "state": "state and observability",
 }
 
 
-def _parse(name: str, env_name: str, value: object) -> object:
-    if name == "rate" and str(value).strip().lower() in {"max", "unlimited", "none"}:
-        return None
-    if name == "source":
-        text = _as_str(env_name, value).lower()
-        if text not in SOURCES:
-            raise ConfigError(f"{env_name} must be one of {', '.join(SOURCES)}; got {value!r}")
-        return text
-    parser = _PARSERS.get(name, _as_str)
-    return parser(env_name, value)
+@dataclass(frozen=True)
+class Setting:
+    """Everything about one setting but its field name, type and default (those are the dataclass field's).
+
+    The same shape as ``transform.settings.Setting`` (the Lambda's own copy; tests check both agree on it).
+    """
+
+    env: str
+    """The environment variable (also the key in ``.env`` and in the systemd EnvironmentFile)."""
+    help: str
+    """One paragraph: the CLI flag's help, the ``.env.example`` comment, the README tables' text."""
+    parse: Callable[[str, object], object] = _as_str
+    """Raw text (or a flag's value) -> typed value; raises ConfigError naming the variable."""
+    check: Callable[[str, Any], Any] | None = None
+    """Validates and normalises the field's value (skipped for None); runs on every construction."""
+    range: tuple[float, float] | None = None
+    """Inclusive bounds of a number (checked after ``check``, skipped for None)."""
+    section: str = "state"
+    """Its section of ``.env.example`` (a key of SECTIONS)."""
+    example: str | None = None
+    """Its value in ``.env.example`` when that is not the default."""
+    commented: bool = False
+    """Shown commented out in ``.env.example`` (optional, or for local use only)."""
+    flag: str | None = None
+    """Its command-line flag, if any, for ``commands``; the flag's value goes through ``parse``."""
+    commands: tuple[Command, ...] = ()
+    choices: tuple[str, ...] | None = None
+    """Closed set of values (also the flag's choices)."""
+    fallback_env: tuple[str, ...] = ()
+    """Variables read, in order, when ``env`` is set nowhere (STATE_DIR falls back to systemd's STATE_DIRECTORY)."""
+    essential: bool = False
+    """Listed in the top-level README's table (the full table is in ingester/README.md)."""
+    secret: bool = False
+    """Never shown: left out of ``repr`` and masked in ``public_dict``."""
+    default_text: str | None = None
+    """How the documentation states the default when it is computed (STATE_DIR's)."""
+
+    @property
+    def values_text(self) -> str:
+        """The accepted values in words: the choices, or the range ("" when any value of its type will do)."""
+        if self.choices is not None:
+            return ", ".join(self.choices)
+        if self.range is not None:
+            return " to ".join(f"{int(v):,}" if float(v).is_integer() else f"{v:g}" for v in self.range)
+        return ""
+
+    @property
+    def help_with_values(self) -> str:
+        """``help`` and the accepted values, as the CLI and ``.env.example`` show it."""
+        if self.range is not None:
+            return f"{self.help} From {self.values_text}."
+        if self.choices is not None:
+            return f"{self.help} One of {self.values_text}."
+        return self.help
+
+    @property
+    def switch(self) -> bool:
+        """A true/false setting: its flag is ``--name`` / ``--no-name``."""
+        return self.parse is _as_bool
+
+
+_SETTING = "setting"
+
+
+def setting(default: Any = None, *, default_factory: Callable[[], Any] | None = None, **spec: Any) -> Any:
+    """A :class:`Settings` field declared with its :class:`Setting` (keyword arguments)."""
+    declared = Setting(**spec)
+    metadata = {_SETTING: declared}
+    if default_factory is not None:
+        return dataclasses.field(default_factory=default_factory, metadata=metadata, repr=not declared.secret)
+    return dataclasses.field(default=default, metadata=metadata, repr=not declared.secret)
+
+
+def declaration(f: dataclasses.Field[Any]) -> Setting:
+    declared = f.metadata[_SETTING]
+    assert isinstance(declared, Setting)
+    return declared
+
+
+_RUN_CHECK: tuple[Command, ...] = ("run", "check")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the ingester needs. Only the fields the chosen source needs lack usable defaults."""
+
+    source: SourceName = setting(
+        "x",
+        env="INGESTER_SOURCE",
+        help="`x` (the X API v2 filtered stream) or `replay` (a JSONL file, REPLAY_FILE).",
+        parse=_as_lower,
+        check=_one_of(SOURCES),
+        choices=SOURCES,
+        section="where",
+        example="replay",
+        flag="--source",
+        commands=_RUN_CHECK,
+        essential=True,
+    )
+    delivery_stream: str = setting(
+        "",
+        env="DELIVERY_STREAM_NAME",
+        help="The Firehose delivery stream (Direct PUT). Required for `run`.",
+        section="where",
+        example="tweet-sentiment",
+        flag="--delivery-stream",
+        commands=_RUN_CHECK,
+        essential=True,
+    )
+    aws_region: str | None = setting(
+        env="AWS_REGION",
+        help="AWS region of the delivery stream (and of the SSM parameter). boto3 also honours AWS_ENDPOINT_URL "
+        "(set it in the real environment, not in a file) to talk to an emulator such as moto.",
+        section="where",
+        example="us-east-1",
+        flag="--region",
+        commands=_RUN_CHECK,
+        essential=True,
+    )
+    tracked_terms: tuple[str, ...] = setting(
+        (),
+        env="TRACKED_TERMS",
+        help="Comma-separated terms to track: words, phrases (no quotes needed: a phrase becomes one quoted rule "
+        "operand), #hashtags, @mentions.",
+        parse=_as_terms,
+        check=_terms,
+        section="x",
+        example="aws,#serverless,amazon web services",
+        flag="--tracked-terms",
+        commands=("run", "rules", "check"),
+        essential=True,
+    )
+    x_bearer_token: str | None = setting(
+        env="X_BEARER_TOKEN",
+        help="Local use only: the X app bearer token itself (wins over the SSM parameter). Never logged.",
+        section="x",
+        commented=True,
+        secret=True,
+    )
+    x_bearer_token_ssm_parameter: str | None = setting(
+        env="X_BEARER_TOKEN_SSM_PARAMETER",
+        help="On EC2: the name of an SSM Parameter Store SecureString holding the app bearer token (waited for "
+        "while missing, re-read after a 401, so rotating it needs no restart). Never put the token itself in a "
+        "file there.",
+        section="x",
+        example="/tweet-sentiment/x-bearer-token",
+        essential=True,
+    )
+    x_api_base_url: str = setting(
+        "https://api.twitter.com",
+        env="X_API_BASE_URL",
+        help="Base URL of the X API (tests point it at a local fake server).",
+        check=_http_url,
+        section="x",
+        commented=True,
+    )
+    x_rule_suffix: str = setting(
+        "",
+        env="X_RULE_SUFFIX",
+        help="Appended to every rule, e.g. `-is:retweet lang:en` (X bills per post read: precise rules save money).",
+        section="x",
+        essential=True,
+    )
+    x_max_rules: int = setting(
+        25,
+        env="X_MAX_RULES",
+        help="Rule-count limit of your X access level (Basic 25). More terms than this are packed into "
+        '`(a OR b OR "c d")` rules of at most 1,024 characters.',
+        parse=_as_int,
+        range=(1, 1000),
+        section="x",
+    )
+    x_sync_rules: bool = setting(
+        True,
+        env="X_SYNC_RULES",
+        help="Sync the stream rules to TRACKED_TERMS at start-up (adds missing rules, deletes stale ones).",
+        parse=_as_bool,
+        section="x",
+    )
+    x_reconnect_backoff_scale: float = setting(
+        1.0,
+        env="X_RECONNECT_BACKOFF_SCALE",
+        help="Multiplier on X's reconnect backoff (network +250 ms..16 s, HTTP 5..320 s, 429 from 60 s). Tests "
+        "only: do not lower it in production, X penalises fast reconnects.",
+        parse=_as_float,
+        range=(0.0001, 100),
+        section="x",
+    )
+    stall_timeout_s: float = setting(
+        20.0,
+        env="STALL_TIMEOUT_S",
+        help="Seconds without data or keep-alive before the connection counts as stalled and is re-opened "
+        "(X sends a keep-alive every 20 s).",
+        parse=_as_float,
+        range=(0.1, 600),
+        section="x",
+    )
+    max_posts_per_day: int | None = setting(
+        env="MAX_POSTS_PER_DAY",
+        help="Daily cap on posts read (UTC day, survives restarts); 0 or unset = no cap. X bills per post read: "
+        "when reached the stream disconnects until 00:00 UTC.",
+        parse=_as_optional_positive_int,
+        range=(1, 10**12),
+        section="x",
+        example="0",
+        essential=True,
+    )
+    state_dir: Path = setting(
+        default_factory=default_state_dir,
+        env="STATE_DIR",
+        help="WAL, spool, dead letters, status.json (/var/lib/tweet-ingester under systemd).",
+        parse=_as_path,
+        check=_to_path,
+        example="./state",
+        commented=True,
+        flag="--state-dir",
+        commands=ALL_COMMANDS,
+        fallback_env=("STATE_DIRECTORY",),
+        default_text="$STATE_DIRECTORY (systemd's StateDirectory=), else ./state",
+        essential=True,
+    )
+    cloudwatch_metrics: bool = setting(
+        False,
+        env="CLOUDWATCH_METRICS",
+        help="CloudWatch custom metrics, one batched PutMetricData call per METRICS_INTERVAL_S: Received, "
+        "Delivered, Spooled, Dropped, DeadLettered, Duplicates, StreamConnected, SpoolRecords.",
+        parse=_as_bool,
+        essential=True,
+    )
+    metrics_namespace: str = setting(
+        "TweetSentiment/Ingester",
+        env="METRICS_NAMESPACE",
+        help="CloudWatch namespace of those metrics (not `AWS/...`).",
+        check=_metrics_namespace,
+        essential=True,
+    )
+    metrics_interval_s: float = setting(
+        60.0,
+        env="METRICS_INTERVAL_S",
+        help="Seconds between CloudWatch metric publications.",
+        parse=_as_float,
+        range=(1, 86_400),
+    )
+    log_level: str = setting(
+        "INFO",
+        env="LOG_LEVEL",
+        help="Log level of the JSON log lines.",
+        check=_one_of(LOG_LEVELS, upper=True),
+        choices=LOG_LEVELS,
+        flag="--log-level",
+        commands=ALL_COMMANDS,
+    )
+    replay_file: Path | None = setting(
+        env="REPLAY_FILE",
+        help="JSONL of envelope v1 objects or raw X v2 stream messages (required when INGESTER_SOURCE=replay).",
+        parse=_as_path,
+        check=_to_path,
+        section="replay",
+        example="tweets.jsonl",
+        commented=True,
+        flag="--replay-file",
+        commands=_RUN_CHECK,
+    )
+    rate: float | None = setting(
+        env="REPLAY_RATE",
+        help="Tweets per second; empty or `max` = as fast as possible.",
+        parse=_as_rate,
+        range=(0.001, 10_000_000),
+        section="replay",
+        flag="--rate",
+        commands=("run",),
+    )
+    loop: bool = setting(
+        False,
+        env="REPLAY_LOOP",
+        help="Start again at the end of the file (each pass re-sends the same tweets).",
+        parse=_as_bool,
+        section="replay",
+        flag="--loop",
+        commands=("run",),
+    )
+    limit: int | None = setting(
+        env="INGESTER_LIMIT",
+        help="Stop after N messages read (any source), flush, exit 0. Empty = no limit.",
+        parse=_as_int,
+        check=_limit,
+        range=(1, 10**12),
+        section="replay",
+        flag="--limit",
+        commands=("run",),
+    )
+    linger_ms: int = setting(
+        1000,
+        env="LINGER_MS",
+        help="Longest age of a batch: it is sent at MAX_BATCH_RECORDS records, MAX_BATCH_BYTES bytes, or this "
+        "many milliseconds after its first record, whichever comes first.",
+        parse=_as_int,
+        range=(0, 60_000),
+        section="writer",
+        flag="--linger-ms",
+        commands=("run",),
+    )
+    max_batch_records: int = setting(
+        FIREHOSE_MAX_BATCH_RECORDS,
+        env="MAX_BATCH_RECORDS",
+        help="Records per PutRecordBatch call (Firehose's limit: 500).",
+        parse=_as_int,
+        range=(1, FIREHOSE_MAX_BATCH_RECORDS),
+        section="writer",
+    )
+    max_batch_bytes: int = setting(
+        FIREHOSE_MAX_BATCH_BYTES,
+        env="MAX_BATCH_BYTES",
+        help="Bytes per PutRecordBatch call (Firehose's limit: 4 MiB; at least one 1,000 KiB record).",
+        parse=_as_int,
+        range=(FIREHOSE_MAX_RECORD_BYTES, FIREHOSE_MAX_BATCH_BYTES),
+        section="writer",
+    )
+    queue_max_records: int = setting(
+        20_000,
+        env="QUEUE_MAX_RECORDS",
+        help="Bounded queue between the source and the writer (back-pressure, flat memory).",
+        parse=_as_int,
+        range=(1, 10_000_000),
+        section="writer",
+    )
+    wal_commit_ms: int = setting(
+        200,
+        env="WAL_COMMIT_MS",
+        help="Write-ahead-log group commit interval: kill -9 or power loss loses at most this window of tweets "
+        "that Firehose had not yet accepted.",
+        parse=_as_int,
+        range=(1, 10_000),
+        section="writer",
+    )
+    spool_after_s: float = setting(
+        5.0,
+        env="SPOOL_AFTER_S",
+        help="A batch Firehose has not fully accepted after this many seconds of retries goes to the disk spool.",
+        parse=_as_float,
+        range=(0, 3600),
+        section="writer",
+    )
+    max_backoff_s: float = setting(
+        30.0,
+        env="MAX_BACKOFF_S",
+        help="Cap of the exponential retry/probe backoff (with jitter).",
+        parse=_as_float,
+        range=(0.01, 3600),
+        section="writer",
+    )
+    shutdown_grace_s: float = setting(
+        10.0,
+        env="SHUTDOWN_GRACE_S",
+        help="On SIGTERM: time allowed to flush before the rest goes to the spool (it must fit the unit's "
+        "TimeoutStopSec).",
+        parse=_as_float,
+        range=(0, SHUTDOWN_GRACE_MAX_S),
+        section="writer",
+    )
+    dedupe_window: int = setting(
+        100_000,
+        env="DEDUPE_WINDOW",
+        help="Tweet ids remembered for dedupe (reconnects can repeat posts).",
+        parse=_as_int,
+        range=(0, 100_000_000),
+        section="writer",
+    )
+    stats_interval_s: float = setting(
+        60.0,
+        env="STATS_INTERVAL_S",
+        help="Seconds between JSON stats lines in the log.",
+        parse=_as_float,
+        range=(0.05, 86_400),
+    )
+    status_interval_s: float = setting(
+        5.0,
+        env="STATUS_INTERVAL_S",
+        help="Seconds between updates of the state file (STATE_DIR/status.json, read by `ingester status`).",
+        parse=_as_float,
+        range=(0.05, 86_400),
+    )
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            declared = declaration(f)
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if declared.check is not None:
+                value = declared.check(declared.env, value)
+                object.__setattr__(self, f.name, value)
+            if declared.range is not None:
+                _check_range(declared.env, value, *declared.range)
+
+    # -- validation per command -------------------------------------------------------------------
+    def require_for_run(self) -> None:
+        """Raise ConfigError naming the first setting ``run`` needs but lacks."""
+        if not self.delivery_stream:
+            raise ConfigError("DELIVERY_STREAM_NAME is required (the Firehose delivery stream to put records into)")
+        self.require_for_source()
+
+    def require_for_source(self) -> None:
+        if self.source == "replay":
+            if self.replay_file is None:
+                raise ConfigError("REPLAY_FILE is required when INGESTER_SOURCE=replay (a JSONL file)")
+            if not self.replay_file.is_file():
+                raise ConfigError(f"REPLAY_FILE {str(self.replay_file)!r} does not exist or is not a file")
+        else:
+            self.require_for_x()
+
+    def require_for_x(self) -> None:
+        if not self.tracked_terms:
+            raise ConfigError("TRACKED_TERMS is required when INGESTER_SOURCE=x (comma-separated terms to track)")
+        if not self.x_bearer_token and not self.x_bearer_token_ssm_parameter:
+            raise ConfigError(
+                "X_BEARER_TOKEN_SSM_PARAMETER (an SSM SecureString name) or X_BEARER_TOKEN (local use only) "
+                "is required when INGESTER_SOURCE=x"
+            )
+
+    # -- construction -------------------------------------------------------------------------------
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
+        return cls.from_sources({}, os.environ if environ is None else environ, dotenv_path)
+
+    @classmethod
+    def from_sources(
+        cls,
+        cli: Mapping[str, object],
+        environ: Mapping[str, str],
+        dotenv_path: Path | None,
+    ) -> Settings:
+        """Merge CLI flags (field names) > environment > ``.env`` file > defaults, and validate.
+
+        ``cli`` values that are None are ignored (an unset flag). ``dotenv_path`` that does not exist is
+        ignored; pass None to skip ``.env`` entirely. An empty value counts as unset.
+        """
+        dotenv: dict[str, str] = {}
+        if dotenv_path is not None and Path(dotenv_path).is_file():
+            dotenv = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+        known = {f.name for f in dataclasses.fields(cls)}
+        for name in cli:
+            if name not in known:
+                raise ConfigError(f"unknown setting {name!r}")
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            declared = declaration(f)
+            cli_value = cli.get(f.name)
+            if cli_value is not None:
+                kwargs[f.name] = declared.parse(declared.env, cli_value)
+                continue
+            for env_name in (declared.env, *declared.fallback_env):
+                raw = environ.get(env_name) or dotenv.get(env_name)
+                if raw:
+                    kwargs[f.name] = declared.parse(env_name, raw)
+                    break
+        if "state_dir" not in kwargs:  # its default_factory reads os.environ: here only ``environ`` counts
+            kwargs["state_dir"] = default_state_dir({})
+        return cls(**kwargs)
+
+    def public_dict(self) -> dict[str, object]:
+        """The settings as JSON-able values with secrets masked (for logs and ``check``)."""
+        out: dict[str, object] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if declaration(f).secret:
+                value = "***" if value else None
+            elif isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+
+#: Field name -> its declaration, in field order.
+SETTINGS: dict[str, Setting] = {f.name: declaration(f) for f in dataclasses.fields(Settings)}
+#: Field name -> environment variable.
+ENV_NAMES: dict[str, str] = {name: declared.env for name, declared in SETTINGS.items()}
+
+
+def describe_default(name: str) -> str:
+    """The default of setting ``name`` as it is written in ``.env`` ("" when there is none)."""
+    f = next(f for f in dataclasses.fields(Settings) if f.name == name)
+    declared = declaration(f)
+    if declared.default_text is not None:
+        return declared.default_text
+    return format_value(f.default)
+
+
+def format_value(value: object) -> str:
+    """A setting's value as it is written in ``.env`` ("" for None and for no default)."""
+    if value is None or value is dataclasses.MISSING:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)

@@ -9,6 +9,13 @@
   X bills per post read.
 * X allows one filtered-stream connection per app and its rules belong to that stream, so every
   rule on the app that is not desired is stale and is deleted by ``--apply`` / at start-up.
+
+Failure policy: every failed rules call raises a :class:`RulesError` subclass that carries the HTTP status and
+X's error objects (tweepy's exceptions are caught where the call is made and turned into these, as tweepy's own
+``errors.py`` types its HTTP errors). Callers branch on the type, never on the message text:
+:data:`NOT_RETRYABLE` (401, 403, 400 and rules X rejects) means the configuration is wrong and retrying cannot
+help; any other RulesError (429, 5xx, no network) is worth retrying. Whether a 401 may be retried after re-reading
+the token is the caller's decision (ingester.sources.x).
 """
 
 from __future__ import annotations
@@ -28,7 +35,44 @@ _BARE = re.compile(r"[#@$]?[\w'-]+", re.UNICODE)
 
 
 class RulesError(RuntimeError):
-    """X refused a rules request (the message says why and what to do)."""
+    """A rules request failed (the message says why and what to do); retrying may help.
+
+    ``status`` is the HTTP status (None when X was not reached); ``api_errors`` are X's error objects, if any.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, api_errors: Sequence[Any] = ()) -> None:
+        super().__init__(message)
+        self.status = status
+        self.api_errors = tuple(api_errors)
+
+
+class BadRequest(RulesError):
+    """HTTP 400: X says the request is invalid (a malformed rule)."""
+
+
+class RulesRejected(BadRequest):
+    """X answered but rejected some of the rules added (``errors`` in a 2xx answer): invalid rules."""
+
+
+class Unauthorized(RulesError):
+    """HTTP 401: X rejected the bearer token."""
+
+
+class Forbidden(RulesError):
+    """HTTP 403: the app's project has no filtered-stream access."""
+
+
+class TooManyRequests(RulesError):
+    """HTTP 429: X's rate limit; ``reset_time`` (Unix seconds) when X said when it resets."""
+
+    def __init__(self, message: str, *, reset_time: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.reset_time = reset_time
+
+
+#: Answers that say the configuration (token, access level, TRACKED_TERMS / X_RULE_SUFFIX) is wrong: retrying
+#: the same request cannot succeed. An Unauthorized may still be retried by a caller that can re-read the token.
+NOT_RETRYABLE: tuple[type[RulesError], ...] = (Unauthorized, Forbidden, BadRequest)
 
 
 @dataclass(frozen=True)
@@ -134,6 +178,13 @@ def _describe_errors(errors: Any) -> str:
     return " | ".join(parts)[:500]
 
 
+def _details(exc: Any) -> dict[str, Any]:
+    """The HTTP status and X's error objects of a tweepy ``HTTPException``."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    return {"status": status if isinstance(status, int) else None, "api_errors": list(exc.api_errors or [])}
+
+
 class RulesClient:
     """Rules calls through tweepy's StreamingClient (X_API_BASE_URL-aware)."""
 
@@ -146,19 +197,26 @@ class RulesClient:
 
         try:
             return func(*args, **kwargs)
-        except tweepy.Unauthorized:
-            raise RulesError(
-                f"{what}: X rejected the bearer token (401); check X_BEARER_TOKEN(_SSM_PARAMETER)"
+        except tweepy.Unauthorized as exc:
+            raise Unauthorized(
+                f"{what}: X rejected the bearer token (401); check X_BEARER_TOKEN(_SSM_PARAMETER)", **_details(exc)
             ) from None
         except tweepy.Forbidden as exc:
-            raise RulesError(
+            raise Forbidden(
                 f"{what}: X refused (403: {_describe_errors(exc.api_errors) or exc}); the app's project needs "
-                "filtered-stream access"
+                "filtered-stream access",
+                **_details(exc),
             ) from None
-        except tweepy.TooManyRequests:
-            raise RulesError(f"{what}: X rate limit (429); wait a few minutes") from None
+        except tweepy.TooManyRequests as exc:
+            raise TooManyRequests(
+                f"{what}: X rate limit (429); wait a few minutes", reset_time=exc.reset_time, **_details(exc)
+            ) from None
         except tweepy.BadRequest as exc:
-            raise RulesError(f"{what}: X says the request is invalid: {_describe_errors(exc.api_errors)}") from None
+            raise BadRequest(
+                f"{what}: X says the request is invalid: {_describe_errors(exc.api_errors)}", **_details(exc)
+            ) from None
+        except tweepy.HTTPException as exc:
+            raise RulesError(f"{what}: {type(exc).__name__}: {str(exc)[:300]}", **_details(exc)) from None
         except tweepy.TweepyException as exc:
             raise RulesError(f"{what}: {type(exc).__name__}: {str(exc)[:300]}") from None
         except requests.RequestException as exc:
@@ -173,7 +231,7 @@ class RulesClient:
             ids = [r.id for r in diff.delete if r.id is not None]
             response = self._call("deleting rules", self._client.delete_rules, ids)
             if getattr(response, "errors", None):
-                raise RulesError(f"deleting rules: {_describe_errors(response.errors)}")
+                raise RulesError(f"deleting rules: {_describe_errors(response.errors)}", api_errors=response.errors)
             log.info("deleted %d stale X rule(s)", len(ids))
         if diff.add:
             import tweepy
@@ -181,7 +239,10 @@ class RulesClient:
             adds = [tweepy.StreamRule(value=r.value, tag=r.tag) for r in diff.add]
             response = self._call("adding rules", self._client.add_rules, adds)
             if getattr(response, "errors", None):
-                raise RulesError(f"adding rules: X rejected some rules: {_describe_errors(response.errors)}")
+                raise RulesRejected(
+                    f"adding rules: X rejected some rules: {_describe_errors(response.errors)}",
+                    api_errors=response.errors,
+                )
             log.info("added %d X rule(s)", len(adds))
 
     def sync(self, desired: Sequence[Rule]) -> RulesDiff:

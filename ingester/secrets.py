@@ -19,6 +19,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ingester import logsetup
+from ingester.aws import make_boto3_client
 from ingester.config import ConfigError, Settings
 
 
@@ -54,8 +55,6 @@ def resolve_bearer_token(settings: Settings, *, ssm_client: Any = None) -> str:
     if not name:
         raise ConfigError("X_BEARER_TOKEN_SSM_PARAMETER or X_BEARER_TOKEN is required for the X source")
     if ssm_client is None:
-        from ingester.app import make_boto3_client
-
         ssm_client = make_boto3_client("ssm", settings)
     try:
         response = ssm_client.get_parameter(Name=name, WithDecryption=True)

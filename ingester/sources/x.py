@@ -34,7 +34,7 @@ from typing import Any
 from ingester.backoff import Backoff
 from ingester.config import ConfigError, Settings
 from ingester.envelope import EXPANSIONS, TWEET_FIELDS, USER_FIELDS, MalformedMessage, from_stream_message, utc_now_iso
-from ingester.rules import RulesClient, RulesError, desired_rules
+from ingester.rules import NOT_RETRYABLE, RulesClient, RulesError, Unauthorized, desired_rules
 from ingester.secrets import SET_TOKEN_COMMAND, SecretNotSetError, SecretUnavailableError
 from ingester.sources import Sink
 from ingester.stats import Stats
@@ -248,7 +248,7 @@ class XSource:
                 return
             except RulesError as exc:
                 text = str(exc)
-                if "(401)" in text and self._token_refresher is not None:
+                if isinstance(exc, Unauthorized) and self._token_refresher is not None:
                     # The token lives in SSM: right after a deploy it is still Terraform's placeholder. Keep
                     # trying (re-reading it each time) so setting the parameter is enough, no restart needed.
                     wait = min(backoff.next(), UNAUTHORIZED_RETRY_MAX_S * self.settings.x_reconnect_backoff_scale)
@@ -261,7 +261,7 @@ class XSource:
                         return
                     self.refresh_token()
                     continue
-                if "(401)" in text or "(403" in text or "invalid" in text:
+                if isinstance(exc, NOT_RETRYABLE):
                     raise ConfigError(f"TRACKED_TERMS rules could not be synced: {text}") from None
                 wait = backoff.next()
                 log.error("syncing X rules failed: %s; retrying in %.0f s", text, wait)

@@ -1,17 +1,25 @@
 """Runtime configuration of the transform Lambda, read once per container from the environment.
 
-An explicit argument beats the environment, which beats the default. A missing or malformed value raises
-:class:`ConfigError` naming the variable and what it expects, so a misconfigured function fails at cold start
-instead of sending every record to S3.
+Each setting is declared once, as a field of :class:`Settings` (:func:`setting`): name, type, default, environment
+variable, parser, validator and help text. The table of lambda_src/README.md is generated from it
+(``python scripts/settings_docs.py --write``). The shape is the ingester's (``ingester.config.Setting``); the
+Lambda is a separate zip and cannot import the ingester, so it keeps this small copy, and a test checks that both
+declare the same attributes.
+
+An explicit argument beats the environment, which beats the default.
+
+Failure policy: a missing or malformed value raises :class:`ConfigError` naming the variable and what it expects,
+so a misconfigured function fails at cold start instead of sending every record to S3.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Literal, cast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
 BackendName = Literal["comprehend", "vader"]
 BACKENDS: tuple[BackendName, ...] = ("comprehend", "vader")
@@ -23,6 +31,28 @@ class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
 
 
+# -- parsers: (variable name, raw text from the environment) -> typed value ------------------------------------
+
+
+def _strip(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _lower(name: str, raw: str) -> str:
+    return raw.strip().lower()
+
+
+def _upper(name: str, raw: str) -> str:
+    return raw.strip().upper()
+
+
+def _parse_int(name: str, raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer: expected 1 to {MAX_CONCURRENCY}") from None
+
+
 def _parse_bool(name: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("true", "1", "yes"):
@@ -32,33 +62,109 @@ def _parse_bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name}={raw!r} is not a boolean: expected 'true' or 'false'")
 
 
+# -- validators: (variable name, value of the field) -> the value; run on every construction ------------------
+
+
+def _backend(name: str, value: Any) -> Any:
+    if value not in BACKENDS:
+        raise ConfigError(f"{name}={value!r} is not a known backend: expected one of {', '.join(BACKENDS)}")
+    return value
+
+
+def _concurrency(name: str, value: Any) -> Any:
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise ConfigError(f"{name}={value!r} is out of range: expected an integer from 1 to {MAX_CONCURRENCY}")
+    return value
+
+
+def _namespace(name: str, value: Any) -> Any:
+    if not value or len(value) > 255:
+        raise ConfigError(f"{name} must be a non-empty string of at most 255 characters")
+    return value
+
+
+def _log_level(name: str, value: Any) -> Any:
+    if value not in LOG_LEVELS:
+        raise ConfigError(f"{name}={value!r} is not a log level: expected one of {', '.join(LOG_LEVELS)}")
+    return value
+
+
+# -- the declaration --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Everything about one setting but its field name, type and default (those are the dataclass field's)."""
+
+    env: str
+    """The environment variable."""
+    help: str
+    """One paragraph: the README table's text."""
+    parse: Callable[[str, str], object] = _strip
+    """Raw text -> typed value; raises ConfigError naming the variable."""
+    check: Callable[[str, Any], Any] | None = None
+    """Validates (and may normalise) the field's value; runs on every construction."""
+
+
+_SETTING = "setting"
+
+
+def setting(default: Any, **spec: Any) -> Any:
+    """A :class:`Settings` field declared with its :class:`Setting` (keyword arguments)."""
+    return dataclasses.field(default=default, metadata={_SETTING: Setting(**spec)})
+
+
+def declaration(f: dataclasses.Field[Any]) -> Setting:
+    declared = f.metadata[_SETTING]
+    assert isinstance(declared, Setting)
+    return declared
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Configuration of one Lambda container (see lambda_src/README.md for the variables)."""
+    """Configuration of one Lambda container."""
 
-    sentiment_backend: BackendName = "comprehend"
-    comprehend_concurrency: int = 4
-    emit_metrics: bool = False
-    metrics_namespace: str = "TweetSentiment"
-    log_level: str = "INFO"
+    sentiment_backend: BackendName = setting(
+        "comprehend",
+        env="SENTIMENT_BACKEND",
+        help="`comprehend` or `vader` (case-insensitive). Any other value fails the cold start with "
+        "`ConfigError: SENTIMENT_BACKEND='…' is not a known backend: expected one of comprehend, vader`.",
+        parse=_lower,
+        check=_backend,
+    )
+    comprehend_concurrency: int = setting(
+        4,
+        env="COMPREHEND_CONCURRENCY",
+        help=f"BatchDetectSentiment calls in flight at once (1–{MAX_CONCURRENCY}).",
+        parse=_parse_int,
+        check=_concurrency,
+    )
+    emit_metrics: bool = setting(
+        False,
+        env="EMIT_METRICS",
+        help="`true` writes the invocation summary as a CloudWatch Embedded Metric Format line.",
+        parse=_parse_bool,
+    )
+    metrics_namespace: str = setting(
+        "TweetSentiment",
+        env="METRICS_NAMESPACE",
+        help="CloudWatch namespace for those metrics.",
+        check=_namespace,
+    )
+    log_level: str = setting(
+        "INFO",
+        env="LOG_LEVEL",
+        help="`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`. Applies in Lambda; elsewhere the host application "
+        "configures logging.",
+        parse=_upper,
+        check=_log_level,
+    )
 
     def __post_init__(self) -> None:
-        if self.sentiment_backend not in BACKENDS:
-            raise ConfigError(
-                f"SENTIMENT_BACKEND={self.sentiment_backend!r} is not a known backend: "
-                f"expected one of {', '.join(BACKENDS)}"
-            )
-        if not 1 <= self.comprehend_concurrency <= MAX_CONCURRENCY:
-            raise ConfigError(
-                f"COMPREHEND_CONCURRENCY={self.comprehend_concurrency!r} is out of range: "
-                f"expected an integer from 1 to {MAX_CONCURRENCY}"
-            )
-        if not self.metrics_namespace or len(self.metrics_namespace) > 255:
-            raise ConfigError("METRICS_NAMESPACE must be a non-empty string of at most 255 characters")
-        if self.log_level not in LOG_LEVELS:
-            raise ConfigError(
-                f"LOG_LEVEL={self.log_level!r} is not a log level: expected one of {', '.join(LOG_LEVELS)}"
-            )
+        for f in dataclasses.fields(self):
+            declared = declaration(f)
+            if declared.check is not None:
+                object.__setattr__(self, f.name, declared.check(declared.env, getattr(self, f.name)))
 
     @property
     def log_level_number(self) -> int:
@@ -66,33 +172,18 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Build settings from ``env`` (default ``os.environ``); keyword ``overrides`` win over the environment."""
+        """Build settings from ``env`` (default ``os.environ``); keyword ``overrides`` win over the environment.
+
+        A variable that is present counts, even empty (an empty SENTIMENT_BACKEND is an error, not the default).
+        """
         source = os.environ if env is None else env
-        values: dict[str, object] = {}
-        if "SENTIMENT_BACKEND" in source:
-            values["sentiment_backend"] = source["SENTIMENT_BACKEND"].strip().lower()
-        if "COMPREHEND_CONCURRENCY" in source:
-            raw = source["COMPREHEND_CONCURRENCY"]
-            try:
-                values["comprehend_concurrency"] = int(raw.strip())
-            except ValueError:
-                raise ConfigError(
-                    f"COMPREHEND_CONCURRENCY={raw!r} is not an integer: expected 1 to {MAX_CONCURRENCY}"
-                ) from None
-        if "EMIT_METRICS" in source:
-            values["emit_metrics"] = _parse_bool("EMIT_METRICS", source["EMIT_METRICS"])
-        if "METRICS_NAMESPACE" in source:
-            values["metrics_namespace"] = source["METRICS_NAMESPACE"].strip()
-        if "LOG_LEVEL" in source:
-            values["log_level"] = source["LOG_LEVEL"].strip().upper()
-        unknown = set(overrides) - {f.name for f in fields(cls)}
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise TypeError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            declared = declaration(f)
+            if declared.env in source:
+                values[f.name] = declared.parse(declared.env, source[declared.env])
         values.update(overrides)
-        return cls(
-            sentiment_backend=cast(BackendName, values.get("sentiment_backend", cls.sentiment_backend)),
-            comprehend_concurrency=cast(int, values.get("comprehend_concurrency", cls.comprehend_concurrency)),
-            emit_metrics=cast(bool, values.get("emit_metrics", cls.emit_metrics)),
-            metrics_namespace=cast(str, values.get("metrics_namespace", cls.metrics_namespace)),
-            log_level=cast(str, values.get("log_level", cls.log_level)),
-        )
+        return cls(**values)

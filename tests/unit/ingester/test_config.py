@@ -156,3 +156,9 @@ def test_a_quoted_phrase_in_tracked_terms_is_the_phrase_itself() -> None:
     assert [r.value for r in desired_rules(quoted)] == ["aws", '"big data"', "#x"]
     with pytest.raises(ConfigError, match="TRACKED_TERMS"):
         Settings.from_sources({}, {"TRACKED_TERMS": 'aws,""'}, None)
+
+
+def test_state_directory_of_the_process_does_not_leak_into_an_explicit_environ(monkeypatch) -> None:
+    monkeypatch.setenv("STATE_DIRECTORY", "/var/lib/elsewhere")
+    assert Settings.from_sources({}, {}, None).state_dir == Path("./state")
+    assert Settings().state_dir == Path("/var/lib/elsewhere")  # direct construction: the process environment
