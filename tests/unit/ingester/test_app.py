@@ -21,13 +21,13 @@ SCHEMA = json.loads((SCHEMAS_DIR / "envelope.schema.json").read_text())
 
 
 def settings(tmp_path: Path, replay: Path, **kwargs: object) -> Settings:
+    values: dict[str, object] = {"linger_ms": 20, **kwargs}
     return Settings(
         source="replay",
         replay_file=replay,
         delivery_stream="demo",
         state_dir=tmp_path / "state",
-        linger_ms=20,
-        **kwargs,  # type: ignore[arg-type]
+        **values,  # type: ignore[arg-type]
     )
 
 
