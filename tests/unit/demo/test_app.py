@@ -1,18 +1,20 @@
-"""The demo CLI's own decisions: flags, live-X detection, output paths, the stop handler."""
+"""The demo CLI's decisions and how a run is built: flags, live X, output paths, the transform, the stop handler."""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 import pytest
 
-from scripts.demo import app
+from scripts.demo import app, wiring
+from tests.support.transform import decode, envelope, firehose_event, record_data
 
 
 def test_defaults_and_paths(tmp_path: Path) -> None:
     args = app.build_parser().parse_args(["--output-dir", str(tmp_path)])
-    paths = app.Paths.from_args(args)
+    paths = wiring.Paths.from_args(args)
     assert paths.db == tmp_path / "tweets.db"
     assert paths.failed == tmp_path / "failed"
     assert args.rate is None and args.limit is None and not args.loop
@@ -43,17 +45,17 @@ def test_rate_zero_means_full_speed() -> None:
 
 def test_live_x_is_detected_from_environment_or_dotenv(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    assert not app.live_x_configured({}, env_file)
-    assert app.live_x_configured({"X_BEARER_TOKEN": "t"}, env_file)
+    assert not wiring.live_x_configured({}, env_file)
+    assert wiring.live_x_configured({"X_BEARER_TOKEN": "t"}, env_file)
     env_file.write_text("TRACKED_TERMS=aws\nX_BEARER_TOKEN=\n")
-    assert not app.live_x_configured({}, env_file)
+    assert not wiring.live_x_configured({}, env_file)
     env_file.write_text("X_BEARER_TOKEN=abc123\n")
-    assert app.live_x_configured({}, env_file)
+    assert wiring.live_x_configured({}, env_file)
 
 
 def test_reset_removes_only_the_demo_outputs(tmp_path: Path) -> None:
     args = app.build_parser().parse_args(["--output-dir", str(tmp_path)])
-    paths = app.Paths.from_args(args)
+    paths = wiring.Paths.from_args(args)
     (paths.failed / "processing-failed").mkdir(parents=True)
     paths.state.mkdir()
     paths.db.write_text("x")
@@ -85,8 +87,8 @@ def test_live_x_settings_come_from_the_environment_and_dotenv(tmp_path: Path, mo
     monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
     monkeypatch.delenv("TRACKED_TERMS", raising=False)
     args = app.build_parser().parse_args(["--output-dir", str(tmp_path), "--env-file", str(env_file), "--limit", "5"])
-    paths = app.Paths.from_args(args)
-    settings = app.ingester_settings(args, paths, live=True, view=False)
+    paths = wiring.Paths.from_args(args)
+    settings = wiring.ingester_settings(args, paths, live=True, view=False)
     assert settings.source == "x"
     assert settings.x_bearer_token == "token-from-dotenv"
     assert settings.tracked_terms == ("aws", "python")
@@ -97,17 +99,17 @@ def test_live_x_without_tracked_terms_fails_before_starting(tmp_path: Path, monk
     monkeypatch.delenv("TRACKED_TERMS", raising=False)
     monkeypatch.setenv("X_BEARER_TOKEN", "t0ken")
     args = app.build_parser().parse_args(["--output-dir", str(tmp_path), "--env-file", str(tmp_path / "none")])
-    with pytest.raises(app.DemoConfigError, match="TRACKED_TERMS"):
-        app.ingester_settings(args, app.Paths.from_args(args), live=True, view=False)
+    with pytest.raises(wiring.DemoConfigError, match="TRACKED_TERMS"):
+        wiring.ingester_settings(args, wiring.Paths.from_args(args), live=True, view=False)
 
 
 def test_replay_settings_pace_the_view_and_run_flat_out_without_it(tmp_path: Path) -> None:
     args = app.build_parser().parse_args(["--output-dir", str(tmp_path)])
-    paths = app.Paths.from_args(args)
-    assert app.ingester_settings(args, paths, live=False, view=True).rate == app.VIEW_RATE
-    assert app.ingester_settings(args, paths, live=False, view=False).rate is None
+    paths = wiring.Paths.from_args(args)
+    assert wiring.ingester_settings(args, paths, live=False, view=True).rate == wiring.VIEW_RATE
+    assert wiring.ingester_settings(args, paths, live=False, view=False).rate is None
     args = app.build_parser().parse_args(["--output-dir", str(tmp_path), "--rate", "0"])
-    assert app.ingester_settings(args, paths, live=False, view=True).rate is None
+    assert wiring.ingester_settings(args, paths, live=False, view=True).rate is None
 
 
 def test_an_unusable_output_dir_is_a_clear_error_not_a_traceback(
@@ -192,3 +194,31 @@ def test_live_with_x_unreachable_stops_after_the_connect_timeout(
     out = capsys.readouterr().out
     assert code == app.EXIT_FATAL
     assert "could not connect to the X stream within 1 s" in out
+
+
+def test_the_transform_is_built_with_vader_and_no_metrics_without_touching_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an environment that asks the Lambda for Comprehend and EMF metrics
+    monkeypatch.setenv("SENTIMENT_BACKEND", "comprehend")
+    monkeypatch.setenv("EMIT_METRICS", "true")
+    before = dict(os.environ)
+    # When the demo builds its transform and runs one record through it
+    processor = wiring.build_transform(os.environ)
+    response = processor(firehose_event([record_data(envelope())]), None)
+    # Then it scored with VADER, wrote no EMF line, and left the environment as it was
+    (record,) = response["records"]
+    assert record["result"] == "Ok"
+    assert decode(record["data"])["sentiment_model"].startswith("vader")
+    assert '"_aws"' not in capsys.readouterr().out
+    assert dict(os.environ) == before
+
+
+def test_a_malformed_transform_variable_fails_before_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "chatty")
+    code = app.run(["--output-dir", str(tmp_path / "out"), "--no-view", "--limit", "1"])
+    assert code == app.EXIT_CONFIG
+    assert capsys.readouterr().err.startswith("demo: configuration error: LOG_LEVEL='CHATTY'")
+    assert not (tmp_path / "out" / "tweets.db").exists()
