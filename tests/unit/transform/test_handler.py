@@ -19,7 +19,7 @@ from transform.settings import ConfigError, Settings
 
 from tests.conftest import EVENTS_DIR, REPO_ROOT
 from tests.events import generate
-from tests.unit.transform.support import (
+from tests.support.transform import (
     ENVELOPE_VALIDATOR,
     FakeContext,
     StubComprehend,
