@@ -15,8 +15,8 @@ from pathlib import Path
 
 import jsonschema
 
-from tests.conftest import REPO_ROOT, SCHEMAS_DIR
-from tests.unit.demo.fake_opensearch import FakeOpenSearch, serve
+from tests.support.fake_opensearch import serve
+from tests.support.paths import REPO_ROOT, SCHEMAS_DIR
 
 SAMPLE = REPO_ROOT / "scripts" / "data" / "sample_tweets.jsonl"
 SCHEMA = json.loads((SCHEMAS_DIR / "document.schema.json").read_text())
@@ -204,18 +204,18 @@ def test_bad_flags_fail_with_a_message(tmp_path: Path) -> None:
 
 def test_opensearch_url_indexes_with_the_template(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    with serve(FakeOpenSearch()) as fake:
+    with serve() as fake:
         proc = run_demo("--limit", "200", "--no-view", "--output-dir", str(out), "--opensearch-url", fake.url)
     assert proc.returncode == 0, proc.stderr
-    assert "tweets" in fake.templates
-    (index,) = fake.indices.values()
+    assert "tweets" in fake.state.templates
+    (index,) = fake.state.indices.values()
     assert len(index) == 200  # the strict template accepted every document
     assert "indexed 200 document(s) into OpenSearch 2.13.0" in proc.stdout
     assert failed_files(out) == []
 
 
 def test_unreachable_opensearch_fails_at_start_with_a_message(tmp_path: Path) -> None:
-    from tests.conftest import free_port
+    from tests.support.net import free_port
 
     proc = run_demo("--no-view", "--output-dir", str(tmp_path), "--opensearch-url", f"http://127.0.0.1:{free_port()}")
     assert proc.returncode == 2

@@ -45,9 +45,9 @@ from botocore.exceptions import ClientError
 
 from tests.integration.ingester.fake_x import Connection, FakeX, serve
 from tests.support import nspawn
+from tests.support.paths import REPO_ROOT
 from tests.support.terraform import (
     MODULES_DIR,
-    REPO_ROOT,
     Terraform,
     moto_provider_override,
     write_cli_config,
