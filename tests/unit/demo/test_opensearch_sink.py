@@ -17,9 +17,9 @@ from scripts.demo.firehose import BatchOutcome, BufferedRecord
 from scripts.demo.opensearch_sink import OpenSearchIndexer, client_from_url
 from scripts.demo.store import SQLiteStore
 from scripts.opensearch.client import OpenSearchError
+from tests.support.demo import make_doc
 from tests.support.fake_opensearch import FakeOpenSearch, serve
 from tests.support.net import free_port
-from tests.unit.demo.conftest import make_doc
 
 NOW = datetime(2026, 11, 26, 23, 59, 0, tzinfo=UTC)
 
