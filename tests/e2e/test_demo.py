@@ -232,3 +232,21 @@ def test_the_whole_sample_arrives_with_no_arguments_but_the_output_dir(tmp_path:
     assert "end of the replay file" in proc.stdout
     assert "3000 message(s) read, 0 malformed skipped" in proc.stdout
     assert failed_files(out) == []
+
+
+def test_plain_python_m_from_the_repository_root_works_without_pythonpath(tmp_path: Path) -> None:
+    # Given no PYTHONPATH (no make): __main__ re-executes once with lambda_src on PYTHONPATH, nothing edits sys.path
+    env = demo_env()
+    del env["PYTHONPATH"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "scripts.demo", "--limit", "20", "--no-view", "--output-dir", str(tmp_path / "out")],
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(rows(tmp_path / "out" / "tweets.db")) == 20

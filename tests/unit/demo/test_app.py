@@ -222,3 +222,15 @@ def test_a_malformed_transform_variable_fails_before_start(
     assert code == app.EXIT_CONFIG
     assert capsys.readouterr().err.startswith("demo: configuration error: LOG_LEVEL='CHATTY'")
     assert not (tmp_path / "out" / "tweets.db").exists()
+
+
+def test_the_entry_point_adds_lambda_src_to_pythonpath_only_when_transform_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scripts.demo import __main__ as entry
+
+    assert entry.environ_with_lambda_src({"PYTHONPATH": "x"}) is None  # importable here: no re-execution
+    monkeypatch.setattr(entry.importlib.util, "find_spec", lambda name: None)
+    env = entry.environ_with_lambda_src({"PYTHONPATH": "x", "A": "1"})
+    assert env == {"PYTHONPATH": f"{entry.LAMBDA_SRC}{os.pathsep}x", "A": "1"}
+    assert entry.environ_with_lambda_src(env) is None  # still missing with lambda_src on the path: no loop
