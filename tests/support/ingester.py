@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 # behaviour(call_number, records) -> None (accept all) | set of indices to fail | Exception to raise
@@ -118,6 +117,8 @@ class ListSink:
 
 
 def make_stream(name: str, bucket: str) -> None:
+    import boto3
+
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=bucket)
     firehose = boto3.client("firehose", region_name="us-east-1")
@@ -134,6 +135,8 @@ def make_stream(name: str, bucket: str) -> None:
 
 def read_back(bucket: str) -> list[dict[str, object]]:
     """Firehose concatenates the records of a batch into one object; split them back."""
+    import boto3
+
     s3 = boto3.client("s3", region_name="us-east-1")
     decoder = json.JSONDecoder()
     out: list[dict[str, object]] = []
