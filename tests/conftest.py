@@ -1,4 +1,4 @@
-"""Shared fixtures.
+"""Shared fixtures (helpers that tests import live in :mod:`tests.support`, never here).
 
 REQUIRE_ALL_TESTS=1 (set by .ci/run) turns every skip into a failure, except tests marked ``opt_in``
 (those need something CI cannot have, such as a real OpenSearch cluster). Tests that need terraform
@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-EVENTS_DIR = Path(__file__).resolve().parent / "events"
-SCHEMAS_DIR = REPO_ROOT / "lambda_src" / "transform" / "schemas"
+from tests.support.fake_opensearch import FakeOpenSearch, serve
+from tests.support.net import free_port
+from tests.support.paths import REPO_ROOT
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -56,12 +54,6 @@ def _restore_logging() -> Iterator[None]:
     root.setLevel(level)
     for name, value in levels.items():
         logging.getLogger(name).setLevel(value)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -102,3 +94,10 @@ def moto_endpoint(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     return moto_server
+
+
+@pytest.fixture
+def fake_os() -> Iterator[FakeOpenSearch]:
+    """The fake OpenSearch + Dashboards server on 127.0.0.1 (OpenSearch setup, smoke and demo tests)."""
+    with serve() as server:
+        yield server

@@ -1,7 +1,7 @@
 """Local end-to-end benchmark (``make bench``): the demo pipeline at full speed, beside a naive baseline.
 
 Both rows run the same code in the same process on the bundled sample: the ingester's replay source and
-Firehose writer (``ingester.app.run``) → LocalFirehose → ``transform.handler.lambda_handler`` (VADER) →
+Firehose writer (``ingester.app.run``) → LocalFirehose → ``transform.handler.process_event`` (VADER) →
 SQLite. They differ only in batching:
 
 - batched: the demo's defaults (PutRecordBatch up to 500 records, processor buffer 1 MiB / 1 s, one SQLite
@@ -30,12 +30,12 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO_ROOT / "lambda_src"), str(REPO_ROOT)]
 
-from scripts.demo.app import load_handler  # noqa: E402
 from scripts.demo.delivery import DemoStats, StoreTarget  # noqa: E402
 from scripts.demo.failed import FailedWriter  # noqa: E402
 from scripts.demo.firehose import LocalFirehose  # noqa: E402
 from scripts.demo.store import SQLiteStore  # noqa: E402
 from scripts.demo.view import fmt_ms, percentile  # noqa: E402
+from scripts.demo.wiring import build_transform  # noqa: E402
 
 SAMPLE = REPO_ROOT / "scripts" / "data" / "sample_tweets.jsonl"
 
@@ -68,7 +68,7 @@ def run_pipeline(name: str, work: Path, *, naive: bool, limit: int, loop: bool, 
     from ingester.app import run as run_ingester
     from ingester.config import Settings
 
-    handler = load_handler()
+    handler = build_transform(os.environ)
     store = SQLiteStore(work / "tweets.db")
     stats = DemoStats()
     failed = FailedWriter(work / "failed")

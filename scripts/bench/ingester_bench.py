@@ -127,7 +127,7 @@ def serve_endpoint(port_file: Path) -> None:
 
 # -- measurements (child processes, one core) -------------------------------------------------------
 def make_replay(path: Path, n: int) -> Path:
-    from tests.unit.ingester.fakes import stream_message
+    from tests.support.ingester import stream_message
 
     with path.open("w", encoding="utf-8") as handle:
         for i in range(n):

@@ -1,15 +1,22 @@
-"""``python -m scripts.demo``: run the ingester and the transform locally, with a live view.
+"""``python -m scripts.demo``: the command line and the run loop of the local pipeline, with a live view.
 
     ingester (replay of the bundled sample, or the live X stream with --live)
       → LocalFirehose (PutRecordBatch limits, buffer by size and interval, Firehose events)
-      → transform.handler.lambda_handler with the embedded VADER backend
+      → transform.handler.process_event with the embedded VADER backend (built by scripts.demo.wiring)
       → SQLite (demo-output/tweets.db) | demo-output/failed/processing-failed/YYYY/MM/DD/HH/...
       (+ a real OpenSearch with --opensearch-url)
 
-The ingester runs in a worker thread exactly as in production (``ingester.app.run`` with a Firehose client
-and a stop event); this thread draws the view. Ctrl-C (or SIGTERM, or --duration) sets the stop event: the
-ingester stops reading and flushes, the local firehose delivers what it buffered, the store commits, and
+This module parses the flags, asks :mod:`scripts.demo.wiring` for the pieces, runs them and prints the
+summary. The ingester runs in a worker thread exactly as in production (``ingester.app.run`` with a Firehose
+client and a stop event); this thread draws the view. Ctrl-C (or SIGTERM, or --duration) sets the stop event:
+the ingester stops reading and flushes, the local firehose delivers what it buffered, the store commits, and
 the summary is printed with exit status 0.
+
+Failure policy (exit status): 2 (EXIT_CONFIG) for anything the user can fix, found while the pieces are built
+and before a record is read, with one ``demo: ...`` line on stderr; 1 (EXIT_FATAL) when the ingester crashes
+or exits non-zero, or --live never reached X within LIVE_CONNECT_TIMEOUT_S; 130 when a second Ctrl-C
+abandons the ingester. In every case after start-up what the local firehose holds is still delivered and the
+summary printed: nothing accepted is dropped silently.
 """
 
 from __future__ import annotations
@@ -19,42 +26,27 @@ import json
 import logging
 import math
 import os
-import shutil
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from ingester import __version__
-from scripts.demo.delivery import DemoStats, Snapshot, StoreTarget
-from scripts.demo.failed import FailedWriter
-from scripts.demo.firehose import LocalFirehose
-from scripts.demo.store import SQLiteStore, StoreError
-from scripts.opensearch.client import OpenSearchError
-
-if TYPE_CHECKING:
-    from scripts.demo.opensearch_sink import OpenSearchIndexer
+from scripts.demo.delivery import Snapshot
+from scripts.demo.store import StoreError
 from scripts.demo.view import LiveView, Summary, render_progress, render_summary
+from scripts.demo.wiring import DEFAULT_OUTPUT, DEFAULT_SAMPLE, REPO_ROOT, VIEW_RATE, DemoConfigError, Pieces, build
+from scripts.opensearch.client import OpenSearchError
 
 log = logging.getLogger("scripts.demo")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SAMPLE = REPO_ROOT / "scripts" / "data" / "sample_tweets.jsonl"
-DEFAULT_OUTPUT = Path("demo-output")
-STREAM_NAME = "demo"
 LIVE_CONNECT_TIMEOUT_S = 60.0  # --live: stop with a clear message when X was never reached in this time
-VIEW_RATE = 200.0  # tweets/s replayed by default when the live view is on, so there is something to watch
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class DemoConfigError(ValueError):
-    """A flag or the environment is unusable; the message says which and why."""
 
 
 def _positive_float(text: str) -> float:
@@ -154,141 +146,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Paths:
-    output_dir: Path
-    db: Path
-    failed: Path
-    state: Path
-    log: Path
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Paths:
-        out = Path(args.output_dir)
-        return cls(
-            out,
-            Path(args.db) if args.db else out / "tweets.db",
-            out / "failed",
-            out / "ingester-state",
-            out / "demo.log",
-        )
-
-    def reset(self) -> None:
-        for path in (self.db, Path(f"{self.db}-wal"), Path(f"{self.db}-shm"), self.log):
-            path.unlink(missing_ok=True)
-        for folder in (self.failed, self.state):
-            if folder.is_dir():
-                shutil.rmtree(folder)
-
-
-def live_x_configured(environ: Mapping[str, str], env_file: Path) -> bool:
-    """True when a bearer token is set in the environment or in the dotenv file (its value is not kept)."""
-    if environ.get("X_BEARER_TOKEN"):
-        return True
-    if env_file.is_file():
-        from dotenv import dotenv_values
-
-        return bool(dotenv_values(env_file).get("X_BEARER_TOKEN"))
-    return False
-
-
-def ingester_settings(args: argparse.Namespace, paths: Paths, *, live: bool, view: bool) -> Any:
-    from ingester.config import ConfigError, Settings
-
-    rate = args.rate if args.rate is not None else (VIEW_RATE if view and not live else 0.0)
-    common: dict[str, Any] = {
-        "delivery_stream": STREAM_NAME,
-        "state_dir": paths.state,
-        "limit": args.limit,
-        "linger_ms": 250,  # a demo wants to see tweets soon; production keeps its own default
-        "status_interval_s": 0.5,
-        "stats_interval_s": 3600.0,
-    }
-    try:
-        if live:
-            settings = Settings.from_sources({"source": "x", **common}, dict(os.environ), args.env_file)
-        else:
-            sample = Path(args.sample) if args.sample else DEFAULT_SAMPLE
-            if sample.is_dir():
-                raise DemoConfigError(f"--sample {sample}: is a folder; pass a JSONL file of stream messages")
-            if not sample.is_file():
-                raise DemoConfigError(f"--sample {sample}: no such file")
-            settings = Settings(source="replay", replay_file=sample, rate=rate or None, loop=args.loop, **common)
-        settings.require_for_run()  # a missing setting fails here with its name, before anything starts
-        return settings
-    except ConfigError as exc:
-        raise DemoConfigError(str(exc)) from None
-
-
-def display_path(path: Path) -> str:
-    """``path`` relative to the working directory when it is inside it (shorter in the view), else as given."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def connect_opensearch(url: str | None, *, insecure: bool) -> OpenSearchIndexer | None:
-    """The indexer for --opensearch-url, with the template applied; None without the flag."""
-    if not url:
-        return None
-    from scripts.demo.opensearch_sink import OpenSearchIndexer, client_from_url
-
-    indexer = OpenSearchIndexer(client_from_url(url, verify=not insecure))
-    indexer.prepare()
-    return indexer
-
-
-class WarningTail(logging.Handler):
-    """Keeps the last warning for the live view's footer."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.count = 0
-        self.last: str | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
-        self.last = f"{record.levelname.lower()}: {record.getMessage()}"
-
-
-def configure_logging(paths: Paths, *, view: bool) -> WarningTail:
-    """JSON lines to OUTPUT_DIR/demo.log; warnings also to stderr unless the live view owns the terminal."""
-    from ingester.logsetup import JsonFormatter, RedactingFilter
-
-    paths.output_dir.mkdir(parents=True, exist_ok=True)
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    file_handler = logging.FileHandler(paths.log, encoding="utf-8")
-    file_handler.setFormatter(JsonFormatter())
-    file_handler.addFilter(RedactingFilter())
-    root.addHandler(file_handler)
-    if not view:
-        stderr = logging.StreamHandler(sys.stderr)
-        stderr.setLevel(logging.WARNING)
-        stderr.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        stderr.addFilter(RedactingFilter())
-        root.addHandler(stderr)
-    tail = WarningTail()
-    root.addHandler(tail)
-    root.setLevel(logging.INFO)
-    for name in ("botocore", "boto3", "urllib3", "s3transfer", "requests_oauthlib", "oauthlib", "tweepy"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    return tail
-
-
-def load_handler() -> Any:
-    """The transform Lambda's handler with the embedded VADER backend (chosen at cold start from the environment)."""
-    os.environ["SENTIMENT_BACKEND"] = "vader"
-    os.environ["EMIT_METRICS"] = "false"
-    from transform import handler
-
-    handler.reset_runtime()
-    handler.get_runtime()  # a bad setting fails here, before any record is read
-    return handler.lambda_handler
-
-
 def read_source_status(state_dir: Path) -> dict[str, Any]:
     """The ingester's own counters (read, duplicates, malformed lines by reason) from its state file."""
     try:
@@ -342,56 +199,37 @@ class Stopper:
 
 
 class Demo:
-    """One run: the pieces, the worker thread, the view loop and the summary."""
+    """One run: the worker thread, the view loop and the summary, over pieces built by :func:`wiring.build`.
 
-    def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
+    The constructor does no I/O; :meth:`open` builds (and opens) the pieces and makes the Demo.
+    """
+
+    def __init__(self, pieces: Pieces, args: argparse.Namespace, out: TextIO) -> None:
+        self.pieces = pieces
         self.args = args
         self.out = out
-        self.view_on = not args.no_view and out.isatty() and os.environ.get("TERM") != "dumb"
-        self.paths = Paths.from_args(args)
-        if args.reset:
-            self.paths.reset()
-        if args.env_file is not None and not args.env_file.is_file():
-            raise DemoConfigError(f"--env-file {args.env_file}: no such file")
-        args.env_file = args.env_file or Path(".env")
-        # Live mode only when asked: a token in .env alone never switches the demo to X (billed per post).
-        self.live = bool(args.live)
-        token = live_x_configured(os.environ, args.env_file)
-        if self.live and not token:
-            raise DemoConfigError(
-                f"--live needs X_BEARER_TOKEN in the environment or in {args.env_file} (see ingester/.env.example)"
-            )
-        if token and not self.live:
-            print("demo: X_BEARER_TOKEN is configured but ignored; replaying the sample (--live reads the X stream)",
-                  file=sys.stderr)  # fmt: skip
-        self.tail = configure_logging(self.paths, view=self.view_on)
-        self.settings = ingester_settings(args, self.paths, live=self.live, view=self.view_on)
-        handler = load_handler()
-        self.store = SQLiteStore(self.paths.db)
-        self.stats = DemoStats()
-        self.failed = FailedWriter(self.paths.failed, STREAM_NAME)
-        self.indexer = connect_opensearch(args.opensearch_url, insecure=args.opensearch_insecure)
-        self.target = StoreTarget(self.store, self.failed, self.stats, lambda_arn="", indexer=self.indexer)
-        self.firehose = LocalFirehose(
-            handler,
-            self.target,
-            stream_name=STREAM_NAME,
-            buffer_bytes=int(args.buffer_mb * 1024 * 1024),
-            buffer_interval_s=args.buffer_interval,
-        )
-        self.target.lambda_arn = self.firehose.lambda_arn
+        self.live = pieces.live
+        self.paths = pieces.paths
+        self.settings = pieces.settings
+        self.source_desc = pieces.source_desc
+        self.tail = pieces.tail
+        self.store = pieces.store
+        self.stats = pieces.stats
+        self.failed = pieces.failed
+        self.indexer = pieces.indexer
+        self.firehose = pieces.firehose
         self.stop = threading.Event()
         self.stopper = Stopper(self.stop)
         self.code: int | None = None
-        if self.live:
-            self.source_desc = "live X filtered stream (X_BEARER_TOKEN from the environment or .env)"
-        else:
-            rate = f"{self.settings.rate:g} tweets/s" if self.settings.rate else "full speed"
-            looping = ", looping" if self.settings.loop else ""
-            self.source_desc = f"replay {display_path(self.settings.replay_file)} ({rate}{looping})"
+        self.unreachable = False
         self.view: LiveView | None = None
-        if self.view_on:
+        if pieces.view_on:
             self.view = LiveView(out, title=f"tweet sentiment · local demo · {self.source_desc}")
+
+    @classmethod
+    def open(cls, args: argparse.Namespace, out: TextIO, environ: Mapping[str, str] | None = None) -> Demo:
+        """Build every piece of the run from the flags and ``environ`` (default ``os.environ``), then the Demo."""
+        return cls(build(args, out, os.environ if environ is None else environ), args, out)
 
     def _ingest(self) -> None:
         from ingester.app import run as run_ingester
@@ -433,7 +271,6 @@ class Demo:
     def _watch(self, worker: threading.Thread, started: float) -> None:
         next_progress = started + 2.0
         connected_once = False
-        self.unreachable = False
         while worker.is_alive():
             worker.join(timeout=0.25)
             now = time.monotonic()
@@ -464,7 +301,7 @@ class Demo:
         return "the stream ended" if self.live else "end of the replay file"
 
     def _finish(self) -> int:
-        code = EXIT_FATAL if self.code is None or getattr(self, "unreachable", False) else self.code
+        code = EXIT_FATAL if self.code is None or self.unreachable else self.code
         snap = self.snapshot(full=True)
         if self.view is not None:
             self.view.draw(snap, footer="finished")
@@ -508,7 +345,7 @@ class Demo:
 def run(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        demo = Demo(args, stdout or sys.stdout)
+        demo = Demo.open(args, stdout or sys.stdout)
     except (DemoConfigError, StoreError, OpenSearchError) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return EXIT_CONFIG

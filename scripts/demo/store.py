@@ -5,6 +5,12 @@ built from): nested objects are flattened (``author.username`` → ``author_user
 JSON text, booleans as 0/1; ``doc`` keeps the full JSON and ``stored_at`` when the demo wrote it. A side table
 ``tweet_hashtags`` (tweet_id, hashtag) serves top-hashtag queries. Writes are upserts on ``tweet_id``, so
 replaying the same tweets twice does not duplicate them.
+
+Failure policy: opening a database that cannot be used (unwritable path, a ``tweets`` table of another schema
+version) raises :class:`StoreError` naming the file, at start-up. A document that cannot be stored is found
+by :meth:`SQLiteStore.problem` before the write (the caller sends it to the failed folder, as OpenSearch's
+mapping rejections go to S3); a batch write is one transaction, rolled back whole and re-raised on any error,
+so the table never holds half a batch. Nothing is retried here.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 Rendering is pure (a snapshot in, a string out) so tests can render a frame without a terminal. The live view
 redraws in place with cursor-home and erase-line sequences; no curses needed.
+
+Failure policy: none of its own. Text from tweets is cleaned (control characters become spaces) and cut to the
+terminal's width, wide characters counted as two cells, so no input can break a frame; a failed write to the
+terminal is the run's error (it propagates), never retried.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import jsonschema
 
-from tests.conftest import REPO_ROOT, SCHEMAS_DIR
-from tests.unit.demo.fake_opensearch import FakeOpenSearch, serve
+from tests.support.fake_opensearch import serve
+from tests.support.paths import REPO_ROOT, SCHEMAS_DIR
 
 SAMPLE = REPO_ROOT / "scripts" / "data" / "sample_tweets.jsonl"
 SCHEMA = json.loads((SCHEMAS_DIR / "document.schema.json").read_text())
@@ -204,18 +204,18 @@ def test_bad_flags_fail_with_a_message(tmp_path: Path) -> None:
 
 def test_opensearch_url_indexes_with_the_template(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    with serve(FakeOpenSearch()) as fake:
+    with serve() as fake:
         proc = run_demo("--limit", "200", "--no-view", "--output-dir", str(out), "--opensearch-url", fake.url)
     assert proc.returncode == 0, proc.stderr
-    assert "tweets" in fake.templates
-    (index,) = fake.indices.values()
+    assert "tweets" in fake.state.templates
+    (index,) = fake.state.indices.values()
     assert len(index) == 200  # the strict template accepted every document
     assert "indexed 200 document(s) into OpenSearch 2.13.0" in proc.stdout
     assert failed_files(out) == []
 
 
 def test_unreachable_opensearch_fails_at_start_with_a_message(tmp_path: Path) -> None:
-    from tests.conftest import free_port
+    from tests.support.net import free_port
 
     proc = run_demo("--no-view", "--output-dir", str(tmp_path), "--opensearch-url", f"http://127.0.0.1:{free_port()}")
     assert proc.returncode == 2
@@ -232,3 +232,21 @@ def test_the_whole_sample_arrives_with_no_arguments_but_the_output_dir(tmp_path:
     assert "end of the replay file" in proc.stdout
     assert "3000 message(s) read, 0 malformed skipped" in proc.stdout
     assert failed_files(out) == []
+
+
+def test_plain_python_m_from_the_repository_root_works_without_pythonpath(tmp_path: Path) -> None:
+    # Given no PYTHONPATH (no make): __main__ re-executes once with lambda_src on PYTHONPATH, nothing edits sys.path
+    env = demo_env()
+    del env["PYTHONPATH"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "scripts.demo", "--limit", "20", "--no-view", "--output-dir", str(tmp_path / "out")],
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(rows(tmp_path / "out" / "tweets.db")) == 20

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.terraform import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 PARLIAMENT_ALLOW = REPO_ROOT / "tests" / "integration" / "terraform" / "parliament_allow.json"
 

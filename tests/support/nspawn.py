@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.terraform import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 SUITE = "bookworm"  # Debian 12: its python3 is 3.11, the Python the bundle's wheels are built for (like AL2023's)
 PACKAGES = ("systemd", "systemd-sysv", "dbus", "python3", "python3-venv", "ca-certificates", "sudo")

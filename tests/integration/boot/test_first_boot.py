@@ -13,7 +13,7 @@ What stands in for AWS, and why:
   AWS_ENDPOINT_URL and dummy credentials given to the user-data run (on EC2: the instance profile via IMDS).
 * The service gets the same through a drop-in, ``tweet-ingester.service.d/boot-test.conf``, written before the
   user data runs: AWS_ENDPOINT_URL, dummy AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and X_API_BASE_URL (a fake
-  X API on 127.0.0.1, tests/integration/ingester/fake_x.py). It sets nothing else: every line of the unit as
+  X API on 127.0.0.1, tests/support/fake_x.py). It sets nothing else: every line of the unit as
   shipped, hardening included, applies; every other setting comes from the env file the user data wrote.
 * The X bearer token's SSM parameter is absent when the service starts (as on a fresh deploy, before the
   operator has put the token) and is created while the service runs.
@@ -43,17 +43,17 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from tests.integration.ingester.fake_x import Connection, FakeX, serve
 from tests.support import nspawn
+from tests.support.fake_x import Connection, FakeX, serve
+from tests.support.ingester import stream_message, tweet_id
+from tests.support.paths import REPO_ROOT
 from tests.support.terraform import (
     MODULES_DIR,
-    REPO_ROOT,
     Terraform,
     moto_provider_override,
     write_cli_config,
 )
 from tests.support.terraform import unavailable_reason as terraform_unavailable
-from tests.unit.ingester.fakes import stream_message, tweet_id
 
 pytestmark = [pytest.mark.boot, pytest.mark.terraform, pytest.mark.moto_server, pytest.mark.slow]
 

@@ -17,9 +17,8 @@ from ingester.app import run
 from ingester.config import Settings
 from ingester.sources.x import XSource
 from ingester.stats import Stats, read_status
-from tests.integration.ingester.fake_x import Connection, FakeX, serve
-from tests.unit.ingester.fakes import FakeFirehose, stream_message, tweet_id
-from tests.unit.ingester.test_x_source import ListSink
+from tests.support.fake_x import Connection, FakeX, serve
+from tests.support.ingester import FakeFirehose, ListSink, stream_message, tweet_id
 
 
 def tweets(start: int, stop: int) -> list[tuple[str, object]]:
@@ -190,7 +189,7 @@ def test_cli_rules_and_check(
     tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from ingester.cli import main
-    from tests.integration.ingester.test_moto_firehose import make_stream
+    from tests.support.ingester import make_stream
 
     make_stream("tweets", "tweets-raw")
     fake = FakeX(connections=[], rules=[{"id": "99", "value": "old rule", "tag": "old"}])

@@ -12,39 +12,9 @@ import pytest
 from ingester.app import run
 from ingester.checks import check_firehose
 from ingester.config import Settings
-from tests.unit.ingester.fakes import tweet_id, write_replay
+from tests.support.ingester import make_stream, read_back, tweet_id, write_replay
 
 pytestmark = pytest.mark.moto_server
-
-
-def make_stream(name: str, bucket: str) -> None:
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.create_bucket(Bucket=bucket)
-    firehose = boto3.client("firehose", region_name="us-east-1")
-    firehose.create_delivery_stream(
-        DeliveryStreamName=name,
-        DeliveryStreamType="DirectPut",
-        ExtendedS3DestinationConfiguration={
-            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
-            "BucketARN": f"arn:aws:s3:::{bucket}",
-            "Prefix": "raw/",
-        },
-    )
-
-
-def read_back(bucket: str) -> list[dict[str, object]]:
-    """Firehose concatenates the records of a batch into one object; split them back."""
-    s3 = boto3.client("s3", region_name="us-east-1")
-    decoder = json.JSONDecoder()
-    out: list[dict[str, object]] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for obj in page.get("Contents", []):
-            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read().decode("utf-8")
-            pos = 0
-            while pos < len(body):
-                item, pos = decoder.raw_decode(body, pos)
-                out.append(item)
-    return out
 
 
 def test_replay_lands_every_tweet_in_s3(moto_endpoint: str, tmp_path: Path) -> None:

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-from tests.integration.ingester.test_moto_firehose import make_stream, read_back
-from tests.unit.ingester.fakes import write_replay
+from tests.support.ingester import make_stream, read_back, write_replay
+from tests.support.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.moto_server, pytest.mark.slow]
 

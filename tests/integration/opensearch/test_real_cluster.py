@@ -22,7 +22,7 @@ import requests
 
 from scripts.opensearch import setup
 from scripts.opensearch.resources import ism_policy
-from tests.conftest import SCHEMAS_DIR
+from tests.support.paths import SCHEMAS_DIR
 
 URL = os.environ.get("OPENSEARCH_URL", "")
 pytestmark = [

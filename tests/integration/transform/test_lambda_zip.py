@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from scripts import build_lambda
-from tests.conftest import EVENTS_DIR, REPO_ROOT
+from tests.support.paths import EVENTS_DIR, REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

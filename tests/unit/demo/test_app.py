@@ -1,18 +1,19 @@
-"""The demo CLI's own decisions: flags, live-X detection, output paths, the stop handler."""
+"""The demo CLI's own decisions (scripts/demo/app.py, __main__.py): flags, exit codes, the stop handler."""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 import pytest
 
-from scripts.demo import app
+from scripts.demo import app, wiring
 
 
 def test_defaults_and_paths(tmp_path: Path) -> None:
     args = app.build_parser().parse_args(["--output-dir", str(tmp_path)])
-    paths = app.Paths.from_args(args)
+    paths = wiring.Paths.from_args(args)
     assert paths.db == tmp_path / "tweets.db"
     assert paths.failed == tmp_path / "failed"
     assert args.rate is None and args.limit is None and not args.loop
@@ -41,28 +42,6 @@ def test_rate_zero_means_full_speed() -> None:
     assert app.build_parser().parse_args(["--rate", "0"]).rate == 0.0
 
 
-def test_live_x_is_detected_from_environment_or_dotenv(tmp_path: Path) -> None:
-    env_file = tmp_path / ".env"
-    assert not app.live_x_configured({}, env_file)
-    assert app.live_x_configured({"X_BEARER_TOKEN": "t"}, env_file)
-    env_file.write_text("TRACKED_TERMS=aws\nX_BEARER_TOKEN=\n")
-    assert not app.live_x_configured({}, env_file)
-    env_file.write_text("X_BEARER_TOKEN=abc123\n")
-    assert app.live_x_configured({}, env_file)
-
-
-def test_reset_removes_only_the_demo_outputs(tmp_path: Path) -> None:
-    args = app.build_parser().parse_args(["--output-dir", str(tmp_path)])
-    paths = app.Paths.from_args(args)
-    (paths.failed / "processing-failed").mkdir(parents=True)
-    paths.state.mkdir()
-    paths.db.write_text("x")
-    keep = tmp_path / "notes.txt"
-    keep.write_text("mine")
-    paths.reset()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
-
-
 def test_stopper_records_the_first_reason_only() -> None:
     stop = threading.Event()
     stopper = app.Stopper(stop)
@@ -77,37 +56,6 @@ def test_source_status_is_read_from_the_ingester_state_file(tmp_path: Path) -> N
     (tmp_path / "status.json").write_text('{"read": 9, "duplicates": 1, "dropped": {"invalid_json": 2}}')
     status = app.read_source_status(tmp_path)
     assert (status["read"], status["duplicates"], status["malformed"]) == (9, 1, 2)
-
-
-def test_live_x_settings_come_from_the_environment_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    env_file = tmp_path / ".env"
-    env_file.write_text("X_BEARER_TOKEN=token-from-dotenv\nTRACKED_TERMS=aws,python\n")
-    monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
-    monkeypatch.delenv("TRACKED_TERMS", raising=False)
-    args = app.build_parser().parse_args(["--output-dir", str(tmp_path), "--env-file", str(env_file), "--limit", "5"])
-    paths = app.Paths.from_args(args)
-    settings = app.ingester_settings(args, paths, live=True, view=False)
-    assert settings.source == "x"
-    assert settings.x_bearer_token == "token-from-dotenv"
-    assert settings.tracked_terms == ("aws", "python")
-    assert (settings.delivery_stream, settings.state_dir, settings.limit) == ("demo", paths.state, 5)
-
-
-def test_live_x_without_tracked_terms_fails_before_starting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TRACKED_TERMS", raising=False)
-    monkeypatch.setenv("X_BEARER_TOKEN", "t0ken")
-    args = app.build_parser().parse_args(["--output-dir", str(tmp_path), "--env-file", str(tmp_path / "none")])
-    with pytest.raises(app.DemoConfigError, match="TRACKED_TERMS"):
-        app.ingester_settings(args, app.Paths.from_args(args), live=True, view=False)
-
-
-def test_replay_settings_pace_the_view_and_run_flat_out_without_it(tmp_path: Path) -> None:
-    args = app.build_parser().parse_args(["--output-dir", str(tmp_path)])
-    paths = app.Paths.from_args(args)
-    assert app.ingester_settings(args, paths, live=False, view=True).rate == app.VIEW_RATE
-    assert app.ingester_settings(args, paths, live=False, view=False).rate is None
-    args = app.build_parser().parse_args(["--output-dir", str(tmp_path), "--rate", "0"])
-    assert app.ingester_settings(args, paths, live=False, view=True).rate is None
 
 
 def test_an_unusable_output_dir_is_a_clear_error_not_a_traceback(
@@ -192,3 +140,25 @@ def test_live_with_x_unreachable_stops_after_the_connect_timeout(
     out = capsys.readouterr().out
     assert code == app.EXIT_FATAL
     assert "could not connect to the X stream within 1 s" in out
+
+
+def test_a_malformed_transform_variable_fails_before_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "chatty")
+    code = app.run(["--output-dir", str(tmp_path / "out"), "--no-view", "--limit", "1"])
+    assert code == app.EXIT_CONFIG
+    assert capsys.readouterr().err.startswith("demo: configuration error: LOG_LEVEL='CHATTY'")
+    assert not (tmp_path / "out" / "tweets.db").exists()
+
+
+def test_the_entry_point_adds_lambda_src_to_pythonpath_only_when_transform_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scripts.demo import __main__ as entry
+
+    assert entry.environ_with_lambda_src({"PYTHONPATH": "x"}) is None  # importable here: no re-execution
+    monkeypatch.setattr(entry.importlib.util, "find_spec", lambda name: None)
+    env = entry.environ_with_lambda_src({"PYTHONPATH": "x", "A": "1"})
+    assert env == {"PYTHONPATH": f"{entry.LAMBDA_SRC}{os.pathsep}x", "A": "1"}
+    assert entry.environ_with_lambda_src(env) is None  # still missing with lambda_src on the path: no loop

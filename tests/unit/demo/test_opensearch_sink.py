@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,44 +17,38 @@ from scripts.demo.firehose import BatchOutcome, BufferedRecord
 from scripts.demo.opensearch_sink import OpenSearchIndexer, client_from_url
 from scripts.demo.store import SQLiteStore
 from scripts.opensearch.client import OpenSearchError
-from tests.conftest import free_port
-from tests.unit.demo.conftest import make_doc
-from tests.unit.demo.fake_opensearch import FakeOpenSearch, serve
+from tests.support.demo import make_doc
+from tests.support.fake_opensearch import FakeOpenSearch, serve
+from tests.support.net import free_port
 
 NOW = datetime(2026, 11, 26, 23, 59, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeOpenSearch]:
-    with serve(FakeOpenSearch()) as server:
-        yield server
-
-
-def test_prepare_checks_the_cluster_and_applies_the_template(fake: FakeOpenSearch) -> None:
-    indexer = OpenSearchIndexer(client_from_url(fake.url, {}))
+def test_prepare_checks_the_cluster_and_applies_the_template(fake_os: FakeOpenSearch) -> None:
+    indexer = OpenSearchIndexer(client_from_url(fake_os.url, {}))
     assert indexer.prepare() == "OpenSearch 2.13.0"
-    template = fake.templates["tweets"]
+    template = fake_os.state.templates["tweets"]
     assert template["index_patterns"] == ["tweets-*"]
     assert template["template"]["settings"]["index"]["number_of_replicas"] == 0
     assert template["template"]["mappings"]["dynamic"] == "strict"
 
 
-def test_documents_go_to_the_daily_index_by_tweet_id(fake: FakeOpenSearch) -> None:
-    indexer = OpenSearchIndexer(client_from_url(fake.url, {}))
+def test_documents_go_to_the_daily_index_by_tweet_id(fake_os: FakeOpenSearch) -> None:
+    indexer = OpenSearchIndexer(client_from_url(fake_os.url, {}))
     indexer.prepare()
     docs = [make_doc(tweet_id="1"), make_doc(tweet_id="2")]
     assert indexer.index(docs, NOW) == []
     assert indexer.index([make_doc(tweet_id="1", sentiment="NEGATIVE")], NOW) == []  # a replay overwrites
-    assert set(fake.indices) == {"tweets-2026-11-26"}
-    assert sorted(fake.indices["tweets-2026-11-26"]) == ["1", "2"]
-    assert fake.indices["tweets-2026-11-26"]["1"]["sentiment"] == "NEGATIVE"
-    (bulk,) = [r for r in fake.requests if r[1] == "/_bulk"][:1]
-    assert bulk[2]["Content-Type"] == "application/x-ndjson"
+    assert set(fake_os.state.indices) == {"tweets-2026-11-26"}
+    assert sorted(fake_os.state.indices["tweets-2026-11-26"]) == ["1", "2"]
+    assert fake_os.state.indices["tweets-2026-11-26"]["1"]["sentiment"] == "NEGATIVE"
+    (bulk,) = [r for r in fake_os.state.requests if r.path == "/_bulk"][:1]
+    assert bulk.header("Content-Type") == "application/x-ndjson"
     assert indexer.indexed == 3
 
 
-def test_the_schema_document_passes_the_strict_template(fake: FakeOpenSearch) -> None:
-    indexer = OpenSearchIndexer(client_from_url(fake.url, {}))
+def test_the_schema_document_passes_the_strict_template(fake_os: FakeOpenSearch) -> None:
+    indexer = OpenSearchIndexer(client_from_url(fake_os.url, {}))
     indexer.prepare()
     assert indexer.index([make_doc()], NOW) == []
     (refused,) = indexer.index([{**make_doc(tweet_id="5"), "extra": 1}], NOW)
@@ -63,9 +56,9 @@ def test_the_schema_document_passes_the_strict_template(fake: FakeOpenSearch) ->
     assert "strict" in refused.reason
 
 
-def test_refused_documents_land_in_the_failed_folder(fake: FakeOpenSearch, tmp_path: Path) -> None:
-    fake.fail_ids = {"2"}
-    indexer = OpenSearchIndexer(client_from_url(fake.url, {}))
+def test_refused_documents_land_in_the_failed_folder(fake_os: FakeOpenSearch, tmp_path: Path) -> None:
+    fake_os.state.fail_ids = {"2"}
+    indexer = OpenSearchIndexer(client_from_url(fake_os.url, {}))
     indexer.prepare()
     store = SQLiteStore(tmp_path / "t.db")
     failed = FailedWriter(tmp_path / "failed")
@@ -86,11 +79,11 @@ def test_refused_documents_land_in_the_failed_folder(fake: FakeOpenSearch, tmp_p
     store.close()
 
 
-def test_busy_cluster_is_retried(fake: FakeOpenSearch) -> None:
-    fake.unavailable = 2
-    indexer = OpenSearchIndexer(client_from_url(fake.url, {}), retries=3, backoff_s=0)
+def test_busy_cluster_is_retried(fake_os: FakeOpenSearch) -> None:
+    fake_os.state.unavailable = 2
+    indexer = OpenSearchIndexer(client_from_url(fake_os.url, {}), retries=3, backoff_s=0)
     assert indexer.index([make_doc()], NOW) == []
-    assert len(fake.indices["tweets-2026-11-26"]) == 1
+    assert len(fake_os.state.indices["tweets-2026-11-26"]) == 1
 
 
 def test_unreachable_cluster_fails_the_batch_with_a_reason() -> None:
@@ -101,7 +94,8 @@ def test_unreachable_cluster_fails_the_batch_with_a_reason() -> None:
 
 
 def test_elasticsearch_is_refused_at_start() -> None:
-    with serve(FakeOpenSearch(distribution="elasticsearch")) as es, pytest.raises(OpenSearchError, match="version"):
+    with serve() as es, pytest.raises(OpenSearchError, match="version"):
+        es.state.version = {"distribution": "elasticsearch", "number": "2.13.0"}
         OpenSearchIndexer(client_from_url(es.url, {})).prepare()
 
 

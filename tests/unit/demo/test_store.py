@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from scripts.demo.store import DOCUMENT_SCHEMA, SQLiteStore, StoreError
-from tests.unit.demo.conftest import make_doc
+from tests.support.demo import make_doc
 
 SCHEMA = json.loads(DOCUMENT_SCHEMA.read_text())
 

@@ -14,8 +14,8 @@ from ingester.cli import format_status, main
 from ingester.config import Settings
 from ingester.stats import read_status
 from ingester.storage import SegmentSequence, Spool
-from tests.conftest import SCHEMAS_DIR
-from tests.unit.ingester.fakes import FakeFirehose, stream_message, throttled, tweet_id, write_replay
+from tests.support.ingester import FakeFirehose, stream_message, throttled, tweet_id, write_replay
+from tests.support.paths import SCHEMAS_DIR
 
 SCHEMA = json.loads((SCHEMAS_DIR / "envelope.schema.json").read_text())
 

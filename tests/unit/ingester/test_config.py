@@ -126,7 +126,7 @@ def test_unknown_cli_setting_is_rejected() -> None:
 
 def test_env_example_documents_every_setting_and_parses() -> None:
     from ingester.config import ENV_NAMES
-    from tests.conftest import REPO_ROOT
+    from tests.support.paths import REPO_ROOT
 
     example = REPO_ROOT / "ingester" / ".env.example"
     text = example.read_text()

@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 
 from ingester.envelope import MalformedMessage, encode, from_replay_line, from_stream_message
-from tests.conftest import SCHEMAS_DIR
-from tests.unit.ingester.fakes import stream_message
+from tests.support.ingester import stream_message
+from tests.support.paths import SCHEMAS_DIR
 
 SCHEMA = json.loads((SCHEMAS_DIR / "envelope.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())

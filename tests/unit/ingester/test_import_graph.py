@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import REPO_ROOT
 from tests.support.import_graph import find_cycle, import_graph
+from tests.support.paths import REPO_ROOT
 
 
 def test_the_ingester_has_no_import_cycle() -> None:

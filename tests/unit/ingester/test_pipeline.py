@@ -13,7 +13,7 @@ from ingester.pipeline import Pipeline, RecentIds
 from ingester.stats import Stats
 from ingester.storage import DeadLetter, SegmentSequence, Spool, Wal
 from ingester.writer import FirehoseWriter
-from tests.unit.ingester.fakes import FakeFirehose, stream_message
+from tests.support.ingester import FakeFirehose, stream_message
 
 
 def make(tmp_path: Path, *, window: int = 100, limit: int | None = None) -> tuple[Pipeline, FirehoseWriter, Stats]:

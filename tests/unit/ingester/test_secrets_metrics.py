@@ -16,7 +16,7 @@ from ingester.app import EXIT_FATAL, run
 from ingester.config import ConfigError, Settings
 from ingester.metrics import MetricsPublisher
 from ingester.secrets import SecretNotSetError, SecretUnavailableError, resolve_bearer_token
-from tests.unit.ingester.fakes import FakeFirehose
+from tests.support.ingester import FakeFirehose
 
 
 @mock_aws

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ingester.config import SHUTDOWN_GRACE_MAX_S
-from tests.conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 UNIT = REPO_ROOT / "ingester" / "systemd" / "tweet-ingester.service"
 

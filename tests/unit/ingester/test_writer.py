@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from ingester.stats import Stats
 from ingester.storage import DeadLetter, SegmentSequence, Spool, Wal
 from ingester.writer import FirehoseWriter
-from tests.unit.ingester.fakes import FakeFirehose, throttled, unreachable
+from tests.support.ingester import FakeFirehose, throttled, unreachable
 
 MiB = 1024 * 1024
 KiB = 1024

@@ -15,26 +15,7 @@ from ingester.config import ConfigError, Settings
 from ingester.secrets import SecretNotSetError, SecretUnavailableError
 from ingester.sources.x import DailyCounter, XSource, seconds_until_next_utc_day
 from ingester.stats import Stats
-
-
-class ListSink:
-    def __init__(self) -> None:
-        self.accepted: list[dict[str, Any]] = []
-        self.dropped: list[str] = []
-
-    @property
-    def wants_more(self) -> bool:
-        return True
-
-    def accept(self, envelope: dict[str, Any]) -> bool:
-        self.accepted.append(envelope)
-        return True
-
-    def drop(self, reason: str) -> None:
-        self.dropped.append(reason)
-
-    def reset_dedupe(self) -> None:
-        pass
+from tests.support.ingester import ListSink
 
 
 def test_daily_counter_persists_and_rolls_over(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from scripts.opensearch import resources
 from scripts.opensearch.dashboards import differs, load_objects
-from tests.conftest import SCHEMAS_DIR
+from tests.support.paths import SCHEMAS_DIR
 
 SCHEMA = json.loads((SCHEMAS_DIR / "document.schema.json").read_text())
 TEXT_KEYWORD = {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}

@@ -12,8 +12,9 @@ from moto import mock_aws
 from scripts.opensearch import setup
 from scripts.opensearch.dashboards import NDJSON_PATH
 from scripts.opensearch.resources import index_template, ism_policy, role
-from tests.conftest import REPO_ROOT, free_port
-from tests.unit.opensearch.fake_opensearch import FakeOpenSearch, Recorded
+from tests.support.fake_opensearch import FakeOpenSearch, Recorded
+from tests.support.net import free_port
+from tests.support.paths import REPO_ROOT
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/tweets-firehose"
 ADMIN_ROLE_ARN = "arn:aws:iam::123456789012:role/tweet-sentiment-opensearch-admin"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import REPO_ROOT
 from tests.support.terraform import (
-    REPO_ROOT,
     TERRAFORM_DIR,
     documented_dirs,
     parse_outputs,

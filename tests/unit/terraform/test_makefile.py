@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.terraform import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
 

@@ -150,7 +150,7 @@ def test_readme_shared_log_policy_covers_every_domain_log_group() -> None:
     import fnmatch
     import re
 
-    from tests.support.terraform import REPO_ROOT
+    from tests.support.paths import REPO_ROOT
 
     readme = (REPO_ROOT / "README.md").read_text()
     block = readme.split("<!-- shared-log-policy -->", 1)[1].split("```bash\n", 1)[1].split("\n```", 1)[0]

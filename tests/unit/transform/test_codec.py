@@ -8,7 +8,7 @@ import json
 import pytest
 from transform.codec import DecodeError, decode_document, decode_record, encode_document, sanitise
 
-from tests.unit.transform.support import b64, envelope, record_data
+from tests.support.transform import b64, envelope, record_data
 
 
 def test_envelope_round_trip() -> None:

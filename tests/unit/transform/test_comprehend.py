@@ -9,7 +9,7 @@ import pytest
 from transform.sentiment import Deadline, Failed, Scored, ScoreRequest, Skipped
 from transform.sentiment.comprehend import MAX_TEXT_BYTES, ComprehendBackend, cut_utf8
 
-from tests.unit.transform.support import StubComprehend
+from tests.support.transform import StubComprehend
 
 
 def backend(stub: StubComprehend, **kwargs: object) -> ComprehendBackend:

@@ -15,7 +15,7 @@ from transform.document import (
     parse_timestamp,
 )
 
-from tests.unit.transform.support import BASE_ENVELOPE, envelope
+from tests.support.transform import BASE_ENVELOPE, envelope
 
 NOW = "2026-11-26T10:00:01.000Z"
 

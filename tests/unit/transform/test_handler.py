@@ -17,9 +17,9 @@ from transform.sentiment.comprehend import ComprehendBackend
 from transform.sentiment.vader import VaderBackend
 from transform.settings import ConfigError, Settings
 
-from tests.conftest import EVENTS_DIR, REPO_ROOT
 from tests.events import generate
-from tests.unit.transform.support import (
+from tests.support.paths import EVENTS_DIR, REPO_ROOT
+from tests.support.transform import (
     ENVELOPE_VALIDATOR,
     FakeContext,
     StubComprehend,

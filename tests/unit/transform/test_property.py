@@ -16,7 +16,7 @@ from transform.handler import process_event
 from transform.sentiment.comprehend import ComprehendBackend
 from transform.sentiment.vader import VaderBackend
 
-from tests.unit.transform.support import BASE_ENVELOPE, StubComprehend, assert_valid_document, b64, decode
+from tests.support.transform import BASE_ENVELOPE, StubComprehend, assert_valid_document, b64, decode
 
 VADER = VaderBackend()
 

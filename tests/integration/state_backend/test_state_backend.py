@@ -145,7 +145,7 @@ def test_make_state_backend_creates_then_migrates() -> None:
     import shutil
     import subprocess
 
-    from tests.support.terraform import REPO_ROOT
+    from tests.support.paths import REPO_ROOT
 
     if shutil.which("make") is None:
         pytest.skip("make not installed")

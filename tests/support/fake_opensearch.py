@@ -1,8 +1,11 @@
-"""A small fake of the OpenSearch REST APIs and the Dashboards saved-objects API, served on 127.0.0.1.
+"""The one fake of the OpenSearch REST APIs and the Dashboards saved-objects API, served on 127.0.0.1.
 
 It stores what is PUT, answers GETs the way OpenSearch does (settings as strings, server-side defaults added,
 wrapped responses, seq_no/primary_term on ISM policies) and records every request (method, path, query,
-headers, body) so tests can assert on exactly what the setup sent.
+headers, body) so tests can assert on exactly what was sent. ``_bulk`` indexes into :attr:`FakeState.indices`
+with the applied template's strict dynamic mapping enforced, refuses the ids in ``fail_ids`` as a mapping
+error, and answers 503 to the first ``unavailable`` calls. Used by the OpenSearch setup and smoke tests
+(``fake_os`` fixture) and by the demo's OpenSearch sink and end-to-end tests (:func:`serve`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import base64
 import copy
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -52,12 +56,54 @@ class FakeState:
     data_nodes: int = 2  # number_of_data_nodes in GET _cluster/health
     unknown_paths: tuple[str, ...] = ()  # path fragments answered like a missing plugin ("no handler found")
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # tweet_id -> indexed document
+    indices: dict[str, dict[str, Any]] = field(default_factory=dict)  # index -> _id -> document, from _bulk
+    fail_ids: set[str] = field(default_factory=set)  # _bulk refuses these _ids with a mapper_parsing_exception
+    unavailable: int = 0  # answer this many _bulk calls with 503 first
     on_search: Callable[[FakeState], None] | None = None  # runs before each _search (e.g. to "index" records)
     seq_no: int = 0
     requests: list[Recorded] = field(default_factory=list)
 
     def writes(self) -> list[Recorded]:
         return [r for r in self.requests if r.method not in ("GET", "HEAD")]
+
+    def bulk(self, body: bytes) -> tuple[int, Any]:
+        """``POST _bulk`` of index actions, checked against the first template's mapping when one was applied."""
+        if self.unavailable > 0:
+            self.unavailable -= 1
+            return 503, {"error": "unavailable"}
+        lines = [line for line in body.decode().split("\n") if line]
+        mapping = next(iter(self.templates.values()))["template"]["mappings"] if self.templates else None
+        items = []
+        for action_line, doc_line in zip(lines[::2], lines[1::2], strict=True):
+            meta = json.loads(action_line)["index"]
+            doc = json.loads(doc_line)
+            problem = None
+            if meta["_id"] in self.fail_ids:
+                problem = ("mapper_parsing_exception", "failed to parse field [created_at]")
+            elif mapping is not None:
+                reason = _strict_problem(doc, mapping["properties"])
+                if reason:
+                    problem = ("strict_dynamic_mapping_exception", reason)
+            if problem:
+                items.append({"index": {"_index": meta["_index"], "_id": meta["_id"], "status": 400,
+                                        "error": {"type": problem[0], "reason": problem[1]}}})  # fmt: skip
+                continue
+            self.indices.setdefault(meta["_index"], {})[meta["_id"]] = doc
+            items.append({"index": {"_index": meta["_index"], "_id": meta["_id"], "status": 201}})
+        return 200, {"took": 1, "errors": any(i["index"]["status"] >= 300 for i in items), "items": items}
+
+
+def _strict_problem(doc: dict[str, Any], props: dict[str, Any], prefix: str = "") -> str | None:
+    """What ``dynamic: strict`` refuses in ``doc``: the first field the mapping does not have."""
+    for key, value in doc.items():
+        if key not in props:
+            return f"mapping set to strict, dynamic introduction of [{prefix}{key}] is not allowed"
+        sub = props[key].get("properties")
+        if sub is not None and isinstance(value, dict):
+            problem = _strict_problem(value, sub, f"{prefix}{key}.")
+            if problem:
+                return problem
+    return None
 
 
 def _stringify_settings(value: Any) -> Any:
@@ -117,6 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
             return 400, {"error": f"no handler found for uri [{path}] and method [{method}]"}
         if not parts and method == "GET":
             return 200, {"name": "fake", "cluster_name": "123:fake", "version": state.version, "tagline": "fake"}
+        if parts == ["_bulk"] and method == "POST":
+            return state.bulk(rec.body)
         if parts == ["_cluster", "health"] and method == "GET":
             return 200, {"cluster_name": "123:fake", "status": "green", "number_of_nodes": state.data_nodes,
                          "number_of_data_nodes": state.data_nodes}  # fmt: skip
@@ -261,3 +309,13 @@ class FakeOpenSearch:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+@contextmanager
+def serve(fake: FakeOpenSearch | None = None) -> Iterator[FakeOpenSearch]:
+    """A started fake (a new one unless given), stopped on exit."""
+    server = (fake or FakeOpenSearch()).start()
+    try:
+        yield server
+    finally:
+        server.stop()

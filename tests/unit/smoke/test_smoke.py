@@ -17,8 +17,8 @@ import jsonschema
 import pytest
 
 from scripts import smoke
-from tests.conftest import SCHEMAS_DIR
-from tests.unit.opensearch.fake_opensearch import FakeOpenSearch, FakeState
+from tests.support.fake_opensearch import FakeOpenSearch, FakeState
+from tests.support.paths import SCHEMAS_DIR
 
 pytestmark = pytest.mark.moto_server
 

@@ -6,7 +6,7 @@ import json
 
 import jsonschema
 
-from tests.conftest import SCHEMAS_DIR
+from tests.support.paths import SCHEMAS_DIR
 
 DESIGN_FIELDS = {
     "tweet_id", "created_at", "received_at", "processed_at", "text", "lang", "author", "hashtags", "mentions",

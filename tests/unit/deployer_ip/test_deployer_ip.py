@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from scripts import deployer_ip
-from tests.support.terraform import REPO_ROOT, TERRAFORM_DIR
+from tests.support.paths import REPO_ROOT
+from tests.support.terraform import TERRAFORM_DIR
 
 PUBLIC_IP = "52.94.236.248"  # a global address: the wrapper refuses private and documentation ranges
 CIDRS_ENV = "TF_VAR_dashboards_allowed_cidrs"

@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 from botocore.exceptions import ClientError
 
-from tests.conftest import SCHEMAS_DIR
+from tests.support.paths import SCHEMAS_DIR
 
 DOCUMENT_SCHEMA = json.loads((SCHEMAS_DIR / "document.schema.json").read_text())
 ENVELOPE_SCHEMA = json.loads((SCHEMAS_DIR / "envelope.schema.json").read_text())
