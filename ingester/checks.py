@@ -22,15 +22,22 @@ def _client_error(exc: Exception) -> str:
 
 
 def check_state_dir(settings: Settings) -> CheckResult:
+    """STATE_DIR is writable, or can be created by the daemon. ``check`` creates nothing: an existing folder is
+    tested with a temporary file that is removed again; a missing one is judged by its nearest existing parent."""
+    state_dir = settings.state_dir
+    if not state_dir.exists():
+        parent = next((p for p in state_dir.absolute().parents if p.exists()), None)
+        if parent is not None and parent.is_dir() and os.access(parent, os.W_OK | os.X_OK):
+            return ("state_dir", True, f"{state_dir} does not exist yet; the ingester will create it in {parent}")
+        return ("state_dir", False, f"STATE_DIR {state_dir} does not exist and {parent} is not writable")
     try:
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=settings.state_dir, prefix=".check-") as handle:
+        with tempfile.NamedTemporaryFile(dir=state_dir, prefix=".check-") as handle:
             handle.write(b"ok")
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as exc:
-        return ("state_dir", False, f"STATE_DIR {settings.state_dir} is not writable: {exc.strerror}")
-    return ("state_dir", True, f"{settings.state_dir} is writable")
+        return ("state_dir", False, f"STATE_DIR {state_dir} is not writable: {exc.strerror}")
+    return ("state_dir", True, f"{state_dir} is writable")
 
 
 def check_firehose(settings: Settings, client: Any = None) -> CheckResult:

@@ -224,7 +224,7 @@ class Demo:
         self.unreachable = False
         self.view: LiveView | None = None
         if pieces.view_on:
-            self.view = LiveView(out, title=f"tweet sentiment · local demo · {self.source_desc}")
+            self.view = LiveView(out, title=f"tweet sentiment · local demo · {self.source_desc}", color=pieces.color)
 
     @classmethod
     def open(cls, args: argparse.Namespace, out: TextIO, environ: Mapping[str, str] | None = None) -> Demo:
@@ -338,7 +338,7 @@ class Demo:
             notes=notes,
         )
         self.store.close()
-        print(render_summary(summary, color=self.view is not None), file=self.out, flush=True)
+        print(render_summary(summary, color=self.view is not None and self.view.color), file=self.out, flush=True)
         return code
 
 

@@ -214,6 +214,7 @@ class Pieces:
     paths: Paths
     live: bool
     view_on: bool
+    color: bool  # ANSI colours in the view and the summary: a live view, and NO_COLOR not set (no-color.org)
     settings: IngesterSettings
     source_desc: str
     tail: WarningTail
@@ -271,6 +272,7 @@ def build(args: argparse.Namespace, out: TextIO, environ: Mapping[str, str]) -> 
         paths=paths,
         live=live,
         view_on=view_on,
+        color=view_on and not environ.get("NO_COLOR"),
         settings=settings,
         source_desc=source_description(settings, live=live),
         tail=tail,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -80,3 +81,22 @@ def test_the_transform_is_built_with_vader_and_no_metrics_without_touching_the_e
     assert decode(record["data"])["sentiment_model"].startswith("vader")
     assert '"_aws"' not in capsys.readouterr().out
     assert dict(os.environ) == before
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("environ", "color"), [({"TERM": "xterm"}, True), ({"TERM": "xterm", "NO_COLOR": "1"}, False)])
+def test_no_color_turns_colours_off_but_keeps_the_live_view(
+    tmp_path: Path, environ: dict[str, str], color: bool
+) -> None:
+    args = app.build_parser().parse_args(["--output-dir", str(tmp_path)])
+    pieces = wiring.build(args, _Terminal(), environ)
+    try:
+        assert pieces.view_on is True
+        assert pieces.color is color
+    finally:
+        pieces.store.close()
+        pieces.firehose.close()
