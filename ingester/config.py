@@ -224,7 +224,7 @@ class Setting:
     fallback_env: tuple[str, ...] = ()
     """Variables read, in order, when ``env`` is set nowhere (STATE_DIR falls back to systemd's STATE_DIRECTORY)."""
     essential: bool = False
-    """Listed in the top-level README's table (the full table is in ingester/README.md)."""
+    """Listed in docs/operate.md's essentials table (the full table is in ingester/README.md)."""
     secret: bool = False
     """Never shown: left out of ``repr`` and masked in ``public_dict``."""
     default_text: str | None = None

@@ -10,7 +10,7 @@ Layout::
     STATE_DIR/spool/<seq>.cursor     how many leading lines of that segment are already delivered
     STATE_DIR/dead-letter.jsonl      records never to be sent (over 1,000 KiB, rejected), each with its reason
 
-Crash guarantee (documented in README "Operating the ingester"): every accepted record is written to
+Crash guarantee (documented in docs/operate.md, "Crash safety"): every accepted record is written to
 the current WAL segment (a ``write`` system call, no user-space buffer) before it is queued, and the
 segment is fsync'ed every WAL_COMMIT_MS (default 200 ms, group commit). A record leaves the WAL only
 once it is delivered, fsync'ed into the spool, or fsync'ed into the dead-letter file. So:

@@ -1,11 +1,11 @@
 """The settings documentation, built from the settings' declarations (each setting is declared once).
 
 * ``ingester/.env.example``: every ingester setting with its help text, by section (``ingester.config``).
-* The ingester's settings tables: the essentials in README.md ("Configure"), all of them in ingester/README.md.
+* The ingester's settings tables: the essentials in docs/operate.md ("Configure"), all of them in ingester/README.md.
 * The Lambda's environment table in lambda_src/README.md (``transform.settings``).
 
 A table sits between a ``<!-- settings table: NAME ... -->`` line and ``<!-- end of settings table -->``; the rest
-of each README is prose and is left alone. ``tests/unit/ingester/test_settings_docs.py`` fails while a file is
+of each README is prose and is left alone. ``tests/unit/ingester/test_settings_declarations.py`` fails while a file is
 not what this script would write.
 
 Usage: ``python scripts/settings_docs.py`` (list the stale files, exit 1 if any) or ``--write`` (rewrite them).
@@ -100,7 +100,7 @@ def lambda_table() -> str:
 
 
 TABLES: dict[str, tuple[Path, Callable[[], str]]] = {
-    "ingester essentials": (REPO_ROOT / "README.md", ingester_essentials),
+    "ingester essentials": (REPO_ROOT / "docs" / "operate.md", ingester_essentials),
     "ingester": (REPO_ROOT / "ingester" / "README.md", ingester_all),
     "transform": (REPO_ROOT / "lambda_src" / "README.md", lambda_table),
 }

@@ -166,7 +166,7 @@ variable "dashboards_cognito_domain_prefix" {
 }
 
 variable "opensearch_log_resource_policy" {
-  description = "create: the stack adds a CloudWatch Logs resource policy for its domain's log groups. existing: it adds none; the account already has one for es.amazonaws.com on /aws/OpenSearchService/domains/* (README; CloudWatch Logs allows 10 per account and Region)."
+  description = "create: the stack adds a CloudWatch Logs resource policy for its domain's log groups. existing: it adds none; the account already has one for es.amazonaws.com on /aws/OpenSearchService/domains/* (docs/deploy.md; CloudWatch Logs allows 10 per account and Region)."
   type        = string
   default     = "create"
 }

@@ -152,7 +152,7 @@ def test_readme_shared_log_policy_covers_every_domain_log_group() -> None:
 
     from tests.support.paths import REPO_ROOT
 
-    readme = (REPO_ROOT / "README.md").read_text()
+    readme = (REPO_ROOT / "docs" / "deploy.md").read_text()
     block = readme.split("<!-- shared-log-policy -->", 1)[1].split("```bash\n", 1)[1].split("\n```", 1)[0]
     document = block.split("--policy-document '", 1)[1].rsplit("'", 1)[0]
     region, account = "eu-west-1", ACCOUNT
