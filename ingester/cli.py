@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="show the X stream rules and the diff to TRACKED_TERMS")
     _setting_flags(rules, "rules")
-    rules.add_argument("--apply", action="store_true", help="sync: add missing rules, delete stale ones")
+    rules.add_argument("--apply", action="store_true", help="sync: add missing rules, delete its own stale ones")
 
     check = sub.add_parser("check", help="validate the configuration and reach X and Firehose")
     _setting_flags(check, "check")

@@ -368,7 +368,8 @@ class Settings:
     x_sync_rules: bool = setting(
         True,
         env="X_SYNC_RULES",
-        help="Sync the stream rules to TRACKED_TERMS at start-up (adds missing rules, deletes stale ones).",
+        help="Sync the stream rules to TRACKED_TERMS at start-up (adds missing rules, deletes its own stale ones; "
+        "rules it did not create are left alone).",
         parse=_as_bool,
         section="x",
     )

@@ -13,6 +13,10 @@ from typing import Any
 
 ENVELOPE_VERSION = 1
 
+#: The ownership marker the ingester puts in front of its rule tags (ingester.rules.TAG_PREFIX); stripped here so
+#: an envelope's ``matching_rules`` tag is the plain tracked term(s), as the envelope contract says.
+RULE_TAG_PREFIX = "tsp:"
+
 #: What the X source asks for (docs/design.md §2.1).
 TWEET_FIELDS = (
     "created_at",
@@ -63,6 +67,8 @@ def _matching_rules(raw: object) -> list[dict[str, str | None]]:
             raise MalformedMessage("bad_matching_rules", "matching_rules items must be objects")
         rule_id = rule.get("id")
         tag = rule.get("tag")
+        if isinstance(tag, str) and tag.startswith(RULE_TAG_PREFIX):
+            tag = tag[len(RULE_TAG_PREFIX) :]
         rules.append(
             {
                 "id": None if rule_id is None else str(rule_id),

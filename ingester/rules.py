@@ -1,14 +1,17 @@
 """X filtered-stream rules from TRACKED_TERMS: build, diff against what X has, apply.
 
-* One rule per term, tagged with the term (the tag is what ends up in each envelope's
-  ``matching_rules`` and the documents' ``rules``), as long as the terms fit in X_MAX_RULES rules
-  (25 on X API Basic).
+* One rule per term, tagged ``tsp:<term>`` (:data:`TAG_PREFIX` marks the rule as this ingester's; the
+  envelope builder strips it, so each envelope's ``matching_rules`` tag and the documents' ``rules`` are
+  the plain term), as long as the terms fit in X_MAX_RULES rules (25 on X API Basic).
 * More terms than that: terms are packed into ``(a OR b OR "c d")`` rules of at most 1,024
-  characters (X's rule length limit), tagged with their comma-joined terms.
+  characters (X's rule length limit), tagged ``tsp:`` and their comma-joined terms.
 * X_RULE_SUFFIX (for example ``-is:retweet lang:en``) is appended to every rule: precision saves money,
   X bills per post read.
-* X allows one filtered-stream connection per app and its rules belong to that stream, so every
-  rule on the app that is not desired is stale and is deleted by ``--apply`` / at start-up.
+* The app's rules may be shared with other tools (``make demo --live``, a colleague's script), so the sync
+  only ever deletes rules whose tag carries :data:`TAG_PREFIX` (rules this ingester created) and that are
+  stale or duplicates; every other rule is left alone. Rules created by versions before the marker
+  (value and tag exactly a desired rule's, unmarked) are adopted: deleted and re-added with the marker,
+  because X rejects a second rule with the same value, so old and new could not coexist.
 
 Failure policy: every failed rules call raises a :class:`RulesError` subclass that carries the HTTP status and
 X's error objects (tweepy's exceptions are caught where the call is made and turned into these, as tweepy's own
@@ -27,10 +30,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingester.config import X_RULE_MAX_CHARS, ConfigError, Settings
+from ingester.envelope import RULE_TAG_PREFIX
 
 log = logging.getLogger(__name__)
 
 MAX_TAG_CHARS = 255
+#: Marks a rule's tag as created by this ingester; only such rules are ever deleted (envelope.py strips it).
+TAG_PREFIX = RULE_TAG_PREFIX
 _BARE = re.compile(r"[#@$]?[\w'-]+", re.UNICODE)
 
 
@@ -91,6 +97,8 @@ class RulesDiff:
     add: tuple[Rule, ...]
     delete: tuple[Rule, ...]
     keep: tuple[Rule, ...]
+    #: Rules not created by this ingester: left alone.
+    foreign: tuple[Rule, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -111,7 +119,18 @@ def _with_suffix(body: str, suffix: str) -> str:
 
 def _tag(terms: Sequence[str]) -> str:
     tag = ",".join(terms)
-    return tag if len(tag) <= MAX_TAG_CHARS else tag[: MAX_TAG_CHARS - 1] + "…"
+    room = MAX_TAG_CHARS - len(TAG_PREFIX)
+    return TAG_PREFIX + (tag if len(tag) <= room else tag[: room - 1] + "…")
+
+
+def is_ours(rule: Rule) -> bool:
+    """Whether this ingester created the rule (its tag carries :data:`TAG_PREFIX`)."""
+    return rule.tag is not None and rule.tag.startswith(TAG_PREFIX)
+
+
+def plain_tag(tag: str | None) -> str | None:
+    """A rule tag without this ingester's ownership marker (what envelopes and documents carry)."""
+    return tag[len(TAG_PREFIX) :] if tag is not None and tag.startswith(TAG_PREFIX) else tag
 
 
 def desired_rules(terms: Sequence[str], *, suffix: str = "", max_rules: int = 25) -> list[Rule]:
@@ -127,7 +146,7 @@ def desired_rules(terms: Sequence[str], *, suffix: str = "", max_rules: int = 25
                 "(with X_RULE_SUFFIX)"
             )
     if len(unique) <= max_rules:
-        return [Rule(_with_suffix(quote_term(t), suffix), t) for t in unique]
+        return [Rule(_with_suffix(quote_term(t), suffix), _tag([t])) for t in unique]
     groups: list[list[str]] = []
     for term in unique:
         if groups and len(_group_value(groups[-1] + [term], suffix)) <= X_RULE_MAX_CHARS:
@@ -149,19 +168,28 @@ def _group_value(terms: Sequence[str], suffix: str) -> str:
 
 
 def diff_rules(current: Sequence[Rule], desired: Sequence[Rule]) -> RulesDiff:
-    """What to add and delete so that X has exactly the desired rules (value and tag); duplicates go."""
+    """What to add and delete so that X has the desired rules (value and tag).
+
+    Only rules this ingester created (tag with :data:`TAG_PREFIX`) are deleted when stale or duplicated, plus
+    unmarked rules from older versions that are exactly a desired rule without the marker (re-added marked).
+    Every other rule is foreign and lands in ``foreign``: never deleted.
+    """
     wanted = {r.key for r in desired}
+    legacy = {(r.value, plain_tag(r.tag)) for r in desired}
     seen: set[tuple[str, str | None]] = set()
     keep: list[Rule] = []
     delete: list[Rule] = []
+    foreign: list[Rule] = []
     for rule in current:
         if rule.key in wanted and rule.key not in seen:
             keep.append(rule)
             seen.add(rule.key)
-        else:
+        elif is_ours(rule) or rule.key in legacy:
             delete.append(rule)
+        else:
+            foreign.append(rule)
     add = [r for r in desired if r.key not in seen]
-    return RulesDiff(tuple(add), tuple(delete), tuple(keep))
+    return RulesDiff(tuple(add), tuple(delete), tuple(keep), tuple(foreign))
 
 
 def _describe_errors(errors: Any) -> str:
@@ -247,6 +275,8 @@ class RulesClient:
 
     def sync(self, desired: Sequence[Rule]) -> RulesDiff:
         diff = diff_rules(self.list(), desired)
+        if diff.foreign:
+            log.info("%d stream rule(s) not created by this ingester are left alone", len(diff.foreign))
         if diff.empty:
             log.info("X stream rules in sync (%d rule(s))", len(desired))
         else:

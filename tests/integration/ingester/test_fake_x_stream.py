@@ -89,7 +89,10 @@ def test_reconnects_through_429_disconnects_and_stall_without_losing_tweets(tmp_
             Connection(steps=[*tweets(20, 25), ("stall", 30.0)]),
             Connection(steps=tweets(15, 30)),  # posts 15..24 again (backfill-like), then 25..29
         ],
-        rules=[{"id": "99", "value": "old rule", "tag": "old"}],
+        rules=[
+            {"id": "98", "value": "kubernetes", "tag": "another tool's rule"},
+            {"id": "99", "value": "old rule", "tag": "tsp:old"},
+        ],
     )
     client = FakeFirehose()
     with serve(fake):
@@ -103,10 +106,11 @@ def test_reconnects_through_429_disconnects_and_stall_without_losing_tweets(tmp_
     assert status["reconnects"] == 3  # four successful connections, the first is not a reconnect
     assert status["duplicates"] == 10
     assert status["dropped"] == {"invalid_json": 1, "stream_error_payload": 1}
-    # The rules were synced: stale rule deleted, one tagged rule per term
+    # The rules were synced: our stale rule deleted, one marked rule per term, another tool's rule left alone
     assert sorted((r["value"], r["tag"]) for r in fake.rules) == [
-        ('"machine learning"', "machine learning"),
-        ("aws", "aws"),
+        ('"machine learning"', "tsp:machine learning"),
+        ("aws", "tsp:aws"),
+        ("kubernetes", "another tool's rule"),
     ]
     # It asked for the fields and the author expansion of docs/design.md §2.1, with the bearer token
     stream_query = next(q for m, p, q in fake.requests if p == "/2/tweets/search/stream")
@@ -179,7 +183,7 @@ def test_placeholder_token_in_ssm_is_re_read_until_x_accepts_it(tmp_path: Path) 
     # Then it kept re-reading the token instead of exiting, synced the rules and streamed every tweet
     assert not thread.is_alive()
     assert [e["tweet"]["id"] for e in sink.accepted] == [tweet_id(i) for i in range(5)]
-    assert {r["tag"] for r in fake.rules} == {"aws", "machine learning"}
+    assert {r["tag"] for r in fake.rules} == {"tsp:aws", "tsp:machine learning"}
     assert fake.auth_headers.count("Bearer placeholder") == 2
     assert fake.auth_headers[-1] == "Bearer the-real-token"
 
@@ -192,7 +196,13 @@ def test_cli_rules_and_check(
     from tests.support.ingester import make_stream
 
     make_stream("tweets", "tweets-raw")
-    fake = FakeX(connections=[], rules=[{"id": "99", "value": "old rule", "tag": "old"}])
+    fake = FakeX(
+        connections=[],
+        rules=[
+            {"id": "98", "value": "kubernetes", "tag": "demo"},  # another tool's: never deleted
+            {"id": "99", "value": "old rule", "tag": "tsp:old"},
+        ],
+    )
     with serve(fake):
         for key, value in {
             "INGESTER_SOURCE": "x",
@@ -208,17 +218,18 @@ def test_cli_rules_and_check(
         # rules: shows the diff, changes nothing
         assert main(["rules", *common]) == 0
         out = capsys.readouterr().out
-        assert "- delete 99 tag='old' old rule" in out
-        assert "+ add    tag='aws' aws" in out
+        assert "- delete 99 tag='tsp:old' old rule" in out
+        assert "+ add    tag='tsp:aws' aws" in out
+        assert "delete 98" not in out
         assert "--apply" in out
-        assert [r["id"] for r in fake.rules] == ["99"]
+        assert [r["id"] for r in fake.rules] == ["98", "99"]
         # check: everything reachable, rules differ (reported, not a failure)
         assert main(["check", *common]) == 0
         out = capsys.readouterr().out
         assert "OK    firehose" in out and "rules differ: 2 to add, 1 stale" in out
         # rules --apply syncs; a second look is in sync
         assert main(["rules", "--apply", *common]) == 0
-        assert sorted(r["tag"] for r in fake.rules) == ["aws", "machine learning"]
+        assert sorted(r["tag"] for r in fake.rules) == ["demo", "tsp:aws", "tsp:machine learning"]
         capsys.readouterr()
         assert main(["rules", *common]) == 0
         assert "in sync" in capsys.readouterr().out
