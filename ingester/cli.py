@@ -47,25 +47,73 @@ def _setting_flags(parser: argparse.ArgumentParser, command: Command) -> None:
         parser.add_argument(declared.flag, dest=name, help=help_text.replace("%", "%%"), **shape)
 
 
+PROG = "python -m ingester"
+
+# Exit codes of every subcommand; the systemd unit does not restart the daemon on 2.
+EXIT_CODES = {
+    0: "done (run: a non-looping replay was delivered, or the daemon was stopped)",
+    1: "failed (run: fatal, systemd restarts it; rules: X refused; check: a check failed; status: no state file)",
+    2: "configuration or usage error (the message names the setting or flag); restarting cannot fix it",
+}
+EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items())
+
+
+def _error(message: object) -> None:
+    """``python -m ingester: <message>``: one line on stderr."""
+    text = " ".join(line.strip() for line in str(message).splitlines() if line.strip())
+    print(f"{PROG}: {text}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ingester",
+        prog=PROG,
         description="Tweets from the X API v2 filtered stream (or a replay file) into Amazon Data Firehose.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"ingester {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="run, rules, check or status")
 
-    run = sub.add_parser("run", help="run the daemon (exits 0 when a non-looping replay is delivered)")
+    def subcommand(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    run = subcommand(
+        "run",
+        "run the daemon (exits 0 when a non-looping replay is delivered)",
+        "Run the daemon: read the X filtered stream (or REPLAY_FILE), deduplicate, and deliver to Firehose with a "
+        "write-ahead log and a disk spool. Stops cleanly on SIGTERM/SIGINT; progress is in STATE_DIR/status.json.",
+    )
     _setting_flags(run, "run")
 
-    rules = sub.add_parser("rules", help="show the X stream rules and the diff to TRACKED_TERMS")
+    rules = subcommand(
+        "rules",
+        "show the X stream rules and the diff to TRACKED_TERMS",
+        "Show the filtered-stream rules X holds, the rules TRACKED_TERMS asks for, and the difference. "
+        "Changes nothing unless --apply is given.",
+    )
     _setting_flags(rules, "rules")
     rules.add_argument("--apply", action="store_true", help="sync: add missing rules, delete its own stale ones")
 
-    check = sub.add_parser("check", help="validate the configuration and reach X and Firehose")
+    check = subcommand(
+        "check",
+        "validate the configuration and reach X and Firehose",
+        "Validate the configuration, then reach X and the Firehose delivery stream read-only (creates nothing); "
+        "prints one OK/FAIL line per check.",
+    )
     _setting_flags(check, "check")
 
-    status = sub.add_parser("status", help="what the running daemon is doing (reads STATE_DIR/status.json)")
+    status = subcommand(
+        "status",
+        "what the running daemon is doing (reads STATE_DIR/status.json)",
+        "Print what the running daemon is doing, from the state file it rewrites every few seconds "
+        "(STATE_DIR/status.json); says when the process is gone or the file is stale.",
+    )
     _setting_flags(status, "status")
     status.add_argument("--json", action="store_true", help="print the raw state file")
     return parser
@@ -84,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from_args(args)
     except ConfigError as exc:
         logsetup.configure(args.log_level or "INFO")
-        print(f"configuration error: {exc}", file=sys.stderr)
+        _error(f"configuration error: {exc}")
         return 2
     logsetup.configure(settings.log_level)
     logsetup.register_secret(settings.x_bearer_token)
@@ -123,7 +171,7 @@ def cmd_rules(settings: Settings, *, apply: bool) -> int:
         client = make_rules_client(settings, token)
         current = client.list()
     except (ConfigError, RulesError, SecretUnavailableError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return 2 if isinstance(exc, ConfigError) else 1
     diff = diff_rules(current, desired)
     print(f"current rules ({len(current)}):")
@@ -145,7 +193,7 @@ def cmd_rules(settings: Settings, *, apply: bool) -> int:
     try:
         client.apply(diff)
     except RulesError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return 1
     print(f"applied: {len(diff.add)} added, {len(diff.delete)} deleted")
     return 0
@@ -243,10 +291,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     try:
         status = read_status(state_dir)
     except FileNotFoundError:
-        print(f"no state file in {state_dir}: the ingester has not run with this STATE_DIR", file=sys.stderr)
+        _error(f"no state file in {state_dir}: the ingester has not run with this STATE_DIR")
         return 1
     except (OSError, ValueError) as exc:
-        print(f"cannot read the state file in {state_dir}: {exc}", file=sys.stderr)
+        _error(f"cannot read the state file in {state_dir}: {exc}")
         return 1
     if args.json:
         print(json.dumps(status, indent=2, sort_keys=True))
@@ -254,7 +302,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     try:
         text = format_status(status)
     except (TypeError, ValueError, AttributeError) as exc:  # hand-edited, or written by another version
-        print(f"the state file in {state_dir} has unexpected values ({exc}); see it with --json", file=sys.stderr)
+        _error(f"the state file in {state_dir} has unexpected values ({exc}); see it with --json")
         return 1
     print(text)
     return 0

@@ -38,6 +38,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from scripts.cli_support import tool_parser
+
 CIDRS_VAR = "dashboards_allowed_cidrs"
 VPC_VAR = "opensearch_vpc"
 DEFAULT_CHECKIP_URL = "https://checkip.amazonaws.com"
@@ -185,9 +187,14 @@ def resolve_env(
 
 
 def main(argv: Sequence[str] | None = None) -> int:  # noqa: RET503 - ends in execvpe, which never returns
-    parser = argparse.ArgumentParser(
-        description="Run a terraform command with dashboards_allowed_cidrs = [this machine's public IP] "
+    parser = tool_parser(
+        "python -m scripts.deployer_ip",
+        "Run a terraform command with dashboards_allowed_cidrs = [this machine's public IP] "
         "unless dashboards_allowed_cidrs or opensearch_vpc is set.",
+        codes={
+            0: "terraform succeeded (after the lookup, terraform replaces this process: its exit code is the tool's)",
+            EXIT_REFUSED: "refused (the public IP is unknown: one line names what to set), or a usage error",
+        },
         usage="%(prog)s [--checkip-url URL] -- terraform [-chdir=DIR] COMMAND [ARGS...]",
     )
     parser.add_argument("--checkip-url", default=DEFAULT_CHECKIP_URL, help="plain-text public IP lookup service")

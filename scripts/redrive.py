@@ -36,6 +36,7 @@ from ingester.firehose import failed_records
 from ingester.firehose.failed_records import OPENSEARCH_FAILED, PROCESSING_FAILED, Line
 from ingester.firehose.limits import MAX_RECORD_BYTES
 from ingester.firehose.put import FirehoseClient, RetryPolicy, StreamUnusable, put_all
+from scripts.cli_support import EXIT_CODES, print_error, tool_parser
 from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
 
 log = logging.getLogger(__name__)
@@ -243,7 +244,11 @@ def run(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m scripts.redrive", description=__doc__.split("\n\n")[0])
+    p = tool_parser(
+        "python -m scripts.redrive",
+        __doc__.split("\n\n")[0],
+        codes={**EXIT_CODES, 1: "failed, or records are left in the bucket / unreadable (see the report)"},
+    )
     add_terraform_arguments(p)
     p.add_argument("--bucket", help="backup bucket; default: output backup_bucket_name")
     p.add_argument("--stream", help="delivery stream; default: output delivery_stream_name")
@@ -260,12 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="count records by error code; send nothing, move nothing")
     p.add_argument("--include-non-json", action="store_true", help="also send rawData that is not JSON")
     p.add_argument("--max-objects", type=int, help="stop after this many objects (for a careful first run)")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every object and API call")
     return p
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
     )
@@ -288,8 +296,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             max_objects=args.max_objects,
         )
         report = run(settings)
-    except (RedriveError, TerraformOutputsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (RedriveError, TerraformOutputsError, BotoCoreError, ClientError) as exc:
+        print_error(parser.prog, exc)
         return 1
     return 1 if report.left or report.unreadable else 0
 

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingester.firehose.put import StreamUnusable, put_all
+from scripts.cli_support import EXIT_CODES, print_error, tool_parser
 from scripts.opensearch.client import (
     Auth,
     Client,
@@ -247,7 +248,11 @@ def run(settings: Settings, *, firehose: Any = None, out: Any = None, clock: Any
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m scripts.smoke", description=__doc__.split("\n\n")[0])
+    p = tool_parser(
+        "python -m scripts.smoke",
+        __doc__.split("\n\n")[0],
+        codes={**EXIT_CODES, 1: "failed: a tweet did not arrive in time, or an AWS/OpenSearch/Terraform error"},
+    )
     add_terraform_arguments(p)
     p.add_argument("--stream", help="delivery stream; default: output delivery_stream_name")
     p.add_argument("--endpoint", help="OpenSearch endpoint; default: output opensearch_endpoint")
@@ -265,7 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     env = dict(os.environ if environ is None else environ)
     resolve = resolver_for(args, env)
@@ -299,8 +307,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             keep=args.keep,
         )
         return 0 if run(settings) else 1
-    except (OpenSearchError, RedriveError, StreamUnusable, TerraformOutputsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (OpenSearchError, RedriveError, StreamUnusable, TerraformOutputsError, BotoCoreError, ClientError) as exc:
+        print_error(parser.prog, exc)
         return 1
 
 

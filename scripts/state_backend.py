@@ -21,13 +21,13 @@ bucket is fully configured, so a failed run never points Terraform at a half-mad
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from scripts.cli_support import EXIT_CODES, print_error, tool_parser
 
 DEFAULT_TF_DIR = Path(__file__).resolve().parent.parent / "terraform"
 DEFAULT_NAME_PREFIX = "tweet-sentiment"
@@ -225,7 +225,13 @@ def run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Create the encrypted S3 state bucket and write terraform/backend.tf.")
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    parser = tool_parser(
+        "python -m scripts.state_backend",
+        "Create the encrypted S3 state bucket and write terraform/backend.tf.",
+        codes={**EXIT_CODES, 1: "failed: the message names the step and the fix (nothing half-made is used)"},
+    )
     parser.add_argument("--tf-dir", type=Path, default=DEFAULT_TF_DIR, help="the Terraform root (default: terraform/)")
     parser.add_argument("--region", help="Region of the bucket (default: AWS_REGION / the AWS CLI profile's)")
     parser.add_argument("--bucket", help="bucket name (default: <name-prefix>-tfstate-<account id>-<region>)")
@@ -242,8 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             name_prefix=args.name_prefix,
             kms_key_arn=args.kms_key_arn,
         )
-    except BackendError as exc:
-        print(f"state backend: {exc}", file=sys.stderr)
+    except (BackendError, BotoCoreError, ClientError) as exc:
+        print_error(parser.prog, exc)
         return 1
     return 0
 

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from scripts.cli_support import EXIT_CODES, print_error, tool_parser
 from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
 
 #: SSM standard-tier parameters hold at most 4 KB; the tool never creates an advanced (billed) parameter.
@@ -135,9 +136,10 @@ def delete_token(ssm: Any, target: Target) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="make x-token",
-        description="Put the X bearer token (read from stdin or --token-fd, never argv) into its SSM SecureString.",
+    p = tool_parser(
+        "make x-token",
+        "Put the X bearer token (read from stdin or --token-fd, never argv) into its SSM SecureString.",
+        codes={**EXIT_CODES, 1: "failed: no or bad token, missing Terraform output, AWS error (one line on stderr)"},
     )
     add_terraform_arguments(p)
     p.add_argument("--parameter-name", help="SSM parameter; default: output x_bearer_token_parameter_name")
@@ -171,7 +173,8 @@ def main(
 ) -> int:
     env = os.environ if environ is None else environ
     stdout, stderr = out or sys.stdout, err or sys.stderr
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         target = resolve_target(args, env)
         if ssm is None:
@@ -184,7 +187,7 @@ def main(
         token = read_token(fd=args.token_fd, stdin=stdin or sys.stdin, prompt=stderr)
         version = put_token(ssm, target, token)
     except (TokenToolError, TerraformOutputsError) as exc:
-        print(f"error: {exc}", file=stderr)
+        print_error(parser.prog, exc, file=stderr)
         return 1
     print(
         f"X bearer token stored: SecureString {target.parameter} in {target.region}, key {target.key_id}, "

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from scripts.cli_support import print_error, tool_parser
 from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def temporary_password_days(cognito: Any, user_pool_id: str) -> int | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m scripts.opensearch.dashboards_user", description=__doc__.split("\n")[0])
+    p = tool_parser("python -m scripts.opensearch.dashboards_user", __doc__.split("\n")[0])
     add_terraform_arguments(p)
     p.add_argument("email", help="e-mail address of the user (the sign-in name; receives the invitation)")
     p.add_argument("--user-pool-id", help="Cognito user pool; default: output cognito_user_pool_id")
@@ -93,9 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     import boto3
-    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     env = dict(os.environ if environ is None else environ)
     resolve = resolver_for(args, env)
@@ -105,8 +107,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         cognito = boto3.client("cognito-idp", region_name=region)
         status = invite(cognito, pool, args.email, resend=args.resend)
         days = temporary_password_days(cognito, pool)
-    except (DashboardsUserError, TerraformOutputsError, BotoCoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (DashboardsUserError, TerraformOutputsError, BotoCoreError, ClientError) as exc:
+        print_error(parser.prog, exc)
         return 1
     url = resolve.get(None, output="dashboards_url") or "the Terraform output dashboards_url"
     validity = f", valid for {days} day(s)" if days else ""

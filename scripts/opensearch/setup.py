@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from scripts.cli_support import print_error, tool_parser
 from scripts.opensearch import dashboards
 from scripts.opensearch.client import (
     PASSWORD_ENV,
@@ -338,9 +339,9 @@ def run(settings: Settings, out: Any = None) -> Reporter:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m scripts.opensearch",
-        description="Apply index template, ISM retention, Firehose role mapping and Dashboards objects (idempotent).",
+    p = tool_parser(
+        "python -m scripts.opensearch",
+        "Apply index template, ISM retention, Firehose role mapping and Dashboards objects (idempotent).",
     )
     add_terraform_arguments(p)
     p.add_argument("--endpoint", help="domain endpoint (host, or URL with scheme); default: output opensearch_endpoint")
@@ -390,13 +391,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
     )
     try:
         run(Settings.from_args(args, environ))
-    except (OpenSearchError, TerraformOutputsError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (OpenSearchError, TerraformOutputsError, ValueError, BotoCoreError, ClientError) as exc:
+        print_error(parser.prog, exc)
         return 1
     return 0

@@ -394,7 +394,8 @@ def test_user_data_installs_a_service_that_systemd_can_run_as_its_user(machine: 
     def ingester_spoke() -> bool:
         for entry in machine.container.journal(SERVICE):
             message = str(entry.get("MESSAGE", ""))
-            if entry.get("_UID") == uid and (message.startswith('{"ts"') or message.startswith("configuration error")):
+            spoke = message.startswith(('{"ts"', "python -m ingester: configuration error"))
+            if entry.get("_UID") == uid and spoke:
                 return True
         return False
 

@@ -102,7 +102,7 @@ def test_main_reports_one_line_and_exit_1(moto_endpoint: str, tmp_path: Path, ca
     code = state_backend.main(["--tf-dir", str(tmp_path), "--region", REGION, "--bucket", "x" * 64])
     assert code == 1
     assert capsys.readouterr().err.strip().splitlines() == [
-        f"state backend: bucket name {'x' * 64} is longer than 63 characters: pass --bucket"
+        f"python -m scripts.state_backend: bucket name {'x' * 64} is longer than 63 characters: pass --bucket"
     ]
 
 

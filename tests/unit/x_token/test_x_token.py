@@ -100,7 +100,7 @@ def test_the_token_cannot_be_passed_on_the_command_line() -> None:
 def test_a_bad_token_is_refused_before_any_call(stdin: str, message: str) -> None:
     code, out, err = run([*FLAGS, "--kms-key-id", "alias/k"], stdin=stdin, ssm=object())
     assert code == 1 and out == ""
-    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert err.startswith("make x-token: ") and message in err and err.count("\n") == 1
 
 
 def test_missing_terraform_outputs_is_one_clear_line(tmp_path: Path) -> None:
@@ -131,7 +131,7 @@ def test_access_denied_names_the_parameter_and_region(ssm: Any) -> None:
 
     code, _, err = run([*FLAGS, "--kms-key-id", "alias/k"], stdin=TOKEN, ssm=Denied())
     assert code == 1
-    assert err == "error: put-parameter /stack/x-bearer-token in us-east-1 failed: AccessDeniedException\n"
+    assert err == "make x-token: put-parameter /stack/x-bearer-token in us-east-1 failed: AccessDeniedException\n"
 
 
 def test_delete_removes_the_parameter_and_tolerates_its_absence(ssm: Any) -> None:
