@@ -3,6 +3,13 @@
 Inside Lambda (``AWS_LAMBDA_FUNCTION_NAME`` set) the ``transform`` logger writes one JSON object per line to
 stdout and does not propagate to the runtime's text handler. Elsewhere (the local demo, tests) the host
 application configures logging; the summary line is still a JSON string.
+
+Log lines use the keys of AWS Lambda's JSON log format, the same keys the ingester writes
+(``ingester/logsetup.py`` holds the other copy; the Lambda zip holds ``transform/`` only, and a test checks that
+both give the same keys): ``timestamp`` (ISO 8601 UTC, milliseconds, ``Z``), ``level``, ``logger``,
+``message``, then extra fields at top level (a ``Fields`` payload, or ``extra=``), then ``exception`` (the
+traceback) when there is one. A ``Fields`` record's message is its ``event``. The EMF summary line is written
+straight to stdout by the handler, not through this formatter: its shape is CloudWatch's, not this one.
 """
 
 from __future__ import annotations
@@ -24,8 +31,21 @@ class Fields(dict[str, Any]):
         return json.dumps(self, separators=(",", ":"), sort_keys=False, default=str)
 
 
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+def structured_fields(record: logging.LogRecord) -> Mapping[str, Any] | None:
+    """The mapping of ``log.info("%s", Fields(...))`` (logging unpacks a lone Mapping argument), else None."""
+    args: object = record.args
+    if isinstance(args, tuple) and len(args) == 1:
+        args = args[0]
+    if record.msg == "%s" and isinstance(args, Mapping):
+        return args
+    return None
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: timestamp, level, logger, then the Fields (or a message) and any traceback."""
+    """timestamp, level, logger, message, extra fields, exception: the keys of Lambda's JSON log format."""
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -33,13 +53,12 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
         }
-        args: object = record.args  # logging unpacks a lone Mapping: ("%s", Fields(...)) arrives as the Fields
-        if isinstance(args, tuple) and len(args) == 1:
-            args = args[0]
-        if isinstance(args, Fields) and record.msg == "%s":
-            out.update(args)
-        else:
-            out["message"] = record.getMessage()
+        fields = structured_fields(record)
+        out["message"] = str(fields.get("event", "")) if fields is not None else record.getMessage()
+        extra = dict(fields) if fields is not None else {}
+        extra.update((k, v) for k, v in record.__dict__.items() if k not in _RESERVED and not k.startswith("_"))
+        for key, value in extra.items():
+            out.setdefault(key, value)  # the four keys above always win
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, separators=(",", ":"), default=str)

@@ -182,7 +182,11 @@ class WarningTail(logging.Handler):
 
 
 def configure_logging(paths: Paths, *, view: bool) -> WarningTail:
-    """JSON lines to OUTPUT_DIR/demo.log; warnings also to stderr unless the live view owns the terminal."""
+    """JSON lines to OUTPUT_DIR/demo.log; warnings also to stderr unless the live view owns the terminal.
+
+    The ingester's formatter writes every line, the transform's too (its loggers propagate here outside Lambda):
+    one JSON object per line with the keys both deployables use, structured fields at top level.
+    """
     from ingester.logsetup import JsonFormatter, RedactingFilter
 
     paths.output_dir.mkdir(parents=True, exist_ok=True)

@@ -394,7 +394,7 @@ def test_user_data_installs_a_service_that_systemd_can_run_as_its_user(machine: 
     def ingester_spoke() -> bool:
         for entry in machine.container.journal(SERVICE):
             message = str(entry.get("MESSAGE", ""))
-            spoke = message.startswith(('{"ts"', "python -m ingester: configuration error"))
+            spoke = message.startswith(('{"timestamp"', "python -m ingester: configuration error"))
             if entry.get("_UID") == uid and spoke:
                 return True
         return False
@@ -519,7 +519,7 @@ def test_sigkill_is_followed_by_a_restart_that_adopts_the_wal(machine: Machine) 
         lambda: [m for m in machine.messages() if "from write-ahead log segment" in m],
         timeout=20,
     )
-    counts = [json.loads(m)["msg"].split()[1] for m in recovered]
+    counts = [json.loads(m)["message"].split()[1] for m in recovered]
     assert sum(int(c) for c in counts) == len(in_wal), recovered
     start = time.monotonic()
     wait_for("bursts A-D in S3", lambda: ids_of(0, 1, 2, 3) <= set(machine.delivered()), timeout=60)

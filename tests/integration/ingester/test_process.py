@@ -53,9 +53,9 @@ class Daemon:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            msg = entry.get("msg", "")
+            msg = entry.get("message", "")
             if msg.startswith("accepted tweet id="):
-                ts = datetime.fromisoformat(entry["ts"].replace("Z", "+00:00")).timestamp()
+                ts = datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00")).timestamp()
                 self.accepted.append((msg.split("=", 1)[1], ts))
 
     def wait_accepted(self, n: int, timeout: float = 30) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -100,3 +103,42 @@ def test_no_color_turns_colours_off_but_keeps_the_live_view(
     finally:
         pieces.store.close()
         pieces.firehose.close()
+
+
+@pytest.fixture
+def restore_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("restore_root_logger")
+def test_demo_log_is_one_json_object_per_line_for_the_ingester_and_the_transform(tmp_path: Path) -> None:
+    # Given the demo's logging, an ingester logger and the demo's transform (one bad record, one good)
+    paths = wiring.Paths.from_args(app.build_parser().parse_args(["--output-dir", str(tmp_path)]))
+    wiring.configure_logging(paths, view=True)
+    logging.getLogger("ingester.app").info("stats", extra={"stats": {"sent": 2}})
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        logging.getLogger("ingester.writer").exception("put failed for %s records", 2)
+    processor = wiring.build_transform({})
+    processor(firehose_event([record_data(envelope()), "%%%"]), None)
+    # Then every line of demo.log is one JSON object with the common keys, and no message is JSON
+    lines = [json.loads(line) for line in paths.log.read_text(encoding="utf-8").splitlines()]
+    for line in lines:
+        assert list(line)[:4] == ["timestamp", "level", "logger", "message"], line
+        assert isinstance(line["message"], str) and not line["message"].lstrip().startswith(("{", "[")), line
+    by_message = {line["message"]: line for line in lines}
+    assert by_message["stats"]["logger"] == "ingester.app" and by_message["stats"]["stats"] == {"sent": 2}
+    assert "RuntimeError: boom" in by_message["put failed for 2 records"]["exception"]
+    failed = by_message["records_failed"]
+    assert failed["logger"].startswith("transform") and failed["reasons"] == {"bad_base64": 1}
+    summary = by_message["invocation"]
+    assert summary["logger"].startswith("transform") and summary["records"] == 2 and summary["event"] == "invocation"

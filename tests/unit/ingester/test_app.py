@@ -209,7 +209,7 @@ def test_periodic_stats_line_is_one_json_object(tmp_path: Path, capsys: object) 
     logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
     assert run(settings(tmp_path, replay, stats_interval_s=0.05), firehose_client=FakeFirehose()) == 0
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    stats_lines = [entry for entry in lines if entry["msg"] == "stats"]
+    stats_lines = [entry for entry in lines if entry["message"] == "stats"]
     assert stats_lines, lines
     last = stats_lines[-1]["stats"]
     assert last["delivered"] == 5 and last["read"] == 5 and last["state"] == "stopped"
