@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingester.envelope import utc_now_iso
+from ingester.firehose.batching import BatchLimits
 
 log = logging.getLogger(__name__)
 
@@ -331,6 +332,7 @@ class Spool:
             head = self._load_head_locked()
             if head is None:
                 return None
+            limits = BatchLimits(max_records, max_bytes)
             indices: list[int] = []
             records: list[bytes] = []
             size = 0
@@ -338,7 +340,7 @@ class Spool:
                 if head.done[i]:
                     continue
                 rec = head.records[i]
-                if records and (len(records) >= max_records or size + len(rec) > max_bytes):
+                if records and not limits.fits(len(records), size, len(rec)):
                     break
                 indices.append(i)
                 records.append(rec)
