@@ -167,6 +167,16 @@ module "lambda" {
   log_retention_days             = var.log_retention_days
 }
 
+# Buffering presets (docs/costs.md): realtime = no buffering before the transform or OpenSearch, so a post is
+# searchable seconds after the ingester reads it; batch = Firehose's own defaults, for high-volume streams.
+locals {
+  buffering_presets = {
+    realtime = { processor_interval = 0, processor_size = 1, destination_interval = 0, destination_size = 5 }
+    batch    = { processor_interval = 60, processor_size = 1, destination_interval = 300, destination_size = 5 }
+  }
+  buffering = local.buffering_presets[var.buffering_preset]
+}
+
 module "firehose" {
   source = "./modules/firehose"
 
@@ -175,12 +185,12 @@ module "firehose" {
   opensearch_domain_arn     = module.opensearch.domain_arn
   index_name                = var.index_name
   index_rotation_period     = var.index_rotation_period
-  buffering_interval        = var.firehose_buffering_interval
-  buffering_size            = var.firehose_buffering_size
+  buffering_interval        = coalesce(var.firehose_buffering_interval, local.buffering.destination_interval)
+  buffering_size            = coalesce(var.firehose_buffering_size, local.buffering.destination_size)
   retry_duration            = var.firehose_retry_duration
   processor_lambda_arn      = module.lambda.alias_arn
-  processor_buffer_size     = var.processor_buffer_size
-  processor_buffer_interval = var.processor_buffer_interval
+  processor_buffer_size     = coalesce(var.processor_buffer_size, local.buffering.processor_size)
+  processor_buffer_interval = coalesce(var.processor_buffer_interval, local.buffering.processor_interval)
   backup_bucket_arn         = module.s3.bucket_arn
   log_retention_days        = var.log_retention_days
   vpc_config                = var.opensearch_vpc
