@@ -257,8 +257,9 @@ def child_naive(replay: Path, n: int) -> dict[str, Any]:
     return {"elapsed": elapsed, "read": n, "api_calls": n, "peak_rss_mb": peak_rss_mb()}
 
 
-def run_child(mode: str, endpoint: str, *args: str) -> dict[str, Any]:
-    env = {
+def child_env(endpoint: str) -> dict[str, str]:
+    """A child's environment: boto3 pointed at the bench endpoint with dummy credentials."""
+    return {
         **os.environ,
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "bench",
@@ -266,9 +267,12 @@ def run_child(mode: str, endpoint: str, *args: str) -> dict[str, Any]:
         "AWS_EC2_METADATA_DISABLED": "true",
         "PYTHONPATH": f"{ROOT / 'lambda_src'}:{ROOT}",
     }
+
+
+def run_child(mode: str, endpoint: str, *args: str) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, *args],
-        env=env,
+        env=child_env(endpoint),
         capture_output=True,
         text=True,
         check=True,
@@ -392,20 +396,16 @@ def fault_run(
     """One ingester process against the faulty endpoint until all ``n`` tweets arrived or ``cap_s`` passed (then
     it is killed). ``outage`` = (after s, for s): the endpoint drops every connection for a while."""
     control(endpoint, "/bench/faults", {"fail": faults[0], "throttle": faults[1], "seed": 10})
-    config = {"replay": str(replay), "state": str(work / f"state-{name}"), "rate": rate, "code_root": code_root}
-    config["code_root"] = str(code_root) if code_root else None
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "PYTHONPATH": f"{ROOT / 'lambda_src'}:{ROOT}",
+    config = {
+        "replay": str(replay),
+        "state": str(work / f"state-{name}"),
+        "rate": rate,
+        "code_root": str(code_root) if code_root else None,
     }
     with (work / f"{name}.log").open("w") as log_file:
         proc = subprocess.Popen(
             [sys.executable, __file__, "--child", "faults", json.dumps(config)],
-            env=env,
+            env=child_env(endpoint),
             stdout=log_file,
             stderr=log_file,
         )
@@ -551,7 +551,7 @@ def bench_faults(work: Path, endpoint: str, args: argparse.Namespace) -> None:
     if baseline is not None:
         print(
             f"\nbaseline = the ingester package of commit {BASELINE_COMMIT[:7]} (before the pacing rule), same "
-            f"endpoint, same replay, stopped after {args.baseline_cap:g} s when not done ('stopped')."
+            f"endpoint, same replay, stopped after {args.baseline_cap:g} s when not done ('stopped': not repeated)."
         )
 
 
