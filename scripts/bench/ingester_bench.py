@@ -477,16 +477,18 @@ def bench_faults(work: Path, endpoint: str, args: argparse.Namespace) -> None:
         writers.append(("baseline", baseline))
     else:
         print("baseline: not run (no git history to take the old ingester from)")
-    results: dict[tuple[str, str], dict[str, Any]] = {}
-    for label, fail, throttle in FAULTS:
-        for writer, root in writers:
-            runs: list[dict[str, Any]] = []
-            while len(runs) < args.repeat and (not runs or runs[-1]["complete"]):  # a stopped run is not repeated
-                runs.append(
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for repeat in range(args.repeat):  # rounds over every scenario, so the machine's load drifts over all of them
+        for label, fail, throttle in FAULTS:
+            for writer, root in writers:
+                done = runs.setdefault((writer, label), [])
+                if done and not done[-1]["complete"]:
+                    continue  # a run stopped at its cap is not repeated
+                done.append(
                     fault_run(
                         work,
                         endpoint,
-                        name=f"{writer}-{fail}-{throttle}-{len(runs)}",
+                        name=f"{writer}-{fail}-{throttle}-{repeat}",
                         code_root=root,
                         replay=replay,
                         n=n,
@@ -494,7 +496,7 @@ def bench_faults(work: Path, endpoint: str, args: argparse.Namespace) -> None:
                         cap_s=120.0 if writer == "new" else args.baseline_cap,
                     )
                 )
-            results[(writer, label)] = best_of(runs)
+    results = {key: best_of(done) for key, done in runs.items()}
     recovery: dict[str, dict[str, Any]] = {}
     for writer, root in writers:
         recovery[writer] = fault_run(
