@@ -279,11 +279,7 @@ class FirehoseWriter:
         """One call with the batch; what Firehose did not accept goes back at the head of the batch (or to the
         spool when degraded, overflowing or past the close deadline)."""
         closing = self._closing.is_set()
-        if self._overflowing() or not (self._healthy or closing) or self._clock() >= self._close_deadline:
-            self._to_spool(batch.take())
-            return
-        self._wait_for_next_call(self._close_deadline)
-        if self._clock() >= self._close_deadline:
+        if self._overflowing() or not (self._healthy or closing) or not self._wait_for_next_call(flush=True):
             self._to_spool(batch.take())
             return
         items = batch.take()
@@ -304,7 +300,8 @@ class FirehoseWriter:
 
     def _send_spool_batch(self) -> None:
         """One call with the oldest spooled records (the probe when degraded); failed ones stay spooled, first."""
-        self._wait_for_next_call(float("inf"))
+        if not self._wait_for_next_call(flush=not self._drain_spool_on_close):
+            return
         sbatch = self._spool.next_batch(self._max_records, self._max_bytes)
         if sbatch is None:
             return
@@ -313,11 +310,17 @@ class FirehoseWriter:
         self._spool.ack(sbatch, delivered)
         self._stats.incr("unspooled", len(delivered))
 
-    def _wait_for_next_call(self, deadline: float) -> None:
-        """Sleep until the backoff allows the next call (not past ``deadline``)."""
-        delay = min(self._next_call, deadline) - self._clock()
-        if delay > 0:
-            self._sleep(delay)
+    def _wait_for_next_call(self, *, flush: bool) -> bool:
+        """Sleep until the backoff allows the next call; False if the close deadline comes first and this call is
+        part of the closing flush (``flush``), which ends there. A sleep cut short (``close``, ``interrupt``)
+        resumes: the backoff holds during the flush too."""
+        while True:
+            now = self._clock()
+            if flush and now >= self._close_deadline:
+                return False
+            if now >= self._next_call:
+                return True
+            self._sleep((min(self._next_call, self._close_deadline) if flush else self._next_call) - now)
 
     def _call(self, records: list[bytes]) -> set[int]:
         """One PutRecordBatch call; returns the indices not delivered and applies the pacing rule: progress resets
