@@ -532,15 +532,17 @@ class Settings:
     spool_after_s: float = setting(
         5.0,
         env="SPOOL_AFTER_S",
-        help="A batch Firehose has not fully accepted after this many seconds of retries goes to the disk spool.",
+        help="Firehose accepting nothing for this many seconds (every call refused or every record failed) turns the "
+        "writer degraded: records go to the disk spool and a probe tries every MAX_BACKOFF_S at most.",
         parse=_as_float,
         range=(0, 3600),
         section="writer",
     )
     max_backoff_s: float = setting(
-        30.0,
+        2.0,
         env="MAX_BACKOFF_S",
-        help="Cap of the exponential retry/probe backoff (with jitter).",
+        help="Cap of the backoff (0.1 s doubling, with jitter) after a call Firehose accepted nothing of, so of the "
+        "probe interval in spool mode: delivery resumes within about this long after Firehose is back.",
         parse=_as_float,
         range=(0.01, 3600),
         section="writer",
