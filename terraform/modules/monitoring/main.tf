@@ -53,10 +53,36 @@ resource "aws_kms_key" "topic" {
 # Topic and subscriptions
 # ---------------------------------------------------------------------------------------------------
 
-# The default topic policy lets this account's principals publish, which covers this account's alarms.
+locals {
+  topic_name = "${var.name_prefix}-alarms"
+}
+
+# The topic policy: CloudWatch may publish for this module's alarms only (aws:SourceArn, as AWS documents for
+# alarm notifications). It replaces SNS's default policy (version 2008-10-17, any principal of the account);
+# this account's principals still subscribe and publish through their IAM policies.
+data "aws_iam_policy_document" "topic" {
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["sns:Publish"]
+    resources = ["arn:${local.partition}:sns:${local.region}:${local.account_id}:${local.topic_name}"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.name_prefix}-*"]
+    }
+  }
+}
+
 resource "aws_sns_topic" "this" {
-  name              = "${var.name_prefix}-alarms"
+  name              = local.topic_name
   kms_master_key_id = aws_kms_key.topic.arn
+  policy            = data.aws_iam_policy_document.topic.json
 
   tags = var.tags
 }
