@@ -161,7 +161,7 @@ module "lambda" {
   reserved_concurrent_executions = var.lambda_reserved_concurrent_executions
   sentiment_backend              = var.sentiment_backend
   comprehend_concurrency         = var.comprehend_concurrency
-  emit_metrics                   = var.transform_emit_metrics
+  emit_metrics                   = var.transform_emit_metrics || var.monitoring_enabled # the alarms watch them
   metrics_namespace              = var.transform_metrics_namespace
   log_level                      = var.transform_log_level
   log_retention_days             = var.log_retention_days
@@ -222,7 +222,31 @@ module "ingester" {
   instance_role_arn             = module.iam.ingester_role_arn
   token_key_deletion_days       = var.x_bearer_token_key_deletion_days
   max_posts_per_day             = var.max_posts_per_day
-  cloudwatch_metrics            = var.ingester_cloudwatch_metrics
+  cloudwatch_metrics            = var.ingester_cloudwatch_metrics || var.monitoring_enabled # the alarms watch them
   metrics_namespace             = var.ingester_metrics_namespace
   log_level                     = var.ingester_log_level
+}
+
+module "monitoring" {
+  source = "./modules/monitoring"
+  count  = var.monitoring_enabled ? 1 : 0
+
+  name_prefix  = var.name_prefix
+  alarm_emails = var.alarm_emails
+  thresholds   = var.alarm_thresholds
+  ingester = {
+    delivery_stream_name = module.firehose.delivery_stream_name
+    metrics_namespace    = var.ingester_metrics_namespace
+    instance_id          = module.ingester.instance_id
+  }
+  transform = {
+    function_name     = module.lambda.function_name
+    alias_name        = module.lambda.alias_name
+    metrics_namespace = var.transform_metrics_namespace
+    sentiment_backend = var.sentiment_backend
+  }
+  opensearch = {
+    domain_name = module.opensearch.domain_name
+    volume_size = var.opensearch_volume_size
+  }
 }

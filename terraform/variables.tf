@@ -448,3 +448,25 @@ variable "ingester_log_level" {
   type        = string
   default     = "INFO"
 }
+
+# ---------------------------------------------------------------------------------------------------
+# Monitoring
+# ---------------------------------------------------------------------------------------------------
+
+variable "monitoring_enabled" {
+  description = "Create the alarms, their SNS topic and the pipeline dashboard (terraform/modules/monitoring); it also turns on the ingester's and the transform's metrics, which the alarms watch."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_thresholds" {
+  description = "Alarm thresholds to change, by name (e.g. { no_posts_minutes = 120 }); docs/operate.md (Alarms) lists the names and defaults, and an unknown name is refused."
+  type        = map(number)
+  default     = {}
+}
+
+variable "alarm_emails" {
+  description = "Email addresses the alarm topic notifies (each confirms a subscription email). Empty = none; subscribe other endpoints to the monitoring_sns_topic_arn output."
+  type        = list(string)
+  default     = []
+}

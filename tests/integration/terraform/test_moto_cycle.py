@@ -53,6 +53,7 @@ REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": REGION}
 # Every service the stack calls; the override points each at the moto server.
 ENDPOINT_SERVICES = (
+    "cloudwatch",  # the monitoring module's alarms and dashboard
     "cognitoidentity",
     "cognitoidp",
     "ec2",
@@ -65,6 +66,7 @@ ENDPOINT_SERVICES = (
     "opensearch",
     "s3",
     "secretsmanager",
+    "sns",  # the alarm topic
     "ssm",
     "sts",
 )

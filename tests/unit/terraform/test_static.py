@@ -17,7 +17,7 @@ MODULES = sorted(p.name for p in MODULES_DIR.iterdir() if p.is_dir())
 
 
 def test_every_expected_module_exists() -> None:
-    assert MODULES == ["firehose", "iam", "ingester", "lambda", "opensearch", "s3"]
+    assert MODULES == ["firehose", "iam", "ingester", "lambda", "monitoring", "opensearch", "s3"]
     for module in MODULES:
         for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"):
             assert (MODULES_DIR / module / name).is_file(), f"modules/{module}/{name}"
