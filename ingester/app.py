@@ -31,7 +31,7 @@ from ingester.metrics import MetricsPublisher
 from ingester.pipeline import Pipeline
 from ingester.sources import Source
 from ingester.stats import Stats, write_status
-from ingester.storage import DeadLetter, SegmentSequence, Spool, Wal
+from ingester.storage import DeadLetter, SegmentSequence, Spool, Wal, default_spool_max_bytes
 from ingester.writer import FirehoseWriter
 
 log = logging.getLogger(__name__)
@@ -70,10 +70,15 @@ class StateLock:
 
 def make_source(settings: Settings, stats: Stats) -> Source:
     if settings.source == "replay":
-        from ingester.sources.replay import ReplaySource
+        from ingester.sources.replay import REPLAY_OFFSET_FILE, ReplaySource
 
         assert settings.replay_file is not None
-        return ReplaySource(settings.replay_file, rate=settings.rate, loop=settings.loop)
+        return ReplaySource(
+            settings.replay_file,
+            rate=settings.rate,
+            loop=settings.loop,
+            offset_file=settings.state_dir / REPLAY_OFFSET_FILE,
+        )
     from ingester.secrets import SecretNotSetError, resolve_bearer_token
     from ingester.sources.x import XSource
 
@@ -227,7 +232,11 @@ def _build(settings: Settings, firehose_client: FirehoseClient | None, stop: thr
     wal_dir.mkdir(exist_ok=True)
     spool_dir.mkdir(exist_ok=True)
     sequence = SegmentSequence(wal_dir, spool_dir)
-    spool = Spool(spool_dir, sequence)
+    spool_max = settings.spool_max_bytes or default_spool_max_bytes(settings.state_dir)
+    spool = Spool(spool_dir, sequence, max_bytes=spool_max)
+    stats.set("spool_max_bytes", spool_max)
+    stats.set("spool_bytes", spool.pending_bytes)
+    stats.set("spool_records", spool.pending_records)
     wal = Wal(wal_dir, sequence, commit_interval_s=settings.wal_commit_ms / 1000)
     for leftover in wal.leftover_segments():
         spool.adopt(leftover)
