@@ -163,7 +163,7 @@ def test_short_spool_write_leaves_no_torn_line_and_counts_nothing(
 def test_short_wal_write_is_cut_back_and_the_next_append_lines_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    wal, spool = make(tmp_path)
+    wal, _ = make(tmp_path)
     first = wal.append(b'{"n":0}')
     monkeypatch.setattr(storage.os, "write", DiskFillsAfter(3))
     with pytest.raises(StorageError):
