@@ -419,7 +419,8 @@ class Settings:
         False,
         env="CLOUDWATCH_METRICS",
         help="CloudWatch custom metrics, one batched PutMetricData call per METRICS_INTERVAL_S: Received, "
-        "Delivered, Spooled, Dropped, DeadLettered, Duplicates, StreamConnected, SpoolRecords.",
+        "Delivered, Spooled, Dropped, DeadLettered, Duplicates, StorageErrors, StreamConnected, SpoolRecords, "
+        "SpoolFullPercent.",
         parse=_as_bool,
         essential=True,
     )
