@@ -112,6 +112,7 @@ class Reporter:
         self._metrics = metrics
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reporter", daemon=True)
+        self._status_failing = False
         self.state = "starting"
 
     def start(self) -> None:
@@ -138,8 +139,12 @@ class Reporter:
     def write_status(self) -> None:
         try:
             write_status(self._settings.state_dir, self._stats.snapshot(), self.extra())
-        except OSError:
-            log.exception("could not write the state file in %s", self._settings.state_dir)
+        except OSError as exc:
+            if not self._status_failing:  # once per failure spell: a full disk would repeat it every interval
+                log.error("could not write the state file in %s: %s", self._settings.state_dir, exc)
+            self._status_failing = True
+        else:
+            self._status_failing = False
 
     def log_stats(self) -> dict[str, Any]:
         snap = self._stats.snapshot()

@@ -128,7 +128,7 @@ class Pipeline:
         self._stats.incr("accepted")
         if log.isEnabledFor(logging.DEBUG):
             log.debug("accepted tweet id=%s", tweet_id)
-        self._writer.put(data, segment)
+        self._writer.put(data, segment, self._stop)
         return True
 
     def _durably(self, write: Callable[[], T]) -> T | None:

@@ -129,15 +129,16 @@ class FirehoseWriter:
         self.error: BaseException | None = None
 
     # -- producer side ----------------------------------------------------------------------------
-    def put(self, data: bytes, wal_ticket: int) -> None:
+    def put(self, data: bytes, wal_ticket: int, stop: threading.Event | None = None) -> None:
         """Queue one encoded record; blocks while the queue is full (the writer is spooling, sending or holding
-        what the spool refused). Once closing, a record that does not fit is left to the WAL (the next start)."""
+        what the spool refused). Once closing or ``stop`` is set, a record that does not fit is left to the WAL
+        (the next start sends it)."""
         while True:
             try:
                 self._queue.put((data, wal_ticket), timeout=0.2)
                 return
             except queue.Full:
-                if self._closing.is_set() and wal_ticket >= 0:
+                if (self._closing.is_set() or (stop is not None and stop.is_set())) and wal_ticket >= 0:
                     return
 
     def queue_depth(self) -> int:
