@@ -533,11 +533,11 @@ class Settings:
     spool_max_bytes: int = setting(
         0,
         env="SPOOL_MAX_BYTES",
-        help="Cap of the disk spool in bytes; 0 (default) = half the size of the filesystem holding STATE_DIR, "
-        "computed at start. At the cap (or on a full disk) the source is paused, nothing accepted is dropped.",
         parse=_as_int,
         range=(0, 2**62),
         section="writer",
+        help="Cap of the disk spool in bytes; 0 (default) = half the size of the filesystem holding STATE_DIR, "
+        "computed at start. At the cap (or on a full disk) the source is paused, nothing accepted is dropped.",
     )
     spool_after_s: float = setting(
         5.0,

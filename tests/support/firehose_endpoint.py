@@ -40,8 +40,8 @@ class FirehoseEndpoint:
                 status, payload = endpoint.handle(self.headers.get("X-Amz-Target", ""), request)
                 body = json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(body)))
+                for header, value in (("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", len(body))):
+                    self.send_header(header, str(value))
                 self.end_headers()
                 self.wfile.write(body)
 
