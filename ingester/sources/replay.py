@@ -6,12 +6,12 @@ its reason, and skipped.
 
 Resuming: the byte offset after the last line the pipeline took (accepted into the WAL, deduplicated or
 dropped) is kept in STATE_DIR/replay-offset.json, rewritten in place after every line (one ``pwrite`` of a
-fixed-size record: no rename, no fsync, no new disk space). A run that stops before the end of the file
-(SIGTERM, ``--limit``, kill -9) resumes there on the next start on the same file (same path, device and
-inode, not shorter than the offset); after a kill -9 at most the one line being taken is read again (the
+fixed-size record: no rename, no fsync, no new disk space). A run that is stopped before the end of the
+file (SIGTERM, kill -9) resumes there on the next start on the same file (same path, device and inode, not
+shorter than the offset); after a kill -9 at most the one line being taken is read again (the
 kernel keeps the write); after a power loss, what the page cache lost is read again (the WAL keeps what was
-accepted either way). A run that reaches the end (without ``--loop``) removes the file, so the next run
-replays the file from the start.
+accepted either way). A run that reaches the end (without ``--loop``) or its ``--limit`` removes the
+file, so the next run replays the file from the start.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 REPLAY_OFFSET_FILE = "replay-offset.json"
 #: replay-offset.json is this size (JSON padded with spaces), so each update overwrites the same blocks.
 OFFSET_RECORD_BYTES = 1024
+_STOPPED = -1
+_LIMIT_REACHED = -2
 
 
 @dataclass
@@ -123,7 +125,8 @@ class ReplaySource:
                 self.offset.close()
 
     def _passes(self, sink: Sink, stop: threading.Event, position: _Position) -> bool:
-        """Read pass after pass; True when the input is finished (not looping), False when stopped first."""
+        """Read pass after pass; True when the input is finished (its end without looping, or ``--limit``),
+        False when stopped first."""
         self._next_at = time.monotonic()
         passes = 0
         while True:
@@ -134,29 +137,33 @@ class ReplaySource:
             with self.path.open("rb") as handle:
                 handle.seek(position.offset)
                 lines_with_data = self._pass(handle, sink, stop, position)
-            if lines_with_data < 0:
+            if lines_with_data == _STOPPED:
                 return False
+            if lines_with_data == _LIMIT_REACHED:
+                return True
             if not self.loop or (lines_with_data == 0 and passes > 1) or self.path.stat().st_size == 0:
                 log.info("replay of %s finished after %d pass(es)", self.path.name, passes)
                 return True
 
     def _pass(self, handle: BinaryIO, sink: Sink, stop: threading.Event, position: _Position) -> int:
-        """One pass from ``position``; returns the lines with data, -1 when stopped first."""
+        """One pass from ``position``; returns the lines with data, or _STOPPED / _LIMIT_REACHED first."""
         interval = 1.0 / self.rate if self.rate else 0.0
         lines_with_data = 0
         for raw in handle:
-            if stop.is_set() or not sink.wants_more:
-                return -1
+            if stop.is_set():
+                return _STOPPED
+            if not sink.wants_more:
+                return _LIMIT_REACHED
             line = raw.strip()
             if line:
                 lines_with_data += 1
                 if interval:
                     delay = self._next_at - time.monotonic()
                     if delay > 0 and stop.wait(delay):
-                        return -1
+                        return _STOPPED
                     self._next_at = max(self._next_at + interval, time.monotonic() - 1.0)
                 if not self._take(line, position.lineno + 1, sink) and stop.is_set():
-                    return -1  # not accepted because stopping: read it again next time
+                    return _STOPPED  # not accepted because stopping: read it again next time
             position.offset += len(raw)
             position.lineno += 1
             self.offset.save(position)

@@ -11,17 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from ingester import stats as stats_module
 from ingester.app import run
 from ingester.config import Settings
 from ingester.envelope import MalformedMessage, from_replay_line, from_stream_message
 from ingester.metrics import MetricsPublisher
 from ingester.pipeline import Pipeline
-from ingester.sources.replay import REPLAY_OFFSET_FILE
+from ingester.sources.replay import REPLAY_OFFSET_FILE, ReplaySource
 from ingester.stats import STATUS_RESERVE_BYTES, Stats, read_status, write_status
 from ingester.storage import DeadLetter, SegmentSequence, Spool, StorageError, Wal
 from ingester.writer import FirehoseWriter
-from tests.support.ingester import FakeFirehose, stream_message, tweet_id, unreachable, write_replay
+from tests.support.ingester import FakeFirehose, ListSink, stream_message, tweet_id, unreachable, write_replay
 
 
 def wait_for(predicate: object, timeout: float = 20.0) -> None:
@@ -143,7 +142,7 @@ def test_status_is_written_in_place_when_the_disk_is_full(tmp_path: Path, monkey
         self.write_text("")  # the file is created, then the disk refuses its bytes
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(stats_module.Path, "write_bytes", full)
+    monkeypatch.setattr(Path, "write_bytes", full)
     write_status(tmp_path, {"read": 2, "storage_errors": 3}, {"state": "running"})
     status = read_status(tmp_path)
     assert status["read"] == 2 and status["storage_errors"] == 3
@@ -174,27 +173,58 @@ def _settings(tmp_path: Path, replay: Path, **kwargs: object) -> Settings:
     )
 
 
+class StopAfter(ListSink):
+    """Sets ``stop`` once it has accepted ``n`` envelopes (a SIGTERM mid-file)."""
+
+    def __init__(self, n: int, stop: threading.Event) -> None:
+        super().__init__()
+        self.n, self.stop = n, stop
+
+    def accept(self, envelope: dict[str, object]) -> bool:
+        super().accept(envelope)
+        if len(self.accepted) == self.n:
+            self.stop.set()
+        return True
+
+
 def test_replay_resumes_after_a_stop_and_starts_over_after_the_end(tmp_path: Path) -> None:
     replay = write_replay(tmp_path / "t.jsonl", 100)
+    offset_file = tmp_path / REPLAY_OFFSET_FILE
+    # Stopped after 40 lines: the offset is kept
+    first = StopAfter(40, threading.Event())
+    ReplaySource(replay, offset_file=offset_file).run(first, first.stop)
+    assert len(first.accepted) == 40
+    assert offset_file.exists()
+    # The next run takes the 60 lines the first did not: no repeats; it reaches the end, the offset goes
+    second = ListSink()
+    ReplaySource(replay, offset_file=offset_file).run(second, threading.Event())
+    ids = [e["tweet"]["id"] for e in first.accepted + second.accepted]
+    assert ids == [tweet_id(i) for i in range(100)]
+    assert not offset_file.exists()
+    # A third run replays the file whole
+    third = ListSink()
+    ReplaySource(replay, offset_file=offset_file).run(third, threading.Event())
+    assert len(third.accepted) == 100
+
+
+def test_replay_that_reached_its_limit_starts_over(tmp_path: Path) -> None:
+    replay = write_replay(tmp_path / "t.jsonl", 100)
     client = FakeFirehose()
-    assert run(_settings(tmp_path, replay, limit=40), firehose_client=client) == 0
-    assert (tmp_path / "state" / REPLAY_OFFSET_FILE).exists()
-    assert run(_settings(tmp_path, replay), firehose_client=client) == 0
-    # The second run read the 60 lines the first did not: no repeats
-    assert sorted(client.delivered_ids()) == sorted(tweet_id(i) for i in range(100))
-    assert not (tmp_path / "state" / REPLAY_OFFSET_FILE).exists()
-    # The file was read to its end: a third run replays it whole
-    assert run(_settings(tmp_path, replay), firehose_client=client) == 0
-    assert len(client.delivered) == 200
+    for _ in range(2):
+        assert run(_settings(tmp_path, replay, limit=40), firehose_client=client) == 0
+    assert client.delivered_ids() == [tweet_id(i) for i in range(40)] * 2
 
 
 def test_replay_offset_of_another_file_is_ignored(tmp_path: Path) -> None:
-    first = write_replay(tmp_path / "a.jsonl", 30)
-    client = FakeFirehose()
-    assert run(_settings(tmp_path, first, limit=10), firehose_client=client) == 0
-    other = write_replay(tmp_path / "b.jsonl", 20, start=100)
-    assert run(_settings(tmp_path, other), firehose_client=client) == 0
-    assert len(client.delivered) == 30
+    offset_file = tmp_path / REPLAY_OFFSET_FILE
+    first = StopAfter(10, threading.Event())
+    ReplaySource(write_replay(tmp_path / "a.jsonl", 30), offset_file=offset_file).run(first, first.stop)
+    assert offset_file.exists()
+    other = ListSink()
+    ReplaySource(write_replay(tmp_path / "b.jsonl", 20, start=100), offset_file=offset_file).run(
+        other, threading.Event()
+    )
+    assert len(other.accepted) == 20
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
