@@ -55,10 +55,11 @@ class StateLock:
         except BlockingIOError:
             handle.close()
             raise ConfigError(f"STATE_DIR {str(self.path.parent)!r} is in use by another running ingester") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+        try:  # the pid is for people; a full disk must not stop the start-up (the lock is the flock)
+            os.ftruncate(handle.fileno(), 0)
+            os.pwrite(handle.fileno(), str(os.getpid()).encode("ascii"), 0)
+        except OSError as exc:
+            log.warning("could not write the pid to %s: %s", self.path, exc)
         self._handle = handle
 
     def release(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -44,15 +45,16 @@ def _unavailable() -> str | None:
 
 
 class TinyDiskDaemon:
-    """``python -m ingester run`` on a replay, STATE_DIR a tmpfs of TMPFS_SIZE holding a FILLER_BYTES file."""
+    """``python -m ingester run`` on a replay, STATE_DIR a tmpfs of TMPFS_SIZE holding a FILLER_BYTES file;
+    ``runs`` > 1 starts it again on the same tmpfs each time it ends (as systemd would after a crash)."""
 
-    def __init__(self, tmp_path: Path, firehose_url: str, **env: str) -> None:
+    def __init__(self, tmp_path: Path, firehose_url: str, *, runs: int = 1, **env: str) -> None:
         self.state = tmp_path / "state"
         self.state.mkdir()
         replay = write_replay(tmp_path / "tweets.jsonl", TWEETS)
         script = (
             f'mount -t tmpfs -o size={TMPFS_SIZE} tmpfs "$1" && head -c {FILLER_BYTES} /dev/zero > "$1/filler" '
-            '&& shift && exec "$@"'
+            "&& shift && " + '"$@"; ' * (runs - 1) + 'exec "$@"'
         )
         argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", str(self.state)]
         argv += [sys.executable, "-m", "ingester", "run", "--source", "replay", "--replay-file", str(replay)]
@@ -138,3 +140,32 @@ def test_full_disk_during_an_outage_loses_nothing(tmp_path: Path, spool_max_byte
     assert counted["read"] == TWEETS
     assert counted["delivered"] == len(ids)
     assert counted["dropped"] == 0
+
+
+def test_kill_9_on_a_full_disk_then_restart_on_it_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    reason = _unavailable()
+    if reason:
+        pytest.skip(reason)
+    with FirehoseEndpoint() as firehose:
+        firehose.up.clear()
+        daemon = TinyDiskDaemon(tmp_path, firehose.url, runs=2)
+        try:
+            # The volume fills during the outage; the daemon is killed (an OOM kill, a crash) while paused
+            full = daemon.wait_status(lambda s: s.get("storage_state") != "ok" and s.get("storage_errors", 0) > 0)
+            os.kill(full["pid"], signal.SIGKILL)
+            # It starts again on the still full volume: up, status written, source paused, nothing lost yet
+            again = daemon.wait_status(lambda s: s["pid"] != full["pid"] and s.get("storage_state") != "ok")
+            assert again["state"] == "running"
+            (daemon.inside / "filler").unlink()
+            firehose.up.set()
+            code = daemon.proc.wait(180)
+        finally:
+            if daemon.proc.poll() is None:
+                daemon.proc.kill()
+                daemon.proc.wait(10)
+    log = daemon.log.read_text()
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log
+    ids = firehose.tweet_ids()
+    assert len(ids) == len(set(ids)), f"{len(ids) - len(set(ids))} delivered twice"
+    assert set(ids) == {tweet_id(i) for i in range(TWEETS)}
