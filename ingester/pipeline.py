@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -24,6 +25,8 @@ T = TypeVar("T")
 #: Retry delays while STATE_DIR refuses writes (disk full): the source stays paused in between.
 STORAGE_RETRY_START_S = 0.1
 STORAGE_RETRY_MAX_S = 2.0
+#: At most one "pausing the source" error a minute (a draining spool frees space in bursts: pauses flap).
+PAUSE_LOG_INTERVAL_S = 60.0
 
 
 class RecentIds:
@@ -73,6 +76,8 @@ class Pipeline:
         self._read = 0
         self._lock = threading.Lock()
         self._stop = stop_event or threading.Event()
+        self._pauses = 0
+        self._pause_logged_at = -PAUSE_LOG_INTERVAL_S
 
     @property
     def wants_more(self) -> bool:
@@ -147,7 +152,15 @@ class Pipeline:
                         paused = True
                         self._stats.set("source_paused", f"storage: {exc.reason}")
                         self._stats.error(f"storage: {exc}")
-                        log.error("cannot write to STATE_DIR (%s): pausing the source until it can", exc)
+                        self._pauses += 1
+                        now = time.monotonic()
+                        if now - self._pause_logged_at >= PAUSE_LOG_INTERVAL_S:  # pauses come in bursts as it drains
+                            self._pause_logged_at = now
+                            log.error(
+                                "cannot write to STATE_DIR (%s): pausing the source until it can (pause %d)",
+                                exc,
+                                self._pauses,
+                            )
                 if self._stop.wait(delay):
                     self._stats.drop("storage_unavailable_at_stop")
                     return None
@@ -155,4 +168,4 @@ class Pipeline:
         finally:
             if paused:
                 self._stats.set("source_paused", None)
-                log.warning("STATE_DIR writable again: source resumed")
+                log.debug("STATE_DIR writable again: source resumed")

@@ -331,7 +331,7 @@ class FirehoseWriter:
         self._stats.set("spool_held_records", sum(len(b) for b in self._held))
         if not self._held:
             self._hold_logged = False
-            log.warning("held records placed (spooled or delivered): taking new records again")
+            log.info("held records placed (spooled or delivered): taking new records again")
 
     def _send_spool_batch(self) -> None:
         sbatch = self._spool.next_batch(self._max_records, self._max_bytes)
