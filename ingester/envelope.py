@@ -45,13 +45,18 @@ def _reject_constant(name: str) -> object:
     raise MalformedMessage("non_finite_number", f"{name} is not a JSON number")
 
 
+#: One decoder for every line (``json.loads`` with an option would build a new one per call).
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def loads(text: str | bytes) -> Any:
     """``json.loads`` that rejects ``NaN``, ``Infinity`` and ``-Infinity`` (Python's json accepts them, but
     they are not JSON: Firehose, the transform and OpenSearch would get invalid documents).
 
-    Raises MalformedMessage("non_finite_number") for them, ValueError for other invalid JSON.
+    Bytes are UTF-8. Raises MalformedMessage("non_finite_number") for those constants, ValueError (including
+    UnicodeDecodeError) for other invalid input.
     """
-    return json.loads(text, parse_constant=_reject_constant)
+    return _DECODER.decode(text.decode("utf-8") if isinstance(text, bytes) else text)
 
 
 def utc_now_iso() -> str:
