@@ -16,7 +16,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,18 @@ class TinyDiskDaemon:
             assert time.monotonic() < deadline, f"status never matched; last: {status}"
             time.sleep(0.1)
 
+    def finish(self) -> None:
+        """Wait for the (last) run to end: exit 0 and no traceback in its log."""
+        code = self.proc.wait(180)
+        log = self.log.read_text()
+        assert code == 0, log[-3000:]
+        assert "Traceback" not in log
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
     def stopped_line(self) -> dict[str, int]:
         for line in reversed(self.log.read_text().splitlines()):
             message = json.loads(line).get("message", "")
@@ -99,43 +112,55 @@ class TinyDiskDaemon:
         raise AssertionError("no 'ingester stopped' line in the log")
 
 
+@contextmanager
+def outage_on_a_tiny_disk(tmp_path: Path, **kwargs: Any) -> Iterator[tuple[FirehoseEndpoint, TinyDiskDaemon]]:
+    """Firehose down, the daemon started on its tiny volume; killed on the way out if still running."""
+    reason = _unavailable()
+    if reason:
+        pytest.skip(reason)
+    with FirehoseEndpoint() as firehose:
+        firehose.up.clear()
+        daemon = TinyDiskDaemon(tmp_path, firehose.url, **kwargs)
+        try:
+            yield firehose, daemon
+        finally:
+            daemon.kill()
+
+
+def full_disk(status: dict[str, Any]) -> bool:
+    return status.get("storage_state") != "ok" and status.get("storage_errors", 0) > 0
+
+
+def delivered_once(firehose: FirehoseEndpoint) -> list[str]:
+    """Every tweet of the replay arrived, none twice."""
+    ids = firehose.tweet_ids()
+    assert len(ids) == len(set(ids)), f"{len(ids) - len(set(ids))} delivered twice"
+    assert set(ids) == {tweet_id(i) for i in range(TWEETS)}
+    return ids
+
+
 @pytest.mark.parametrize(
     "spool_max_bytes",
     [str(64 * 1024 * 1024), "0"],
     ids=["disk-fills-before-the-cap", "default-cap-half-the-volume"],
 )
 def test_full_disk_during_an_outage_loses_nothing(tmp_path: Path, spool_max_bytes: str) -> None:
-    reason = _unavailable()
-    if reason:
-        pytest.skip(reason)
-    with FirehoseEndpoint() as firehose:
-        firehose.up.clear()
-        daemon = TinyDiskDaemon(tmp_path, firehose.url, SPOOL_MAX_BYTES=spool_max_bytes)
-        try:
-            # 1. The volume (or the spool cap) fills: the daemon stays up, pauses its source, and says so
-            full = daemon.wait_status(lambda s: s.get("storage_state") != "ok" and s.get("storage_errors", 0) > 0)
-            assert full["spool_max_bytes"] == (int(spool_max_bytes) or 2 * 1024 * 1024)
-            time.sleep(1.5)
-            still = daemon.status()
-            assert still["read"] == full["read"] < TWEETS  # paused: nothing more read
-            assert still["storage_state"] != "ok"
-            assert still["updated_at"] != full["updated_at"]  # status.json keeps being written on a full disk
-            # 2. Space is freed while Firehose is still down: the daemon takes records again
-            (daemon.inside / "filler").unlink()
-            daemon.wait_status(lambda s: s["read"] > full["read"])
-            # 3. Firehose comes back: everything drains and the replay ends
-            firehose.up.set()
-            code = daemon.proc.wait(180)
-        finally:
-            if daemon.proc.poll() is None:
-                daemon.proc.kill()
-                daemon.proc.wait(10)
-    log = daemon.log.read_text()
-    assert code == 0, log[-3000:]
-    assert "Traceback" not in log
-    ids = firehose.tweet_ids()
-    assert len(ids) == len(set(ids)), f"{len(ids) - len(set(ids))} delivered twice"
-    assert set(ids) == {tweet_id(i) for i in range(TWEETS)}
+    with outage_on_a_tiny_disk(tmp_path, SPOOL_MAX_BYTES=spool_max_bytes) as (firehose, daemon):
+        # 1. The volume (or the spool cap) fills: the daemon stays up, pauses its source, and says so
+        full = daemon.wait_status(full_disk)
+        assert full["spool_max_bytes"] == (int(spool_max_bytes) or 2 * 1024 * 1024)
+        time.sleep(1.5)
+        still = daemon.status()
+        assert still["read"] == full["read"] < TWEETS  # paused: nothing more read
+        assert still["storage_state"] != "ok"
+        assert still["updated_at"] != full["updated_at"]  # status.json keeps being written on a full disk
+        # 2. Space is freed while Firehose is still down: the daemon takes records again
+        (daemon.inside / "filler").unlink()
+        daemon.wait_status(lambda s: s["read"] > full["read"])
+        # 3. Firehose comes back: everything drains and the replay ends
+        firehose.up.set()
+        daemon.finish()
+    ids = delivered_once(firehose)
     counted = daemon.stopped_line()
     assert counted["read"] == TWEETS
     assert counted["delivered"] == len(ids)
@@ -143,29 +168,14 @@ def test_full_disk_during_an_outage_loses_nothing(tmp_path: Path, spool_max_byte
 
 
 def test_kill_9_on_a_full_disk_then_restart_on_it_loses_and_repeats_nothing(tmp_path: Path) -> None:
-    reason = _unavailable()
-    if reason:
-        pytest.skip(reason)
-    with FirehoseEndpoint() as firehose:
-        firehose.up.clear()
-        daemon = TinyDiskDaemon(tmp_path, firehose.url, runs=2)
-        try:
-            # The volume fills during the outage; the daemon is killed (an OOM kill, a crash) while paused
-            full = daemon.wait_status(lambda s: s.get("storage_state") != "ok" and s.get("storage_errors", 0) > 0)
-            os.kill(full["pid"], signal.SIGKILL)
-            # It starts again on the still full volume: up, status written, source paused, nothing lost yet
-            again = daemon.wait_status(lambda s: s["pid"] != full["pid"] and s.get("storage_state") != "ok")
-            assert again["state"] == "running"
-            (daemon.inside / "filler").unlink()
-            firehose.up.set()
-            code = daemon.proc.wait(180)
-        finally:
-            if daemon.proc.poll() is None:
-                daemon.proc.kill()
-                daemon.proc.wait(10)
-    log = daemon.log.read_text()
-    assert code == 0, log[-3000:]
-    assert "Traceback" not in log
-    ids = firehose.tweet_ids()
-    assert len(ids) == len(set(ids)), f"{len(ids) - len(set(ids))} delivered twice"
-    assert set(ids) == {tweet_id(i) for i in range(TWEETS)}
+    with outage_on_a_tiny_disk(tmp_path, runs=2) as (firehose, daemon):
+        # The volume fills during the outage; the daemon is killed (an OOM kill, a crash) while paused
+        full = daemon.wait_status(full_disk)
+        os.kill(full["pid"], signal.SIGKILL)
+        # It starts again on the still full volume: up, status written, source paused, nothing lost yet
+        again = daemon.wait_status(lambda s: s["pid"] != full["pid"] and s.get("storage_state") != "ok")
+        assert again["state"] == "running"
+        (daemon.inside / "filler").unlink()
+        firehose.up.set()
+        daemon.finish()
+    delivered_once(firehose)
