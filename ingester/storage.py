@@ -80,9 +80,15 @@ def _reason(exc: OSError) -> str:
     return errno.errorcode.get(exc.errno or 0, "EIO") if exc.errno else "short_write"
 
 
-def write_all(fd: int, data: bytes) -> None:
-    """``os.write`` until every byte is written (a write may be short); OSError when the kernel refuses."""
-    view = memoryview(data)
+def write_all(fd: int, data: bytes, end: bytes = b"") -> None:
+    """Write ``data`` then ``end`` (one ``writev``, no copy) and, if that was short, the rest until every byte
+    is written; OSError when the kernel refuses."""
+    written = os.writev(fd, [data, end]) if end else os.write(fd, data)
+    if written == len(data) + len(end):
+        return
+    if written <= 0:
+        raise OSError(errno.ENOSPC, "write returned 0")
+    view = memoryview(data + end)[written:]
     while view:
         written = os.write(fd, view)
         if written <= 0:
@@ -90,14 +96,14 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def append_checked(fd: int, data: bytes, start: int, *, sync: bool, what: str) -> None:
-    """Append ``data`` to the file at offset ``start`` (its size); fsync if ``sync``.
+def append_checked(fd: int, data: bytes, start: int, *, sync: bool, what: str, end: bytes = b"") -> None:
+    """Append ``data`` and ``end`` to the file at offset ``start`` (its size); fsync if ``sync``.
 
     On failure the file is cut back to ``start`` (no torn line stays) and StorageError is raised; if even
     that fails too, the error's ``torn`` is True and the caller must not append to this file as it is.
     """
     try:
-        write_all(fd, data)
+        write_all(fd, data, end)
         if sync:
             os.fsync(fd)
     except OSError as exc:
@@ -293,7 +299,7 @@ class Wal:
                     self._torn = False
                     self._current_bytes = os.fstat(self._fd).st_size
                     self._settle_garbage_locked(seg)
-                append_checked(self._fd, data + b"\n", self._current_bytes, sync=False, what="write-ahead log")
+                append_checked(self._fd, data, self._current_bytes, sync=False, what="write-ahead log", end=b"\n")
             except StorageError as exc:
                 self.failed_appends += 1
                 self._torn = self._torn or exc.torn

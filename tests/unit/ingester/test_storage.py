@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from ingester import storage
 from ingester.storage import DeadLetter, SegmentSequence, Spool, StorageError, Wal, default_spool_max_bytes
 
 
@@ -135,6 +134,13 @@ class DiskFillsAfter:
         self.budget -= n
         return self.real(fd, bytes(data[:n]))
 
+    def writev(self, fd: int, buffers: list[bytes]) -> int:
+        return self(fd, b"".join(buffers))
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(os, "write", self)
+        monkeypatch.setattr(os, "writev", self.writev)
+
 
 def test_short_spool_write_leaves_no_torn_line_and_counts_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -142,7 +148,7 @@ def test_short_spool_write_leaves_no_torn_line_and_counts_nothing(
     # Given a spool holding 3 records, and a disk with room for 1.5 more
     _, spool = make(tmp_path)
     spool.write([b'{"n":%d}' % i for i in range(3)])
-    monkeypatch.setattr(storage.os, "write", DiskFillsAfter(12))
+    DiskFillsAfter(12).install(monkeypatch)
     # When a batch of 4 is written: the first write is short, the next fails
     with pytest.raises(StorageError) as caught:
         spool.write([b'{"n":%d}' % i for i in range(3, 7)])
@@ -165,7 +171,7 @@ def test_short_wal_write_is_cut_back_and_the_next_append_lines_up(
 ) -> None:
     wal, _ = make(tmp_path)
     first = wal.append(b'{"n":0}')
-    monkeypatch.setattr(storage.os, "write", DiskFillsAfter(3))
+    DiskFillsAfter(3).install(monkeypatch)
     with pytest.raises(StorageError):
         wal.append(b'{"n":1}')
     monkeypatch.undo()
@@ -216,7 +222,7 @@ def test_dead_letter_failure_raises_and_leaves_no_partial_entry(
 ) -> None:
     dead = DeadLetter(tmp_path / "dl.jsonl")
     dead.write(b"{}", "first")
-    monkeypatch.setattr(storage.os, "write", DiskFillsAfter(10))
+    DiskFillsAfter(10).install(monkeypatch)
     with pytest.raises(StorageError):
         dead.write(b"{}", "second")
     monkeypatch.undo()
