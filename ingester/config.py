@@ -419,7 +419,8 @@ class Settings:
         False,
         env="CLOUDWATCH_METRICS",
         help="CloudWatch custom metrics, one batched PutMetricData call per METRICS_INTERVAL_S: Received, "
-        "Delivered, Spooled, Dropped, DeadLettered, Duplicates, StreamConnected, SpoolRecords.",
+        "Delivered, Spooled, Dropped, DeadLettered, Duplicates, StorageErrors, StreamConnected, SpoolRecords, "
+        "SpoolFullPercent.",
         parse=_as_bool,
         essential=True,
     )
@@ -528,6 +529,15 @@ class Settings:
         parse=_as_int,
         range=(1, 10_000),
         section="writer",
+    )
+    spool_max_bytes: int = setting(
+        0,
+        env="SPOOL_MAX_BYTES",
+        parse=_as_int,
+        range=(0, 2**62),
+        section="writer",
+        help="Cap of the disk spool in bytes; 0 (default) = half the size of the filesystem holding STATE_DIR, "
+        "computed at start. At the cap (or on a full disk) the source is paused, nothing accepted is dropped.",
     )
     spool_after_s: float = setting(
         5.0,

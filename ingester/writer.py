@@ -50,11 +50,14 @@ from ingester.firehose.batching import BatchLimits
 from ingester.firehose.limits import MAX_BATCH_BYTES, MAX_BATCH_RECORDS
 from ingester.firehose.put import NON_RETRIABLE_CODES, EntryError, Failures, FirehoseClient, pause_after, put_once
 from ingester.stats import Stats
-from ingester.storage import DeadLetter, Spool, Wal
+from ingester.storage import DeadLetter, Spool, StorageError, Wal
 
 log = logging.getLogger(__name__)
 
-Item = tuple[bytes, int]  # (encoded record, WAL segment or -1)
+Item = tuple[bytes, int]  # (encoded record, WAL ticket or -1)
+
+#: Seconds between attempts to spool batches the spool refused (disk full, SPOOL_MAX_BYTES reached).
+HELD_RETRY_S = 1.0
 
 
 class _Batch:
@@ -144,12 +147,23 @@ class FirehoseWriter:
         self._next_call = 0.0  # no call before this (set after a call that accepted nothing)
         self._stalled_since: float | None = None  # first of the calls in a row that accepted nothing
         self._thread: threading.Thread | None = None
+        self._held: list[list[Item]] = []  # batches the spool refused; still in the WAL, kept until placed
+        self._held_retry_at = 0.0
+        self._hold_logged = False
         self.error: BaseException | None = None
 
     # -- producer side ----------------------------------------------------------------------------
-    def put(self, data: bytes, wal_segment: int) -> None:
-        """Queue one encoded record; blocks while the queue is full (the writer is spooling or sending)."""
-        self._queue.put((data, wal_segment))
+    def put(self, data: bytes, wal_ticket: int, stop: threading.Event | None = None) -> None:
+        """Queue one encoded record; blocks while the queue is full (the writer is spooling, sending or holding
+        what the spool refused). Once closing or ``stop`` is set, a record that does not fit is left to the WAL
+        (the next start sends it)."""
+        while True:
+            try:
+                self._queue.put((data, wal_ticket), timeout=0.2)
+                return
+            except queue.Full:
+                if (self._closing.is_set() or (stop is not None and stop.is_set())) and wal_ticket >= 0:
+                    return
 
     def queue_depth(self) -> int:
         return self._queue.qsize()
@@ -213,7 +227,8 @@ class FirehoseWriter:
                 wait = min(0.2, max(0.0, batch.deadline - self._clock()))
             else:
                 wait = 0.1
-            self._fill(batch, wait)
+            if not self._fill_unless_held(batch, wait) and closing:
+                return  # what is held or queued is in the WAL: the next start spools it
             if batch.items and (batch.full or closing or self._clock() >= batch.deadline):
                 self._send_live(batch)
             if self._spool_ready() and not self._overflow and self._may_send_spool():
@@ -228,6 +243,17 @@ class FirehoseWriter:
                     return
                 if not self._healthy:
                     self._sleep(min(0.2, max(0.0, self._next_call - self._clock())))
+
+    def _fill_unless_held(self, batch: _Batch, wait: float) -> bool:
+        """``_fill``, unless batches the spool refused are still held (then False): no new records are taken
+        while the spool refuses, so the queue fills and pauses the source."""
+        if self._held:
+            self._retry_held()
+        if self._held:
+            self._sleep(min(0.1, max(0.0, self._held_retry_at - self._clock())))
+            return False
+        self._fill(batch, wait)
+        return True
 
     def _fill(self, batch: _Batch, wait: float) -> None:
         """Move queued records into the batch (waiting up to ``wait`` for the first); send full batches."""
@@ -294,9 +320,49 @@ class FirehoseWriter:
             self._to_spool(carry)
 
     def _to_spool(self, batch: list[Item]) -> None:
-        self._spool.write([data for data, _ in batch])
+        """Spool a batch; when the spool refuses (disk full, SPOOL_MAX_BYTES), hold it in memory instead:
+        its records stay in the WAL (unsettled) and nothing more is taken from the queue until it is placed."""
+        try:
+            self._spool.write([data for data, _ in batch])
+        except StorageError as exc:
+            self._held.append(batch)
+            self._held_retry_at = self._clock() + HELD_RETRY_S
+            self._stats.incr("storage_errors")
+            self._stats.error(f"spool write: {exc}")
+            self._stats.set("spool_held_records", sum(len(b) for b in self._held))
+            if not self._hold_logged:
+                self._hold_logged = True
+                log.error(
+                    "cannot spool %d record(s) (%s): holding them (they stay in the WAL) and pausing intake until "
+                    "the spool has room or Firehose accepts them",
+                    len(batch),
+                    exc,
+                )
+            return
         self._wal.settle(seg for _, seg in batch)
         self._stats.incr("spooled", len(batch))
+
+    def _retry_held(self) -> None:
+        """Place held batches: send them while Firehose accepts (or as the probe when degraded and the spool is
+        empty, so they are the oldest records), spool what is left; stop at the first the spool refuses again."""
+        if self._clock() < self._held_retry_at:
+            return
+        held, self._held = self._held, []
+        while held:
+            batch = held.pop(0)
+            if (self._healthy or not self._spool.has_pending()) and self._clock() >= self._next_call:
+                failed = self._call([data for data, _ in batch])
+                self._wal.settle(seg for i, (_, seg) in enumerate(batch) if i not in failed)
+                batch = [item for i, item in enumerate(batch) if i in failed]
+            if batch:
+                self._to_spool(batch)
+            if self._held:  # refused again: keep the rest, in order, for the next try
+                self._held.extend(held)
+                break
+        self._stats.set("spool_held_records", sum(len(b) for b in self._held))
+        if not self._held:
+            self._hold_logged = False
+            log.info("held records placed (spooled or delivered): taking new records again")
 
     def _send_spool_batch(self) -> None:
         """One call with the oldest spooled records (the probe when degraded); failed ones stay spooled, first."""
@@ -368,8 +434,13 @@ class FirehoseWriter:
             self._stats.incr("failed_calls")
             if code in NON_RETRIABLE_CODES:
                 log.error("Firehose rejected a batch as invalid (%s: %s); dead-lettering it", code, message)
-                for i in indices:
-                    self._dead.write(records[i], f"firehose_{code}", detail=message)
+                for n, i in enumerate(indices):
+                    try:
+                        self._dead.write(records[i], f"firehose_{code}", detail=message)
+                    except StorageError as dead_exc:  # kept (spool or held), dead-lettered once there is room
+                        self._stats.incr("storage_errors")
+                        self._stats.incr("dead_lettered", n)
+                        return {j: EntryError("StorageError", str(dead_exc)) for j in indices[n:]}
                 self._stats.incr("dead_lettered", len(indices))
                 return {}
             hint = ""
