@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from ingester.backoff import Backoff
 from ingester.firehose.batching import RecordTooLarge
 from ingester.firehose.put import EntryError, RetryPolicy, StreamUnusable, put_all, put_once, retry_failed
-from tests.unit.firehose.fakes import ScriptedFirehose
+from tests.support.firehose import ScriptedFirehose
 
 
 def envelope(i: int) -> bytes:
