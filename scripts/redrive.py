@@ -36,7 +36,7 @@ from ingester.firehose import failed_records
 from ingester.firehose.failed_records import OPENSEARCH_FAILED, PROCESSING_FAILED, Line
 from ingester.firehose.limits import MAX_RECORD_BYTES
 from ingester.firehose.put import FirehoseClient, RetryPolicy, StreamUnusable, put_all
-from scripts.cli_support import EXIT_CODES, print_error, tool_parser
+from scripts.cli_support import EXIT_CODES, add_verbose_argument, parse_tool_args, print_error, tool_parser
 from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
 
 log = logging.getLogger(__name__)
@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="count records by error code; send nothing, move nothing")
     p.add_argument("--include-non-json", action="store_true", help="also send rawData that is not JSON")
     p.add_argument("--max-objects", type=int, help="stop after this many objects (for a careful first run)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log every object and API call")
+    add_verbose_argument(p, help="log every object and API call")
     return p
 
 
@@ -273,10 +273,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     from botocore.exceptions import BotoCoreError, ClientError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
-    )
+    args = parse_tool_args(parser, argv)
     env = dict(os.environ if environ is None else environ)
     resolve = resolver_for(args, env)
     try:

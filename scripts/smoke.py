@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingester.firehose.put import StreamUnusable, put_all
-from scripts.cli_support import EXIT_CODES, print_error, tool_parser
+from scripts.cli_support import EXIT_CODES, parse_tool_args, print_error, tool_parser
 from scripts.opensearch.client import (
     Auth,
     Client,
@@ -273,8 +273,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     from botocore.exceptions import BotoCoreError, ClientError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    args = parse_tool_args(parser, argv)
     env = dict(os.environ if environ is None else environ)
     resolve = resolver_for(args, env)
     try:

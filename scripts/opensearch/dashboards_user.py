@@ -20,7 +20,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scripts.cli_support import print_error, tool_parser
+from scripts.cli_support import parse_tool_args, print_error, tool_parser
 from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
 
 log = logging.getLogger(__name__)
@@ -97,8 +97,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     from botocore.exceptions import BotoCoreError, ClientError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    args = parse_tool_args(parser, argv)
     env = dict(os.environ if environ is None else environ)
     resolve = resolver_for(args, env)
     try:
