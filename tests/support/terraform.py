@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support import commands
 from tests.support.paths import REPO_ROOT
 
 TERRAFORM_DIR = REPO_ROOT / "terraform"
@@ -158,13 +159,6 @@ provider "aws" {{
 
 
 @dataclass(frozen=True)
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@dataclass(frozen=True)
 class Terraform:
     """terraform -chdir=<workdir> with an offline CLI config and a private plugin cache."""
 
@@ -187,26 +181,21 @@ class Terraform:
             env.update(self.extra_env)
         return env
 
-    def run(self, args: Sequence[str], *, ok: Sequence[int] = (0,), timeout: float = 900) -> Result:
+    def run(
+        self, args: Sequence[str], *, ok: Sequence[int] = (0,), timeout: float = 900
+    ) -> subprocess.CompletedProcess[str]:
         binary = terraform_binary()
         if binary is None:
             raise TerraformError("terraform CLI not found on PATH")
-        proc = subprocess.run(
-            [binary, f"-chdir={self.workdir}", *args],
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        proc = commands.run([binary, f"-chdir={self.workdir}", *args], env=self.env(), timeout=timeout)
         if proc.returncode not in ok:
             raise TerraformError(
                 f"terraform {' '.join(args)} exited {proc.returncode} in {self.workdir}\n"
                 f"--- stdout ---\n{proc.stdout[-20000:]}\n--- stderr ---\n{proc.stderr[-20000:]}"
             )
-        return Result(proc.returncode, proc.stdout, proc.stderr)
+        return proc
 
-    def init(self, *, backend: bool = True) -> Result:
+    def init(self, *, backend: bool = True) -> subprocess.CompletedProcess[str]:
         args = ["init", "-no-color", "-input=false"]
         if not backend:
             args.append("-backend=false")
