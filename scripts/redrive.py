@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from collections import Counter
@@ -36,8 +35,8 @@ from ingester.firehose import failed_records
 from ingester.firehose.failed_records import OPENSEARCH_FAILED, PROCESSING_FAILED, Line
 from ingester.firehose.limits import MAX_RECORD_BYTES
 from ingester.firehose.put import FirehoseClient, RetryPolicy, StreamUnusable, put_all
-from scripts.cli_support import EXIT_CODES, add_verbose_argument, parse_tool_args, print_error, tool_parser
-from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
+from scripts.cli_support import EXIT_CODES, add_verbose_argument, print_error, tool_parser
+from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, start_tool
 
 log = logging.getLogger(__name__)
 
@@ -273,9 +272,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     from botocore.exceptions import BotoCoreError, ClientError
 
     parser = build_parser()
-    args = parse_tool_args(parser, argv)
-    env = dict(os.environ if environ is None else environ)
-    resolve = resolver_for(args, env)
+    args, resolve = start_tool(parser, argv, environ)
     try:
         bucket = resolve.require(args.bucket, flag="--bucket", output="backup_bucket_name")
         stream = resolve.require(args.stream, flag="--stream", output="delivery_stream_name")
