@@ -35,9 +35,9 @@ from tests.support.iam_lint import (
     run_parliament,
     unknown_policy_attributes,
 )
+from tests.support.paths import REPO_ROOT
 from tests.support.terraform import (
     MOTO_CREDENTIALS,
-    REPO_ROOT,
     Terraform,
     moto_root,
     placeholder_bundle,
