@@ -19,9 +19,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.net import QuietHandler
 
 
 @dataclass
@@ -147,19 +149,8 @@ def _mapping_as_read(mapping: dict[str, Any]) -> dict[str, Any]:
     return {**defaults, **mapping}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _send(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _handle(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -170,18 +161,18 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             state.requests.append(rec)
             if state.force_status is not None:
-                self._send(state.force_status, {"error": {"type": "forced", "reason": "forced by test"}})
+                self.reply_json(state.force_status, {"error": {"type": "forced", "reason": "forced by test"}})
                 return
             if state.basic_auth is not None:
                 user, password = state.basic_auth
                 expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
                 if rec.header("Authorization") != expected:
-                    self._send(
+                    self.reply_json(
                         401, {"error": {"type": "security_exception", "reason": "Authentication finally failed"}}
                     )
                     return
             status, payload = self._route(method, split.path, rec)
-            self._send(status, payload)
+            self.reply_json(status, payload)
 
     def _route(self, method: str, path: str, rec: Recorded) -> tuple[int, Any]:
         state = self.server.state

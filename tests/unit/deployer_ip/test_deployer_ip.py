@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import pytest
 from scripts import deployer_ip
 from tests.support.commands import make_dry_run, needs_make
 from tests.support.commands import run as run_command
+from tests.support.net import QuietHandler
 from tests.support.paths import REPO_ROOT
 from tests.support.terraform import TERRAFORM_DIR
 
@@ -43,17 +44,10 @@ class Lookup:
 def lookup() -> Iterator[Lookup]:
     state = Lookup(url="")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             state.requests.append(self.path)
-            data = state.body.encode()
-            self.send_response(state.status)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+            self.reply(state.status, state.body.encode())
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/"
