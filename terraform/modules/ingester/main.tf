@@ -54,22 +54,29 @@ locals {
     LOG_LEVEL                    = var.log_level
   }
 
+  state_device_name = "/dev/sdf"
+  # What the install script needs to mount the state volume (user_data.sh.tftpl); empty ID: no separate volume.
+  state_volume = {
+    state_volume_id   = var.state_volume_size > 0 ? aws_ebs_volume.state[0].id : ""
+    state_device_name = local.state_device_name
+  }
+
   # One script (user_data.sh.tftpl) writes the env file and installs a bundle: on first boot with the SHA-256
   # of the bundle Terraform uploaded, and in the upgrade document with the SHA-256 its caller passes.
-  user_data = templatefile("${path.module}/user_data.sh.tftpl", {
+  user_data = templatefile("${path.module}/user_data.sh.tftpl", merge(local.state_volume, {
     env           = local.env
     region        = local.region
     bucket        = aws_s3_object.bundle.bucket
     key           = aws_s3_object.bundle.key
     bundle_sha256 = local.bundle_sha256
-  })
-  upgrade_script = templatefile("${path.module}/user_data.sh.tftpl", {
+  }))
+  upgrade_script = templatefile("${path.module}/user_data.sh.tftpl", merge(local.state_volume, {
     env           = local.env
     region        = local.region
     bucket        = aws_s3_object.bundle.bucket
     key           = aws_s3_object.bundle.key
     bundle_sha256 = "{{ BundleSha256 }}"
-  })
+  }))
 }
 
 # ---------------------------------------------------------------------------------------------------

@@ -67,3 +67,8 @@ output "upgrade_operator_policy_json" {
   description = "IAM policy (JSON) that lets an operator run `make upgrade-ingester` and nothing more: s3:PutObject on the bundle key, ssm:SendCommand on the upgrade document and this instance, ssm:GetCommandInvocation."
   value       = data.aws_iam_policy_document.upgrade_operator.json
 }
+
+output "state_volume_id" {
+  description = "ID of the EBS volume holding the ingester's state directory (WAL, spool); empty when state_volume_size = 0."
+  value       = var.state_volume_size > 0 ? aws_ebs_volume.state[0].id : ""
+}

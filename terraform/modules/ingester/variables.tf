@@ -209,3 +209,14 @@ variable "upgrade_timeout_seconds" {
     error_message = "upgrade_timeout_seconds must be a whole number of seconds from 60 (an install takes about a minute) to 172800 (the aws:runShellScript timeoutSeconds limit)."
   }
 }
+
+variable "state_volume_size" {
+  description = "Size in GiB of the separate encrypted gp3 EBS volume that holds the ingester's state directory (write-ahead log, disk spool), so that replacing the instance keeps its backlog. 0 = no separate volume (state on the root volume, lost with the instance)."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.state_volume_size == 0 || (var.state_volume_size >= 1 && var.state_volume_size <= 16384 && floor(var.state_volume_size) == var.state_volume_size)
+    error_message = "state_volume_size must be 0 (no separate volume) or a whole number of GiB from 1 to 16384 (the gp3 size limit)."
+  }
+}
