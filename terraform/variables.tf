@@ -407,11 +407,6 @@ variable "ingester_state_volume_size" {
   description = "Size in GiB of the ingester's separate state volume (encrypted gp3: write-ahead log and disk spool), kept when the instance is replaced. 0 = state on the root volume, lost with the instance."
   type        = number
   default     = 8
-
-  validation {
-    condition     = var.ingester_state_volume_size == 0 || (var.ingester_state_volume_size >= 1 && var.ingester_state_volume_size <= 16384 && floor(var.ingester_state_volume_size) == var.ingester_state_volume_size)
-    error_message = "ingester_state_volume_size must be 0 (no separate volume) or a whole number of GiB from 1 to 16384 (the gp3 size limit)."
-  }
 }
 
 variable "ingester_detailed_monitoring" {

@@ -26,7 +26,9 @@ resource "aws_ssm_document" "upgrade" {
       action = "aws:runShellScript"
       name   = "installBundle"
       inputs = {
-        timeoutSeconds = tostring(var.upgrade_timeout_seconds)
+        # Download, install (pip from local wheels) and restart with its SIGTERM flush take about a minute;
+        # ten leave room for a slow dnf install of python3.11 (AWS allows 1-172800 s).
+        timeoutSeconds = "600"
         runCommand     = split("\n", trimspace(local.upgrade_script))
       }
     }]

@@ -199,17 +199,6 @@ variable "tags" {
   default     = {}
 }
 
-variable "upgrade_timeout_seconds" {
-  description = "How long the upgrade document's script may run on the box (download, install, restart with its SIGTERM flush) before Run Command stops it (aws:runShellScript timeoutSeconds: AWS allows 1-172800)."
-  type        = number
-  default     = 600
-
-  validation {
-    condition     = var.upgrade_timeout_seconds >= 60 && var.upgrade_timeout_seconds <= 172800 && floor(var.upgrade_timeout_seconds) == var.upgrade_timeout_seconds
-    error_message = "upgrade_timeout_seconds must be a whole number of seconds from 60 (an install takes about a minute) to 172800 (the aws:runShellScript timeoutSeconds limit)."
-  }
-}
-
 variable "state_volume_size" {
   description = "Size in GiB of the separate encrypted gp3 EBS volume that holds the ingester's state directory (write-ahead log, disk spool), so that replacing the instance keeps its backlog. 0 = no separate volume (state on the root volume, lost with the instance)."
   type        = number

@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ from scripts import upgrade_ingester
 from tests.support import nspawn
 from tests.support.fake_x import Connection, FakeX, serve
 from tests.support.ingester import stream_message, tweet_id
+from tests.support.net import http_server
 from tests.support.paths import REPO_ROOT
 from tests.support.terraform import (
     MODULES_DIR,
@@ -252,6 +253,17 @@ def prepare_account(endpoint: str) -> dict[str, str]:
     }
 
 
+# The module's outputs the tests read: the instance, what `make x-token` reads, what the upgrade test uses.
+MODULE_OUTPUTS = (
+    "instance_id",
+    "x_bearer_token_parameter_name",
+    "x_bearer_token_kms_key_alias",
+    "upgrade_document_name",
+    "bundle_key",
+    "state_volume_id",
+)
+
+
 def apply_module(endpoint: str, work: Path, bundle: Path, account: dict[str, str]) -> tuple[str, str]:
     """Apply terraform/modules/ingester (unchanged) from a small root; return the instance's user data and the
     ID of its state volume."""
@@ -280,34 +292,11 @@ module "ingester" {{
   x_bearer_token_parameter_name = "{TOKEN_PARAMETER}"
 }}
 
-output "instance_id" {{
-  value = module.ingester.instance_id
-}}
-
-output "x_bearer_token_parameter_name" {{
-  value = module.ingester.x_bearer_token_parameter_name
-}}
-
-output "x_bearer_token_kms_key_alias" {{
-  value = module.ingester.x_bearer_token_kms_key_alias
-}}
-
 output "aws_region" {{
   value = "{REGION}"
 }}
-
-output "upgrade_document_name" {{
-  value = module.ingester.upgrade_document_name
-}}
-
-output "bundle_key" {{
-  value = module.ingester.bundle_key
-}}
-
-output "state_volume_id" {{
-  value = module.ingester.state_volume_id
-}}
-""",
+"""
+        + "".join(f'\noutput "{name}" {{\n  value = module.ingester.{name}\n}}\n' for name in MODULE_OUTPUTS),
         encoding="utf-8",
     )
     (root / "moto_override.tf").write_text(
@@ -388,16 +377,9 @@ def serve_firehose(switch: FirehoseSwitch) -> Iterator[FirehoseSwitch]:
         def upstream_url(self) -> str:
             return switch.upstream.rstrip("/") + self.path
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    switch.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with http_server(Handler) as url:
+        switch.url = url
         yield switch
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")
