@@ -20,6 +20,9 @@ What stands in for AWS, and why:
 * The drop-in also points the service's Firehose client (AWS_ENDPOINT_URL_FIREHOSE) at a pass-through proxy to
   the moto server that the upgrade test switches to answering 503 ServiceUnavailableException, as Firehose does
   when it refuses a call, so that a backlog builds up in the spool.
+* The state EBS volume is a loop device over a sparse file, bound into the container; the test plays udev and
+  links it as /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_<volume id without the dash>, the name a Nitro
+  instance gives the volume Terraform created (in moto). The user data formats and mounts it as on EC2.
 * Run Command: moto records a SendCommand but runs nothing, so the upgrade test runs the upgrade document's
   script the way the SSM agent does: the document read back from SSM (as Terraform created it), its
   ``{{ BundleSha256 }}`` parameter checked against the document's allowedPattern and substituted, the lines
@@ -118,11 +121,17 @@ class Machine:
     firehose: FirehoseSwitch
     bundle: Path
     state_device: str  # the loop device standing in for the state EBS volume
+    bundle_sha256: str = ""  # of the bundle the upgrade test installed
     timings: dict[str, float] = field(default_factory=dict)
     passed: set[str] = field(default_factory=set)
 
     def __repr__(self) -> str:  # keeps pytest's failure reports readable
         return f"Machine(root={self.container.root}, passed={sorted(self.passed)})"
+
+    def root_script_environment(self) -> dict[str, str]:
+        """What a root script on the box (cloud-init's user data, the SSM agent's command) gets from the instance
+        profile on EC2: here the moto server and dummy credentials."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, **CREDENTIALS)
@@ -409,14 +418,15 @@ def machine(
         ssm.get_parameter(Name=TOKEN_PARAMETER)
     timings["terraform apply of the module (moto)"] = time.monotonic() - start
 
-    gates = [threading.Event() for _ in range(2)]
+    gates = [threading.Event() for _ in range(3)]
     fake = FakeX(
         token=TOKEN,
         connections=[
             Connection(steps=[*burst(0), ("gate", gates[0]), *burst(1)]),  # first start; B on the test's cue
             Connection(steps=[*burst(2)]),  # after `systemctl start`; killed with SIGKILL
             Connection(steps=[*burst(3), ("gate", gates[1]), *burst(4)]),  # after the automatic restart
-            Connection(steps=[*burst(5)]),  # after the in-place upgrade
+            Connection(steps=[*burst(5), ("gate", gates[2]), *burst(6)]),  # after the in-place upgrade
+            Connection(steps=[*burst(7)]),  # on the replacement instance
         ],
     )
     # The state volume: a loop device over a sparse file stands in for the EBS volume, bound into the container,
@@ -454,7 +464,17 @@ def machine(
             )
             timings["user data (download bundle, install.sh)"] = time.monotonic() - start
             result = Machine(
-                container, fake, gates, moto_server, user_data, install, work / "tf", firehose, bundle, device, timings
+                container,
+                fake,
+                gates,
+                moto_server,
+                user_data,
+                install,
+                work / "tf",
+                firehose,
+                bundle,
+                device,
+                timings=timings,
             )
             yield result
         finally:
@@ -665,11 +685,10 @@ def run_command_script(machine: Machine, document: str, parameters: dict[str, st
     path.chmod(0o700)
     return machine.container.run_as_service(
         [RUN_COMMAND_SCRIPT],
-        environment={"AWS_ENDPOINT_URL": machine.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                     "AWS_SECRET_ACCESS_KEY": "testing"},
+        environment=machine.root_script_environment(),
         timeout=300,
         unit="ssm-run-command",
-    )  # fmt: skip
+    )
 
 
 def test_upgrade_in_place_keeps_the_backlog_and_runs_the_new_version(machine: Machine, tmp_path: Path) -> None:
@@ -728,4 +747,48 @@ def test_upgrade_in_place_keeps_the_backlog_and_runs_the_new_version(machine: Ma
     assert after["version"].endswith(UPGRADED_VERSION_SUFFIX) and after["state"] == "running"
     assert machine.show("ActiveState")["ActiveState"] == "active"
     assert state_mount(machine) == (machine.state_device, "ext4")  # still the state volume
+    machine.bundle_sha256 = sha
     machine.passed.add("upgrade")
+
+
+def test_a_replacement_instance_mounts_the_state_volume_and_delivers_the_backlog(machine: Machine) -> None:
+    machine.require("upgrade")
+    # Given a backlog: burst G read while Firehose refuses every call
+    machine.firehose.refusing.set()
+    machine.gates[2].set()
+    wait_for("burst G in the WAL or the spool", lambda: ids_of(6) <= machine.state_ids("wal/*.log", "spool/*.jsonl"),
+             timeout=30, interval=0.1)  # fmt: skip
+    # When the instance is replaced: the old one is stopped before its volume is detached (systemd stops the
+    # service: SIGTERM, it spools), and a new one, with a fresh root volume (no fstab line, no drop-in, nothing
+    # installed), boots with the user data Terraform renders for it (the bundle of that apply: the upgraded one)
+    machine.container.run(["systemctl", "stop", SERVICE], check=True, timeout=60)
+    assert ids_of(6) <= machine.state_ids("spool/*.jsonl")
+    machine.container.run(["umount", f"/{STATE}"], check=True)
+    machine.container.run(["sed", "-i", rf"\| /{STATE} |d", "/etc/fstab"], check=True)
+    drop_in = f"/etc/systemd/system/{SERVICE}.service.d/state-volume.conf"
+    machine.container.run(["rm", "-rf", drop_in, "/opt/tweet-ingester", f"/{STATE}"], check=True)
+    assert machine.state_ids("spool/*.jsonl") == set()  # the backlog left with the volume
+    script = machine.container.root / "var/lib/cloud/instances/replacement/scripts/part-001"
+    script.parent.mkdir(parents=True)
+    original_sha = hashlib.sha256(machine.bundle.read_bytes()).hexdigest()
+    script.write_text(machine.user_data.replace(original_sha, machine.bundle_sha256), encoding="utf-8")
+    script.chmod(0o700)
+    start = time.monotonic()
+    boot = machine.container.run_as_service(
+        ["/" + str(script.relative_to(machine.container.root))],
+        environment=machine.root_script_environment(),
+        unit="cloud-user-data-replacement",
+    )
+    machine.timings["replacement user data (mount the volume, install)"] = time.monotonic() - start
+    assert boot.returncode == 0, boot.stdout[-4000:] + boot.stderr[-4000:]
+    # Then the volume is mounted as it was, not formatted, and the service finds the backlog on it
+    assert "formatting" not in boot.stdout + boot.stderr
+    assert state_mount(machine) == (machine.state_device, "ext4")
+    assert machine.container.run(["test", "-f", drop_in]).returncode == 0
+    assert ids_of(6) <= machine.state_ids("wal/*.log", "spool/*.jsonl") | set(machine.delivered())
+    # and once Firehose accepts again, every tweet is delivered, those read on the replacement too
+    machine.firehose.refusing.clear()
+    start = time.monotonic()
+    wait_for("bursts A-H in S3", lambda: ids_of(*range(8)) <= set(machine.delivered()), timeout=90)
+    machine.timings["replacement: Firehose back to backlog delivered"] = time.monotonic() - start
+    machine.passed.add("replace")
