@@ -212,6 +212,7 @@ module "ingester" {
   ssh_allowed_cidrs             = var.ssh_allowed_cidrs
   key_name                      = var.ssh_key_name
   root_volume_size              = var.ingester_root_volume_size
+  state_volume_size             = var.ingester_state_volume_size
   instance_profile_name         = module.iam.ingester_instance_profile_name
   artifacts_bucket_name         = module.artifacts.bucket_name
   bundle_key                    = local.bundle_key

@@ -409,9 +409,15 @@ variable "ssh_key_name" {
 }
 
 variable "ingester_root_volume_size" {
-  description = "Root volume of the ingester in GiB (gp3, encrypted; holds the disk spool)."
+  description = "Root volume of the ingester in GiB (gp3, encrypted; the OS and the code; also the disk spool when ingester_state_volume_size = 0)."
   type        = number
   default     = 16
+}
+
+variable "ingester_state_volume_size" {
+  description = "Size in GiB of the ingester's separate state volume (encrypted gp3: write-ahead log and disk spool), kept when the instance is replaced. 0 = state on the root volume, lost with the instance."
+  type        = number
+  default     = 8
 }
 
 variable "ingester_detailed_monitoring" {

@@ -14,11 +14,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.support.net import QuietHandler
+from tests.support.net import QuietHandler, http_server
 
 # ("line", dict|bytes) ("keepalive", None) ("sleep", s) ("cut", bytes) ("stall", s) ("end", None)
 # ("gate", threading.Event): keep-alives until the test sets the event, then the next steps
@@ -141,14 +141,9 @@ def _handler(fake: FakeX) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def serve(fake: FakeX) -> Iterator[FakeX]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield fake
-    finally:
-        fake.stopping.set()
-        server.shutdown()
-        server.server_close()
+    with http_server(_handler(fake)) as url:
+        fake.url = url
+        try:
+            yield fake
+        finally:
+            fake.stopping.set()  # ends the streams still playing, before the server shuts down

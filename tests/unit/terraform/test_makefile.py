@@ -123,11 +123,21 @@ def test_build_needs_no_virtualenv() -> None:
     assert not [line for line in lines if "venv" in line or "pip install" in line], lines
 
 
-@pytest.mark.parametrize("target", ["demo", "opensearch-setup", "redrive", "smoke", "state-backend"])
+@pytest.mark.parametrize(
+    "target", ["demo", "opensearch-setup", "redrive", "smoke", "state-backend", "upgrade-ingester"]
+)
 def test_demo_and_operator_tools_use_the_lean_runtime_env(target: str) -> None:
     lines = dry_run(target)
     assert any("/nonexistent/run" in line and "runtime" in line for line in lines), lines
     assert not [line for line in lines if "/nonexistent/dev" in line], lines
+
+
+def test_upgrade_ingester_builds_the_bundle_before_installing_it() -> None:
+    lines = dry_run("upgrade-ingester", "ARGS=--timeout 60")
+    build = next(i for i, line in enumerate(lines) if "make build" in line)
+    upgrade = next(i for i, line in enumerate(lines) if "-m scripts.upgrade_ingester" in line)
+    assert build < upgrade
+    assert lines[upgrade].endswith("--tf-dir terraform --timeout 60")
 
 
 def test_runtime_pins_hold_no_development_tool() -> None:
