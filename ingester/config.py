@@ -536,8 +536,9 @@ class Settings:
         parse=_as_int,
         range=(0, 2**62),
         section="writer",
-        help="Cap of the disk spool in bytes; 0 (default) = half the size of the filesystem holding STATE_DIR, "
-        "computed at start. At the cap (or on a full disk) the source is paused, nothing accepted is dropped.",
+        help="Cap of the disk spool in bytes; 0 (default) = computed at start from the filesystem holding STATE_DIR: "
+        "90 % of it when STATE_DIR is a mount point (its own volume), else half. At the cap (or on a full disk) the "
+        "source is paused, nothing accepted is dropped.",
     )
     spool_after_s: float = setting(
         5.0,

@@ -23,7 +23,8 @@ once it is delivered, fsync'ed into the spool, or fsync'ed into the dead-letter 
 Every write is checked, short writes included: a write that fails (ENOSPC, EIO) or stops short is cut
 back (``ftruncate``) to where it started, so a torn line never counts, and :class:`StorageError` tells
 the caller, which keeps the records (see docs/operate.md, "Disk full and the spool cap"). The spool is
-capped at SPOOL_MAX_BYTES (default: half the filesystem holding STATE_DIR, :func:`default_spool_max_bytes`).
+capped at SPOOL_MAX_BYTES (default: half the filesystem holding STATE_DIR, 90 % of a volume of its own,
+:func:`default_spool_max_bytes`).
 
 Recovery is at-least-once, with few repeats: settle marks are written (not fsync'ed) per batch, so after a
 kill -9 a leftover WAL segment joins the spool without the lines already settled; after a power loss the
@@ -58,6 +59,9 @@ _SEQ_WIDTH = 16
 _LINE_BITS = 32
 #: Default SPOOL_MAX_BYTES: this share of the filesystem holding STATE_DIR (the rest is for the WAL, logs, the OS).
 SPOOL_DEFAULT_SHARE = 0.5
+#: ... or this share when STATE_DIR is a mount point of its own (the Terraform state volume): nothing else lives
+#: there but the WAL segments, marks, the dead-letter file and status.json.
+SPOOL_DEDICATED_SHARE = 0.9
 #: A spool segment is at most this share of the cap, so a partly drained head segment holds little of it.
 _SEGMENT_SHARE_OF_CAP = 8
 
@@ -116,8 +120,10 @@ def append_checked(fd: int, data: bytes, start: int, *, sync: bool, what: str, e
         raise failure from exc
 
 
-def default_spool_max_bytes(state_dir: Path, share: float = SPOOL_DEFAULT_SHARE) -> int:
-    """SPOOL_MAX_BYTES when unset: ``share`` of the size of the filesystem holding ``state_dir`` (os.statvfs)."""
+def default_spool_max_bytes(state_dir: Path) -> int:
+    """SPOOL_MAX_BYTES when unset: a share of the size of the filesystem holding ``state_dir`` (os.statvfs): 90 %
+    when ``state_dir`` is a mount point (a volume of its own), else half (the rest is the OS's)."""
+    share = SPOOL_DEDICATED_SHARE if os.path.ismount(state_dir) else SPOOL_DEFAULT_SHARE
     st = os.statvfs(state_dir)
     return int(st.f_blocks * st.f_frsize * share)
 

@@ -231,6 +231,15 @@ def test_dead_letter_failure_raises_and_leaves_no_partial_entry(
     assert reasons == ["first", "third"]
 
 
-def test_default_spool_cap_is_half_the_filesystem(tmp_path: Path) -> None:
+def test_default_spool_cap_is_half_a_shared_filesystem(tmp_path: Path) -> None:
     st = os.statvfs(tmp_path)
+    assert not os.path.ismount(tmp_path)
     assert default_spool_max_bytes(tmp_path) == st.f_blocks * st.f_frsize // 2
+
+
+def test_default_spool_cap_is_most_of_a_volume_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given STATE_DIR is a mount point (the Terraform state volume on EC2)
+    monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) == tmp_path)
+    st = os.statvfs(tmp_path)
+    # Then the spool may take 90 % of it
+    assert default_spool_max_bytes(tmp_path) == int(st.f_blocks * st.f_frsize * 0.9)
