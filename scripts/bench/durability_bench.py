@@ -12,8 +12,8 @@ STATE_DIR, and counts what arrived:
   backlog is in the spool), Firehose back, restart.
 
 A row is ``delivered`` (records that arrived), ``unique`` (distinct tweet ids: must equal ``--tweets``: nothing
-lost) and ``duplicates`` (delivered - unique). ``--baseline`` runs the same scenarios on another checkout
-(for example the main branch before a change) side by side.
+lost) and ``duplicates`` (delivered - unique). The same scenarios run side by side on the baseline:
+by default the ingester of ``scripts.bench.baseline.BASELINE_COMMIT`` (before issue 10), or ``--baseline DIR``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from scripts.bench.baseline import BASELINE_COMMIT, extract_baseline  # noqa: E402
 from tests.support.firehose_endpoint import FirehoseEndpoint  # noqa: E402
 from tests.support.ingester import write_replay  # noqa: E402
 
@@ -88,15 +89,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tweets", type=int, default=8_000)
     parser.add_argument("--rate", type=float, default=2_000, help="replay rate, tweets/s")
-    parser.add_argument("--baseline", type=Path, help="another checkout to measure side by side")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help=f"another checkout to measure side by side (default: the ingester of commit {BASELINE_COMMIT[:7]}, "
+        "before settle marks, delivery marks and the replay offset, taken from git)",
+    )
     args = parser.parse_args()
-    versions = {"this checkout": ROOT}
-    if args.baseline:
-        versions["baseline"] = args.baseline.resolve()
     print(f"Duplicates per restart ({args.tweets:,} tweets replayed at {args.rate:,.0f}/s, interrupted once)")
-    print(f"{'scenario':<18}{'version':<16}{'delivered':>10}{'unique':>10}{'duplicates':>12}  lost")
     failures = 0
     with tempfile.TemporaryDirectory(prefix="durability-bench-") as tmp:
+        versions = {"this checkout": ROOT}
+        baseline = args.baseline.resolve() if args.baseline else extract_baseline(Path(tmp))
+        if baseline is None:
+            print("baseline: not run (no git history to take the old ingester from)")
+        else:
+            versions[f"baseline {BASELINE_COMMIT[:7]}" if not args.baseline else "baseline"] = baseline
+        print(f"{'scenario':<18}{'version':<18}{'delivered':>10}{'unique':>10}{'duplicates':>12}  lost")
         for name in ("SIGTERM", "kill -9", "outage"):
             for label, code in versions.items():
                 work = Path(tmp) / f"{label.replace(' ', '-')}"
@@ -105,7 +114,7 @@ def main() -> int:
                 lost = args.tweets - row["unique"]
                 failures += lost > 0 and label == "this checkout"
                 print(
-                    f"{name + ' restart':<18}{label:<16}{row['delivered']:>10,}{row['unique']:>10,}"
+                    f"{name + ' restart':<18}{label:<18}{row['delivered']:>10,}{row['unique']:>10,}"
                     f"{row['duplicates']:>12,}  {lost}"
                 )
     return 1 if failures else 0

@@ -43,7 +43,6 @@ import resource
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -52,6 +51,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from scripts.bench.baseline import BASELINE_COMMIT, extract_baseline  # noqa: E402
 
 
 # -- the endpoint (child process) ---------------------------------------------------------------------
@@ -339,35 +341,12 @@ def child_faults(config: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- throughput under faults and recovery: this writer beside the one before issue 10 ---------------------------
-BASELINE_COMMIT = "d168544d59fe752215225f3d453fe36a42cfa289"
-"""The last commit before the pacing rule (``ingester.firehose.put.pause_after``): its writer escalated the backoff
-on every resend, spooled a batch not fully accepted in 5 s, counted a probe failed if any record failed and
-probed up to 30 s apart. The baseline runs that commit's ``ingester`` package unchanged (``git archive``), so the
-bench keeps no copy of the old code."""
-
 FAULTS = [
     ("no faults", 0.0, 0.0),
     ("10 % of records failed", 0.10, 0.0),
     ("50 % of records failed", 0.50, 0.0),
     ("30 % of calls throttled", 0.0, 0.30),
 ]
-
-
-def extract_baseline(work: Path) -> Path | None:
-    """The baseline's ``ingester`` package in ``work/baseline`` (None without the git history)."""
-    target = work / "baseline"
-    target.mkdir()
-    archive = work / "baseline.tar"
-    done = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), BASELINE_COMMIT, "ingester"],
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        return None
-    with tarfile.open(archive) as tar:
-        tar.extractall(target, filter="data")
-    return target
 
 
 def control(endpoint: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
