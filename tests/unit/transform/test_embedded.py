@@ -21,6 +21,8 @@ from transform.sentiment.embedded import (
     tokens,
 )
 
+from tests.support.transform import CLEAR_TEXTS
+
 NO_LEXICON: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
 
 
@@ -44,14 +46,7 @@ def test_the_shipped_weights_verify_and_name_the_model(embedded: EmbeddedBackend
 
 @pytest.mark.parametrize(
     ("text", "label"),
-    [
-        ("I love this, it is great!", "POSITIVE"),
-        ("Best day ever, thank you so much :)", "POSITIVE"),
-        ("This is terrible and I hate it.", "NEGATIVE"),
-        ("so sad, I miss you already :(", "NEGATIVE"),
-        ("The meeting is at 5 pm.", "NEUTRAL"),
-        ("@a https://t.co/x", "NEUTRAL"),
-    ],
+    [*CLEAR_TEXTS, ("Best day ever, thank you so much :)", "POSITIVE"), ("so sad, I miss you already :(", "NEGATIVE")],
 )
 def test_clear_texts_get_the_documented_labels(embedded: EmbeddedBackend, text: str, label: str) -> None:
     result = embedded.score_text(text)
