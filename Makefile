@@ -30,7 +30,8 @@ ARGS        ?=
 export PYTHONPATH := $(CURDIR)/lambda_src:$(CURDIR)
 
 .PHONY: help setup setup-runtime lint fmt test build bench demo clean checkov \
-        plan deploy destroy ssh logs opensearch-setup dashboards-user redrive smoke x-token train-sentiment eval
+        plan deploy destroy ssh logs opensearch-setup dashboards-user redrive smoke x-token \
+        upgrade-ingester train-sentiment eval
 
 help: ## Show this help (colours only on a terminal, and never with NO_COLOR set)
 	@if [ -t 1 ] && [ -z "$${NO_COLOR:-}" ]; then on=$$'\033[36m'; off=$$'\033[0m'; else on=; off=; fi; \
@@ -102,6 +103,7 @@ build: ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (pur
 bench: setup ## Benchmarks (transform, ingester writer, local end-to-end) beside naive baselines
 	$(PY) scripts/bench/transform_bench.py
 	$(PY) scripts/bench/ingester_bench.py
+	$(PY) scripts/bench/durability_bench.py
 	$(PY) scripts/bench/demo_bench.py
 
 train-sentiment: $(TRAIN_VENV)/.installed ## Retrain the embedded sentiment model into lambda_src/transform/sentiment/embedded_weights.json (DATA=folder with tse/ and opinion_lexicon/)
@@ -155,6 +157,10 @@ deploy: ## Build, terraform apply (your public IP allowed unless dashboards_allo
 destroy: ## terraform destroy the whole stack (first `make x-token ARGS=--delete`; the backup bucket must be empty unless force_destroy_bucket = true)
 	$(MAKE) tf-init
 	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) destroy -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
+
+upgrade-ingester: setup-runtime ## Build, upload the ingester bundle and install it on the running box via Run Command (keeps the instance, WAL and spool)
+	$(MAKE) build
+	$(RUN_PY) -m scripts.upgrade_ingester --tf-dir $(TF_DIR) $(ARGS)
 
 ssh: ## Shell on the ingester: SSH when ssh_allowed_cidrs allow it, else Session Manager
 	@cmd="$$($(TF) -chdir=$(TF_DIR) output -raw ssh_command)"; echo "+ $$cmd"; eval "$$cmd"

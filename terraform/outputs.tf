@@ -78,6 +78,21 @@ output "ingester_instance_id" {
   value       = module.ingester.instance_id
 }
 
+output "ingester_upgrade_document_name" {
+  description = "SSM Command document `make upgrade-ingester` runs on the ingester (installs a bundle in place; parameter BundleSha256)."
+  value       = module.ingester.upgrade_document_name
+}
+
+output "ingester_bundle_key" {
+  description = "Object key of the ingester bundle in artifacts_bucket_name (`make upgrade-ingester` uploads here)."
+  value       = module.ingester.bundle_key
+}
+
+output "ingester_upgrade_operator_policy_json" {
+  description = "Least-privilege IAM policy (JSON) for whoever runs `make upgrade-ingester`: put the bundle, run the upgrade document on this instance, read its result."
+  value       = module.ingester.upgrade_operator_policy_json
+}
+
 output "ingester_public_ip" {
   description = "Public IPv4 address of the ingester; empty string when it has none."
   value       = module.ingester.public_ip
@@ -109,4 +124,14 @@ output "x_bearer_token_kms_key_arn" {
 output "x_bearer_token_kms_key_alias" {
   description = "Alias of the X bearer token's KMS key (`make x-token` encrypts the parameter with it)."
   value       = module.ingester.x_bearer_token_kms_key_alias
+}
+
+output "monitoring_sns_topic_arn" {
+  description = "SNS topic every alarm notifies (null when monitoring_enabled is false)."
+  value       = one(module.monitoring[*].sns_topic_arn)
+}
+
+output "monitoring_dashboard_url" {
+  description = "Console URL of the pipeline-health CloudWatch dashboard (null when monitoring_enabled is false)."
+  value       = one(module.monitoring[*].dashboard_url)
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install or upgrade the tweet ingester from an extracted bundle (dist/ingester-bundle.tar.gz).
 # Run as root from anywhere:  bash /opt/tweet-ingester/src/install.sh
-# Idempotent: re-running with a newer bundle upgrades the code and the dependencies and restarts.
+# Idempotent: re-running with a newer bundle stops the service (it flushes), upgrades the code and the
+# dependencies, and starts it again; its state directory (WAL, spool) is never touched.
 #
 # What it does: python3.11 (dnf) if missing; system user tweet-ingester; venv /opt/tweet-ingester/venv
 # with the bundled wheels (offline); code in /opt/tweet-ingester/app; helper /opt/tweet-ingester/bin/ingester;
@@ -51,7 +52,18 @@ if [ "$MANAGE_SYSTEM" = 1 ] && ! id -u "$SERVICE_USER" >/dev/null 2>&1; then
   useradd --system --no-create-home --home-dir "/var/lib/$SERVICE" --shell /sbin/nologin "$SERVICE_USER"
 fi
 
-# 3. Virtualenv with the bundled wheels (offline); a venv from another Python is rebuilt
+# 3. An upgrade stops the running service before touching its code: SIGTERM makes it flush (what Firehose
+#    refuses stays in its write-ahead log and disk spool, which no install step touches), and a stopped process
+#    cannot lazily import a module from a half-replaced virtualenv. Whatever happens next, the service is
+#    started again on exit (the old code if the install failed before the swap), so a failed upgrade never
+#    leaves the box without its ingester.
+if [ "$MANAGE_SYSTEM" = 1 ] && systemctl is-active --quiet "$SERVICE"; then
+  log "stopping $SERVICE (SIGTERM: it flushes; its WAL and spool stay on disk)"
+  trap 'systemctl start "$SERVICE" || true' EXIT
+  systemctl stop "$SERVICE"
+fi
+
+# 4. Virtualenv with the bundled wheels (offline); a venv from another Python is rebuilt
 install -d -m 0755 "$PREFIX"
 if [ -x "$PREFIX/venv/bin/python" ] && ! "$PREFIX/venv/bin/python" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null; then
   log "rebuilding $PREFIX/venv (different Python)"
@@ -67,7 +79,7 @@ log "installing dependencies from the bundled wheels"
 # Readable by all, executable where executable by root (bin/python, console scripts), never group/other-writable.
 chmod -R u+rwX,go+rX,go-w "$PREFIX/venv"
 
-# 4. Application code, swapped in whole (no half-upgraded tree)
+# 5. Application code, swapped in whole (no half-upgraded tree)
 rm -rf "$PREFIX/app.new" "$PREFIX/app.old"
 install -d -m 0755 "$PREFIX/app.new"
 cp -R "$HERE/ingester" "$PREFIX/app.new/ingester"
@@ -79,7 +91,7 @@ rm -rf "$PREFIX/app.old"
 PYTHONPATH="$PREFIX/app" "$PREFIX/venv/bin/python" -m ingester --version >/dev/null \
   || die "the installed ingester does not start"
 
-# 5. Operator helper: the same settings and state directory as the service
+# 6. Operator helper: the same settings and state directory as the service
 install -d -m 0755 "$PREFIX/bin"
 cat > "$PREFIX/bin/ingester.tmp" <<WRAPPER
 #!/bin/sh
@@ -92,7 +104,7 @@ WRAPPER
 chmod 0755 "$PREFIX/bin/ingester.tmp"
 mv "$PREFIX/bin/ingester.tmp" "$PREFIX/bin/ingester"
 
-# 6. Settings directory (the env file holds no secret: the token stays in SSM)
+# 7. Settings directory (the env file holds no secret: the token stays in SSM)
 install -d -m 0750 "$CONF_DIR"
 if [ "$MANAGE_SYSTEM" = 1 ]; then
   chown "root:$SERVICE_USER" "$CONF_DIR"
@@ -103,7 +115,7 @@ if [ "$MANAGE_SYSTEM" = 1 ]; then
 fi
 install -m 0644 "$HERE/ingester/.env.example" "$CONF_DIR/ingester.env.example"
 
-# 7. systemd unit
+# 8. systemd unit
 install -d -m 0755 "$UNIT_DIR"
 install -m 0644 "$HERE/tweet-ingester.service" "$UNIT_DIR/$SERVICE.service"
 if [ "$MANAGE_SYSTEM" = 1 ]; then
@@ -114,7 +126,8 @@ if [ "$MANAGE_SYSTEM" = 1 ]; then
     exit 0
   fi
   systemctl enable "$SERVICE"
-  systemctl restart "$SERVICE"   # start, or restart onto the new code (SIGTERM flushes first)
+  systemctl restart "$SERVICE"   # start (an upgrade stopped it above), or restart onto the new code
+  trap - EXIT
   log "installed; check: systemctl status $SERVICE; journalctl -u $SERVICE -f; sudo $PREFIX/bin/ingester status"
 else
   log "installed to $PREFIX (system management skipped)"

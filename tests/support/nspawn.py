@@ -192,6 +192,7 @@ class Container:
 
     image: Path
     workdir: Path
+    binds: Sequence[str] = ()  # host paths (e.g. a loop device standing in for an EBS volume) bound in at boot
     root: Path = field(init=False)
     nspawn: subprocess.Popen[bytes] | None = field(init=False, default=None)
     leader: int = field(init=False, default=0)
@@ -224,7 +225,10 @@ class Container:
     def boot(self, timeout: float = 120) -> None:
         console = (self.workdir / "console.log").open("wb")
         self.nspawn = subprocess.Popen(
-            ["systemd-nspawn", "-q", "-D", str(self.root), "-b", "--register=no", "--keep-unit"],
+            [
+                *("systemd-nspawn", "-q", "-D", str(self.root), "-b", "--register=no", "--keep-unit"),
+                *(f"--bind={path}" for path in self.binds),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=console,
             stderr=subprocess.STDOUT,
@@ -286,6 +290,13 @@ class Container:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def view(self, path: str | Path) -> Path:
+        """``path`` as the container's processes see it (its mount namespace: mounts made inside included),
+        read from the host through /proc/<leader>/root."""
+        if not self.leader:
+            raise ContainerError("the container is not running")
+        return Path(f"/proc/{self.leader}/root") / Path(path).relative_to("/")
 
     def console(self) -> str:
         path = self.workdir / "console.log"

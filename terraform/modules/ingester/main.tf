@@ -54,13 +54,29 @@ locals {
     LOG_LEVEL                    = var.log_level
   }
 
-  user_data = templatefile("${path.module}/user_data.sh.tftpl", {
+  state_device_name = "/dev/sdf"
+  # What the install script needs to mount the state volume (user_data.sh.tftpl); empty ID: no separate volume.
+  state_volume = {
+    state_volume_id   = var.state_volume_size > 0 ? aws_ebs_volume.state[0].id : ""
+    state_device_name = local.state_device_name
+  }
+
+  # One script (user_data.sh.tftpl) writes the env file and installs a bundle: on first boot with the SHA-256
+  # of the bundle Terraform uploaded, and in the upgrade document with the SHA-256 its caller passes.
+  user_data = templatefile("${path.module}/user_data.sh.tftpl", merge(local.state_volume, {
     env           = local.env
-    region        = data.aws_region.current.name
+    region        = local.region
     bucket        = aws_s3_object.bundle.bucket
     key           = aws_s3_object.bundle.key
     bundle_sha256 = local.bundle_sha256
-  })
+  }))
+  upgrade_script = templatefile("${path.module}/user_data.sh.tftpl", merge(local.state_volume, {
+    env           = local.env
+    region        = local.region
+    bucket        = aws_s3_object.bundle.bucket
+    key           = aws_s3_object.bundle.key
+    bundle_sha256 = "{{ BundleSha256 }}"
+  }))
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -257,8 +273,11 @@ resource "aws_instance" "this" {
   monitoring                  = var.detailed_monitoring
   ebs_optimized               = true
 
+  # A new bundle changes the user data; Terraform ignores that (lifecycle below) instead of replacing the
+  # instance and its disk spool: `make upgrade-ingester` installs the bundle in place through Run Command.
+  # A replacement (-replace, a new AMI) renders the user data afresh, so the new box gets the current bundle.
   user_data                   = local.user_data
-  user_data_replace_on_change = true
+  user_data_replace_on_change = false
 
   metadata_options {
     http_endpoint               = "enabled"
@@ -290,6 +309,8 @@ resource "aws_instance" "this" {
 
     # A newer AMI in the SSM parameter must not replace a running ingester on the next apply;
     # `terraform apply -replace=module.ingester.aws_instance.this` moves it to the latest AMI.
-    ignore_changes = [ami]
+    # Likewise a new bundle or env setting (user_data): applied in place by `make upgrade-ingester`, not by
+    # replacing the box (the provider would otherwise stop and start it to change the attribute).
+    ignore_changes = [ami, user_data]
   }
 }

@@ -47,3 +47,28 @@ output "ami_id" {
   description = "AMI the instance was launched from."
   value       = aws_instance.this.ami
 }
+
+output "upgrade_document_name" {
+  description = "Name of the SSM Command document that installs a bundle in place (`make upgrade-ingester`; parameter BundleSha256)."
+  value       = aws_ssm_document.upgrade.name
+}
+
+output "bundle_bucket" {
+  description = "Bucket of the ingester bundle (`make upgrade-ingester` uploads here)."
+  value       = aws_s3_object.bundle.bucket
+}
+
+output "bundle_key" {
+  description = "Object key of the ingester bundle (`make upgrade-ingester` uploads here; the bucket keeps earlier versions)."
+  value       = aws_s3_object.bundle.key
+}
+
+output "upgrade_operator_policy_json" {
+  description = "IAM policy (JSON) that lets an operator run `make upgrade-ingester` and nothing more: s3:PutObject on the bundle key, ssm:SendCommand on the upgrade document and this instance, ssm:GetCommandInvocation."
+  value       = data.aws_iam_policy_document.upgrade_operator.json
+}
+
+output "state_volume_id" {
+  description = "ID of the EBS volume holding the ingester's state directory (WAL, spool); empty when state_volume_size = 0."
+  value       = var.state_volume_size > 0 ? aws_ebs_volume.state[0].id : ""
+}

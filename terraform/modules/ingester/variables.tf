@@ -198,3 +198,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "state_volume_size" {
+  description = "Size in GiB of the separate encrypted gp3 EBS volume that holds the ingester's state directory (write-ahead log, disk spool), so that replacing the instance keeps its backlog. 0 = no separate volume (state on the root volume, lost with the instance)."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.state_volume_size == 0 || (var.state_volume_size >= 1 && var.state_volume_size <= 16384 && floor(var.state_volume_size) == var.state_volume_size)
+    error_message = "state_volume_size must be 0 (no separate volume) or a whole number of GiB from 1 to 16384 (the gp3 size limit)."
+  }
+}

@@ -11,7 +11,7 @@ import pytest
 from ingester import __version__
 from ingester.cli import build_parser as ingester_parser
 from ingester.cli import main as ingester_main
-from scripts import deployer_ip, redrive, smoke, state_backend, x_token
+from scripts import deployer_ip, redrive, smoke, state_backend, upgrade_ingester, x_token
 from scripts.opensearch import dashboards_user, setup
 
 # deployer_ip and state_backend build their parser inside main(): capture it from the ArgumentParser they make.
@@ -40,6 +40,7 @@ TOOLS: dict[str, ParserFactory] = {
     "redrive": redrive.build_parser,
     "smoke": smoke.build_parser,
     "x_token": x_token.build_parser,
+    "upgrade_ingester": upgrade_ingester.build_parser,
     "opensearch": setup.build_parser,
     "dashboards_user": dashboards_user.build_parser,
     "state_backend": lambda: _parser_built_by(state_backend.main),
@@ -50,6 +51,7 @@ MAINS: dict[str, Callable[[list[str]], object]] = {
     "redrive": redrive.main,
     "smoke": smoke.main,
     "x_token": x_token.main,
+    "upgrade_ingester": upgrade_ingester.main,
     "opensearch": setup.main,
     "dashboards_user": dashboards_user.main,
     "state_backend": state_backend.main,

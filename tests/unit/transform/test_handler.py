@@ -19,6 +19,7 @@ from transform.sentiment.vader import VaderBackend
 from transform.settings import ConfigError, Settings
 
 from tests.events import generate
+from tests.support.commands import run
 from tests.support.paths import EVENTS_DIR, REPO_ROOT
 from tests.support.transform import (
     ENVELOPE_VALIDATOR,
@@ -241,6 +242,7 @@ def test_a_backend_that_breaks_fails_its_records_not_the_batch(caplog: pytest.Lo
     class Broken:
         model_name = "broken"
         api_calls = 0
+        api_throttles = 0
 
         def score(self, requests: list[ScoreRequest], deadline: Deadline) -> list[Outcome]:
             raise RuntimeError("boom")
@@ -288,6 +290,25 @@ def test_emf_metrics_line(vader: VaderBackend, caplog: pytest.LogCaptureFixture)
         assert isinstance(emf[metric["Name"]], int | float)
     assert (emf["Records"], emf["RecordsOk"], emf["Positive"], emf["Skipped"]) == (7, 7, 3, 3)
     assert not [r for r in caplog.records if r.levelno == logging.INFO]  # the EMF line is the summary
+
+
+def test_emf_counts_the_throttled_sentiment_calls_of_the_invocation() -> None:
+    # Given a Comprehend backend that already had throttles in an earlier invocation of the same container
+    stub = StubComprehend(throttle=lambda n, _lang: n <= 2)
+    backend = comprehend(stub, concurrency=1)
+    settings = Settings(emit_metrics=True, metrics_namespace="Tweets/Test")
+    process_event(
+        load_event("firehose_basic.json"), None, backend=backend, settings=settings, metrics_stream=io.StringIO()
+    )
+    first = len(stub.calls)
+    stub.throttle = lambda n, _lang: first < n <= first + 3
+    # When the next invocation is throttled three times
+    stream = io.StringIO()
+    process_event(load_event("firehose_basic.json"), None, backend=backend, settings=settings, metrics_stream=stream)
+    # Then its EMF line counts those three (not the container's total) among its calls
+    emf = json.loads(stream.getvalue())
+    assert first > 2 and (emf["ApiCalls"], emf["ApiThrottles"]) == (len(stub.calls) - first, 3)
+    assert {"Name": "ApiThrottles", "Unit": "Count"} in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
 
 
 def test_lambda_handler_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -342,17 +363,15 @@ def test_bad_configuration_names_the_variable(env: dict[str, str], names: str) -
         Settings.from_env(env)
 
 
+def run_in_lambda_environment(code: str, backend: str) -> subprocess.CompletedProcess[str]:
+    """Python code in a fresh interpreter that sees only lambda_src and the Lambda's environment."""
+    env = {"PYTHONPATH": str(REPO_ROOT / "lambda_src"), "AWS_LAMBDA_FUNCTION_NAME": "tweets-transform",
+           "SENTIMENT_BACKEND": backend, "PATH": "/usr/bin:/bin"}  # fmt: skip
+    return run([sys.executable, "-c", code], env=env)
+
+
 def test_unknown_backend_fails_the_lambda_cold_start() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", "import transform.handler"],
-        cwd=REPO_ROOT,
-        env={"PYTHONPATH": str(REPO_ROOT / "lambda_src"), "AWS_LAMBDA_FUNCTION_NAME": "tweets-transform",
-             "SENTIMENT_BACKEND": "textblob", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )  # fmt: skip
+    proc = run_in_lambda_environment("import transform.handler", backend="textblob")
     assert proc.returncode != 0
     assert "ConfigError: SENTIMENT_BACKEND='textblob' is not a known backend" in proc.stderr
 
@@ -364,16 +383,7 @@ def test_lambda_logging_is_json_lines_on_stdout() -> None:
         "event = {'invocationId': 'i-1', 'records': [{'recordId': 'r', 'data': '%%%'}]}\n"
         "handler.lambda_handler(event, None)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO_ROOT,
-        env={"PYTHONPATH": str(REPO_ROOT / "lambda_src"), "AWS_LAMBDA_FUNCTION_NAME": "tweets-transform",
-             "SENTIMENT_BACKEND": "vader", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )  # fmt: skip
+    proc = run_in_lambda_environment(code, backend="vader")
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [(line["level"], line["event"]) for line in lines] == [("WARNING", "records_failed"), ("INFO", "invocation")]
