@@ -22,6 +22,8 @@ CHECKOV_VENV ?= .venv-checkov
 CHECKOV_VERSION ?= 3.3.30
 PARLIAMENT_VENV ?= .venv-parliament
 PARLIAMENT_VERSION ?= 1.6.4
+TRAIN_VENV  ?= .venv-train
+DATA        ?=
 TF          ?= terraform
 TF_DIR      ?= terraform
 ARGS        ?=
@@ -29,7 +31,7 @@ export PYTHONPATH := $(CURDIR)/lambda_src:$(CURDIR)
 
 .PHONY: help setup setup-runtime lint fmt test build bench demo clean checkov \
         plan deploy destroy ssh logs opensearch-setup dashboards-user redrive smoke x-token \
-        upgrade-ingester
+        upgrade-ingester train-sentiment eval
 
 help: ## Show this help (colours only on a terminal, and never with NO_COLOR set)
 	@if [ -t 1 ] && [ -z "$${NO_COLOR:-}" ]; then on=$$'\033[36m'; off=$$'\033[0m'; else on=; off=; fi; \
@@ -54,6 +56,9 @@ $(VENV)/.installed: pyproject.toml
 
 $(RUN_VENV)/.installed: pyproject.toml
 	$(call make_venv,$(RUN_VENV),runtime)
+
+$(TRAIN_VENV)/.installed: pyproject.toml
+	$(call make_venv,$(TRAIN_VENV),runtime train)
 
 setup: $(VENV)/.installed ## Create .venv (runtime + development tools) from the pins in pyproject.toml
 
@@ -100,6 +105,13 @@ bench: setup ## Benchmarks (transform, ingester writer, local end-to-end) beside
 	$(PY) scripts/bench/ingester_bench.py
 	$(PY) scripts/bench/durability_bench.py
 	$(PY) scripts/bench/demo_bench.py
+
+train-sentiment: $(TRAIN_VENV)/.installed ## Retrain the embedded sentiment model into lambda_src/transform/sentiment/embedded_weights.json (DATA=folder with tse/ and opinion_lexicon/)
+	@test -n "$(DATA)" || { echo "usage: make train-sentiment DATA=/path/to/data (holds tse/train.csv and opinion_lexicon/)" >&2; exit 2; }
+	$(TRAIN_VENV)/bin/python -m scripts.sentiment.train --data "$(DATA)"
+
+eval: setup ## Accuracy, macro-recall, confusion of vader and embedded on TSE test (DATA=...) and the sample; speed, zip, cold start
+	$(PY) -m scripts.sentiment.eval $(if $(DATA),--data "$(DATA)",)
 
 demo: setup-runtime ## Run the pipeline locally on the bundled sample (ARGS="--rate 200 --duration 60")
 	$(RUN_PY) -m scripts.demo $(ARGS)
@@ -164,7 +176,7 @@ logs: ## Follow the ingester's journal on the box (journalctl -u tweet-ingester 
 
 clean: ## Remove build outputs, caches and virtualenvs
 	rm -rf dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENV) $(RUN_VENV) \
-	  $(CHECKOV_VENV) $(PARLIAMENT_VENV)
+	  $(CHECKOV_VENV) $(PARLIAMENT_VENV) $(TRAIN_VENV)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 opensearch-setup: setup-runtime ## Index template, ISM retention, role mappings, Dashboards objects, as the admin role (ARGS=...)

@@ -2,8 +2,9 @@
 
     python scripts/build_lambda.py [--output dist/transform.zip] [--cache-dir build/wheels]
 
-- The zip root holds ``transform/`` (with ``schemas/``, the contract) and the contents of each wheel pinned
-  in lambda_src/requirements.txt (with its ``*.dist-info``, exactly as in the wheel: no pip-install files such
+- The zip root holds ``transform/`` (with ``schemas/``, the contract, and ``embedded_weights.json``, the default
+  backend's model: the build fails without it) and the contents of each wheel pinned in
+  lambda_src/requirements.txt (with its ``*.dist-info``, exactly as in the wheel: no pip-install files such
   as INSTALLER or direct_url.json, so no RECORD differences between machines).
 - Wheels are fetched once with ``pip download --no-deps --only-binary=:all:`` (through whatever index or
   mirror pip is configured with), checked against the sha256 in requirements.txt, and cached under
@@ -35,6 +36,8 @@ LAMBDA_PYTHON = "3.12"
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644  # regular file, rw-r--r--
 FORBIDDEN_TOP_LEVEL = frozenset({"boto3", "botocore", "s3transfer", "tests"})
+WEIGHTS = f"{PACKAGE}/sentiment/embedded_weights.json"
+"""The default backend's trained model: a zip without it would fail every embedded cold start."""
 _REQUIREMENT = re.compile(
     r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;]+)(?P<options>(?:\s+--hash=sha256:[0-9a-f]{64})*)\s*$"
 )
@@ -134,6 +137,8 @@ def package_entries(source_dir: Path) -> dict[str, bytes]:
         relative = path.relative_to(source_dir).as_posix()
         if path.is_file() and not _excluded(relative):
             entries[relative] = path.read_bytes()
+    if WEIGHTS not in entries:
+        raise BuildError(f"{source_dir / WEIGHTS} not found: restore it from git, or `make train-sentiment DATA=...`")
     return entries
 
 

@@ -270,13 +270,13 @@ variable "lambda_zip_path" {
 }
 
 variable "sentiment_backend" {
-  description = "Sentiment backend: comprehend (Amazon Comprehend, more accurate, billed per 100 characters) or vader (embedded, free)."
+  description = "Sentiment backend: embedded (trained model in the zip, English, free), vader (embedded lexicon, English, free) or comprehend (Amazon Comprehend, 12 languages, billed per 100 characters)."
   type        = string
-  default     = "comprehend"
+  default     = "embedded"
 
   validation {
-    condition     = contains(["comprehend", "vader"], var.sentiment_backend)
-    error_message = "sentiment_backend must be comprehend or vader."
+    condition     = contains(["embedded", "vader", "comprehend"], var.sentiment_backend)
+    error_message = "sentiment_backend must be embedded, vader or comprehend."
   }
 }
 

@@ -55,6 +55,10 @@ class Runtime:
 
 
 def build_backend(settings: Settings) -> SentimentBackend:
+    if settings.sentiment_backend == "embedded":
+        from transform.sentiment.embedded import EmbeddedBackend
+
+        return EmbeddedBackend()
     if settings.sentiment_backend == "vader":
         from transform.sentiment.vader import VaderBackend
 

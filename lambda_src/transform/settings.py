@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-BackendName = Literal["comprehend", "vader"]
-BACKENDS: tuple[BackendName, ...] = ("comprehend", "vader")
+BackendName = Literal["embedded", "vader", "comprehend"]
+BACKENDS: tuple[BackendName, ...] = ("embedded", "vader", "comprehend")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_CONCURRENCY = 32
 
@@ -125,10 +125,11 @@ class Settings:
     """Configuration of one Lambda container."""
 
     sentiment_backend: BackendName = setting(
-        "comprehend",
+        "embedded",
         env="SENTIMENT_BACKEND",
-        help="`comprehend` or `vader` (case-insensitive). Any other value fails the cold start with "
-        "`ConfigError: SENTIMENT_BACKEND='…' is not a known backend: expected one of comprehend, vader`.",
+        help="`embedded` (the trained model in the zip), `vader` or `comprehend` (case-insensitive). Any other "
+        "value fails the cold start with "
+        "`ConfigError: SENTIMENT_BACKEND='…' is not a known backend: expected one of embedded, vader, comprehend`.",
         parse=_lower,
         check=_backend,
     )

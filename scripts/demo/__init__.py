@@ -1,7 +1,7 @@
 """``make demo``: the ingester and the transform Lambda running locally, with no AWS account.
 
 The ingester's replay source (or the live X stream) feeds a :class:`~scripts.demo.firehose.LocalFirehose`,
-which buffers like Firehose and invokes the transform (``transform.handler.process_event`` with a VADER
+which buffers like Firehose and invokes the transform (``transform.handler.process_event`` with the embedded
 backend) with Firehose-shaped events; documents go into SQLite (:mod:`scripts.demo.store`), failures into a
 folder laid out like the S3 error prefixes (:mod:`scripts.demo.failed`), and a live terminal view
 (:mod:`scripts.demo.view`) shows what flows.

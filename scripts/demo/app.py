@@ -2,7 +2,7 @@
 
     ingester (replay of the bundled sample, or the live X stream with --live)
       → LocalFirehose (PutRecordBatch limits, buffer by size and interval, Firehose events)
-      → transform.handler.process_event with the embedded VADER backend (built by scripts.demo.wiring)
+      → transform.handler.process_event with the embedded backend (built by scripts.demo.wiring)
       → SQLite (demo-output/tweets.db) | demo-output/failed/processing-failed/YYYY/MM/DD/HH/...
       (+ a real OpenSearch with --opensearch-url)
 
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m scripts.demo",
         description="Run the tweet sentiment pipeline locally: ingester → local Firehose → transform "
-        "(VADER) → SQLite, with a live terminal view. No AWS account needed.",
+        "(embedded model) → SQLite, with a live terminal view. No AWS account needed.",
     )
     default_sample = DEFAULT_SAMPLE.relative_to(REPO_ROOT)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -4,9 +4,10 @@ Every piece the run needs is made here, by :func:`build`, and handed to :class:`
 :class:`Pieces`; nothing else in the demo opens a file, reads the environment or connects to a cluster.
 
 The transform is driven the way Lambda drives it, minus the container: :func:`build_transform` builds the
-VADER backend and the transform's :class:`~transform.settings.Settings` once and returns a Firehose processor
-that calls :func:`transform.handler.process_event` with them. The environment is read (LOG_LEVEL and the
-other transform variables keep working) but never written: the backend and EMIT_METRICS=false are arguments.
+embedded backend (the trained model, the Lambda's default) and the transform's
+:class:`~transform.settings.Settings` once and returns a Firehose processor that calls
+:func:`transform.handler.process_event` with them. The environment is read (LOG_LEVEL and the other transform
+variables keep working) but never written: the backend and EMIT_METRICS=false are arguments.
 
 Failure policy: every problem a user can fix fails here, before any record is read, with a message that names
 the flag, the variable or the path: :class:`DemoConfigError` (flags, --sample, --env-file, --live without a
@@ -129,19 +130,18 @@ def ingester_settings(
 
 
 def build_transform(environ: Mapping[str, str]) -> Processor:
-    """The transform Lambda's processing with the embedded VADER backend, built once for the run.
+    """The transform Lambda's processing with the embedded backend (the trained model), built once for the run.
 
     Same code path as the deployed function (``lambda_handler`` calls ``process_event`` with the container's
-    backend and settings); the transform's variables in ``environ`` apply, except that the backend is VADER
-    (no AWS account) and no EMF metrics lines are written (the demo's terminal is not CloudWatch). A malformed
-    variable raises the transform's ConfigError here, before any record is read.
+    backend and settings); the transform's variables in ``environ`` apply, except that the backend is always
+    ``embedded`` (no AWS account) and no EMF metrics lines are written (the demo's terminal is not CloudWatch).
+    A malformed variable raises the transform's ConfigError here, before any record is read.
     """
-    from transform.handler import process_event
-    from transform.sentiment.vader import VaderBackend
+    from transform.handler import build_backend, process_event
     from transform.settings import Settings
 
-    settings = Settings.from_env(environ, sentiment_backend="vader", emit_metrics=False)
-    backend = VaderBackend()
+    settings = Settings.from_env(environ, sentiment_backend="embedded", emit_metrics=False)
+    backend = build_backend(settings)
 
     def processor(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return process_event(event, context, backend=backend, settings=settings)

@@ -166,3 +166,12 @@ class StubComprehend:
     @property
     def texts_sent(self) -> list[str]:
         return [text for _, texts in self.calls for text in texts]
+
+
+CLEAR_TEXTS: list[tuple[str, str]] = [
+    ("I love this, it is great!", "POSITIVE"),
+    ("This is terrible and I hate it.", "NEGATIVE"),
+    ("The meeting is at 5 pm.", "NEUTRAL"),
+    ("@a https://t.co/x", "NEUTRAL"),
+]
+"""(text, label) that every embedded backend (vader, embedded) must label so."""

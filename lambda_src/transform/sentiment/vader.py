@@ -26,8 +26,16 @@ _SPACES = re.compile(r"\s+")
 _NOTHING_LEFT = Scored("NEUTRAL", Scores(positive=0.0, negative=0.0, neutral=1.0, mixed=0.0))
 
 
-class _Analyzer(Protocol):
+class Analyzer(Protocol):
     def polarity_scores(self, text: str) -> dict[str, float]: ...
+
+
+def new_analyzer() -> Analyzer:
+    """vaderSentiment's analyzer (loads its lexicons: tens of milliseconds, once per container)."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer: Analyzer = SentimentIntensityAnalyzer()
+    return analyzer
 
 
 def clean_for_vader(text: str) -> str:
@@ -46,14 +54,14 @@ def _version() -> str:
 
 
 class VaderBackend:
-    """Scores English texts with VADER; every other language is skipped as unsupported."""
+    """Scores English texts with VADER; every other language is skipped as unsupported.
 
-    def __init__(self, analyzer: _Analyzer | None = None) -> None:
-        if analyzer is None:
-            from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    The embedded trained model (:class:`transform.sentiment.embedded.EmbeddedBackend`) extends this class: same
+    cleaning and languages, its own decision from VADER's result (:meth:`decide`).
+    """
 
-            analyzer = SentimentIntensityAnalyzer()
-        self._analyzer = analyzer
+    def __init__(self, analyzer: Analyzer | None = None) -> None:
+        self._analyzer = analyzer if analyzer is not None else new_analyzer()
         self._model_name = f"vader-{_version()}"
 
     @property
@@ -72,7 +80,10 @@ class VaderBackend:
         cleaned = clean_for_vader(text)
         if not cleaned:
             return _NOTHING_LEFT
-        raw = self._analyzer.polarity_scores(cleaned)
+        return self.decide(cleaned, self._analyzer.polarity_scores(cleaned))
+
+    def decide(self, cleaned: str, raw: dict[str, float]) -> Scored:
+        """The label and scores of a cleaned, non-empty text from VADER's ``polarity_scores`` of it."""
         scores = Scores(positive=float(raw["pos"]), negative=float(raw["neg"]), neutral=float(raw["neu"]), mixed=0.0)
         compound = float(raw["compound"])
         if compound >= POSITIVE_THRESHOLD:

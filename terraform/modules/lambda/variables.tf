@@ -80,13 +80,13 @@ variable "reserved_concurrent_executions" {
 }
 
 variable "sentiment_backend" {
-  description = "Sentiment backend of the transform: comprehend (Amazon Comprehend, billed per 100 characters) or vader (embedded, free, less accurate)."
+  description = "Sentiment backend of the transform: embedded (trained model in the zip, English, free), vader (embedded lexicon, English, free) or comprehend (Amazon Comprehend, billed per 100 characters)."
   type        = string
-  default     = "comprehend"
+  default     = "embedded"
 
   validation {
-    condition     = contains(["comprehend", "vader"], var.sentiment_backend)
-    error_message = "sentiment_backend must be comprehend or vader."
+    condition     = contains(["embedded", "vader", "comprehend"], var.sentiment_backend)
+    error_message = "sentiment_backend must be embedded, vader or comprehend."
   }
 }
 

@@ -285,7 +285,7 @@ def test_transform_function_configuration(stack: Stack) -> None:
     assert config["Runtime"] in {"python3.12", "python3.13"}
     assert config["Architectures"] == ["arm64"]
     assert config["Environment"]["Variables"] == {
-        "SENTIMENT_BACKEND": "comprehend",
+        "SENTIMENT_BACKEND": "embedded",  # the variable's default: a fresh deploy scores with the trained model
         "COMPREHEND_CONCURRENCY": "4",
         "EMIT_METRICS": "true",
         "METRICS_NAMESPACE": "TweetSentiment/Transform",

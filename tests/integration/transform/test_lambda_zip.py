@@ -47,8 +47,9 @@ def test_zip_holds_the_package_schemas_and_runtime_deps_only(built_zip: Path) ->
     names = [info.filename for info in infos]
     assert names == sorted(names)
     assert {"transform/handler.py", "transform/schemas/document.schema.json", "transform/schemas/envelope.schema.json",
-            "vaderSentiment/vaderSentiment.py", "vaderSentiment/vader_lexicon.txt",
-            "vaderSentiment/emoji_utf8_lexicon.txt", "vaderSentiment-3.3.2.dist-info/RECORD"} <= set(names)  # fmt: skip
+            "transform/sentiment/embedded_weights.json", "vaderSentiment/vaderSentiment.py",
+            "vaderSentiment/vader_lexicon.txt", "vaderSentiment/emoji_utf8_lexicon.txt",
+            "vaderSentiment-3.3.2.dist-info/RECORD"} <= set(names)  # fmt: skip
     assert {name.split("/")[0] for name in names} == {"transform", "vaderSentiment", "vaderSentiment-3.3.2.dist-info"}
     for info in infos:
         assert "__pycache__" not in info.filename and not info.filename.endswith(".pyc")
@@ -59,7 +60,22 @@ def test_zip_holds_the_package_schemas_and_runtime_deps_only(built_zip: Path) ->
 
 
 def test_zip_is_small(built_zip: Path) -> None:
-    assert built_zip.stat().st_size < 1024 * 1024  # ~150 KB; boto3 alone would be ~10 MB
+    assert built_zip.stat().st_size < 5_000_000  # ~0.6 MB with the embedded model's weights; boto3 alone is ~10 MB
+
+
+def test_the_weights_in_the_zip_are_the_verified_ones(built_zip: Path) -> None:
+    from transform.sentiment.embedded import WEIGHTS_PATH
+
+    with zipfile.ZipFile(built_zip) as archive:
+        assert archive.read("transform/sentiment/embedded_weights.json") == WEIGHTS_PATH.read_bytes()
+
+
+def test_build_refuses_a_source_without_the_weights(tmp_path: Path) -> None:
+    source = tmp_path / "lambda_src"
+    shutil.copytree(REPO_ROOT / "lambda_src", source, ignore=shutil.ignore_patterns("__pycache__"))
+    (source / build_lambda.WEIGHTS).unlink()
+    with pytest.raises(build_lambda.BuildError, match=r"embedded_weights\.json not found"):
+        build_lambda.build(tmp_path / "t.zip", source_dir=source)
 
 
 ISOLATED_RUN = r"""
@@ -84,27 +100,33 @@ print(json.dumps({"response": response, "model": handler.get_runtime().backend.m
 """
 
 
-def test_handler_runs_from_the_unpacked_zip_alone(built_zip: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("backend", "model"), [(None, "embedded-"), ("vader", "vader-3.3.2")], ids=["default-embedded", "vader"]
+)
+def test_handler_runs_from_the_unpacked_zip_alone(
+    built_zip: Path, tmp_path: Path, backend: str | None, model: str
+) -> None:
     # Given the zip unpacked into an empty folder, and an interpreter that sees neither the repo nor any
     # site-packages (-I: no PYTHON* variables, no script dir; -S: no site module, so no venv packages)
     root = tmp_path / "task"
     root.mkdir()
     with zipfile.ZipFile(built_zip) as archive:
         archive.extractall(root)
-    env = {"SENTIMENT_BACKEND": "vader", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+    if backend is not None:
+        env["SENTIMENT_BACKEND"] = backend
     # When the handler runs there on the sample event
     argv = [sys.executable, "-I", "-S", "-c", ISOLATED_RUN, str(root), str(EVENTS_DIR / "firehose_basic.json")]
     proc = run(argv, cwd=tmp_path, env=env, timeout=120)
-    # Then every record is transformed, with VADER (and no requests, boto3 or jsonschema) found in the zip
+    # Then every record is transformed, by the default embedded model or VADER (and no requests, boto3 or
+    # jsonschema), everything found in the zip
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.splitlines()[-1])
-    assert out["model"] == "vader-3.3.2"
+    assert out["model"].startswith(model)
     assert [r["result"] for r in out["response"]["records"]] == ["Ok"] * 7
 
 
-def test_lambda_cold_start_from_the_zip_with_comprehend_default_needs_no_boto3_to_import(
-    built_zip: Path, tmp_path: Path
-) -> None:
+def test_lambda_cold_start_from_the_zip_needs_no_boto3_to_import(built_zip: Path, tmp_path: Path) -> None:
     root = tmp_path / "task"
     with zipfile.ZipFile(built_zip) as archive:
         archive.extractall(root)

@@ -68,7 +68,7 @@ def test_replay_settings_pace_the_view_and_run_flat_out_without_it(tmp_path: Pat
     assert wiring.ingester_settings(args, paths, live=False, view=True).rate is None
 
 
-def test_the_transform_is_built_with_vader_and_no_metrics_without_touching_the_environment(
+def test_the_transform_is_built_with_the_embedded_model_and_no_metrics_without_touching_the_environment(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given an environment that asks the Lambda for Comprehend and EMF metrics
@@ -78,10 +78,10 @@ def test_the_transform_is_built_with_vader_and_no_metrics_without_touching_the_e
     # When the demo builds its transform and runs one record through it
     processor = wiring.build_transform(os.environ)
     response = processor(firehose_event([record_data(envelope())]), None)
-    # Then it scored with VADER, wrote no EMF line, and left the environment as it was
+    # Then it scored with the embedded model (the Lambda's default), wrote no EMF line, left the environment as it was
     (record,) = response["records"]
     assert record["result"] == "Ok"
-    assert decode(record["data"])["sentiment_model"].startswith("vader")
+    assert decode(record["data"])["sentiment_model"].startswith("embedded-")
     assert '"_aws"' not in capsys.readouterr().out
     assert dict(os.environ) == before
 

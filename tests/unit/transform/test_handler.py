@@ -14,6 +14,7 @@ from transform import handler
 from transform.handler import process_event
 from transform.sentiment import Deadline, Outcome, ScoreRequest
 from transform.sentiment.comprehend import ComprehendBackend
+from transform.sentiment.embedded import EmbeddedBackend
 from transform.sentiment.vader import VaderBackend
 from transform.settings import ConfigError, Settings
 
@@ -317,8 +318,16 @@ def test_lambda_handler_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -
     assert handler.get_runtime().settings.sentiment_backend == "vader"
 
 
-def test_default_backend_is_comprehend_with_its_client_created_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_backend_is_the_embedded_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SENTIMENT_BACKEND", raising=False)
+    runtime = handler.get_runtime()
+    assert isinstance(runtime.backend, EmbeddedBackend)
+    assert runtime.backend.model_name.startswith("embedded-")
+    assert runtime.backend.api_calls == 0
+
+
+def test_comprehend_backend_has_its_client_created_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTIMENT_BACKEND", "comprehend")
     monkeypatch.setenv("COMPREHEND_CONCURRENCY", "2")
     runtime = handler.get_runtime()
     assert isinstance(runtime.backend, ComprehendBackend)
@@ -332,7 +341,7 @@ def test_settings_from_env() -> None:
          "METRICS_NAMESPACE": "Ns", "LOG_LEVEL": "debug"}
     )  # fmt: skip
     assert settings == Settings("vader", 8, True, "Ns", "DEBUG")
-    assert Settings.from_env({}) == Settings("comprehend", 4, False, "TweetSentiment", "INFO")
+    assert Settings.from_env({}) == Settings("embedded", 4, False, "TweetSentiment", "INFO")
     assert Settings.from_env({"SENTIMENT_BACKEND": "vader"}, sentiment_backend="comprehend").sentiment_backend == (
         "comprehend"
     )

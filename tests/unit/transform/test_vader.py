@@ -6,6 +6,8 @@ import pytest
 from transform.sentiment import Deadline, Scored, ScoreRequest, Skipped
 from transform.sentiment.vader import VaderBackend, clean_for_vader
 
+from tests.support.transform import CLEAR_TEXTS
+
 
 @pytest.fixture(scope="module")
 def vader() -> VaderBackend:
@@ -37,15 +39,7 @@ def test_mentions_do_not_score_as_words(vader: VaderBackend) -> None:
     assert vader.score_text("@hate_speech_watch meeting at 5").label == "NEUTRAL"
 
 
-@pytest.mark.parametrize(
-    ("text", "label"),
-    [
-        ("I love this, it is great!", "POSITIVE"),
-        ("This is terrible and I hate it.", "NEGATIVE"),
-        ("The meeting is at 5 pm.", "NEUTRAL"),
-        ("@a https://t.co/x", "NEUTRAL"),
-    ],
-)
+@pytest.mark.parametrize(("text", "label"), CLEAR_TEXTS)
 def test_labels(vader: VaderBackend, text: str, label: str) -> None:
     result = vader.score_text(text)
     assert result.label == label

@@ -1,0 +1,1 @@
+"""Training (``make train-sentiment``) and evaluation (``make eval``) of the embedded sentiment models."""
