@@ -91,8 +91,9 @@ fmt: setup ## Format Python and Terraform code in place
 	$(VENV)/bin/ruff check --fix .
 	@if ls $(TF_DIR)/*.tf >/dev/null 2>&1; then $(TF) fmt -recursive $(TF_DIR); fi
 
-test: setup build $(CHECKOV_VENV)/.installed $(PARLIAMENT_VENV)/.installed ## Build, then run the whole test suite (unit, integration: moto server + terraform, e2e)
+test: setup build $(CHECKOV_VENV)/.installed $(PARLIAMENT_VENV)/.installed $(TRAIN_VENV)/.installed ## Build, then run the whole test suite (unit, integration: moto server + terraform, e2e)
 	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov PARLIAMENT_BIN=$(CURDIR)/$(PARLIAMENT_VENV)/bin/parliament \
+	  TRAIN_PYTHON=$(CURDIR)/$(TRAIN_VENV)/bin/python \
 	  $(PY) -m pytest $(ARGS)
 
 build: ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (pure Python, arm64 and x86_64); needs only python3 + pip
