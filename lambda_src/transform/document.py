@@ -6,6 +6,7 @@ optional fields with an unexpected type are treated as absent, so a quirk in one
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,9 @@ from transform.codec import DecodeError, sanitise
 MAX_TEXT_CHARS = 50_000
 """Longest text accepted. X's longest post (a note tweet) is 25,000 characters; twice that leaves room for
 HTML escapes and other sources. Anything longer (e.g. a 1 MB text) is ProcessingFailed ``text_too_long``."""
+
+MAX_ANNOTATIONS = 50
+"""Most entities, and most topics, kept per document (X sends a handful; this bounds a hostile replay line)."""
 
 INT32_MAX = 2**31 - 1  # the index maps counts as OpenSearch "integer"
 METRIC_KEYS = ("retweet_count", "reply_count", "like_count", "quote_count")
@@ -118,6 +122,59 @@ def entities_lists(entities: object, text: str) -> tuple[list[str], list[str]]:
     return _dedupe_lower(hashtags), _dedupe_lower(mentions)
 
 
+def _probability(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return min(1.0, max(0.0, float(value)))
+    return None
+
+
+def x_entities(*sources: object) -> list[dict[str, Any]]:
+    """X's named-entity annotations as ``[{type, text, probability}]`` from the first ``entities`` object that has
+    any (a note tweet's own, else the tweet's, which cover its first 280 characters).
+
+    ``text`` is X's ``normalized_text``; an entity named twice with the same type (any case) is kept once, first
+    spelling, highest probability; order of appearance; at most :data:`MAX_ANNOTATIONS`."""
+    for entities in sources:
+        items = entities.get("annotations") if isinstance(entities, dict) else None
+        if isinstance(items, list) and items:
+            break
+    else:
+        return []
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        kind, text = _str_or_none(item.get("type")), _str_or_none(item.get("normalized_text"))
+        if not kind or not text or not text.strip():
+            continue
+        probability = _probability(item.get("probability"))
+        key = (kind.lower(), text.strip().lower())
+        kept = found.get(key)
+        if kept is None:
+            if len(found) < MAX_ANNOTATIONS:
+                found[key] = {"type": kind, "text": text.strip(), "probability": probability}
+        elif probability is not None and (kept["probability"] is None or probability > kept["probability"]):
+            kept["probability"] = probability
+    return list(found.values())
+
+
+def x_topics(context_annotations: object) -> list[dict[str, str]]:
+    """X's context annotations as ``[{domain, entity}]`` names (X's ids are left out: dashboards show names), each
+    pair once, in X's order, at most :data:`MAX_ANNOTATIONS`. One entity may sit in several domains."""
+    if not isinstance(context_annotations, list):
+        return []
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for item in context_annotations:
+        if not isinstance(item, dict) or not isinstance(item.get("domain"), dict):
+            continue
+        if not isinstance(item.get("entity"), dict):
+            continue
+        domain, entity = _str_or_none(item["domain"].get("name")), _str_or_none(item["entity"].get("name"))
+        if domain and entity and domain.strip() and entity.strip() and len(found) < MAX_ANNOTATIONS:
+            found.setdefault((domain.strip(), entity.strip()), {"domain": domain.strip(), "entity": entity.strip()})
+    return list(found.values())
+
+
 def _author(envelope: dict[str, Any], tweet: dict[str, Any]) -> dict[str, Any]:
     author = envelope.get("author")
     if not isinstance(author, dict):
@@ -179,7 +236,7 @@ def build_draft(envelope: dict[str, Any], processed_at: str) -> Draft:
         raise invalid("tweet.text")
 
     text: str = tweet["text"]
-    entities = tweet.get("entities")
+    entities = tweet_entities = tweet.get("entities")
     note = tweet.get("note_tweet")
     if isinstance(note, dict) and isinstance(note.get("text"), str) and note["text"].strip():
         text = note["text"]
@@ -202,6 +259,8 @@ def build_draft(envelope: dict[str, Any], processed_at: str) -> Draft:
         "author": _author(envelope, tweet),
         "hashtags": hashtags,
         "mentions": mentions,
+        "entities": x_entities(entities, tweet_entities),
+        "topics": x_topics(tweet.get("context_annotations")),
         "is_retweet": "retweeted" in refs,
         "is_reply": "replied_to" in refs,
         "is_quote": "quoted" in refs,

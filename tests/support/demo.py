@@ -17,6 +17,8 @@ DOC: dict[str, Any] = {
     "author": {"id": "42", "username": "ana", "name": "Ana", "followers_count": 10},
     "hashtags": ["python", "release"],
     "mentions": ["guido"],
+    "entities": [{"type": "Product", "text": "Python", "probability": 0.93}],
+    "topics": [{"domain": "Technology", "entity": "Python"}, {"domain": "Brand", "entity": "Python"}],
     "is_retweet": False,
     "is_reply": True,
     "is_quote": False,

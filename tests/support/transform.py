@@ -37,7 +37,20 @@ BASE_ENVELOPE: dict[str, Any] = {
         "entities": {
             "hashtags": [{"start": 15, "end": 19, "tag": "AWS"}],
             "mentions": [{"start": 36, "end": 45, "username": "awscloud", "id": "7"}],
+            "annotations": [
+                {"start": 16, "end": 18, "probability": 0.8123, "type": "Organization", "normalized_text": "AWS"}
+            ],
         },
+        "context_annotations": [
+            {
+                "domain": {"id": "47", "name": "Brand", "description": "Brands and Companies"},
+                "entity": {"id": "10026378521", "name": "Amazon"},
+            },
+            {
+                "domain": {"id": "131", "name": "Unified Twitter Taxonomy"},
+                "entity": {"id": "848920371311001600", "name": "Technology"},
+            },
+        ],
         "public_metrics": {"retweet_count": 1, "reply_count": 2, "like_count": 3, "quote_count": 4},
     },
     "author": {"id": "42", "username": "alice", "name": "Alice", "followers_count": 100},
