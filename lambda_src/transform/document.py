@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -122,10 +123,31 @@ def entities_lists(entities: object, text: str) -> tuple[list[str], list[str]]:
     return _dedupe_lower(hashtags), _dedupe_lower(mentions)
 
 
-def _probability(value: object) -> float | None:
+def unit_interval(value: object) -> float | None:
+    """A model's confidence clamped to [0, 1], or None when it is not a finite number."""
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return min(1.0, max(0.0, float(value)))
     return None
+
+
+def scored_entities(items: Iterable[tuple[object, object, object]], score_key: str, limit: int) -> list[dict[str, Any]]:
+    """``(type, text, score)`` triples as ``[{type, text, <score_key>}]``: blank or non-string ones dropped; an
+    entity named twice with the same type (any case) kept once, first spelling, highest score; order of
+    appearance; at most ``limit``. Shared by X's annotations and Comprehend's entities."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for raw_kind, raw_text, raw_score in items:
+        kind, text = _str_or_none(raw_kind), _str_or_none(raw_text)
+        if not kind or not text or not text.strip():
+            continue
+        score = unit_interval(raw_score)
+        key = (kind.lower(), text.strip().lower())
+        kept = found.get(key)
+        if kept is None:
+            if len(found) < limit:
+                found[key] = {"type": kind, "text": text.strip(), score_key: score}
+        elif score is not None and (kept[score_key] is None or score > kept[score_key]):
+            kept[score_key] = score
+    return list(found.values())
 
 
 def x_entities(*sources: object) -> list[dict[str, Any]]:
@@ -140,22 +162,12 @@ def x_entities(*sources: object) -> list[dict[str, Any]]:
             break
     else:
         return []
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        kind, text = _str_or_none(item.get("type")), _str_or_none(item.get("normalized_text"))
-        if not kind or not text or not text.strip():
-            continue
-        probability = _probability(item.get("probability"))
-        key = (kind.lower(), text.strip().lower())
-        kept = found.get(key)
-        if kept is None:
-            if len(found) < MAX_ANNOTATIONS:
-                found[key] = {"type": kind, "text": text.strip(), "probability": probability}
-        elif probability is not None and (kept["probability"] is None or probability > kept["probability"]):
-            kept["probability"] = probability
-    return list(found.values())
+    triples = (
+        (item.get("type"), item.get("normalized_text"), item.get("probability"))
+        for item in items
+        if isinstance(item, dict)
+    )
+    return scored_entities(triples, "probability", MAX_ANNOTATIONS)
 
 
 def x_topics(context_annotations: object) -> list[dict[str, str]]:

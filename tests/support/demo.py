@@ -29,6 +29,8 @@ DOC: dict[str, Any] = {
     "sentiment_skipped": None,
     "sentiment_score": {"positive": 0.9, "negative": 0.0, "neutral": 0.1, "mixed": 0.0},
     "sentiment_model": "vader-3.3.2",
+    "comprehend_entities": None,
+    "key_phrases": None,
 }
 
 

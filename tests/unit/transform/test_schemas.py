@@ -11,7 +11,7 @@ from tests.support.paths import SCHEMAS_DIR
 DESIGN_FIELDS = {
     "tweet_id", "created_at", "received_at", "processed_at", "text", "lang", "author", "hashtags", "mentions",
     "entities", "topics", "is_retweet", "is_reply", "is_quote", "metrics", "rules", "source", "sentiment",
-    "sentiment_skipped", "sentiment_score", "sentiment_model",
+    "sentiment_skipped", "sentiment_score", "sentiment_model", "comprehend_entities", "key_phrases",
 }  # fmt: skip
 
 
