@@ -16,6 +16,12 @@ locals {
   transform_function_arn  = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.transform_function_name}"
   transform_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${var.transform_function_name}"
   ingester_parameter_arns = [for n in var.ingester_ssm_parameter_names : "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${n}"]
+
+  # The one Comprehend action each optional enrichment of the transform calls (ENRICHMENTS).
+  enrichment_actions = {
+    entities    = "comprehend:BatchDetectEntities"
+    key_phrases = "comprehend:BatchDetectKeyPhrases"
+  }
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -204,12 +210,22 @@ resource "aws_iam_role" "transform" {
 data "aws_iam_policy_document" "transform_comprehend" {
   #checkov:skip=CKV_AWS_356:Comprehend's real-time detect calls support no resource-level permissions; "*" is the only resource AWS accepts for them.
   # Amazon Comprehend's synchronous detect APIs have no resource-level permissions: the only
-  # resource AWS accepts for them is "*". The action is the one call the transform makes
+  # resource AWS accepts for them is "*". The actions are the calls the transform makes
   # (lambda_src/transform/sentiment/comprehend.py batches every text; it never calls DetectSentiment).
   statement {
     sid       = "BatchDetectSentiment"
     actions   = ["comprehend:BatchDetectSentiment"]
     resources = ["*"]
+  }
+
+  # The optional enrichments (lambda_src/transform/enrichments.py), each action only when its enrichment is on.
+  dynamic "statement" {
+    for_each = length(var.comprehend_enrichments) > 0 ? [sort([for e in var.comprehend_enrichments : local.enrichment_actions[e]])] : []
+    content {
+      sid       = "BatchDetectEnrichments"
+      actions   = statement.value
+      resources = ["*"]
+    }
   }
 }
 

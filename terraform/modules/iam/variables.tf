@@ -65,6 +65,17 @@ variable "firehose_vpc_delivery" {
   default     = false
 }
 
+variable "comprehend_enrichments" {
+  description = "Comprehend enrichments the transform runs (entities, key_phrases): each adds its one BatchDetect action to the transform role; empty adds none."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.comprehend_enrichments : contains(["entities", "key_phrases"], e)]) && length(distinct(var.comprehend_enrichments)) == length(var.comprehend_enrichments)
+    error_message = "comprehend_enrichments may hold entities and key_phrases, each at most once (the transform's ENRICHMENTS setting accepts nothing else)."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource of this module."
   type        = map(string)

@@ -37,6 +37,7 @@ resource "aws_lambda_function" "this" {
     variables = {
       SENTIMENT_BACKEND      = var.sentiment_backend
       COMPREHEND_CONCURRENCY = tostring(var.comprehend_concurrency)
+      ENRICHMENTS            = join(",", var.comprehend_enrichments)
       EMIT_METRICS           = var.emit_metrics ? "true" : "false"
       METRICS_NAMESPACE      = var.metrics_namespace
       LOG_LEVEL              = var.log_level
