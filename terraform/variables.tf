@@ -276,14 +276,9 @@ variable "comprehend_concurrency" {
 }
 
 variable "comprehend_enrichments" {
-  description = "Optional Amazon Comprehend enrichments of every tweet, billed like Comprehend sentiment (docs/costs.md): entities (BatchDetectEntities) and/or key_phrases (BatchDetectKeyPhrases). Empty (the default) runs none and grants no extra IAM action."
+  description = "Optional Amazon Comprehend enrichments of every tweet, billed like Comprehend sentiment (docs/costs.md): entities (BatchDetectEntities) and/or key_phrases (BatchDetectKeyPhrases). Empty (the default) runs none and grants no extra IAM action. Validated by the lambda module's variable of the same name (one copy of the rule)."
   type        = list(string)
   default     = []
-
-  validation {
-    condition     = alltrue([for e in var.comprehend_enrichments : contains(["entities", "key_phrases"], e)]) && length(distinct(var.comprehend_enrichments)) == length(var.comprehend_enrichments)
-    error_message = "comprehend_enrichments may hold entities and key_phrases, each at most once (the transform's ENRICHMENTS setting accepts nothing else)."
-  }
 }
 
 variable "lambda_memory_size" {

@@ -16,12 +16,6 @@ locals {
   transform_function_arn  = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.transform_function_name}"
   transform_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${var.transform_function_name}"
   ingester_parameter_arns = [for n in var.ingester_ssm_parameter_names : "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${n}"]
-
-  # The one Comprehend action each optional enrichment of the transform calls (ENRICHMENTS).
-  enrichment_actions = {
-    entities    = "comprehend:BatchDetectEntities"
-    key_phrases = "comprehend:BatchDetectKeyPhrases"
-  }
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -220,7 +214,7 @@ data "aws_iam_policy_document" "transform_comprehend" {
 
   # The optional enrichments (lambda_src/transform/enrichments.py), each action only when its enrichment is on.
   dynamic "statement" {
-    for_each = length(var.comprehend_enrichments) > 0 ? [sort([for e in var.comprehend_enrichments : local.enrichment_actions[e]])] : []
+    for_each = length(var.transform_enrichment_actions) > 0 ? [sort(distinct(var.transform_enrichment_actions))] : []
     content {
       sid       = "BatchDetectEnrichments"
       actions   = statement.value

@@ -65,14 +65,14 @@ variable "firehose_vpc_delivery" {
   default     = false
 }
 
-variable "comprehend_enrichments" {
-  description = "Comprehend enrichments the transform runs (entities, key_phrases): each adds its one BatchDetect action to the transform role; empty adds none."
+variable "transform_enrichment_actions" {
+  description = "Comprehend actions of the transform's optional enrichments (the lambda module's output comprehend_enrichment_actions); each is added to the transform role, none when empty."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for e in var.comprehend_enrichments : contains(["entities", "key_phrases"], e)]) && length(distinct(var.comprehend_enrichments)) == length(var.comprehend_enrichments)
-    error_message = "comprehend_enrichments may hold entities and key_phrases, each at most once (the transform's ENRICHMENTS setting accepts nothing else)."
+    condition     = length(setsubtract(var.transform_enrichment_actions, ["comprehend:BatchDetectEntities", "comprehend:BatchDetectKeyPhrases"])) == 0
+    error_message = "transform_enrichment_actions may hold only comprehend:BatchDetectEntities and comprehend:BatchDetectKeyPhrases (the calls of the transform's enrichments)."
   }
 }
 

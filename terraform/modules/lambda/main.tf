@@ -57,3 +57,12 @@ resource "aws_lambda_alias" "live" {
   function_name    = aws_lambda_function.this.function_name
   function_version = aws_lambda_function.this.version
 }
+
+# The one Comprehend action each optional enrichment calls (lambda_src/transform/enrichments.py); the root passes
+# them to the iam module, so the role grants exactly what ENRICHMENTS turns on.
+locals {
+  enrichment_actions = {
+    entities    = "comprehend:BatchDetectEntities"
+    key_phrases = "comprehend:BatchDetectKeyPhrases"
+  }
+}
