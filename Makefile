@@ -97,6 +97,7 @@ build: ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (pur
 bench: setup ## Benchmarks (transform, ingester writer, local end-to-end) beside naive baselines
 	$(PY) scripts/bench/transform_bench.py
 	$(PY) scripts/bench/ingester_bench.py
+	$(PY) scripts/bench/durability_bench.py
 	$(PY) scripts/bench/demo_bench.py
 
 demo: setup-runtime ## Run the pipeline locally on the bundled sample (ARGS="--rate 200 --duration 60")

@@ -31,7 +31,7 @@ from ingester.metrics import MetricsPublisher
 from ingester.pipeline import Pipeline
 from ingester.sources import Source
 from ingester.stats import Stats, write_status
-from ingester.storage import DeadLetter, SegmentSequence, Spool, Wal
+from ingester.storage import DeadLetter, SegmentSequence, Spool, Wal, default_spool_max_bytes
 from ingester.writer import FirehoseWriter
 
 log = logging.getLogger(__name__)
@@ -55,10 +55,11 @@ class StateLock:
         except BlockingIOError:
             handle.close()
             raise ConfigError(f"STATE_DIR {str(self.path.parent)!r} is in use by another running ingester") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+        try:  # the pid is for people; a full disk must not stop the start-up (the lock is the flock)
+            os.ftruncate(handle.fileno(), 0)
+            os.pwrite(handle.fileno(), str(os.getpid()).encode("ascii"), 0)
+        except OSError as exc:
+            log.warning("could not write the pid to %s: %s", self.path, exc)
         self._handle = handle
 
     def release(self) -> None:
@@ -70,10 +71,15 @@ class StateLock:
 
 def make_source(settings: Settings, stats: Stats) -> Source:
     if settings.source == "replay":
-        from ingester.sources.replay import ReplaySource
+        from ingester.sources.replay import REPLAY_OFFSET_FILE, ReplaySource
 
         assert settings.replay_file is not None
-        return ReplaySource(settings.replay_file, rate=settings.rate, loop=settings.loop)
+        return ReplaySource(
+            settings.replay_file,
+            rate=settings.rate,
+            loop=settings.loop,
+            offset_file=settings.state_dir / REPLAY_OFFSET_FILE,
+        )
     from ingester.secrets import SecretNotSetError, resolve_bearer_token
     from ingester.sources.x import XSource
 
@@ -107,6 +113,7 @@ class Reporter:
         self._metrics = metrics
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reporter", daemon=True)
+        self._status_failing = False
         self.state = "starting"
 
     def start(self) -> None:
@@ -133,8 +140,12 @@ class Reporter:
     def write_status(self) -> None:
         try:
             write_status(self._settings.state_dir, self._stats.snapshot(), self.extra())
-        except OSError:
-            log.exception("could not write the state file in %s", self._settings.state_dir)
+        except OSError as exc:
+            if not self._status_failing:  # once per failure spell: a full disk would repeat it every interval
+                log.error("could not write the state file in %s: %s", self._settings.state_dir, exc)
+            self._status_failing = True
+        else:
+            self._status_failing = False
 
     def log_stats(self) -> dict[str, Any]:
         snap = self._stats.snapshot()
@@ -227,7 +238,11 @@ def _build(settings: Settings, firehose_client: FirehoseClient | None, stop: thr
     wal_dir.mkdir(exist_ok=True)
     spool_dir.mkdir(exist_ok=True)
     sequence = SegmentSequence(wal_dir, spool_dir)
-    spool = Spool(spool_dir, sequence)
+    spool_max = settings.spool_max_bytes or default_spool_max_bytes(settings.state_dir)
+    spool = Spool(spool_dir, sequence, max_bytes=spool_max)
+    stats.set("spool_max_bytes", spool_max)
+    stats.set("spool_bytes", spool.pending_bytes)
+    stats.set("spool_records", spool.pending_records)
     wal = Wal(wal_dir, sequence, commit_interval_s=settings.wal_commit_ms / 1000)
     for leftover in wal.leftover_segments():
         spool.adopt(leftover)

@@ -270,8 +270,11 @@ def format_status(status: dict[str, Any], *, now: float | None = None) -> str:
         f"delivered        {status.get('delivered', 0)}   API calls {status.get('api_calls', 0)}   "
         f"failed calls {status.get('failed_calls', 0)}   retried records {status.get('retried', 0)}",
         f"firehose         {'healthy' if status.get('firehose_healthy', True) else 'NOT ACCEPTING (spooling)'}",
-        f"spool            {status.get('spool_records', 0)} records, {status.get('spool_bytes', 0)} bytes pending   "
-        f"(spooled {status.get('spooled', 0)}, drained {status.get('unspooled', 0)})",
+        f"spool            {status.get('spool_records', 0)} records, {status.get('spool_bytes', 0)} bytes of "
+        f"{status.get('spool_max_bytes', 0)} max   (spooled {status.get('spooled', 0)}, "
+        f"drained {status.get('unspooled', 0)})",
+        f"storage          {status.get('storage_state', 'ok')}   {status.get('source_paused') or ''}   "
+        f"held {status.get('spool_held_records', 0)} records   errors {status.get('storage_errors', 0)}",
         f"queue            {status.get('queue_depth', 0)} records   WAL unsettled {status.get('wal_unsettled', 0)}",
         f"dead-lettered    {status.get('dead_lettered', 0)}   (STATE_DIR/dead-letter.jsonl)",
         f"dropped          {status.get('dropped_total', 0)}   ({dropped_text})",

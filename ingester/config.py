@@ -419,7 +419,8 @@ class Settings:
         False,
         env="CLOUDWATCH_METRICS",
         help="CloudWatch custom metrics, one batched PutMetricData call per METRICS_INTERVAL_S: Received, "
-        "Delivered, Spooled, Dropped, DeadLettered, Duplicates, StreamConnected, SpoolRecords.",
+        "Delivered, Spooled, Dropped, DeadLettered, Duplicates, StorageErrors, StreamConnected, SpoolRecords, "
+        "SpoolFullPercent.",
         parse=_as_bool,
         essential=True,
     )
@@ -529,18 +530,29 @@ class Settings:
         range=(1, 10_000),
         section="writer",
     )
+    spool_max_bytes: int = setting(
+        0,
+        env="SPOOL_MAX_BYTES",
+        parse=_as_int,
+        range=(0, 2**62),
+        section="writer",
+        help="Cap of the disk spool in bytes; 0 (default) = half the size of the filesystem holding STATE_DIR, "
+        "computed at start. At the cap (or on a full disk) the source is paused, nothing accepted is dropped.",
+    )
     spool_after_s: float = setting(
         5.0,
         env="SPOOL_AFTER_S",
-        help="A batch Firehose has not fully accepted after this many seconds of retries goes to the disk spool.",
+        help="Firehose accepting nothing for this many seconds (every call refused or every record failed) turns the "
+        "writer degraded: records go to the disk spool and a probe tries every MAX_BACKOFF_S at most.",
         parse=_as_float,
         range=(0, 3600),
         section="writer",
     )
     max_backoff_s: float = setting(
-        30.0,
+        2.0,
         env="MAX_BACKOFF_S",
-        help="Cap of the exponential retry/probe backoff (with jitter).",
+        help="Cap of the backoff (0.1 s doubling, with jitter) after a call Firehose accepted nothing of, so of the "
+        "probe interval in spool mode: delivery resumes within about this long after Firehose is back.",
         parse=_as_float,
         range=(0.01, 3600),
         section="writer",

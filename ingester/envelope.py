@@ -43,6 +43,24 @@ class MalformedMessage(ValueError):
         self.detail = detail
 
 
+def _reject_constant(name: str) -> object:
+    raise MalformedMessage("non_finite_number", f"{name} is not a JSON number")
+
+
+#: One decoder for every line (``json.loads`` with an option would build a new one per call).
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def loads(text: str | bytes) -> Any:
+    """``json.loads`` that rejects ``NaN``, ``Infinity`` and ``-Infinity`` (Python's json accepts them, but
+    they are not JSON: Firehose, the transform and OpenSearch would get invalid documents).
+
+    Bytes are UTF-8. Raises MalformedMessage("non_finite_number") for those constants, ValueError (including
+    UnicodeDecodeError) for other invalid input.
+    """
+    return _DECODER.decode(text.decode("utf-8") if isinstance(text, bytes) else text)
+
+
 def utc_now_iso() -> str:
     """RFC 3339 UTC timestamp with milliseconds, e.g. 2026-11-26T10:00:00.123Z."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -162,7 +180,7 @@ def from_replay_line(line: bytes | str, *, default_source: str = "replay") -> di
         except UnicodeDecodeError:
             raise MalformedMessage("not_utf8", "line is not valid UTF-8") from None
     try:
-        obj = json.loads(line)
+        obj = loads(line)
     except json.JSONDecodeError as exc:
         raise MalformedMessage("invalid_json", f"{exc.msg} at column {exc.colno}") from None
     except RecursionError:  # nesting deeper than the interpreter's recursion limit
@@ -177,11 +195,15 @@ def from_replay_line(line: bytes | str, *, default_source: str = "replay") -> di
 
 
 def encode(envelope: dict[str, Any]) -> bytes:
-    """Single-line UTF-8 JSON (json.dumps escapes newlines inside strings).
+    """Single-line UTF-8 JSON (json.dumps escapes newlines inside strings); standard JSON only.
 
-    Text with lone surrogates (invalid in UTF-8) falls back to ASCII escapes, which stay valid JSON.
+    Text with lone surrogates (invalid in UTF-8) falls back to ASCII escapes, which stay valid JSON. A float
+    that is NaN or infinite (only possible in an envelope built in code: :func:`loads` rejects them in input)
+    raises MalformedMessage("non_finite_number").
     """
     try:
-        return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(envelope, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+        return json.dumps(envelope, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
+    except ValueError as exc:
+        raise MalformedMessage("non_finite_number", str(exc)) from None

@@ -17,7 +17,16 @@ COUNTER_METRICS = {
     "Dropped": "dropped_total",
     "DeadLettered": "dead_lettered",
     "Duplicates": "duplicates",
+    "StorageErrors": "storage_errors",
 }
+
+
+def spool_full_percent(snapshot: dict[str, Any]) -> float:
+    """Spool bytes on disk as a share of SPOOL_MAX_BYTES, 0-100 (the spool-cap alarm watches it)."""
+    cap = int(snapshot.get("spool_max_bytes") or 0)
+    if cap <= 0:
+        return 0.0
+    return round(min(100.0, 100.0 * int(snapshot.get("spool_bytes", 0)) / cap), 2)
 
 
 class CloudWatchClient(Protocol):
@@ -52,6 +61,14 @@ class MetricsPublisher:
                 "Dimensions": self._dimensions,
                 "Value": int(snapshot.get("spool_records", 0)),
                 "Unit": "Count",
+            }
+        )
+        data.append(
+            {
+                "MetricName": "SpoolFullPercent",
+                "Dimensions": self._dimensions,
+                "Value": spool_full_percent(snapshot),
+                "Unit": "Percent",
             }
         )
         return data

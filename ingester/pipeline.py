@@ -7,16 +7,26 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from ingester.envelope import encode
+from ingester.envelope import MalformedMessage, encode
 from ingester.firehose.limits import MAX_RECORD_BYTES
 from ingester.stats import Stats
-from ingester.storage import DeadLetter, Wal
+from ingester.storage import DeadLetter, StorageError, Wal
 from ingester.writer import FirehoseWriter
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Retry delays while STATE_DIR refuses writes (disk full): the source stays paused in between.
+STORAGE_RETRY_START_S = 0.1
+STORAGE_RETRY_MAX_S = 2.0
+#: At most one "pausing the source" error a minute (a draining spool frees space in bursts: pauses flap).
+PAUSE_LOG_INTERVAL_S = 60.0
 
 
 class RecentIds:
@@ -66,6 +76,8 @@ class Pipeline:
         self._read = 0
         self._lock = threading.Lock()
         self._stop = stop_event or threading.Event()
+        self._pauses = 0
+        self._pause_logged_at = -PAUSE_LOG_INTERVAL_S
 
     @property
     def wants_more(self) -> bool:
@@ -89,9 +101,14 @@ class Pipeline:
             self._stats.drop(reason)
 
     def accept(self, envelope: dict[str, Any]) -> bool:
-        """Take one envelope; returns False if it was a duplicate or dead-lettered."""
+        """Take one envelope; returns False if it was a duplicate, dead-lettered, or not accepted because the
+        pipeline stopped while STATE_DIR refused writes."""
         tweet_id = str(envelope["tweet"]["id"])
-        data = encode(envelope)
+        try:
+            data = encode(envelope)
+        except MalformedMessage as exc:
+            self.drop(exc.reason)
+            return False
         with self._lock:
             self._count_read()
             if self._recent.seen(tweet_id):
@@ -99,17 +116,56 @@ class Pipeline:
                 log.debug("duplicate tweet id=%s skipped", tweet_id)
                 return False
         if len(data) > MAX_RECORD_BYTES:
-            self._dead.write(
-                data, "record_too_large", tweet_id=tweet_id, detail=f"{len(data)} bytes > {MAX_RECORD_BYTES}"
-            )
+            detail = f"{len(data)} bytes > {MAX_RECORD_BYTES}"
+            if (
+                self._durably(lambda: self._dead.write(data, "record_too_large", tweet_id=tweet_id, detail=detail))
+                is None
+            ):
+                return False
             self._stats.incr("dead_lettered")
             log.warning(
                 "tweet id=%s is %d bytes, over the 1,000 KiB Firehose limit: dead-lettered", tweet_id, len(data)
             )
             return False
-        segment = self._wal.append(data)
+        segment = self._durably(lambda: self._wal.append(data))
+        if segment is None:
+            return False
         self._stats.incr("accepted")
         if log.isEnabledFor(logging.DEBUG):
             log.debug("accepted tweet id=%s", tweet_id)
-        self._writer.put(data, segment)
+        self._writer.put(data, segment, self._stop)
         return True
+
+    def _durably(self, write: Callable[[], T]) -> T | None:
+        """Run a durable write, retrying while STATE_DIR refuses it (disk full): the source is paused (it is
+        blocked here), nothing is accepted meanwhile. None when stopped first: the message is counted as
+        dropped ``storage_unavailable_at_stop`` (it was never accepted)."""
+        delay = STORAGE_RETRY_START_S
+        paused = False
+        try:
+            while True:
+                try:
+                    return write()
+                except StorageError as exc:
+                    self._stats.incr("storage_errors")
+                    if not paused:
+                        paused = True
+                        self._stats.set("source_paused", f"storage: {exc.reason}")
+                        self._stats.error(f"storage: {exc}")
+                        self._pauses += 1
+                        now = time.monotonic()
+                        if now - self._pause_logged_at >= PAUSE_LOG_INTERVAL_S:  # pauses come in bursts as it drains
+                            self._pause_logged_at = now
+                            log.error(
+                                "cannot write to STATE_DIR (%s): pausing the source until it can (pause %d)",
+                                exc,
+                                self._pauses,
+                            )
+                if self._stop.wait(delay):
+                    self._stats.drop("storage_unavailable_at_stop")
+                    return None
+                delay = min(delay * 2, STORAGE_RETRY_MAX_S)
+        finally:
+            if paused:
+                self._stats.set("source_paused", None)
+                log.debug("STATE_DIR writable again: source resumed")

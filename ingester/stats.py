@@ -1,7 +1,10 @@
 """Counters shared by the source, pipeline and writer; the periodic JSON stats line and the state file.
 
 The state file (``STATE_DIR/status.json``) is what ``python -m ingester status`` reads. It is replaced
-atomically (write to a temp file, rename) so a reader never sees half of it.
+atomically (write to a temp file, rename) so a reader never sees half of it. It is padded to
+STATUS_RESERVE_BYTES, so when the disk is full (the temp file cannot be written) the new state is written
+in place over the old file's blocks, which needs no free space; a reader that catches that write half done
+reads again.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 from ingester.envelope import utc_now_iso
 
 STATUS_FILE = "status.json"
+#: status.json is padded with spaces to at least this size: room for an in-place update on a full disk.
+STATUS_RESERVE_BYTES = 16 * 1024
 
 
 class Stats:
@@ -34,6 +39,7 @@ class Stats:
         "unspooled",  # spooled records delivered later
         "dead_lettered",  # records written to the dead-letter file (with reason)
         "reconnects",  # stream (re)connections after the first
+        "storage_errors",  # durable writes (WAL, spool, dead letters) that failed: disk full, I/O error, spool cap
     )
 
     def __init__(self) -> None:
@@ -48,6 +54,9 @@ class Stats:
             "queue_depth": 0,
             "spool_records": 0,
             "spool_bytes": 0,
+            "spool_max_bytes": 0,
+            "spool_held_records": 0,  # records the spool refused (full), held in memory and still in the WAL
+            "source_paused": None,  # why the source is paused (STATE_DIR refuses writes), or None
             "firehose_healthy": True,
             "paused_until": None,
         }
@@ -92,6 +101,7 @@ class Stats:
             self._rate_mark = (now, counts["read"])
         return {
             **counts,
+            "storage_state": storage_state(gauges),
             "dropped": dropped,
             "dropped_total": sum(dropped.values()),
             "tweets_per_s": round(rate, 2),
@@ -101,18 +111,58 @@ class Stats:
         }
 
 
+def storage_state(gauges: dict[str, Any]) -> str:
+    """``ok``, ``paused`` (the source waits: STATE_DIR refuses writes) or ``spool_full`` (the spool refuses
+    batches: they are held in memory, still in the WAL, and no new records are taken)."""
+    if gauges.get("source_paused"):
+        return "paused"
+    if gauges.get("spool_held_records"):
+        return "spool_full"
+    return "ok"
+
+
 def write_status(state_dir: Path, snapshot: dict[str, Any], extra: dict[str, Any]) -> None:
-    """Atomically replace STATE_DIR/status.json."""
+    """Atomically replace STATE_DIR/status.json; on a full disk, overwrite it in place (no new blocks)."""
     payload = {**snapshot, **extra, "updated_at": utc_now_iso(), "pid": os.getpid()}
+    body = json.dumps(payload, sort_keys=True).encode("utf-8")
+    data = body + b" " * max(0, STATUS_RESERVE_BYTES - len(body) - 1) + b"\n"
     path = state_dir / STATUS_FILE
     tmp = path.with_name(f".{STATUS_FILE}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        _overwrite_in_place(path, data)
 
 
-def read_status(state_dir: Path) -> dict[str, Any]:
+def _overwrite_in_place(path: Path, data: bytes) -> None:
+    """Write ``data`` over the existing file, padded to its size: uses the blocks it already has."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if len(data) > size:
+            raise OSError(28, f"no space to grow {path.name} ({len(data)} > {size} bytes)")
+        data = data[:-1] + b" " * (size - len(data)) + b"\n"
+        view = memoryview(data)
+        offset = 0
+        while offset < len(view):
+            offset += os.pwrite(fd, view[offset:], offset)
+    finally:
+        os.close(fd)
+
+
+def read_status(state_dir: Path, *, attempts: int = 3) -> dict[str, Any]:
     """Load STATE_DIR/status.json; FileNotFoundError when the daemon never ran with this STATE_DIR."""
-    loaded = json.loads((state_dir / STATUS_FILE).read_text(encoding="utf-8"))
+    text = (state_dir / STATUS_FILE).read_text(encoding="utf-8")
+    for _ in range(attempts - 1):  # an in-place update (full disk) may be caught half written
+        try:
+            json.loads(text)
+            break
+        except ValueError:
+            time.sleep(0.05)
+            text = (state_dir / STATUS_FILE).read_text(encoding="utf-8")
+    loaded = json.loads(text)
     if not isinstance(loaded, dict):
         raise ValueError(f"{state_dir / STATUS_FILE} does not hold a JSON object")
     return loaded

@@ -1,13 +1,14 @@
 """Durable storage in STATE_DIR: the write-ahead log, the disk spool and the dead-letter file.
 
 All three hold records the same way: one envelope per line (envelopes are single-line JSON), so a WAL
-segment left by a crash becomes a spool segment by renaming it.
+segment left by a crash becomes a spool segment by renaming it (with its settle marks).
 
 Layout::
 
     STATE_DIR/wal/<seq>.log          records accepted but not yet settled (delivered, spooled, dead-lettered)
+    STATE_DIR/wal/<seq>.marks        which lines of that segment are settled (ranges, one batch a line)
     STATE_DIR/spool/<seq>.jsonl      records waiting for Firehose, drained oldest first
-    STATE_DIR/spool/<seq>.cursor     how many leading lines of that segment are already delivered
+    STATE_DIR/spool/<seq>.marks      which lines of that segment are already delivered (ranges)
     STATE_DIR/dead-letter.jsonl      records never to be sent (over 1,000 KiB, rejected), each with its reason
 
 Crash guarantee (documented in docs/operate.md, "Crash safety"): every accepted record is written to
@@ -19,12 +20,20 @@ once it is delivered, fsync'ed into the spool, or fsync'ed into the dead-letter 
 * a power loss or kernel crash loses at most the records accepted in the last WAL_COMMIT_MS that
   Firehose had not yet accepted.
 
-Recovery is at-least-once: on start-up, leftover WAL segments join the spool, so records of a segment
-that were delivered just before the crash are delivered again (bounded by one segment, 2 s or 8 MiB).
+Every write is checked, short writes included: a write that fails (ENOSPC, EIO) or stops short is cut
+back (``ftruncate``) to where it started, so a torn line never counts, and :class:`StorageError` tells
+the caller, which keeps the records (see docs/operate.md, "Disk full and the spool cap"). The spool is
+capped at SPOOL_MAX_BYTES (default: half the filesystem holding STATE_DIR, :func:`default_spool_max_bytes`).
+
+Recovery is at-least-once, with few repeats: settle marks are written (not fsync'ed) per batch, so after a
+kill -9 a leftover WAL segment joins the spool without the lines already settled; after a power loss the
+unwritten marks only cost repeats. The spool's marks likewise remember every delivered line, not only a
+delivered prefix.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -42,8 +51,75 @@ log = logging.getLogger(__name__)
 
 WAL_SUFFIX = ".log"
 SPOOL_SUFFIX = ".jsonl"
-CURSOR_SUFFIX = ".cursor"
+MARKS_SUFFIX = ".marks"
+LEGACY_CURSOR_SUFFIX = ".cursor"  # spools written by 0.x kept a delivered prefix; still read on start
 _SEQ_WIDTH = 16
+#: A WAL ticket packs (segment, line) in one int: what the writer hands back to ``Wal.settle``.
+_LINE_BITS = 32
+#: Default SPOOL_MAX_BYTES: this share of the filesystem holding STATE_DIR (the rest is for the WAL, logs, the OS).
+SPOOL_DEFAULT_SHARE = 0.5
+#: A spool segment is at most this share of the cap, so a partly drained head segment holds little of it.
+_SEGMENT_SHARE_OF_CAP = 8
+
+
+class StorageError(Exception):
+    """A durable write did not happen (disk full, I/O error, short write, or the spool at its cap).
+
+    Nothing of the write counts: what was partly written has been cut back. ``reason`` is short
+    (``ENOSPC``, ``EIO``, ``spool_cap``) for the status file and the logs.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        #: the partial write could not be cut back: the file ends with a torn line, append no more to it
+        self.torn = False
+
+
+def _reason(exc: OSError) -> str:
+    return errno.errorcode.get(exc.errno or 0, "EIO") if exc.errno else "short_write"
+
+
+def write_all(fd: int, data: bytes, end: bytes = b"") -> None:
+    """Write ``data`` then ``end`` (one ``writev``, no copy) and, if that was short, the rest until every byte
+    is written; OSError when the kernel refuses."""
+    written = os.writev(fd, [data, end]) if end else os.write(fd, data)
+    if written == len(data) + len(end):
+        return
+    if written <= 0:
+        raise OSError(errno.ENOSPC, "write returned 0")
+    view = memoryview(data + end)[written:]
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, "write returned 0")
+        view = view[written:]
+
+
+def append_checked(fd: int, data: bytes, start: int, *, sync: bool, what: str, end: bytes = b"") -> None:
+    """Append ``data`` and ``end`` to the file at offset ``start`` (its size); fsync if ``sync``.
+
+    On failure the file is cut back to ``start`` (no torn line stays) and StorageError is raised; if even
+    that fails too, the error's ``torn`` is True and the caller must not append to this file as it is.
+    """
+    try:
+        write_all(fd, data, end)
+        if sync:
+            os.fsync(fd)
+    except OSError as exc:
+        failure = StorageError(_reason(exc), f"{what}: {exc}")
+        try:
+            os.ftruncate(fd, start)
+        except OSError as cut:
+            failure.torn = True
+            raise failure from cut
+        raise failure from exc
+
+
+def default_spool_max_bytes(state_dir: Path, share: float = SPOOL_DEFAULT_SHARE) -> int:
+    """SPOOL_MAX_BYTES when unset: ``share`` of the size of the filesystem holding ``state_dir`` (os.statvfs)."""
+    st = os.statvfs(state_dir)
+    return int(st.f_blocks * st.f_frsize * share)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -59,6 +135,70 @@ def _seq_of(path: Path) -> int | None:
         return int(path.name.split(".", 1)[0])
     except ValueError:
         return None
+
+
+def ranges(indices: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted half-open ranges covering ``indices`` ([0, 1, 2, 5] -> [(0, 3), (5, 6)])."""
+    out: list[tuple[int, int]] = []
+    for i in sorted(set(indices)):
+        if out and out[-1][1] == i:
+            out[-1] = (out[-1][0], i + 1)
+        else:
+            out.append((i, i + 1))
+    return out
+
+
+class Marks:
+    """Lines of a segment that are done (settled in the WAL, delivered from the spool), in a side file.
+
+    Append-only, one batch per line (``start end`` ranges, half open). Written through but not fsync'ed:
+    a process crash keeps them; a lost or failed mark only means the line is sent again (never a loss).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.failed_writes = 0
+
+    def add(self, indices: Iterable[int]) -> None:
+        spans = ranges(indices)
+        if not spans:
+            return
+        line = (" ".join(f"{a}-{b}" for a, b in spans) + "\n").encode("ascii")
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            self._failed(exc)
+            return
+        try:
+            append_checked(fd, line, os.fstat(fd).st_size, sync=False, what=self.path.name)
+        except StorageError as exc:
+            self._failed(exc)
+        finally:
+            os.close(fd)
+
+    def _failed(self, exc: Exception) -> None:
+        self.failed_writes += 1
+        log.warning("could not write settle marks %s (%s): those records may be sent twice", self.path.name, exc)
+
+    def load(self) -> set[int]:
+        try:
+            text = self.path.read_text(encoding="ascii", errors="replace")
+        except FileNotFoundError:
+            return set()
+        done: set[int] = set()
+        for line in text.split("\n")[:-1]:  # the last piece has no newline: torn or empty, ignored
+            for span in line.split():
+                start, _, end = span.partition("-")
+                if start.isdigit() and end.isdigit():
+                    done.update(range(int(start), int(end)))
+        return done
+
+    def move_to(self, target: Path) -> None:
+        if self.path.exists():
+            self.path.replace(target)
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 class SegmentSequence:
@@ -85,10 +225,16 @@ def segment_name(seq: int, suffix: str) -> str:
     return f"{seq:0{_SEQ_WIDTH}d}{suffix}"
 
 
+def ticket(seq: int, line: int) -> int:
+    """What ``Wal.append`` returns: segment and line in one int (``-1`` means: not in the WAL)."""
+    return (seq << _LINE_BITS) | line
+
+
 class Wal:
     """Write-ahead log: ``append`` writes through to the segment file (no user-space buffer, so a killed
     process loses nothing); ``commit`` fsyncs every WAL_COMMIT_MS (group commit, so a power loss loses at
-    most that window), rotates segments and deletes the ones whose records are all settled."""
+    most that window), rotates segments and deletes the ones whose records are all settled; ``settle``
+    writes settle marks so a restart after a crash resends only the unsettled lines."""
 
     def __init__(
         self,
@@ -101,16 +247,21 @@ class Wal:
     ) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
+        for marks in directory.glob(f"*{MARKS_SUFFIX}"):  # marks of a segment deleted just before a crash
+            if not marks.with_suffix(WAL_SUFFIX).exists():
+                marks.unlink(missing_ok=True)
         self._seq = sequence
         self._commit_interval_s = commit_interval_s
         self._rotate_bytes = rotate_bytes
         self._rotate_s = rotate_s
         self._lock = threading.Lock()
         self._io_lock = threading.Lock()
+        self._marks_lock = threading.Lock()
         self._current = sequence.next()
         self._current_opened = time.monotonic()
         self._current_bytes = 0
         self._fd: int | None = None
+        self._torn = False
         self._dirty = False
         self._new_file = False
         self._appended: Counter[int] = Counter()
@@ -118,21 +269,24 @@ class Wal:
         self._closed: set[int] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_error_log = 0.0
         self.commits = 0
         self.failed_appends = 0
+        self.failed_commits = 0
 
     def path(self, seq: int) -> Path:
         return self.directory / segment_name(seq, WAL_SUFFIX)
+
+    def marks(self, seq: int) -> Marks:
+        return Marks(self.directory / segment_name(seq, MARKS_SUFFIX))
 
     def leftover_segments(self) -> list[Path]:
         return sorted(p for p in self.directory.glob(f"*{WAL_SUFFIX}") if _seq_of(p) is not None)
 
     def append(self, data: bytes) -> int:
-        """Write one record (no trailing newline) to the current segment; returns the segment for ``settle``.
+        """Write one record (no trailing newline) to the current segment; returns its ticket for ``settle``.
 
-        Returns -1 if the write failed (disk full, read-only STATE_DIR): the record still goes to Firehose,
-        only without crash protection, and the failure is logged.
+        Raises StorageError (nothing of the record stays in the file) when the write fails or is short:
+        the caller does not accept the record until a retry succeeds.
         """
         with self._lock:
             seg = self._current
@@ -140,29 +294,45 @@ class Wal:
                 if self._fd is None:
                     self._fd = os.open(self.path(seg), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
                     self._new_file = True
-                written = os.writev(self._fd, [data, b"\n"])
-                if written != len(data) + 1:
-                    raise OSError(f"short write ({written} of {len(data) + 1} bytes)")
+                if self._torn:  # an earlier failure left a partial line: end it, and never send it
+                    append_checked(self._fd, b"\n", self._current_bytes, sync=False, what="write-ahead log")
+                    self._torn = False
+                    self._current_bytes = os.fstat(self._fd).st_size
+                    self._settle_garbage_locked(seg)
+                append_checked(self._fd, data, self._current_bytes, sync=False, what="write-ahead log", end=b"\n")
+            except StorageError as exc:
+                self.failed_appends += 1
+                self._torn = self._torn or exc.torn
+                if exc.torn and self._fd is not None:
+                    self._current_bytes = os.fstat(self._fd).st_size
+                raise
             except OSError as exc:
                 self.failed_appends += 1
-                now = time.monotonic()
-                if now - self._last_error_log > 10:
-                    self._last_error_log = now
-                    log.error(
-                        "cannot write the write-ahead log in %s (%s): records are not crash-safe", self.directory, exc
-                    )
-                return -1
+                raise StorageError(_reason(exc), f"write-ahead log: {exc}") from exc
+            line = self._appended[seg]
             self._appended[seg] += 1
             self._current_bytes += len(data) + 1
             self._dirty = True
-            return seg
+            return ticket(seg, line)
 
-    def settle(self, segments: Iterable[int]) -> None:
-        """Records of these segments are delivered / spooled / dead-lettered: the WAL no longer needs them."""
-        with self._lock:
-            for seg in segments:
-                if seg >= 0:
-                    self._settled[seg] += 1
+    def _settle_garbage_locked(self, seg: int) -> None:
+        line = self._appended[seg]
+        self._appended[seg] += 1
+        self._settled[seg] += 1
+        self.marks(seg).add([line])
+
+    def settle(self, tickets: Iterable[int]) -> None:
+        """These records are delivered / spooled / dead-lettered: the WAL no longer needs them."""
+        by_segment: dict[int, list[int]] = {}
+        for t in tickets:
+            if t >= 0:
+                by_segment.setdefault(t >> _LINE_BITS, []).append(t & ((1 << _LINE_BITS) - 1))
+        with self._marks_lock:
+            with self._lock:
+                for seg, lines in by_segment.items():
+                    self._settled[seg] += len(lines)
+            for seg, lines in by_segment.items():
+                self.marks(seg).add(lines)
 
     def commit(self) -> None:
         """fsync what was appended since the last commit; rotate; delete settled closed segments."""
@@ -181,26 +351,36 @@ class Wal:
                     self._current = self._seq.next()
                     self._current_opened = time.monotonic()
                     self._current_bytes = 0
+                    self._torn = False
                     self._fd = None
-            if fd is not None:
-                if dirty:
-                    os.fsync(fd)
-                    self.commits += 1
-                if new_file:
-                    _fsync_dir(self.directory)
-                if rotate:
+            try:
+                if fd is not None:
+                    if dirty:
+                        os.fsync(fd)
+                        self.commits += 1
+                    if new_file:
+                        _fsync_dir(self.directory)
+            except OSError:
+                with self._lock:
+                    self._dirty = self._dirty or dirty
+                    self._new_file = self._new_file or new_file
+                raise
+            finally:
+                if rotate and fd is not None:
                     os.close(fd)
             self._delete_settled()
 
     def _delete_settled(self) -> None:
-        with self._lock:
-            done = [s for s in self._closed if self._settled[s] >= self._appended[s]]
+        with self._marks_lock:
+            with self._lock:
+                done = [s for s in self._closed if self._settled[s] >= self._appended[s]]
+                for seg in done:
+                    self._closed.discard(seg)
+                    del self._appended[seg]
+                    self._settled.pop(seg, None)
             for seg in done:
-                self._closed.discard(seg)
-                del self._appended[seg]
-                self._settled.pop(seg, None)
-        for seg in done:
-            self.path(seg).unlink(missing_ok=True)
+                self.path(seg).unlink(missing_ok=True)
+                self.marks(seg).remove()
 
     def unsettled(self) -> int:
         with self._lock:
@@ -215,8 +395,9 @@ class Wal:
         while not self._stop.wait(self._commit_interval_s):
             try:
                 self.commit()
-            except OSError:
-                log.exception("WAL commit failed (disk full or read-only STATE_DIR?); retrying")
+            except OSError as exc:
+                self.failed_commits += 1
+                log.error("WAL commit failed (%s); retrying in %.1f s", exc, self._commit_interval_s)
 
     def close(self) -> None:
         """Final commit; settled segments are removed, unsettled ones stay for the next start."""
@@ -242,24 +423,45 @@ class SpoolBatch:
     records: list[bytes]
 
 
-class Spool:
-    """Segment files of records waiting for Firehose; written with fsync, drained oldest first."""
+def _read_segment(path: Path) -> tuple[list[bytes], bool]:
+    """The complete lines of a segment and whether it ended with a torn (unterminated) line."""
+    lines = path.read_bytes().split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
+    return lines, bool(tail)
 
-    def __init__(self, directory: Path, sequence: SegmentSequence, *, max_segment_bytes: int = 8 * 1024 * 1024):
+
+class Spool:
+    """Segment files of records waiting for Firehose; written with fsync, drained oldest first, capped at
+    ``max_bytes`` on disk (None: no cap)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        sequence: SegmentSequence,
+        *,
+        max_bytes: int | None = None,
+        max_segment_bytes: int = 8 * 1024 * 1024,
+    ) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self._seq = sequence
+        self.max_bytes = max_bytes
+        if max_bytes is not None:
+            max_segment_bytes = min(max_segment_bytes, max(64 * 1024, max_bytes // _SEGMENT_SHARE_OF_CAP))
         self._max_segment_bytes = max_segment_bytes
         self._lock = threading.Lock()
         self._write: tuple[int, int, int] | None = None  # (segment, fd, bytes)
         self._head: _Head | None = None
         self.torn_lines = 0
         self.pending_records = 0
-        self.pending_bytes = 0
+        self.pending_bytes = 0  # bytes of spool segments on disk (what SPOOL_MAX_BYTES caps)
         for path in self._segments():
-            count, size = self._count(path)
-            self.pending_records += count - self._read_cursor(path)
-            self.pending_bytes += size
+            seq = _seq_of(path)
+            assert seq is not None
+            lines, _ = _read_segment(path)
+            done = self._done(seq)
+            self.pending_records += sum(1 for i, line in enumerate(lines) if line and i not in done)
+            self.pending_bytes += path.stat().st_size
 
     def _segments(self) -> list[Path]:
         return sorted(p for p in self.directory.glob(f"*{SPOOL_SUFFIX}") if _seq_of(p) is not None)
@@ -267,49 +469,74 @@ class Spool:
     def path(self, seq: int) -> Path:
         return self.directory / segment_name(seq, SPOOL_SUFFIX)
 
-    def _cursor_path(self, seq: int) -> Path:
-        return self.directory / segment_name(seq, CURSOR_SUFFIX)
+    def marks(self, seq: int) -> Marks:
+        return Marks(self.directory / segment_name(seq, MARKS_SUFFIX))
 
-    @staticmethod
-    def _count(path: Path) -> tuple[int, int]:
-        data = path.read_bytes()
-        return data.count(b"\n"), len(data)
+    def _legacy_cursor_path(self, seq: int) -> Path:
+        return self.directory / segment_name(seq, LEGACY_CURSOR_SUFFIX)
 
-    def _read_cursor(self, path: Path) -> int:
-        seq = _seq_of(path)
-        if seq is None:
-            return 0
+    def _done(self, seq: int) -> set[int]:
+        """Delivered lines: the marks, plus the delivered prefix a spool from before the marks recorded."""
+        done = self.marks(seq).load()
         try:
-            return int(self._cursor_path(seq).read_text(encoding="ascii").strip() or 0)
+            prefix = int(self._legacy_cursor_path(seq).read_text(encoding="ascii").strip() or 0)
         except (FileNotFoundError, ValueError):
-            return 0
+            prefix = 0
+        done.update(range(prefix))
+        return done
 
     def adopt(self, wal_segment: Path) -> None:
-        """Move a WAL segment left by a crash into the spool (same sequence number keeps the order)."""
+        """Move a WAL segment left by a crash into the spool, without its settled lines (same sequence number
+        keeps the order)."""
         seq = _seq_of(wal_segment)
         if seq is None:
             return
         target = self.path(seq)
+        Marks(wal_segment.with_suffix(MARKS_SUFFIX)).move_to(self.marks(seq).path)
         wal_segment.replace(target)
         _fsync_dir(self.directory)
-        count, size = self._count(target)
+        lines, _ = _read_segment(target)
+        done = self._done(seq)
+        count = sum(1 for i, line in enumerate(lines) if line and i not in done)
         with self._lock:
             self.pending_records += count
-            self.pending_bytes += size
-        log.warning("recovered %d record(s) from write-ahead log segment %s into the spool", count, wal_segment.name)
+            self.pending_bytes += target.stat().st_size
+        log.warning(
+            "recovered %d unsettled record(s) of %d from write-ahead log segment %s into the spool",
+            count,
+            len(lines),
+            wal_segment.name,
+        )
 
     def write(self, records: list[bytes]) -> None:
-        """Append records durably (fsync before returning)."""
+        """Append records durably (fsync before returning).
+
+        Raises StorageError when the spool is at its cap or the write fails; then none of the records counts
+        as spooled and the file holds none of them.
+        """
         if not records:
             return
         payload = b"\n".join(records) + b"\n"
         with self._lock:
-            if self._write is None or self._write[2] >= self._max_segment_bytes:
-                self._rotate_locked()
+            if self.max_bytes is not None and self.pending_bytes and self.pending_bytes + len(payload) > self.max_bytes:
+                raise StorageError(
+                    "spool_cap", f"{self.pending_bytes} + {len(payload)} bytes > SPOOL_MAX_BYTES {self.max_bytes}"
+                )
+            try:
+                if self._write is None or self._write[2] >= self._max_segment_bytes:
+                    self._rotate_locked()
+            except OSError as exc:
+                raise StorageError(_reason(exc), f"spool: {exc}") from exc
             assert self._write is not None
             seq, fd, size = self._write
-            os.write(fd, payload)
-            os.fsync(fd)
+            try:
+                append_checked(fd, payload, size, sync=True, what="spool")
+            except StorageError as exc:
+                if exc.torn:  # the segment ends with a partial line (skipped when read): write a new one
+                    self.pending_bytes += os.fstat(fd).st_size - size
+                    os.close(fd)
+                    self._write = None
+                raise
             self._write = (seq, fd, size + len(payload))
             self.pending_records += len(records)
             self.pending_bytes += len(payload)
@@ -317,9 +544,14 @@ class Spool:
     def _rotate_locked(self) -> None:
         if self._write is not None:
             os.close(self._write[1])
+            self._write = None
         seq = self._seq.next()
         fd = os.open(self.path(seq), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        _fsync_dir(self.directory)
+        try:
+            _fsync_dir(self.directory)
+        except OSError:
+            os.close(fd)
+            raise
         self._write = (seq, fd, 0)
 
     def has_pending(self) -> bool:
@@ -363,49 +595,50 @@ class Spool:
                 # Never read the segment being written: close it, new writes go to a new segment.
                 os.close(self._write[1])
                 self._write = None
-            data = path.read_bytes()
-            lines = data.split(b"\n")
-            tail = lines.pop()  # b"" when the file ends with a newline
-            if tail:
+            records, torn = _read_segment(path)
+            if torn:
                 self.torn_lines += 1
                 log.warning("spool segment %s ends with a torn line (crash mid-write); skipping it", path.name)
-            records = [line for line in lines if line]
-            cursor = min(self._read_cursor(path), len(records))
+            marked = self._done(seq)
+            done = [not line or i in marked for i, line in enumerate(records)]
+            cursor = next((i for i, d in enumerate(done) if not d), len(records))
             if cursor >= len(records):
                 self._remove_locked(seq)
                 continue
-            self._head = _Head(seq, records, [i < cursor for i in range(len(records))], cursor)
+            self._head = _Head(seq, records, done, cursor)
             return self._head
 
     def ack(self, batch: SpoolBatch, delivered: Iterable[int]) -> None:
-        """Mark records of a batch (by position in ``batch.records``) delivered; advance the cursor."""
+        """Mark records of a batch (by position in ``batch.records``) delivered, in memory and in the marks."""
         with self._lock:
             head = self._head
             if head is None or head.seq != batch.seq:
                 return
-            n = 0
-            freed = 0
+            newly: list[int] = []
             for pos in delivered:
                 i = batch.indices[pos]
                 if not head.done[i]:
                     head.done[i] = True
-                    n += 1
-                    freed += len(head.records[i]) + 1
-            self.pending_records = max(0, self.pending_records - n)
-            self.pending_bytes = max(0, self.pending_bytes - freed)
+                    newly.append(i)
+            self.pending_records = max(0, self.pending_records - len(newly))
             while head.cursor < len(head.records) and head.done[head.cursor]:
                 head.cursor += 1
             if head.cursor >= len(head.records):
                 self._remove_locked(head.seq)
                 self._head = None
-            elif n:
-                tmp = self._cursor_path(head.seq).with_suffix(".tmp")
-                tmp.write_text(str(head.cursor), encoding="ascii")
-                tmp.replace(self._cursor_path(head.seq))
+            elif newly:
+                self.marks(head.seq).add(newly)
 
     def _remove_locked(self, seq: int) -> None:
-        self.path(seq).unlink(missing_ok=True)
-        self._cursor_path(seq).unlink(missing_ok=True)
+        path = self.path(seq)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            size = 0
+        path.unlink(missing_ok=True)
+        self.marks(seq).remove()
+        self._legacy_cursor_path(seq).unlink(missing_ok=True)
+        self.pending_bytes = max(0, self.pending_bytes - size)
 
     def close(self) -> None:
         with self._lock:
@@ -421,7 +654,8 @@ class DeadLetter:
         self.path = path
         self._lock = threading.Lock()
 
-    def write(self, record: bytes, reason: str, *, tweet_id: str | None = None, detail: str = "") -> None:
+    def write(self, record: bytes, reason: str, *, tweet_id: str | None = None, detail: str = "") -> int:
+        """Append one entry durably; returns its size. StorageError (no partial entry stays) when the disk refuses."""
         entry = {
             "dead_lettered_at": utc_now_iso(),
             "reason": reason,
@@ -432,9 +666,17 @@ class DeadLetter:
         }
         line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
         with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             try:
-                os.write(fd, line)
-                os.fsync(fd)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            except OSError as exc:
+                raise StorageError(_reason(exc), f"dead-letter file: {exc}") from exc
+            try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":  # a torn entry left by an earlier failure
+                    line = b"\n" + line
+                append_checked(fd, line, size, sync=True, what="dead-letter file")
+            except OSError as exc:
+                raise StorageError(_reason(exc), f"dead-letter file: {exc}") from exc
             finally:
                 os.close(fd)
+        return len(line)

@@ -10,7 +10,8 @@ batching, the put and its retries are ``ingester.firehose.put.put_all``'s: this 
 to do with each object afterwards.
 
 Guarantees (failure policy): PutRecordBatch calls of at most 500 records and 4 MiB; only the entries that failed
-are resent, with capped exponential backoff and jitter, up to ``RetryPolicy.attempts`` calls a batch; a missing
+are resent (at once after a call that accepted some, after capped exponential backoff with jitter when one accepted
+none: ``ingester.firehose.put.pause_after``), up to ``RetryPolicy.attempts`` calls a batch; a missing
 stream, a refused request or a missing permission stops the run (exit 1), leaving the current object where it is.
 An object whose records were all accepted is moved (copy + delete) to ``redriven/<original key>``, so a second
 run sends nothing. An object with records that still fail stays where it is, rewritten to hold only those records

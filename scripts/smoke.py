@@ -1,9 +1,13 @@
 """Post-deploy smoke test (``make smoke``): a few synthetic tweets through the real pipeline, end to end.
 
 1. Put ``--count`` synthetic envelope v1 records (docs/design.md §2.1) with ``source: "smoke"`` and unique tweet
-   ids into the delivery stream (PutRecordBatch, failed entries resent).
-2. Poll ``<index prefix>-*/_search`` for those tweet ids until all are searchable or ``--timeout`` passes.
-3. Report the end-to-end latency (put -> searchable) and what the transform made of each tweet.
+   ids into the delivery stream (PutRecordBatch, failed entries resent), one every ``--spacing`` seconds (0: all
+   in one call), as a live stream trickles them in.
+2. Meanwhile poll ``<index prefix>-*/_search`` for the tweet ids put so far, every ``--poll-interval`` seconds,
+   until all are searchable or ``--timeout`` passes after the last put.
+3. Report the latency put -> searchable of each tweet, from its own put (p50, p99, max; resolution: the poll
+   interval), and what the transform made of each tweet. The ingester's linger (``LINGER_MS``) is not in it:
+   the smoke test puts directly, so tweet -> searchable on a deploy is this plus at most ``LINGER_MS``.
 4. On timeout, diagnose: recent events of the Firehose CloudWatch log group, and objects written since the put
    under the backup bucket's ``processing-failed/`` and ``AmazonOpenSearchService-failed/`` prefixes (with our
    records found in them and their error codes).
@@ -21,13 +25,14 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ingester.firehose.put import StreamUnusable, put_all
 from scripts.cli_support import EXIT_CODES, print_error, tool_parser
+from scripts.demo.view import percentile
 from scripts.opensearch.client import (
     Auth,
     Client,
@@ -99,10 +104,37 @@ class Settings:
     index_pattern: str
     log_group: str | None
     bucket: str | None
-    count: int = 5
+    count: int = 20
     timeout: float = 600.0
-    poll_interval: float = 5.0
+    poll_interval: float = 1.0
+    spacing: float = 2.0
     keep: bool = False
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Put -> searchable, per tweet from its own put, in seconds."""
+
+    p50: float
+    p99: float
+    max: float
+    count: int
+
+    @classmethod
+    def of(cls, put_at: Mapping[str, float], seen_at: Mapping[str, float]) -> Latency | None:
+        """From the clock reading of each tweet's put and of the first search that found it (tweets never
+        found are left out; None when none was)."""
+        values = sorted(seen_at[i] - put_at[i] for i in seen_at if i in put_at)
+        p50, p99 = percentile(values, 50), percentile(values, 99)
+        if p50 is None or p99 is None:
+            return None
+        return cls(p50=p50, p99=p99, max=values[-1], count=len(values))
+
+    def describe(self, poll_interval: float) -> str:
+        return (
+            f"put -> searchable p50 {self.p50:.1f}s, p99 {self.p99:.1f}s, max {self.max:.1f}s over {self.count} "
+            f"tweet(s) (polled every {poll_interval:g}s; the ingester's LINGER_MS comes on top)"
+        )
 
 
 def search_ids(client: Client, index_pattern: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -186,6 +218,45 @@ def diagnose(settings: Settings, run_id: str, since: float, out: Any) -> None:
     )
 
 
+class Schedule:
+    """Puts the payloads one every ``spacing`` seconds (all in one call when 0) and notes the clock at each put."""
+
+    def __init__(
+        self,
+        firehose: Any,
+        stream: str,
+        items: Sequence[tuple[str, bytes]],
+        spacing: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self.firehose, self.stream, self.items, self.spacing, self.clock = firehose, stream, items, spacing, clock
+        self.start = clock()
+        self.put_at: dict[str, float] = {}
+        self.calls = 0
+        self.last_put = self.start
+
+    @property
+    def done(self) -> bool:
+        return len(self.put_at) == len(self.items)
+
+    def due_in(self) -> float:
+        """Seconds until the next put is due (0 when it is; infinity when all are put)."""
+        if self.done:
+            return float("inf")
+        return max(0.0, self.start + self.spacing * len(self.put_at) - self.clock())
+
+    def put_due(self) -> None:
+        while not self.done and self.due_in() == 0:
+            group = list(self.items[len(self.put_at) :]) if self.spacing <= 0 else [self.items[len(self.put_at)]]
+            calls, failed = put_all(self.firehose, self.stream, [payload for _, payload in group])
+            self.calls += calls
+            if failed:
+                reasons = sorted({str(reason) for reason in failed.values()})
+                raise RedriveError(f"PutRecordBatch refused {len(failed)} record(s): {reasons[:3]}")
+            self.last_put = self.clock()
+            self.put_at.update((tweet_id, self.last_put) for tweet_id, _ in group)
+
+
 def run(settings: Settings, *, firehose: Any = None, out: Any = None, clock: Any = time.monotonic) -> bool:
     import boto3
 
@@ -198,34 +269,34 @@ def run(settings: Settings, *, firehose: Any = None, out: Any = None, clock: Any
     payloads = [json.dumps(e, separators=(",", ":")).encode() for e in envelopes]
     wall_start = time.time()
     start = clock()
-    calls, failed = put_all(firehose, settings.stream, payloads)
-    if failed:
-        raise RedriveError(f"PutRecordBatch refused {len(failed)} record(s): {sorted(set(failed.values()))[:3]}")
-    print(
-        f"put {len(payloads)} smoke tweets (run {run_id}) into {settings.stream} in {calls} call(s)",
-        file=out,
-        flush=True,
-    )
+    puts = Schedule(firehose, settings.stream, list(zip(ids, payloads, strict=True)), settings.spacing, clock)
     found: dict[str, dict[str, Any]] = {}
     first_seen: dict[str, float] = {}
     try:
+        puts.put_due()
+        print(
+            f"putting {len(payloads)} smoke tweets (run {run_id}) into {settings.stream}, "
+            + (f"one every {settings.spacing:g}s" if settings.spacing > 0 else "in one call"),
+            file=out,
+            flush=True,
+        )
         while True:
-            for tweet_id, doc in search_ids(client, settings.index_pattern, ids).items():
+            puts.put_due()
+            waiting = [i for i in puts.put_at if i not in found]
+            for tweet_id, doc in (search_ids(client, settings.index_pattern, waiting) if waiting else {}).items():
                 if tweet_id not in first_seen:
-                    first_seen[tweet_id] = clock() - start
+                    first_seen[tweet_id] = clock()
                 found[tweet_id] = doc
             elapsed = clock() - start
-            print(f"  {elapsed:6.1f}s: {len(found)}/{len(ids)} searchable", file=out, flush=True)
-            if len(found) == len(ids) or elapsed >= settings.timeout:
+            print(f"  {elapsed:6.1f}s: {len(puts.put_at)} put, {len(found)}/{len(ids)} searchable", file=out,
+                  flush=True)  # fmt: skip
+            if len(found) == len(ids) or (puts.done and clock() - puts.last_put >= settings.timeout):
                 break
-            time.sleep(settings.poll_interval)
-        if len(found) == len(ids):
-            latencies = sorted(first_seen.values())
-            print(
-                f"PASS: {len(ids)}/{len(ids)} searchable; end-to-end latency (put -> searchable, polled every "
-                f"{settings.poll_interval:g}s): first {latencies[0]:.1f}s, last {latencies[-1]:.1f}s",
-                file=out,
-            )
+            time.sleep(min(settings.poll_interval, puts.due_in()))
+        latency = Latency.of(puts.put_at, first_seen)
+        if len(found) == len(ids) and latency is not None:
+            print(f"PASS: {len(ids)}/{len(ids)} searchable, {puts.calls} put call(s); "
+                  f"{latency.describe(settings.poll_interval)}", file=out)  # fmt: skip
             for tweet_id in ids:
                 doc = found[tweet_id]
                 print(f"  {tweet_id}: sentiment={doc.get('sentiment')} model={doc.get('sentiment_model')} "
@@ -233,7 +304,8 @@ def run(settings: Settings, *, firehose: Any = None, out: Any = None, clock: Any
             return True
         missing = [i for i in ids if i not in found]
         print(
-            f"FAIL: {len(missing)}/{len(ids)} not searchable after {settings.timeout:g}s: {', '.join(missing)}",
+            f"FAIL: {len(missing)}/{len(ids)} not searchable {settings.timeout:g}s after the last put: "
+            f"{', '.join(missing)}" + (f"; the others: {latency.describe(settings.poll_interval)}" if latency else ""),
             file=out,
         )
         diagnose(settings, run_id, wall_start, out)
@@ -261,9 +333,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index-prefix", help="index name prefix; default: output index_name_prefix, else 'tweets'")
     p.add_argument("--log-group", help="Firehose log group; default: output firehose_log_group_name")
     p.add_argument("--bucket", help="backup bucket; default: output backup_bucket_name")
-    p.add_argument("--count", type=int, default=5, help="synthetic tweets to send (default 5)")
-    p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for them (default 600)")
-    p.add_argument("--poll-interval", type=float, default=5.0, help="seconds between searches (default 5)")
+    p.add_argument("--count", type=int, default=20, help="synthetic tweets to send (default 20)")
+    p.add_argument(
+        "--spacing", type=float, default=2.0, help="seconds between two puts (default 2; 0 = all in one call)"
+    )
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait after the last put (default 600)")
+    p.add_argument(
+        "--poll-interval",
+        type=float,
+        default=1.0,
+        help="seconds between searches: the latency's resolution (default 1)",
+    )
     p.add_argument("--keep", action="store_true", help="do not delete the smoke documents afterwards")
     p.add_argument("--cleanup", action="store_true", help="only delete every source:smoke document, then exit")
     return p
@@ -304,6 +384,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             count=args.count,
             timeout=args.timeout,
             poll_interval=args.poll_interval,
+            spacing=max(0.0, args.spacing),
             keep=args.keep,
         )
         return 0 if run(settings) else 1

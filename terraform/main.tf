@@ -163,10 +163,20 @@ module "lambda" {
   sentiment_backend              = var.sentiment_backend
   comprehend_concurrency         = var.comprehend_concurrency
   comprehend_enrichments         = var.comprehend_enrichments
-  emit_metrics                   = var.transform_emit_metrics
+  emit_metrics                   = var.transform_emit_metrics || var.monitoring_enabled # the alarms watch them
   metrics_namespace              = var.transform_metrics_namespace
   log_level                      = var.transform_log_level
   log_retention_days             = var.log_retention_days
+}
+
+# Buffering presets (docs/costs.md): realtime = no buffering before the transform or OpenSearch, so a post is
+# searchable seconds after the ingester reads it; batch = Firehose's own defaults, for high-volume streams.
+locals {
+  buffering_presets = {
+    realtime = { processor_interval = 0, processor_size = 1, destination_interval = 0, destination_size = 5 }
+    batch    = { processor_interval = 60, processor_size = 1, destination_interval = 300, destination_size = 5 }
+  }
+  buffering = local.buffering_presets[var.buffering_preset]
 }
 
 module "firehose" {
@@ -177,12 +187,12 @@ module "firehose" {
   opensearch_domain_arn     = module.opensearch.domain_arn
   index_name                = var.index_name
   index_rotation_period     = var.index_rotation_period
-  buffering_interval        = var.firehose_buffering_interval
-  buffering_size            = var.firehose_buffering_size
+  buffering_interval        = coalesce(var.firehose_buffering_interval, local.buffering.destination_interval)
+  buffering_size            = coalesce(var.firehose_buffering_size, local.buffering.destination_size)
   retry_duration            = var.firehose_retry_duration
   processor_lambda_arn      = module.lambda.alias_arn
-  processor_buffer_size     = var.processor_buffer_size
-  processor_buffer_interval = var.processor_buffer_interval
+  processor_buffer_size     = coalesce(var.processor_buffer_size, local.buffering.processor_size)
+  processor_buffer_interval = coalesce(var.processor_buffer_interval, local.buffering.processor_interval)
   backup_bucket_arn         = module.s3.bucket_arn
   log_retention_days        = var.log_retention_days
   vpc_config                = var.opensearch_vpc
@@ -214,7 +224,31 @@ module "ingester" {
   instance_role_arn             = module.iam.ingester_role_arn
   token_key_deletion_days       = var.x_bearer_token_key_deletion_days
   max_posts_per_day             = var.max_posts_per_day
-  cloudwatch_metrics            = var.ingester_cloudwatch_metrics
+  cloudwatch_metrics            = var.ingester_cloudwatch_metrics || var.monitoring_enabled # the alarms watch them
   metrics_namespace             = var.ingester_metrics_namespace
   log_level                     = var.ingester_log_level
+}
+
+module "monitoring" {
+  source = "./modules/monitoring"
+  count  = var.monitoring_enabled ? 1 : 0
+
+  name_prefix  = var.name_prefix
+  alarm_emails = var.alarm_emails
+  thresholds   = var.alarm_thresholds
+  ingester = {
+    delivery_stream_name = module.firehose.delivery_stream_name
+    metrics_namespace    = var.ingester_metrics_namespace
+    instance_id          = module.ingester.instance_id
+  }
+  transform = {
+    function_name     = module.lambda.function_name
+    alias_name        = module.lambda.alias_name
+    metrics_namespace = var.transform_metrics_namespace
+    sentiment_backend = var.sentiment_backend
+  }
+  opensearch = {
+    domain_name = module.opensearch.domain_name
+    volume_size = var.opensearch_volume_size
+  }
 }

@@ -110,3 +110,13 @@ output "x_bearer_token_kms_key_alias" {
   description = "Alias of the X bearer token's KMS key (`make x-token` encrypts the parameter with it)."
   value       = module.ingester.x_bearer_token_kms_key_alias
 }
+
+output "monitoring_sns_topic_arn" {
+  description = "SNS topic every alarm notifies (null when monitoring_enabled is false)."
+  value       = one(module.monitoring[*].sns_topic_arn)
+}
+
+output "monitoring_dashboard_url" {
+  description = "Console URL of the pipeline-health CloudWatch dashboard (null when monitoring_enabled is false)."
+  value       = one(module.monitoring[*].dashboard_url)
+}

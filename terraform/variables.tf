@@ -218,16 +218,27 @@ variable "index_rotation_period" {
   default     = "OneDay"
 }
 
+variable "buffering_preset" {
+  description = "How Firehose buffers: realtime (default: 0 s before the transform and before OpenSearch, a post is searchable seconds after it is read) or batch (Firehose's own defaults: 60 s / 1 MB before the transform, 300 s / 5 MiB before OpenSearch; fewer, larger Lambda invocations and bulk requests for high-volume streams). The four variables below override single values. Trade-off: docs/costs.md."
+  type        = string
+  default     = "realtime"
+
+  validation {
+    condition     = contains(["realtime", "batch"], var.buffering_preset)
+    error_message = "buffering_preset must be realtime or batch."
+  }
+}
+
 variable "firehose_buffering_interval" {
-  description = "Seconds Firehose buffers before a bulk request to OpenSearch (0-900; 0 = as soon as possible)."
+  description = "Seconds Firehose buffers before a bulk request to OpenSearch (0-900; 0 = as soon as possible). Null = from buffering_preset (realtime 0, batch 300)."
   type        = number
-  default     = 60
+  default     = null
 }
 
 variable "firehose_buffering_size" {
-  description = "MiB Firehose buffers before a bulk request to OpenSearch (1-100)."
+  description = "MiB Firehose buffers before a bulk request to OpenSearch (1-100). Null = from buffering_preset (5 for both)."
   type        = number
-  default     = 5
+  default     = null
 }
 
 variable "firehose_retry_duration" {
@@ -237,15 +248,15 @@ variable "firehose_retry_duration" {
 }
 
 variable "processor_buffer_size" {
-  description = "MB of records per transform invocation (0.2-3)."
+  description = "MB of records per transform invocation (0.2-3). Null = from buffering_preset (1 for both)."
   type        = number
-  default     = 1
+  default     = null
 }
 
 variable "processor_buffer_interval" {
-  description = "Seconds Firehose buffers records before invoking the transform (0-900)."
+  description = "Seconds Firehose buffers records before invoking the transform (0-900). Null = from buffering_preset (realtime 0, batch 60)."
   type        = number
-  default     = 60
+  default     = null
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -442,4 +453,26 @@ variable "ingester_log_level" {
   description = "Log level of the ingester: DEBUG, INFO, WARNING, ERROR or CRITICAL."
   type        = string
   default     = "INFO"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Monitoring
+# ---------------------------------------------------------------------------------------------------
+
+variable "monitoring_enabled" {
+  description = "Create the alarms, their SNS topic and the pipeline dashboard (terraform/modules/monitoring); it also turns on the ingester's and the transform's metrics, which the alarms watch."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_thresholds" {
+  description = "Alarm thresholds to change, by name (e.g. { no_posts_minutes = 120 }); docs/operate.md (Alarms) lists the names and defaults, and an unknown name is refused."
+  type        = map(number)
+  default     = {}
+}
+
+variable "alarm_emails" {
+  description = "Email addresses the alarm topic notifies (each confirms a subscription email). Empty = none; subscribe other endpoints to the monitoring_sns_topic_arn output."
+  type        = list(string)
+  default     = []
 }

@@ -2,9 +2,12 @@
 
 * :func:`put_once`: one PutRecordBatch call of some of the records; returns the entries Firehose refused, each
   with its ``ErrorCode`` / ``ErrorMessage``.
-* :func:`retry_failed`: the retry loop shared by the ingester's writer and the tools: call, then resend only what
-  failed, with the shared capped exponential backoff (``ingester.backoff``), for as long as the caller's
-  ``may_retry`` allows (the writer: a time budget and its interrupt; the tools: a number of calls).
+* :func:`pause_after`: the escalation rule of the writer and the tools, once: a call that Firehose accepted any
+  record of (progress) resets the backoff and the next call goes at once; only a call that accepted nothing
+  (every entry failed, or a call-level error: throttling, 5xx, network) waits the next, longer, backoff step.
+* :func:`retry_failed`: the tools' retry loop: call, then resend only what failed, paced by :func:`pause_after`,
+  for as long as the caller's ``may_retry`` allows (a number of calls). The writer does not loop per batch: it
+  puts the failed entries at the head of its next call (``ingester.writer``), paced by the same rule.
 * :func:`put_all`: the tools' (``make redrive``, ``make smoke``) whole job: split the payloads into calls
   (``ingester.firehose.batching``), retry each call's failed entries up to ``RetryPolicy.attempts`` calls.
 
@@ -84,6 +87,20 @@ def put_once(client: FirehoseClient, stream: str, records: Sequence[bytes], indi
     }
 
 
+def pause_after(backoff: Backoff, sent: int, failed: int) -> float:
+    """The pause before the next call after one that sent ``sent`` records of which ``failed`` were not accepted.
+
+    Progress (at least one record accepted, or all) resets ``backoff`` and returns 0: a stream that sheds part of
+    its load (Firehose fails records with ``ServiceUnavailableException`` when it is over its limits) still takes
+    the rest at the rate calls go, so waiting would only lose throughput. Nothing accepted returns the backoff's
+    next step (capped exponential with jitter): only calls that make no progress escalate.
+    """
+    if failed < sent:
+        backoff.reset()
+        return 0.0
+    return backoff.next()
+
+
 def retry_failed(
     put: Callable[[list[int]], Mapping[int, EntryError]],
     indices: Iterable[int],
@@ -95,7 +112,7 @@ def retry_failed(
     """Call ``put(indices)``, then ``put`` again with only the indices that failed, until none fails or
     ``may_retry(calls made, next delay, failures)`` says stop; returns what still failed (empty: all delivered).
 
-    The backoff starts from its base for every delivery (``reset``) and grows with each retry.
+    The backoff starts from its base for every delivery (``reset``); :func:`pause_after` paces the resends.
     """
     backoff.reset()
     pending = list(indices)
@@ -105,10 +122,11 @@ def retry_failed(
         calls += 1
         if not failed:
             return {}
-        delay = backoff.next()
+        delay = pause_after(backoff, len(pending), len(failed))
         if not may_retry(calls, delay, failed):
             return dict(failed)
-        sleep(delay)
+        if delay > 0:
+            sleep(delay)
         pending = list(failed)
 
 

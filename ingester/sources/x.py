@@ -33,7 +33,15 @@ from typing import Any
 
 from ingester.backoff import Backoff
 from ingester.config import ConfigError, Settings
-from ingester.envelope import EXPANSIONS, TWEET_FIELDS, USER_FIELDS, MalformedMessage, from_stream_message, utc_now_iso
+from ingester.envelope import (
+    EXPANSIONS,
+    TWEET_FIELDS,
+    USER_FIELDS,
+    MalformedMessage,
+    from_stream_message,
+    loads,
+    utc_now_iso,
+)
 from ingester.rules import NOT_RETRYABLE, RulesClient, RulesError, Unauthorized, desired_rules
 from ingester.secrets import SET_TOKEN_COMMAND, SecretNotSetError, SecretUnavailableError
 from ingester.sources import Sink
@@ -181,7 +189,11 @@ class XSource:
     def handle_line(self, line: bytes, sink: Sink) -> None:
         """One stream message; never raises for bad input."""
         try:
-            message = json.loads(line)
+            message = loads(line)
+        except MalformedMessage as exc:
+            log.warning("malformed line from the X stream (%d bytes): %s; skipped", len(line), exc.reason)
+            sink.drop(exc.reason)
+            return
         except (ValueError, UnicodeDecodeError, RecursionError):
             log.warning("malformed line from the X stream (%d bytes): not JSON; skipped", len(line))
             sink.drop("invalid_json")

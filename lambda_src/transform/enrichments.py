@@ -86,6 +86,10 @@ class Enricher:
     def api_calls(self) -> int:
         return self.batcher.api_calls
 
+    @property
+    def api_throttles(self) -> int:
+        return self.batcher.api_throttles
+
     def enrich(self, requests: Sequence[ScoreRequest], deadline: Deadline) -> list[dict[str, Any] | Failed]:
         """One result per request, in order: the document fields to set, or the first enrichment's failure."""
         results: list[dict[str, Any] | Failed] = [empty_fields() for _ in requests]

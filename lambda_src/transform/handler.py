@@ -138,6 +138,7 @@ class _Stats:
     passthrough: int = 0
     unique_texts: int = 0
     api_calls: int = 0
+    api_throttles: int = 0
     internal_errors: int = 0
 
 
@@ -160,14 +161,16 @@ def process_event(
     stats = _Stats()
 
     requests = _decode_all(slots, processed_at, stats)
-    calls_before = backend.api_calls
+    calls_before, throttles_before = backend.api_calls, backend.api_throttles
     outcomes = _score(backend, requests, deadline)
     stats.api_calls = backend.api_calls - calls_before
+    stats.api_throttles = backend.api_throttles - throttles_before
     enrichments: list[dict[str, Any] | Failed] | None = None
     if enricher is not None:
-        calls_before = enricher.api_calls
+        calls_before, throttles_before = enricher.api_calls, enricher.api_throttles
         enrichments = _enrich(enricher, requests, outcomes, deadline)
         stats.api_calls += enricher.api_calls - calls_before
+        stats.api_throttles += enricher.api_throttles - throttles_before
     stats.unique_texts = len(requests)
     _complete(slots, outcomes, enrichments, backend.model_name, stats)
 
@@ -348,6 +351,7 @@ def _log_summary(
         passthrough=stats.passthrough,
         unique_texts=stats.unique_texts,
         api_calls=stats.api_calls,
+        api_throttles=stats.api_throttles,
         duration_ms=round((time.perf_counter() - started) * 1000, 1),
     )
     if failed:

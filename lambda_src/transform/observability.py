@@ -91,6 +91,7 @@ def emf_line(summary: Mapping[str, Any], namespace: str, backend: str, timestamp
         "Mixed": (sentiments.get("MIXED", 0), "Count"),
         "Skipped": (sum(summary.get("skipped", {}).values()), "Count"),
         "ApiCalls": (summary.get("api_calls", 0), "Count"),
+        "ApiThrottles": (summary.get("api_throttles", 0), "Count"),
         "DurationMs": (summary.get("duration_ms", 0), "Milliseconds"),
     }
     line = Fields(summary)

@@ -1,9 +1,11 @@
 """``--opensearch-url``: index the demo's documents into a real OpenSearch, the way Firehose does.
 
-At start the index template (``scripts/opensearch``'s template as code, built from document.schema.json) is
-applied with no replicas (a local cluster usually has one node). Each processed batch then goes to the
-``_bulk`` API into the daily index ``tweets-YYYY-MM-DD`` (Firehose's OneDay rotation, UTC), with
-``_id = tweet_id`` so a replay overwrites instead of duplicating. Documents the cluster refuses, and whole
+At start the ingest pipeline ``tweets-id`` and the index template (``scripts/opensearch``'s objects as code,
+the template built from document.schema.json and naming the pipeline as its ``index.default_pipeline``) are
+applied, the template with no replicas (a local cluster usually has one node). Each processed batch then goes to
+the ``_bulk`` API into the daily index ``tweets-YYYY-MM-DD`` (Firehose's OneDay rotation, UTC) without a
+document id, as Firehose sends it (``NO_DOCUMENT_ID``): the pipeline sets ``_id = tweet_id`` on the cluster, so
+a replay overwrites instead of duplicating, by the same mechanism as on AWS. Documents the cluster refuses, and whole
 batches it cannot take after the retries, are returned with their error for the
 ``AmazonOpenSearchService-failed/`` folder, as Firehose backs them up to S3.
 
@@ -26,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ingester.backoff import Backoff
 from scripts.opensearch.client import Auth, Client, OpenSearchError, basic_auth, check_version
-from scripts.opensearch.resources import TEMPLATE_NAME, index_template
+from scripts.opensearch.resources import PIPELINE_ID, TEMPLATE_NAME, index_template, ingest_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +70,20 @@ class OpenSearchIndexer:
         self.version = ""
 
     def prepare(self) -> str:
-        """Check the cluster and apply the index template; returns e.g. 'OpenSearch 2.13.0'."""
+        """Check the cluster, apply the ingest pipeline then the index template; returns e.g. 'OpenSearch 2.13.0'."""
         info = self.client.get_json("/")
         if not isinstance(info, Mapping):
             raise OpenSearchError(f"{self.client.base_url} did not answer like an OpenSearch cluster")
         self.version = check_version(info)
+        self.client.request("PUT", f"_ingest/pipeline/{PIPELINE_ID}", json_body=ingest_pipeline())
         self.client.request("PUT", f"_index_template/{TEMPLATE_NAME}", json_body=index_template(replicas=0))
-        log.info("OpenSearch %s at %s: index template %s applied", self.version, self.client.base_url, TEMPLATE_NAME)
+        log.info(
+            "OpenSearch %s at %s: ingest pipeline %s and index template %s applied",
+            self.version,
+            self.client.base_url,
+            PIPELINE_ID,
+            TEMPLATE_NAME,
+        )
         return self.version
 
     @staticmethod
@@ -87,7 +96,8 @@ class OpenSearchIndexer:
         index = self.index_name(now or datetime.now(UTC))
         lines = []
         for doc in docs:
-            lines.append(json.dumps({"index": {"_index": index, "_id": doc["tweet_id"]}}, separators=(",", ":")))
+            # no _id, as Firehose with NO_DOCUMENT_ID: the index's default pipeline sets it from tweet_id
+            lines.append(json.dumps({"index": {"_index": index}}, separators=(",", ":")))
             lines.append(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
         body = ("\n".join(lines) + "\n").encode("utf-8")
         last_error = ""

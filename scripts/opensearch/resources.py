@@ -2,6 +2,9 @@
 
 - ``data/index_template.json``: composable template for ``tweets-*``; one mapping per leaf of
   ``lambda_src/transform/schemas/document.schema.json`` (its ``x-index-type``), ``dynamic: strict``.
+- ``data/ingest_pipeline.json``: the ingest pipeline ``tweets-id``, the template's ``index.default_pipeline``: it sets
+  each document's ``_id`` to its ``tweet_id``, so a tweet delivered twice (at-least-once delivery, Firehose sending
+  no id) overwrites itself instead of becoming a second document. See docs/opensearch.md, "One document per tweet".
 - ``data/ism_policy.json``: ISM policy deleting indices older than the retention (``RETENTION_DAYS`` placeholder).
 - ``data/roles.json``: the security roles ``tweets_writer`` (Firehose, docs/design.md §2.4) and ``tweets_reader``.
 - ``data/dashboards.ndjson``: the Dashboards saved objects.
@@ -18,6 +21,8 @@ from typing import Any
 DATA_DIR = Path(__file__).resolve().parent / "data"
 TEMPLATE_NAME = "tweets"
 ISM_POLICY_ID = "tweets-retention"
+PIPELINE_ID = "tweets-id"
+"""The ingest pipeline the index template names as ``index.default_pipeline``."""
 WRITER_ROLE = "tweets_writer"
 READER_ROLE = "tweets_reader"
 # Built-in role that lets a user sign in to and use OpenSearch Dashboards (cluster read and search, index
@@ -43,6 +48,12 @@ def index_template(shards: int | None = None, replicas: int | None = None) -> di
         if replicas < 0:
             raise ValueError(f"replicas must be >= 0, got {replicas}")
         settings["number_of_replicas"] = replicas
+    return body
+
+
+def ingest_pipeline() -> dict[str, Any]:
+    """The body for ``PUT _ingest/pipeline/tweets-id``."""
+    body: dict[str, Any] = copy.deepcopy(_load("ingest_pipeline.json"))
     return body
 
 

@@ -4,15 +4,18 @@ Steps, each idempotent (GET first, compare, write only on difference; a second r
 step and sends no write request):
 
 1. cluster version check (OpenSearch >= 1.0; the ``_plugins`` APIs do not exist on Elasticsearch)
-2. composable index template ``_index_template/tweets`` for ``tweets-*``
-3. ISM policy ``_plugins/_ism/policies/tweets-retention`` (delete after ``retention_days``; ``ism_template`` attaches
+2. ingest pipeline ``_ingest/pipeline/tweets-id``: ``_id`` = ``tweet_id``, so a tweet delivered twice stays one
+   document (Firehose sends no document id; docs/opensearch.md, "One document per tweet")
+3. composable index template ``_index_template/tweets`` for ``tweets-*``, with ``tweets-id`` as its
+   ``index.default_pipeline`` (the pipeline is written first: an index created from the template needs it)
+4. ISM policy ``_plugins/_ism/policies/tweets-retention`` (delete after ``retention_days``; ``ism_template`` attaches
    it to new ``tweets-*`` indices; on creation it is also added to existing indices, on update existing indices
    are moved to the new version)
-4. security role ``tweets_writer`` and its role mapping: the Firehose role ARN is merged into the backend roles
-5. security role ``tweets_reader`` (read-only) and the Dashboards users' access: the role signed-in Cognito users
+5. security role ``tweets_writer`` and its role mapping: the Firehose role ARN is merged into the backend roles
+6. security role ``tweets_reader`` (read-only) and the Dashboards users' access: the role signed-in Cognito users
    get (``dashboards_user_role_arn``) plus any ``--reader-backend-role`` / ``--reader-user`` are merged into the
    mappings of ``tweets_reader`` and of the built-in ``kibana_user`` (sign in to and use Dashboards)
-6. Dashboards saved objects (index pattern, visualizations, saved search, dashboard)
+7. Dashboards saved objects (index pattern, visualizations, saved search, dashboard)
 
 Auth: by default the tool assumes the admin role (output ``opensearch_admin_role_arn``), the domain's master
 user, and signs with SigV4; see :mod:`scripts.opensearch.client`. Settings come from flags first, then the
@@ -48,10 +51,12 @@ from scripts.opensearch.resources import (
     DASHBOARDS_ROLE,
     INDEX_PATTERN,
     ISM_POLICY_ID,
+    PIPELINE_ID,
     READER_ROLE,
     TEMPLATE_NAME,
     WRITER_ROLE,
     index_template,
+    ingest_pipeline,
     is_subset,
     ism_policy,
     normalise_role,
@@ -191,6 +196,17 @@ def replicas_for_cluster(client: Client) -> int | None:
     return 0 if isinstance(nodes, int) and nodes == 1 else None
 
 
+def step_ingest_pipeline(client: Client, report: Reporter) -> None:
+    name = f"ingest pipeline {PIPELINE_ID}"
+    desired = ingest_pipeline()
+    current = (client.get_json(f"_ingest/pipeline/{PIPELINE_ID}") or {}).get(PIPELINE_ID)
+    if current is not None and is_subset(desired, current):
+        report.step(name, "unchanged", "_id = tweet_id")
+        return
+    client.request("PUT", f"_ingest/pipeline/{PIPELINE_ID}", json_body=desired)
+    report.step(name, "created" if current is None else "updated", "_id = tweet_id")
+
+
 def step_index_template(client: Client, report: Reporter, settings: Settings) -> None:
     name = f"index template {TEMPLATE_NAME}"
     replicas = settings.replicas if settings.replicas is not None else replicas_for_cluster(client)
@@ -302,6 +318,7 @@ def run(settings: Settings, out: Any = None) -> Reporter:
     client = Client(settings.endpoint, auth, timeout=settings.timeout)
     version = check_version(client.get_json("") or {})
     report.step("cluster", "ok", f"{version} at {settings.endpoint}, {auth.describe()}")
+    step_ingest_pipeline(client, report)
     step_index_template(client, report, settings)
     step_ism_policy(client, report, settings)
     if settings.skip_roles:

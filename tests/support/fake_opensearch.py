@@ -4,7 +4,13 @@ It stores what is PUT, answers GETs the way OpenSearch does (settings as strings
 wrapped responses, seq_no/primary_term on ISM policies) and records every request (method, path, query,
 headers, body) so tests can assert on exactly what was sent. ``_bulk`` indexes into :attr:`FakeState.indices`
 with the applied template's strict dynamic mapping enforced, refuses the ids in ``fail_ids`` as a mapping
-error, and answers 503 to the first ``unavailable`` calls. Used by the OpenSearch setup and smoke tests
+error, and answers 503 to the first ``unavailable`` calls. Like OpenSearch it runs the matching template's
+``index.default_pipeline`` (stored by ``PUT _ingest/pipeline/<id>``) on each document before indexing, and
+gives a document that has no ``_id`` afterwards a random one. Of the ingest processors it implements ``set``
+(a source field or ``_id``; the value a Mustache template, ``{{x}}`` HTML-escaped, ``{{{x}}}`` raw, a missing
+field rendering empty) and ``fail``, and of Painless ``if`` conditions only ``ctx.<field> == null`` / ``== ''``
+joined by ``||``; it refuses any other processor or condition at ``PUT`` time, so a test cannot pass on
+something it does not model. Used by the OpenSearch setup and smoke tests
 (``fake_os`` fixture) and by the demo's OpenSearch sink and end-to-end tests (:func:`serve`).
 """
 
@@ -13,15 +19,22 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
+from fnmatch import fnmatchcase
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+_MUSTACHE = re.compile(r"\{\{\{\s*([\w.]+)\s*\}\}\}|\{\{\s*([\w.]+)\s*\}\}")
+_CONDITION = re.compile(r"ctx\.([\w.]+) == (null|'')")
 
 
 @dataclass
@@ -48,6 +61,7 @@ class FakeState:
     basic_auth: tuple[str, str] | None = None  # require these credentials when set
     force_status: int | None = None  # answer every request with this status when set
     templates: dict[str, Any] = field(default_factory=dict)
+    pipelines: dict[str, Any] = field(default_factory=dict)  # ingest pipeline id -> body, from PUT _ingest/pipeline
     ism: dict[str, dict[str, Any]] = field(default_factory=dict)
     roles: dict[str, Any] = field(default_factory=dict)
     mappings: dict[str, Any] = field(default_factory=dict)
@@ -66,8 +80,18 @@ class FakeState:
     def writes(self) -> list[Recorded]:
         return [r for r in self.requests if r.method not in ("GET", "HEAD")]
 
+    def default_pipeline(self, index: str) -> str | None:
+        """The ``index.default_pipeline`` of the highest-priority template whose patterns match ``index``."""
+        matching = [t for t in self.templates.values() if any(fnmatchcase(index, p) for p in t["index_patterns"])]
+        if not matching:
+            return None
+        best = max(matching, key=lambda t: int(t.get("priority") or 0))
+        settings = best["template"].get("settings") or {}
+        found = settings.get("index", {}).get("default_pipeline", settings.get("index.default_pipeline"))
+        return str(found) if found is not None else None
+
     def bulk(self, body: bytes) -> tuple[int, Any]:
-        """``POST _bulk`` of index actions, checked against the first template's mapping when one was applied."""
+        """``POST _bulk`` of index actions: the default pipeline, then the first template's mapping when applied."""
         if self.unavailable > 0:
             self.unavailable -= 1
             return 503, {"error": "unavailable"}
@@ -75,22 +99,96 @@ class FakeState:
         mapping = next(iter(self.templates.values()))["template"]["mappings"] if self.templates else None
         items = []
         for action_line, doc_line in zip(lines[::2], lines[1::2], strict=True):
-            meta = json.loads(action_line)["index"]
+            meta = dict(json.loads(action_line)["index"])
             doc = json.loads(doc_line)
             problem = None
-            if meta["_id"] in self.fail_ids:
-                problem = ("mapper_parsing_exception", "failed to parse field [created_at]")
-            elif mapping is not None:
+            pipeline_id = self.default_pipeline(meta["_index"])
+            if pipeline_id is not None:
+                if pipeline_id not in self.pipelines:
+                    problem = (400, "illegal_argument_exception", f"pipeline with id [{pipeline_id}] does not exist")
+                else:
+                    failure = run_pipeline(self.pipelines[pipeline_id], meta, doc)
+                    problem = (500, "fail_processor_exception", failure) if failure else None
+            meta.setdefault("_id", uuid.uuid4().hex[:20])  # OpenSearch generates an id when none was given or set
+            if problem is None and meta["_id"] in self.fail_ids:
+                problem = (400, "mapper_parsing_exception", "failed to parse field [created_at]")
+            elif problem is None and mapping is not None:
                 reason = _strict_problem(doc, mapping["properties"])
                 if reason:
-                    problem = ("strict_dynamic_mapping_exception", reason)
+                    problem = (400, "strict_dynamic_mapping_exception", reason)
             if problem:
-                items.append({"index": {"_index": meta["_index"], "_id": meta["_id"], "status": 400,
-                                        "error": {"type": problem[0], "reason": problem[1]}}})  # fmt: skip
+                items.append({"index": {"_index": meta["_index"], "_id": meta["_id"], "status": problem[0],
+                                        "error": {"type": problem[1], "reason": problem[2]}}})  # fmt: skip
                 continue
-            self.indices.setdefault(meta["_index"], {})[meta["_id"]] = doc
-            items.append({"index": {"_index": meta["_index"], "_id": meta["_id"], "status": 201}})
+            index = self.indices.setdefault(meta["_index"], {})
+            status = 200 if meta["_id"] in index else 201  # an existing id is overwritten ("updated")
+            index[meta["_id"]] = doc
+            items.append({"index": {"_index": meta["_index"], "_id": meta["_id"], "status": status}})
         return 200, {"took": 1, "errors": any(i["index"]["status"] >= 300 for i in items), "items": items}
+
+
+def _lookup(doc: dict[str, Any], path: str) -> Any:
+    value: Any = doc
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _render(template: str, meta: dict[str, Any], doc: dict[str, Any]) -> str:
+    """Mustache as the ingest ``set`` processor renders it: ``{{x}}`` HTML-escaped, ``{{{x}}}`` raw, missing = ''."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        value = meta.get(name) if name.startswith("_") else _lookup(doc, name)
+        text = "" if value is None else str(value)
+        return text if match.group(1) else escape(text)
+
+    return _MUSTACHE.sub(one, template)
+
+
+def _holds(condition: str, doc: dict[str, Any]) -> bool:
+    """The Painless ``if`` conditions the fake models: ``ctx.<field> == null`` and ``== ''``, joined by ``||``."""
+    for clause in condition.split("||"):
+        match = _CONDITION.fullmatch(clause.strip())
+        if match is None:
+            raise ValueError(f"the fake does not model the condition {condition!r}")
+        value = _lookup(doc, match.group(1))
+        if (value is None) if match.group(2) == "null" else (value == ""):
+            return True
+    return False
+
+
+def unsupported_processor(pipeline: dict[str, Any]) -> str | None:
+    """Why the fake cannot model this pipeline (an unknown processor, target or condition), or None."""
+    for processor in pipeline.get("processors") or []:
+        ((kind, spec),) = processor.items()
+        if kind not in ("set", "fail"):
+            return f"processor [{kind}]"
+        if kind == "set" and ((spec["field"].startswith("_") and spec["field"] != "_id") or "copy_from" in spec):
+            return f"set of [{spec['field']}]"
+        try:
+            _holds(spec.get("if") or "ctx.x == null", {})
+        except ValueError as exc:
+            return str(exc)
+    return None
+
+
+def run_pipeline(pipeline: dict[str, Any], meta: dict[str, Any], doc: dict[str, Any]) -> str | None:
+    """Run the pipeline on one document in place (``meta`` holds ``_index`` / ``_id``); the failure message or None."""
+    for processor in pipeline["processors"]:
+        ((kind, spec),) = processor.items()
+        if "if" in spec and not _holds(spec["if"], doc):
+            continue
+        if kind == "fail":
+            return _render(spec["message"], meta, doc)
+        value = _render(spec["value"], meta, doc) if isinstance(spec["value"], str) else spec["value"]
+        if spec["field"] == "_id":
+            meta["_id"] = value
+        else:
+            doc[spec["field"]] = value
+    return None
 
 
 def _strict_problem(doc: dict[str, Any], props: dict[str, Any], prefix: str = "") -> str | None:
@@ -168,6 +266,15 @@ class _Handler(BaseHTTPRequestHandler):
         if parts == ["_cluster", "health"] and method == "GET":
             return 200, {"cluster_name": "123:fake", "status": "green", "number_of_nodes": state.data_nodes,
                          "number_of_data_nodes": state.data_nodes}  # fmt: skip
+        if parts[0] == "_ingest" and len(parts) == 3 and parts[1] == "pipeline":
+            pid = parts[2]
+            if method == "PUT":
+                why = unsupported_processor(rec.json())
+                if why:
+                    return 400, {"error": {"type": "fake_unsupported", "reason": f"the fake does not model {why}"}}
+                state.pipelines[pid] = rec.json()
+                return 200, {"acknowledged": True}
+            return (200, {pid: copy.deepcopy(state.pipelines[pid])}) if pid in state.pipelines else (404, {})
         if parts[0] == "_index_template" and len(parts) == 2:
             name = parts[1]
             if method == "PUT":

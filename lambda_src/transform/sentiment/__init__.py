@@ -82,6 +82,11 @@ class SentimentBackend(Protocol):
         """Remote calls made so far by this backend instance (0 for embedded models)."""
         ...
 
+    @property
+    def api_throttles(self) -> int:
+        """Of those calls, the ones the service refused as throttled (0 for embedded models)."""
+        ...
+
     def score(self, requests: Sequence[ScoreRequest], deadline: Deadline) -> list[Outcome]:
         """One outcome per request, in order. Never raises for one item."""
         ...

@@ -145,11 +145,16 @@ class ComprehendBatcher:
         self._max_backoff = max_backoff
         self._rng = rng
         self._calls = 0
+        self._throttles = 0  # calls refused with a THROTTLE_CODES error (Comprehend publishes no such metric)
         self._calls_lock = threading.Lock()
 
     @property
     def api_calls(self) -> int:
         return self._calls
+
+    @property
+    def api_throttles(self) -> int:
+        return self._throttles
 
     @property
     def client(self) -> ComprehendClient:
@@ -250,6 +255,9 @@ class ComprehendBatcher:
             except self._client_error as exc:
                 error_code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
                 result.errors[error_code] += 1
+                if error_code in THROTTLE_CODES:
+                    with self._calls_lock:
+                        self._throttles += 1
                 if error_code in THROTTLE_CODES or error_code in TRANSIENT_CODES:
                     failures += 1
                     if error_code in TRANSIENT_CODES and failures >= MAX_TRANSIENT_ATTEMPTS:

@@ -64,6 +64,10 @@ class VaderBackend:
     def api_calls(self) -> int:
         return 0
 
+    @property
+    def api_throttles(self) -> int:
+        return 0
+
     def score_text(self, text: str) -> Scored:
         cleaned = clean_for_vader(text)
         if not cleaned:

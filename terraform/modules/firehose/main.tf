@@ -61,6 +61,14 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
     retry_duration        = var.retry_duration
     s3_backup_mode        = "FailedDocumentsOnly"
 
+    # One document per tweet however often it is delivered: Firehose sends no document id and the index
+    # template's default pipeline (tweets-id, applied by make opensearch-setup) sets _id = tweet_id, so a
+    # resent tweet overwrites its document. FIREHOSE_DEFAULT ids are stable only across Firehose's own
+    # retries, not across the ingester's at-least-once resends (docs/opensearch.md, "One document per tweet").
+    document_id_options {
+      default_document_id_format = "NO_DOCUMENT_ID"
+    }
+
     s3_configuration {
       role_arn           = var.role_arn
       bucket_arn         = var.backup_bucket_arn

@@ -41,9 +41,9 @@ variable "index_rotation_period" {
 }
 
 variable "buffering_interval" {
-  description = "Seconds Firehose buffers before delivering to OpenSearch (0-900; 0 = deliver as soon as possible). Lower means fresher dashboards and more, smaller bulk requests."
+  description = "Seconds Firehose buffers before delivering to OpenSearch (0-900; 0 = no buffering, deliver within seconds). Lower means fresher dashboards and more, smaller bulk requests."
   type        = number
-  default     = 60
+  default     = 0
 
   validation {
     condition     = var.buffering_interval >= 0 && var.buffering_interval <= 900 && floor(var.buffering_interval) == var.buffering_interval
@@ -95,9 +95,9 @@ variable "processor_buffer_size" {
 }
 
 variable "processor_buffer_interval" {
-  description = "Seconds Firehose buffers records before invoking the transform (0-900)."
+  description = "Seconds Firehose buffers records before invoking the transform (0-900; 0 = invoke as records arrive)."
   type        = number
-  default     = 60
+  default     = 0
 
   validation {
     condition     = var.processor_buffer_interval >= 0 && var.processor_buffer_interval <= 900 && floor(var.processor_buffer_interval) == var.processor_buffer_interval

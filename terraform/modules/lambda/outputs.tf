@@ -13,6 +13,11 @@ output "alias_arn" {
   value       = aws_lambda_alias.live.arn
 }
 
+output "alias_name" {
+  description = "Name of the alias Firehose invokes (AWS/Lambda reports its metrics with Resource = <function>:<alias>)."
+  value       = aws_lambda_alias.live.name
+}
+
 output "function_version" {
   description = "Version number the `live` alias points at (published by the last apply)."
   value       = aws_lambda_function.this.version

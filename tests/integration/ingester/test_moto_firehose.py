@@ -27,7 +27,9 @@ def test_replay_lands_every_tweet_in_s3(moto_endpoint: str, tmp_path: Path) -> N
         delivery_stream="tweets",
         aws_region="us-east-1",
         state_dir=tmp_path / "state",
-        linger_ms=50,
+        # Longer than the run: only full batches and the end-of-input flush make calls. With 50 ms a loaded
+        # machine's reader (about 90 us a line here) can fall behind and flush a part batch on age (a 4th call).
+        linger_ms=60_000,
     )
     assert check_firehose(settings)[1] is True
     # When the ingester replays the file through boto3 (AWS_ENDPOINT_URL points at moto)

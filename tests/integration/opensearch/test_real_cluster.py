@@ -5,8 +5,8 @@
 
 Optional: ``OPENSEARCH_DASHBOARDS_URL`` (also import the saved objects), ``OPENSEARCH_FIREHOSE_ROLE_ARN`` (also
 apply the security roles and the mapping; without it ``--skip-roles`` is passed so nothing is left in the security
-index). What it leaves behind is what ``make opensearch-setup`` creates: the ``tweets`` index template and the
-``tweets-retention`` ISM policy. The test index it creates is deleted.
+index). What it leaves behind is what ``make opensearch-setup`` creates: the ``tweets-id`` ingest pipeline, the
+``tweets`` index template and the ``tweets-retention`` ISM policy. The test index it creates is deleted.
 """
 
 from __future__ import annotations
@@ -89,3 +89,30 @@ def test_setup_applies_then_is_idempotent_and_the_template_types_new_indices(cap
     refused = http("PUT", f"{test_index}/_doc/2", {**doc, "surprise": 1})
     assert refused.status_code == 400
     assert "strict_dynamic_mapping_exception" in refused.text
+
+
+def test_the_same_tweet_bulk_indexed_twice_without_an_id_is_one_document(capsys, test_index: str) -> None:
+    # What Firehose does with NO_DOCUMENT_ID and an at-least-once resend: two bulk index actions with no _id.
+    env = {"OPENSEARCH_PASSWORD": PASSWORD or "unused"}
+    assert setup.main(argv(), environ=env) == 0, capsys.readouterr().err
+    tweet_id = f"optin-{uuid.uuid4().hex[:8]}"
+    doc = {"tweet_id": tweet_id, "text": "hello", "lang": "en", "source": "optin"}
+    action = json.dumps({"index": {"_index": test_index}})
+    body = "".join(f"{action}\n{json.dumps(d)}\n" for d in (doc, {**doc, "text": "hello again"}))
+    resp = requests.post(f"{URL.rstrip('/')}/_bulk?refresh=true", data=body.encode(), auth=(USER, PASSWORD),
+                         headers={"Content-Type": "application/x-ndjson"}, timeout=30)  # fmt: skip
+    assert resp.status_code == 200 and not resp.json()["errors"], resp.text
+    assert [item["index"]["_id"] for item in resp.json()["items"]] == [tweet_id, tweet_id]
+    count = http("POST", f"{test_index}/_count", {"query": {"term": {"tweet_id": tweet_id}}}).json()["count"]
+    assert count == 1
+    assert http("GET", f"{test_index}/_doc/{tweet_id}").json()["_source"]["text"] == "hello again"
+    # a document without tweet_id is refused by the pipeline instead of indexed under a random id
+    refused = requests.post(
+        f"{URL.rstrip('/')}/_bulk",
+        data=f"{action}\n{json.dumps({'text': 'x'})}\n".encode(),
+        auth=(USER, PASSWORD),
+        headers={"Content-Type": "application/x-ndjson"},
+        timeout=30,
+    )
+    assert refused.json()["errors"] is True
+    assert "no tweet_id" in refused.text

@@ -53,6 +53,7 @@ REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": REGION}
 # Every service the stack calls; the override points each at the moto server.
 ENDPOINT_SERVICES = (
+    "cloudwatch",  # the monitoring module's alarms and dashboard
     "cognitoidentity",
     "cognitoidp",
     "ec2",
@@ -65,6 +66,7 @@ ENDPOINT_SERVICES = (
     "opensearch",
     "s3",
     "secretsmanager",
+    "sns",  # the alarm topic
     "ssm",
     "sts",
 )
@@ -312,7 +314,9 @@ def test_stream_delivers_to_opensearch_through_the_transform(stack: Stack) -> No
     assert dest["IndexName"] == "tweets"
     assert dest["IndexRotationPeriod"] == "OneDay"
     assert dest["S3BackupMode"] == "FailedDocumentsOnly"
-    assert dest["BufferingHints"] == {"IntervalInSeconds": 60, "SizeInMBs": 5}
+    assert dest["BufferingHints"] == {"IntervalInSeconds": 0, "SizeInMBs": 5}  # buffering_preset "realtime"
+    # Firehose sends no document id; the index's default pipeline sets _id = tweet_id (one document per tweet).
+    assert dest["DocumentIdOptions"] == {"DefaultDocumentIdFormat": "NO_DOCUMENT_ID"}
     assert dest["RetryOptions"] == {"DurationInSeconds": 300}
     assert dest["CloudWatchLoggingOptions"]["Enabled"] is True
     assert dest["CloudWatchLoggingOptions"]["LogGroupName"] == stack.out("firehose_log_group_name")
@@ -331,8 +335,8 @@ def test_stream_delivers_to_opensearch_through_the_transform(stack: Stack) -> No
     assert params["LambdaArn"] == alias["AliasArn"]
     assert alias["FunctionVersion"] not in {"$LATEST", ""}
     assert params["BufferSizeInMBs"] == "0.5"  # set in the test's tfvars
-    # Defaults are left to the provider, which sends Firehose's documented values itself.
-    assert params.get("BufferIntervalInSeconds", "60") == "60"
+    # The realtime preset invokes the transform as records arrive (Firehose's own default would be 60 s).
+    assert params["BufferIntervalInSeconds"] == "0"
 
 
 def test_transform_function_configuration(stack: Stack) -> None:

@@ -17,6 +17,7 @@ from scripts.demo.firehose import BatchOutcome, BufferedRecord
 from scripts.demo.opensearch_sink import OpenSearchIndexer, client_from_url
 from scripts.demo.store import SQLiteStore
 from scripts.opensearch.client import OpenSearchError
+from scripts.opensearch.resources import ingest_pipeline
 from tests.support.demo import make_doc
 from tests.support.fake_opensearch import FakeOpenSearch, serve
 from tests.support.net import free_port
@@ -27,6 +28,7 @@ NOW = datetime(2026, 11, 26, 23, 59, 0, tzinfo=UTC)
 def test_prepare_checks_the_cluster_and_applies_the_template(fake_os: FakeOpenSearch) -> None:
     indexer = OpenSearchIndexer(client_from_url(fake_os.url, {}))
     assert indexer.prepare() == "OpenSearch 2.13.0"
+    assert fake_os.state.pipelines["tweets-id"] == ingest_pipeline()
     template = fake_os.state.templates["tweets"]
     assert template["index_patterns"] == ["tweets-*"]
     assert template["template"]["settings"]["index"]["number_of_replicas"] == 0
@@ -45,6 +47,56 @@ def test_documents_go_to_the_daily_index_by_tweet_id(fake_os: FakeOpenSearch) ->
     (bulk,) = [r for r in fake_os.state.requests if r.path == "/_bulk"][:1]
     assert bulk.header("Content-Type") == "application/x-ndjson"
     assert indexer.indexed == 3
+
+
+def bulk_actions(fake: FakeOpenSearch) -> list[dict[str, object]]:
+    lines = [json.loads(x) for r in fake.state.requests if r.path == "/_bulk" for x in r.body.decode().splitlines()]
+    return [line["index"] for line in lines[::2]]
+
+
+def test_the_same_tweets_delivered_twice_are_one_document_each(fake_os: FakeOpenSearch) -> None:
+    # Given the demo's OpenSearch path, which sends documents without an id as Firehose does (NO_DOCUMENT_ID)
+    indexer = OpenSearchIndexer(client_from_url(fake_os.url, {}))
+    indexer.prepare()
+    docs = [make_doc(tweet_id=str(i)) for i in range(1, 4)]
+    # When the same three tweets are delivered twice (an at-least-once resend), the second time with a new score
+    assert indexer.index(docs, NOW) == []
+    assert indexer.index([{**d, "sentiment": "NEGATIVE"} for d in docs], NOW) == []
+    # Then the index's default pipeline keyed them by tweet_id: one document per tweet, the last delivery's
+    assert all("_id" not in action for action in bulk_actions(fake_os))
+    index = fake_os.state.indices["tweets-2026-11-26"]
+    assert sorted(index) == ["1", "2", "3"]
+    assert {d["sentiment"] for d in index.values()} == {"NEGATIVE"}
+
+
+def test_without_the_pipeline_a_resend_would_be_a_second_document(fake_os: FakeOpenSearch) -> None:
+    # The control case: the same deliveries into a template with no default pipeline give each copy a random
+    # id, so the test above depends on the pipeline and not on the fake.
+    indexer = OpenSearchIndexer(client_from_url(fake_os.url, {}))
+    indexer.prepare()
+    del fake_os.state.templates["tweets"]["template"]["settings"]["index"]["default_pipeline"]
+    doc = make_doc(tweet_id="1")
+    assert indexer.index([doc], NOW) == [] and indexer.index([doc], NOW) == []
+    assert len(fake_os.state.indices["tweets-2026-11-26"]) == 2
+
+
+def test_a_document_without_tweet_id_is_refused_not_indexed_under_a_random_id(fake_os: FakeOpenSearch) -> None:
+    indexer = OpenSearchIndexer(client_from_url(fake_os.url, {}))
+    indexer.prepare()
+    (refused,) = indexer.index([{**make_doc(), "tweet_id": ""}], NOW)
+    assert refused.status == "500"
+    assert "no tweet_id" in refused.reason
+    assert fake_os.state.indices == {}
+
+
+def test_a_missing_pipeline_refuses_the_documents(fake_os: FakeOpenSearch) -> None:
+    # What happens when a template names a pipeline the cluster does not have (setup not run in order).
+    indexer = OpenSearchIndexer(client_from_url(fake_os.url, {}))
+    indexer.prepare()
+    fake_os.state.pipelines.clear()
+    (refused,) = indexer.index([make_doc()], NOW)
+    assert refused.status == "400"
+    assert "pipeline with id [tweets-id] does not exist" in refused.reason
 
 
 def test_the_schema_document_passes_the_strict_template(fake_os: FakeOpenSearch) -> None:
@@ -120,7 +172,12 @@ def test_real_cluster_round_trip() -> None:
     indexer.prepare()
     doc = make_doc(tweet_id="demo-opt-in-1")
     assert indexer.index([doc]) == []
+    assert indexer.index([doc]) == []  # delivered twice, sent without an id both times
     index = indexer.index_name(datetime.now(UTC))
-    got = requests.get(f"{client.base_url}/{index}/_doc/demo-opt-in-1", auth=client.auth.requests_auth,
-                       verify=client.session.verify, timeout=30)  # fmt: skip
-    assert got.json()["_source"] == doc
+    auth, verify = client.auth.requests_auth, client.session.verify
+    got = requests.get(f"{client.base_url}/{index}/_doc/demo-opt-in-1", auth=auth, verify=verify, timeout=30)
+    assert got.json()["_source"] == doc  # the default pipeline made the tweet id the document id
+    requests.post(f"{client.base_url}/{index}/_refresh", auth=auth, verify=verify, timeout=30)
+    count = requests.post(f"{client.base_url}/{index}/_count", json={"query": {"term": {"tweet_id": "demo-opt-in-1"}}},
+                          auth=auth, verify=verify, timeout=30)  # fmt: skip
+    assert count.json()["count"] == 1

@@ -11,7 +11,15 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from ingester.backoff import Backoff
 from ingester.firehose.batching import RecordTooLarge
-from ingester.firehose.put import EntryError, RetryPolicy, StreamUnusable, put_all, put_once, retry_failed
+from ingester.firehose.put import (
+    EntryError,
+    RetryPolicy,
+    StreamUnusable,
+    pause_after,
+    put_all,
+    put_once,
+    retry_failed,
+)
 from tests.unit.firehose.fakes import ScriptedFirehose
 
 
@@ -24,7 +32,7 @@ def no_sleep_policy(sleeps: list[float], attempts: int = 4) -> RetryPolicy:
 
 
 # Moved from tests/integration/redrive/test_redrive_batches.py (redrive.put_all is now the component's).
-def test_only_failed_entries_are_resent_with_backoff() -> None:
+def test_only_failed_entries_are_resent_at_once_after_progress() -> None:
     payloads = [envelope(i) for i in range(6)]
     client = ScriptedFirehose([{payloads[1], payloads[3]}, {payloads[3]}])
     sleeps: list[float] = []
@@ -34,7 +42,39 @@ def test_only_failed_entries_are_resent_with_backoff() -> None:
     assert failed == {}
     assert calls == 3
     assert client.calls == [payloads, [payloads[1], payloads[3]], [payloads[3]]]
-    assert len(sleeps) == 2 and all(0 <= s <= 1.0 for s in sleeps)
+    assert sleeps == []  # each call accepted something: no backoff
+
+
+def test_only_calls_that_accept_nothing_wait_and_escalate() -> None:
+    payloads = [envelope(i) for i in range(4)]
+    everything = set(payloads)
+    # call 1 nothing, call 2 nothing, call 3 progress, call 4 nothing, call 5 the rest
+    rest = {payloads[2], payloads[3]}
+    client = ScriptedFirehose([everything, everything, rest, rest, set()])
+    sleeps: list[float] = []
+    policy = RetryPolicy(base_s=1.0, cap_s=100.0, attempts=10, sleep=sleeps.append, rng=random.Random(1))
+
+    calls, failed = put_all(client, "s", payloads, policy)
+
+    assert (calls, failed) == (5, {})
+    assert len(sleeps) == 3
+    assert 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 2.0  # escalating while nothing is accepted
+    assert 0.5 <= sleeps[2] <= 1.0  # progress in call 3 reset it: call 4's failure starts from the base
+
+
+@pytest.mark.parametrize(
+    ("sent", "failed", "escalates"),
+    [(500, 0, False), (500, 250, False), (500, 499, False), (1, 0, False), (500, 500, True), (1, 1, True)],
+)
+def test_pause_after_escalates_only_when_nothing_was_accepted(sent: int, failed: int, escalates: bool) -> None:
+    backoff = Backoff(1.0, 100.0, random.Random(0))
+    for _ in range(3):
+        backoff.next()  # three calls in a row accepted nothing before this one
+    delay = pause_after(backoff, sent, failed)
+    if escalates:
+        assert 4.0 <= delay <= 8.0 and backoff.attempt == 4  # the fourth step
+    else:
+        assert delay == 0.0 and backoff.attempt == 0  # reset: the next failure waits the base step again
 
 
 def test_entries_failing_every_attempt_are_reported_with_the_reason() -> None:
@@ -58,12 +98,14 @@ def test_the_backoff_grows_within_a_batch_and_starts_again_for_the_next() -> Non
     payloads = [envelope(i) for i in range(501)]  # two calls: 500 + 1
     fail_first = {payloads[0]}
     fail_last = {payloads[500]}
-    client = ScriptedFirehose([fail_first, fail_first, set(), fail_last, set()])
+    client = ScriptedFirehose([fail_first, fail_first, fail_first, set(), fail_last, set()])
     sleeps: list[float] = []
     policy = RetryPolicy(base_s=1.0, cap_s=100.0, attempts=5, sleep=sleeps.append, rng=random.Random(0))
     calls, failed = put_all(client, "s", payloads, policy)
-    assert (calls, failed) == (5, {})
-    assert 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 2.0  # first batch: two retries, growing
+    assert (calls, failed) == (6, {})
+    # first batch: call 1 made progress (no wait), calls 2 and 3 accepted nothing (growing waits)
+    assert len(sleeps) == 3
+    assert 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 2.0
     assert 0.5 <= sleeps[2] <= 1.0  # second batch: from the base again
 
 
@@ -148,4 +190,5 @@ def test_retry_failed_stops_when_the_caller_says_so_and_returns_what_still_fails
     assert sent == [[0, 1, 2, 3, 4], [1, 3]]
     assert list(failed) == [1, 3]
     assert [c for c, _ in asked] == [1, 2]
-    assert 0.5 <= slept[0] <= 1.0 and slept == [asked[0][1]]
+    assert asked[0][1] == 0.0 and slept == []  # call 1 made progress: resent at once
+    assert 0.5 <= asked[1][1] <= 1.0  # call 2 accepted nothing: the base step (the leftover step was reset)

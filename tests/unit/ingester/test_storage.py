@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
-from ingester.storage import DeadLetter, SegmentSequence, Spool, Wal
+import pytest
+
+from ingester.storage import DeadLetter, SegmentSequence, Spool, StorageError, Wal, default_spool_max_bytes
 
 
 def make(tmp_path: Path) -> tuple[Wal, Spool]:
@@ -34,29 +38,35 @@ def test_wal_writes_through_and_settled_segments_are_removed(tmp_path: Path) -> 
     assert not list((tmp_path / "wal").glob("*.log"))
 
 
-def test_wal_write_failure_is_not_fatal(tmp_path: Path) -> None:
+def test_wal_write_failure_raises_and_counts_nothing(tmp_path: Path) -> None:
     wal, _ = make(tmp_path)
     (tmp_path / "wal").rmdir()
     (tmp_path / "wal").write_text("not a directory")
-    assert wal.append(b"{}") == -1
+    with pytest.raises(StorageError) as caught:
+        wal.append(b"{}")
+    assert caught.value.reason == "ENOTDIR"
     assert wal.failed_appends == 1
+    assert wal.unsettled() == 0
 
 
-def test_unsettled_wal_segment_is_recovered_into_the_spool(tmp_path: Path) -> None:
-    # Given a run that committed 10 records and "crashed" before settling 7 of them
+def test_only_unsettled_wal_records_are_recovered_into_the_spool(tmp_path: Path) -> None:
+    # Given a run that committed 10 records and "crashed" after settling 0-2 and 5 (two batches)
     wal, _ = make(tmp_path)
     segs = [wal.append(b'{"n":%d}' % i) for i in range(10)]
     wal.commit()
     wal.settle(segs[:3])
+    wal.settle([segs[5]])
     # When a new run starts on the same state dir
     wal2, spool2 = make(tmp_path)
     for leftover in wal2.leftover_segments():
         spool2.adopt(leftover)
-    # Then the whole segment is in the spool (at-least-once) and the WAL is empty
+    # Then only the 6 unsettled records are in the spool, and the WAL is empty
+    assert spool2.pending_records == 6
     batch = spool2.next_batch(500, 4 * 1024 * 1024)
     assert batch is not None
-    assert batch.records == [b'{"n":%d}' % i for i in range(10)]
+    assert batch.records == [b'{"n":%d}' % i for i in (3, 4, 6, 7, 8, 9)]
     assert not wal2.leftover_segments()
+    assert not list((tmp_path / "wal").iterdir())
 
 
 def test_spool_skips_a_torn_last_line(tmp_path: Path) -> None:
@@ -69,7 +79,7 @@ def test_spool_skips_a_torn_last_line(tmp_path: Path) -> None:
     assert spool2.torn_lines == 1
 
 
-def test_spool_cursor_survives_restart(tmp_path: Path) -> None:
+def test_spool_remembers_every_delivered_record_across_restart(tmp_path: Path) -> None:
     _, spool = make(tmp_path)
     spool.write([b'{"n":%d}' % i for i in range(6)])
     batch = spool.next_batch(4, 10_000)
@@ -77,12 +87,13 @@ def test_spool_cursor_survives_restart(tmp_path: Path) -> None:
     spool.ack(batch, [0, 1, 3])  # record 2 failed
     assert spool.pending_records == 3
     spool.close()
-    # A restart resumes after the delivered prefix (records 0, 1), re-sending 2.. (at-least-once)
+    # A restart sends only what was not delivered: 2, 4, 5 (not 3, delivered after a gap)
     spool2 = Spool(tmp_path / "spool", SegmentSequence(tmp_path / "spool"))
+    assert spool2.pending_records == 3
     batch2 = spool2.next_batch(500, 10_000)
     assert batch2 is not None
-    assert batch2.records == [b'{"n":%d}' % i for i in range(2, 6)]
-    spool2.ack(batch2, range(4))
+    assert batch2.records == [b'{"n":%d}' % i for i in (2, 4, 5)]
+    spool2.ack(batch2, range(3))
     assert not spool2.has_pending()
     assert not list((tmp_path / "spool").glob("*"))
 
@@ -107,3 +118,119 @@ def test_dead_letter_keeps_record_and_reason(tmp_path: Path) -> None:
     assert entry["reason"] == "record_too_large"
     assert entry["tweet_id"] == "42"
     assert json.loads(entry["record"]) == {"x": "é"}
+
+
+class DiskFillsAfter:
+    """``os.write`` that lets ``budget`` bytes through (the last write short), then fails with ENOSPC."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.real = os.write
+
+    def __call__(self, fd: int, data: bytes | memoryview) -> int:
+        if self.budget <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        n = min(len(data), self.budget)
+        self.budget -= n
+        return self.real(fd, bytes(data[:n]))
+
+    def writev(self, fd: int, buffers: list[bytes]) -> int:
+        return self(fd, b"".join(buffers))
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(os, "write", self)
+        monkeypatch.setattr(os, "writev", self.writev)
+
+
+def test_short_spool_write_leaves_no_torn_line_and_counts_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a spool holding 3 records, and a disk with room for 1.5 more
+    _, spool = make(tmp_path)
+    spool.write([b'{"n":%d}' % i for i in range(3)])
+    DiskFillsAfter(12).install(monkeypatch)
+    # When a batch of 4 is written: the first write is short, the next fails
+    with pytest.raises(StorageError) as caught:
+        spool.write([b'{"n":%d}' % i for i in range(3, 7)])
+    # Then none of the 4 counts, and the file is cut back to the 3 whole records
+    assert caught.value.reason == "ENOSPC"
+    assert spool.pending_records == 3
+    monkeypatch.undo()
+    (segment,) = (tmp_path / "spool").glob("*.jsonl")
+    assert segment.read_bytes() == b'{"n":0}\n{"n":1}\n{"n":2}\n'
+    assert spool.pending_bytes == segment.stat().st_size
+    # And once there is room again the same batch is written whole, once
+    spool.write([b'{"n":%d}' % i for i in range(3, 7)])
+    batch = spool.next_batch(500, 10_000)
+    assert batch is not None
+    assert batch.records == [b'{"n":%d}' % i for i in range(7)]
+
+
+def test_short_wal_write_is_cut_back_and_the_next_append_lines_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wal, _ = make(tmp_path)
+    first = wal.append(b'{"n":0}')
+    DiskFillsAfter(3).install(monkeypatch)
+    with pytest.raises(StorageError):
+        wal.append(b'{"n":1}')
+    monkeypatch.undo()
+    second = wal.append(b'{"n":2}')
+    assert wal.unsettled() == 2
+    (segment,) = (tmp_path / "wal").glob("*.log")
+    assert segment.read_bytes() == b'{"n":0}\n{"n":2}\n'
+    # settling by ticket still names the right lines after a crash
+    wal.settle([first])
+    wal.commit()
+    _, spool2 = make(tmp_path)
+    for leftover in Wal(tmp_path / "wal", SegmentSequence(tmp_path / "wal")).leftover_segments():
+        spool2.adopt(leftover)
+    batch = spool2.next_batch(500, 10_000)
+    assert batch is not None and batch.records == [b'{"n":2}']
+    assert second != first
+
+
+def test_spool_cap_refuses_a_batch_that_does_not_fit(tmp_path: Path) -> None:
+    seq = SegmentSequence(tmp_path / "spool")
+    spool = Spool(tmp_path / "spool", seq, max_bytes=100)
+    spool.write([b"x" * 59])  # 60 bytes on disk
+    with pytest.raises(StorageError) as caught:
+        spool.write([b"y" * 40])  # 41 more: over 100
+    assert caught.value.reason == "spool_cap"
+    assert spool.pending_records == 1
+    spool.write([b"y" * 39])  # exactly 100
+    assert spool.pending_bytes == 100
+    # Draining the head segment frees its bytes
+    while (batch := spool.next_batch(500, 10_000)) is not None:
+        spool.ack(batch, range(len(batch.records)))
+    assert spool.pending_bytes == 0
+    spool.write([b"z" * 90])
+
+
+def test_spool_from_an_older_version_keeps_its_delivered_prefix(tmp_path: Path) -> None:
+    (tmp_path / "spool").mkdir()
+    (tmp_path / "spool" / "0000000000000007.jsonl").write_bytes(b'{"a":1}\n{"a":2}\n{"a":3}\n')
+    (tmp_path / "spool" / "0000000000000007.cursor").write_text("2")
+    spool = Spool(tmp_path / "spool", SegmentSequence(tmp_path / "spool"))
+    assert spool.pending_records == 1
+    batch = spool.next_batch(500, 10_000)
+    assert batch is not None and batch.records == [b'{"a":3}']
+
+
+def test_dead_letter_failure_raises_and_leaves_no_partial_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = DeadLetter(tmp_path / "dl.jsonl")
+    dead.write(b"{}", "first")
+    DiskFillsAfter(10).install(monkeypatch)
+    with pytest.raises(StorageError):
+        dead.write(b"{}", "second")
+    monkeypatch.undo()
+    dead.write(b"{}", "third")
+    reasons = [json.loads(line)["reason"] for line in (tmp_path / "dl.jsonl").read_text().splitlines()]
+    assert reasons == ["first", "third"]
+
+
+def test_default_spool_cap_is_half_the_filesystem(tmp_path: Path) -> None:
+    st = os.statvfs(tmp_path)
+    assert default_spool_max_bytes(tmp_path) == st.f_blocks * st.f_frsize // 2

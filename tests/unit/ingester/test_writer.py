@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -135,15 +136,28 @@ def test_failed_call_is_retried_with_backoff(tmp_path: Path) -> None:
     assert h.stats.get("failed_calls") == 2
 
 
+def wait_for(condition: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
 def test_outage_spools_then_drains_in_order(tmp_path: Path) -> None:
-    # Given Firehose is down for the first 3 calls and the writer gives up on a batch at once
-    down = {"calls": 3}
-    client = FakeFirehose(lambda n, data: throttled() if n <= down["calls"] else None)
+    # Given Firehose is down and the writer gives up on a batch at once
+    down = threading.Event()
+    down.set()
+    client = FakeFirehose(lambda n, data: throttled() if down.is_set() else None)
     h = Harness(tmp_path, client, spool_after_s=0.0)
     records = recs(1200)
+    h.writer.start()
     h.put(records)
-    # When it drains with spool draining enabled
-    h.finish(drain_spool=True)
+    wait_for(lambda: h.stats.get("spooled") == 1200)
+    # When Firehose is back and the writer drains with spool draining enabled
+    down.clear()
+    h.writer.close(drain_spool=True)
+    assert h.writer.join(10)
+    h.wal.close()
     # Then everything went through the spool and came out in the original order
     assert h.stats.get("spooled") == 1200
     assert client.delivered == records
@@ -251,3 +265,135 @@ def test_spool_drains_at_full_speed_while_live_traffic_trickles(tmp_path: Path) 
     h.writer.close(drain_spool=False)
     assert h.writer.join(10)
     assert client.delivered[-1] == recs(1)[0]
+
+
+# -- pacing: progress never waits, only calls that accept nothing escalate; flush within the grace period ----------
+class FakeClock:
+    """A monotonic clock that only moves when the writer sleeps; every sleep is recorded."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def paced(tmp_path: Path, client: FakeFirehose, clock: FakeClock, **kwargs: object) -> Harness:
+    options: dict[str, object] = {"base_backoff_s": 0.1, "max_backoff_s": 2.0, "spool_after_s": 5.0}
+    options.update(kwargs)
+    return Harness(tmp_path, client, clock=clock, sleep=clock.sleep, **options)
+
+
+def odd_positions(_n: int, data: list[bytes]) -> set[int]:
+    return set(range(1, len(data), 2))
+
+
+def test_half_of_every_call_failing_never_waits_and_resends_only_the_failed_at_the_head(tmp_path: Path) -> None:
+    # Given Firehose fails every other record of every call (a stream shedding half its load)
+    client = FakeFirehose(odd_positions)
+    clock = FakeClock()
+    h = paced(tmp_path, client, clock)
+    records = recs(2000)
+    h.put(records)
+    # When the writer flushes them
+    h.finish(drain_spool=False)
+    # Then every record is delivered exactly once, without a single backoff wait or spooled record
+    assert sorted(client.delivered) == sorted(records)
+    assert len(client.delivered) == len(set(client.delivered)) == 2000
+    assert clock.sleeps == []
+    assert h.stats.get("spooled") == 0
+    assert h.writer.healthy
+    # And the second call carries the 250 failed records first, topped up with new ones to a full call
+    assert client.calls[1][:250] == client.calls[0][1::2]
+    assert client.calls[1][250:] == records[500:750]
+    assert h.wal.unsettled() == 0
+
+
+def test_only_calls_that_accept_nothing_escalate_and_progress_resets_the_backoff(tmp_path: Path) -> None:
+    # Given calls 1-3 throttled, call 4 partly accepted, call 5 throttled, then all accepted
+    def behaviour(n: int, data: list[bytes]) -> set[int] | ClientError | None:
+        if n in (1, 2, 3, 5):
+            return throttled()
+        return {0} if n == 4 else None
+
+    clock = FakeClock()
+    h = paced(tmp_path, FakeFirehose(behaviour), clock)
+    h.put(recs(10))
+    h.finish(drain_spool=False)
+    # Then the waits double while nothing is accepted and start from the base again after progress
+    assert len(clock.sleeps) == 4
+    first, second, third, after_progress = clock.sleeps
+    assert 0.05 <= first <= 0.1 and 0.1 <= second <= 0.2 and 0.2 <= third <= 0.4
+    assert 0.05 <= after_progress <= 0.1
+    assert sorted(h.client.delivered) == recs(10)
+    assert h.stats.get("spooled") == 0
+
+
+def test_nothing_accepted_for_spool_after_s_turns_degraded_and_a_probe_with_progress_ends_it(tmp_path: Path) -> None:
+    # Given Firehose accepts nothing, then (after the switch) fails the last record of every call of two or more
+    down = threading.Event()
+    down.set()
+    healthy_at_call: list[tuple[int, bool]] = []
+    h: Harness
+
+    def behaviour(n: int, data: list[bytes]) -> set[int] | ClientError | None:
+        if down.is_set():
+            return throttled()
+        healthy_at_call.append((len(data), h.writer.healthy))
+        return {len(data) - 1} if len(data) > 1 else None
+
+    client = FakeFirehose(behaviour)
+    h = Harness(tmp_path, client, spool_after_s=0.0)
+    h.writer.start()
+    h.put(recs(600))
+    wait_for(lambda: h.stats.get("spooled") == 600)
+    assert not h.writer.healthy
+    # When Firehose is back but never accepts a whole call
+    down.clear()
+    wait_for(lambda: h.writer.healthy)
+    h.writer.close(drain_spool=True)
+    assert h.writer.join(10)
+    # Then the first probe's progress ended degraded mode (later calls of many records ran healthy) and
+    # every record arrived exactly once
+    assert healthy_at_call[0][1] is False
+    assert any(size > 1 and healthy for size, healthy in healthy_at_call[1:])
+    assert sorted(client.delivered) == sorted(recs(600))
+    assert len(client.delivered) == 600
+    assert h.spool.pending_records == 0
+
+
+def test_the_closing_flush_keeps_retrying_within_the_grace_period_even_when_degraded(tmp_path: Path) -> None:
+    # Given Firehose refuses the first 8 calls, a writer that turns degraded at once, and SIGTERM (interrupt)
+    client = FakeFirehose(lambda n, data: throttled() if n <= 8 else None)
+    clock = FakeClock()
+    h = paced(tmp_path, client, clock, spool_after_s=0.0, shutdown_grace_s=10.0)
+    h.put(recs(1200))
+    h.writer.close(drain_spool=False)
+    h.writer.interrupt()
+    h.finish(drain_spool=False)
+    # Then the flush retried with backoff instead of spooling after one try, and delivered everything in time
+    assert sorted(client.delivered) == sorted(recs(1200))
+    assert h.stats.get("spooled") == 0
+    assert len(client.calls) == 8 + 3
+    assert sum(clock.sleeps) <= 10.0
+    assert h.wal.unsettled() == 0
+
+
+def test_the_closing_flush_spools_what_is_left_when_the_grace_period_is_up(tmp_path: Path) -> None:
+    # Given Firehose refuses every call and a grace period of 3 s
+    client = FakeFirehose(lambda n, data: throttled())
+    clock = FakeClock()
+    h = paced(tmp_path, client, clock, shutdown_grace_s=3.0)
+    h.put(recs(1200))
+    h.finish(drain_spool=False)
+    # Then it kept trying (several calls, waits never past the deadline), then spooled everything, losing nothing
+    assert len(client.calls) > 3
+    assert sum(clock.sleeps) <= 3.0 + 1e-9
+    assert h.stats.get("spooled") == 1200
+    assert h.spool.pending_records == 1200
+    assert h.wal.unsettled() == 0

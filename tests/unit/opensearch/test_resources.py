@@ -79,6 +79,18 @@ def test_template_is_strict_for_tweets_indices_with_shard_settings() -> None:
     assert settings["number_of_shards"] == 1 and settings["number_of_replicas"] == 1
 
 
+def test_template_runs_the_id_pipeline_which_keys_documents_by_the_required_tweet_id() -> None:
+    # One document per tweet: every index of the template runs tweets-id, which sets _id from tweet_id (raw
+    # Mustache, no HTML escaping) after refusing a document without one; tweet_id is a required keyword.
+    settings = resources.index_template()["template"]["settings"]["index"]
+    assert settings["default_pipeline"] == resources.PIPELINE_ID
+    fail, set_id = resources.ingest_pipeline()["processors"]
+    assert fail["fail"]["if"] == "ctx.tweet_id == null || ctx.tweet_id == ''"
+    assert set_id == {"set": {"field": "_id", "value": "{{{tweet_id}}}"}}
+    assert "tweet_id" in SCHEMA["required"]
+    assert SCHEMA["properties"]["tweet_id"]["x-index-type"] == "keyword"
+
+
 def test_template_shard_and_replica_overrides_and_their_validation() -> None:
     settings = resources.index_template(shards=3, replicas=0)["template"]["settings"]["index"]
     assert (settings["number_of_shards"], settings["number_of_replicas"]) == (3, 0)
@@ -105,6 +117,7 @@ def test_normalised_template_equals_what_opensearch_returns() -> None:
             "index.indexing.slowlog.threshold.index.warn": "5s",
             "index.indexing.slowlog.threshold.index.info": "2s",
             "index.indexing.slowlog.source": "0",
+            "index.default_pipeline": "tweets-id",
         }
     )
     assert resources.normalise_template(sent) == resources.normalise_template(returned)

@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from scripts.opensearch import setup
 from scripts.opensearch.dashboards import NDJSON_PATH
-from scripts.opensearch.resources import index_template, ism_policy, role
+from scripts.opensearch.resources import index_template, ingest_pipeline, ism_policy, role
 from tests.support.fake_opensearch import FakeOpenSearch, Recorded
 from tests.support.net import free_port
 from tests.support.paths import REPO_ROOT
@@ -21,6 +21,7 @@ ADMIN_ROLE_ARN = "arn:aws:iam::123456789012:role/tweet-sentiment-opensearch-admi
 DASHBOARDS_ROLE_ARN = "arn:aws:iam::123456789012:role/tweet-sentiment-dashboards-user"
 USER, PASSWORD = "master", "s3cret-Passw0rd!"
 STEPS = [
+    "ingest pipeline tweets-id",
     "index template tweets",
     "ISM policy tweets-retention",
     "security role tweets_writer",
@@ -64,7 +65,7 @@ def test_first_run_creates_everything_with_the_right_requests(fake_os: FakeOpenS
     assert code == 0, err
     statuses = step_status(out)
     assert statuses["cluster"] == "ok"
-    assert [statuses[s] for s in STEPS] == ["created"] * 5 + ["imported"]
+    assert [statuses[s] for s in STEPS] == ["created"] * 6 + ["imported"]
     assert statuses["role mapping tweets_reader"] == "skipped"
     assert statuses["role mapping kibana_user"] == "skipped"
 
@@ -72,9 +73,13 @@ def test_first_run_creates_everything_with_the_right_requests(fake_os: FakeOpenS
     assert all(r.header("Authorization") == expected_auth for r in fake_os.state.requests)
     assert PASSWORD not in out + err
 
+    (pipeline,) = by_path(fake_os, "PUT", "/_ingest/pipeline/tweets-id")
+    assert pipeline.json() == ingest_pipeline()
     (tmpl,) = by_path(fake_os, "PUT", "/_index_template/tweets")
     assert tmpl.json() == index_template()
     assert tmpl.header("Content-Type") == "application/json"
+    # the pipeline exists before the template that names it: an index created in between could not take writes
+    assert fake_os.state.requests.index(pipeline) < fake_os.state.requests.index(tmpl)
 
     (ism,) = by_path(fake_os, "PUT", "/_plugins/_ism/policies/tweets-retention")
     assert ism.json() == ism_policy(30)
@@ -101,7 +106,7 @@ def test_first_run_creates_everything_with_the_right_requests(fake_os: FakeOpenS
     assert (imp.header("Content-Type") or "").startswith("multipart/form-data; boundary=")
     assert NDJSON_PATH.read_bytes() in imp.body
     assert len(fake_os.state.saved_objects) == 9
-    assert "done: 7 write request(s)" in out  # template, ISM + attach, 2 roles, mapping, import
+    assert "done: 8 write request(s)" in out  # pipeline, template, ISM + attach, 2 roles, mapping, import
 
 
 def test_one_data_node_gets_no_replicas_so_indices_can_turn_green(fake_os: FakeOpenSearch, capsys) -> None:
@@ -147,6 +152,7 @@ def test_a_changed_object_is_written_again(fake_os: FakeOpenSearch, capsys) -> N
     # Given a completed setup where someone then changed the template and a visualization by hand
     assert run(fake_os, capsys)[0] == 0
     fake_os.state.templates["tweets"]["template"]["mappings"]["properties"]["lang"] = {"type": "text"}
+    fake_os.state.pipelines["tweets-id"]["processors"][-1]["set"]["value"] = "{{{_ingest.timestamp}}}"
     vis = fake_os.state.saved_objects[("visualization", "tweets-sentiment-share")]
     vis["attributes"]["visState"] = json.dumps({**json.loads(vis["attributes"]["visState"]), "type": "line"})
     before = len(fake_os.state.requests)
@@ -156,12 +162,18 @@ def test_a_changed_object_is_written_again(fake_os: FakeOpenSearch, capsys) -> N
     assert code == 0
     statuses = step_status(out)
     assert statuses["index template tweets"] == "updated"
+    assert statuses["ingest pipeline tweets-id"] == "updated"
     assert statuses["Dashboards saved objects"] == "imported"
     assert "visualization/tweets-sentiment-share" in out or "1 of 9 differed" in out
     assert statuses["ISM policy tweets-retention"] == "unchanged"
     writes = [r.path for r in fake_os.state.requests[before:] if r.method != "GET"]
-    assert writes == ["/_index_template/tweets", "/_dashboards/api/saved_objects/_import"]
+    assert writes == [
+        "/_ingest/pipeline/tweets-id",
+        "/_index_template/tweets",
+        "/_dashboards/api/saved_objects/_import",
+    ]
     assert fake_os.state.templates["tweets"] == index_template()
+    assert fake_os.state.pipelines["tweets-id"] == ingest_pipeline()
 
 
 def test_retention_change_updates_the_policy_with_seq_no_and_moves_existing_indices(fake_os, capsys) -> None:

@@ -77,7 +77,7 @@ def test_smoke_passes_when_the_tweets_become_searchable_and_cleans_up(aws: Any, 
 
     fake.state.on_search = index_delivered
     try:
-        code = run(fake, "--count", "4")
+        code = run(fake, "--count", "4", "--spacing", "0.1")
     finally:
         fake.stop()
     out = capsys.readouterr().out
@@ -92,7 +92,10 @@ def test_smoke_passes_when_the_tweets_become_searchable_and_cleans_up(aws: Any, 
         assert text[tag["start"] : tag["end"]] == "#smoketest"
     ids = sorted(e["tweet"]["id"] for e in envelopes)
     assert len(set(ids)) == 4
-    assert "PASS: 4/4 searchable; end-to-end latency" in out
+    assert "PASS: 4/4 searchable, 4 put call(s); put -> searchable p50 " in out
+    # each search asks only for tweets already put and not yet found: the first one for the first tweet alone
+    searches = [r.json()["query"]["terms"]["tweet_id"] for r in fake.state.requests if r.path.endswith("/_search")]
+    assert len(searches[0]) == 1 and all(set(terms) <= set(ids) for terms in searches)
     (delete,) = [r for r in fake.state.requests if r.path == "/tweets-*/_delete_by_query"]
     assert sorted(delete.json()["query"]["terms"]["tweet_id"]) == ids
     assert delete.query["refresh"] == ["true"]
@@ -118,13 +121,13 @@ def test_smoke_times_out_with_a_diagnosis_from_logs_and_failed_prefixes(aws: Any
 
     fake.state.on_search = fail_transform
     try:
-        code = run(fake, "--count", "2", "--timeout", "0.3")
+        code = run(fake, "--count", "2", "--spacing", "0", "--timeout", "0.3")
     finally:
         fake.stop()
     out = capsys.readouterr().out
 
     assert code == 1
-    assert "FAIL: 2/2 not searchable after 0.3s" in out
+    assert "FAIL: 2/2 not searchable 0.3s after the last put" in out
     assert "OpenSearch.AccessDenied" in out
     assert (
         f"s3://{BACKUP}/processing-failed/2026/11/26/12/obj: 2 of this run's records, errorCode Lambda.ProcessingFailed"
@@ -169,3 +172,48 @@ def test_smoke_signs_as_the_admin_role_from_terraform_by_default(aws: Any, capsy
         "arn:aws:sts::123456789012:assumed-role/tweet-sentiment-opensearch-admin/"
     )
     assert fake.state.documents == {}
+
+
+class ScriptedFirehose:
+    """Accepts every record; remembers each call's record count."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def put_record_batch(self, *, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, Any]:
+        self.calls.append(len(Records))
+        return {"FailedPutCount": 0, "RequestResponses": [{"RecordId": str(i)} for i in range(len(Records))]}
+
+
+def test_schedule_puts_one_tweet_per_spacing_and_notes_each_put_time() -> None:
+    now = [100.0]
+    firehose = ScriptedFirehose()
+    puts = smoke.Schedule(firehose, "s", [("a", b"{}"), ("b", b"{}"), ("c", b"{}")], 2.0, lambda: now[0])
+    puts.put_due()
+    assert puts.put_at == {"a": 100.0} and puts.due_in() == 2.0
+    now[0] = 101.9
+    puts.put_due()
+    assert list(puts.put_at) == ["a"]
+    now[0] = 107.0  # late: both overdue tweets go now, each in its own call, stamped with the actual put time
+    puts.put_due()
+    assert puts.put_at == {"a": 100.0, "b": 107.0, "c": 107.0}
+    assert firehose.calls == [1, 1, 1] and puts.done and puts.due_in() == float("inf")
+
+
+def test_schedule_with_no_spacing_puts_everything_in_one_call() -> None:
+    firehose = ScriptedFirehose()
+    puts = smoke.Schedule(firehose, "s", [(str(i), b"{}") for i in range(5)], 0.0, lambda: 5.0)
+    puts.put_due()
+    assert firehose.calls == [5] and puts.done
+
+
+def test_latency_is_per_tweet_from_its_own_put_with_p50_and_p99() -> None:
+    # 100 tweets put at t = i and found 1..100 s after their own put: p50 / p99 of 1..100 (inclusive method)
+    put_at = {f"t{i}": float(i) for i in range(100)}
+    seen_at = {f"t{i}": float(i) + (i + 1) for i in range(100)}
+    latency = smoke.Latency.of(put_at, seen_at)
+    assert latency == smoke.Latency(p50=50.5, p99=99.01, max=100.0, count=100)
+    # tweets never found are left out, not counted as zero
+    assert smoke.Latency.of({"a": 0.0, "b": 0.0}, {"a": 3.0}) == smoke.Latency(3.0, 3.0, 3.0, 1)
+    assert smoke.Latency.of({"a": 0.0}, {}) is None
+    assert "p50 50.5s, p99 99.0s, max 100.0s over 100 tweet(s) (polled every 1s" in latency.describe(1.0)

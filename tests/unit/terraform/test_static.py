@@ -17,7 +17,7 @@ MODULES = sorted(p.name for p in MODULES_DIR.iterdir() if p.is_dir())
 
 
 def test_every_expected_module_exists() -> None:
-    assert MODULES == ["firehose", "iam", "ingester", "lambda", "opensearch", "s3"]
+    assert MODULES == ["firehose", "iam", "ingester", "lambda", "monitoring", "opensearch", "s3"]
     for module in MODULES:
         for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"):
             assert (MODULES_DIR / module / name).is_file(), f"modules/{module}/{name}"
@@ -140,6 +140,7 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
         ({"dashboards_cognito_domain_prefix": "tweets-aws-login"}, "must not contain aws, amazon or cognito"),
         ({"lambda_timeout": 301}, "Firehose's 5-minute processor limit"),
         ({"tracked_terms": []}, "tracked_terms needs at least one"),
+        ({"buffering_preset": "fast"}, "buffering_preset must be realtime or batch."),
         # ingester/config.py refuses any other level with exit 2, which systemd never restarts.
         ({"ingester_log_level": "TRACE"}, "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (the"),
     ],

@@ -115,6 +115,7 @@ def test_throttling_is_retried_with_backoff() -> None:
     outcomes = comprehend.score(requests(30), Deadline(10))
     assert all(isinstance(o, Scored) for o in outcomes)
     assert len(stub.calls) == 5  # three throttled attempts, then the two chunks
+    assert (comprehend.api_calls, comprehend.api_throttles) == (5, 3)  # the ApiThrottles metric's count
 
 
 def test_throttling_until_time_runs_out_fails_only_the_unscored() -> None:
@@ -161,9 +162,11 @@ def test_non_retryable_client_error_fails_the_chunk(code: str) -> None:
 
 def test_transient_server_errors_are_retried_a_bounded_number_of_times() -> None:
     stub = StubComprehend(raise_code="InternalServerException")
-    outcomes = backend(stub).score(requests(3), Deadline(30))
+    comprehend = backend(stub)
+    outcomes = comprehend.score(requests(3), Deadline(30))
     assert outcomes == [Failed("sentiment_error")] * 3
     assert len(stub.calls) == 4
+    assert comprehend.api_throttles == 0  # a server error is not a throttle
 
 
 def test_chunks_run_concurrently_up_to_the_limit() -> None:

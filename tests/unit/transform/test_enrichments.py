@@ -116,7 +116,9 @@ def test_only_the_enabled_enrichment_is_called() -> None:
 
 def test_throttling_is_retried_with_the_sentiment_backoff() -> None:
     stub = StubComprehend(throttle=lambda n, _lang: n <= 2)
-    (result,) = enricher(stub, "entities").enrich([ScoreRequest("Hello AWS", "en")], Deadline(10))
+    entities = enricher(stub, "entities")
+    (result,) = entities.enrich([ScoreRequest("Hello AWS", "en")], Deadline(10))
+    assert (entities.api_calls, entities.api_throttles) == (3, 2)
     assert stub.operations == ["entities"] * 3
     assert isinstance(result, dict) and [e["text"] for e in result["comprehend_entities"]] == ["Hello", "AWS"]
 

@@ -240,6 +240,7 @@ def test_a_backend_that_breaks_fails_its_records_not_the_batch(caplog: pytest.Lo
     class Broken:
         model_name = "broken"
         api_calls = 0
+        api_throttles = 0
 
         def score(self, requests: list[ScoreRequest], deadline: Deadline) -> list[Outcome]:
             raise RuntimeError("boom")
@@ -287,6 +288,25 @@ def test_emf_metrics_line(vader: VaderBackend, caplog: pytest.LogCaptureFixture)
         assert isinstance(emf[metric["Name"]], int | float)
     assert (emf["Records"], emf["RecordsOk"], emf["Positive"], emf["Skipped"]) == (7, 7, 3, 3)
     assert not [r for r in caplog.records if r.levelno == logging.INFO]  # the EMF line is the summary
+
+
+def test_emf_counts_the_throttled_sentiment_calls_of_the_invocation() -> None:
+    # Given a Comprehend backend that already had throttles in an earlier invocation of the same container
+    stub = StubComprehend(throttle=lambda n, _lang: n <= 2)
+    backend = comprehend(stub, concurrency=1)
+    settings = Settings(emit_metrics=True, metrics_namespace="Tweets/Test")
+    process_event(
+        load_event("firehose_basic.json"), None, backend=backend, settings=settings, metrics_stream=io.StringIO()
+    )
+    first = len(stub.calls)
+    stub.throttle = lambda n, _lang: first < n <= first + 3
+    # When the next invocation is throttled three times
+    stream = io.StringIO()
+    process_event(load_event("firehose_basic.json"), None, backend=backend, settings=settings, metrics_stream=stream)
+    # Then its EMF line counts those three (not the container's total) among its calls
+    emf = json.loads(stream.getvalue())
+    assert first > 2 and (emf["ApiCalls"], emf["ApiThrottles"]) == (len(stub.calls) - first, 3)
+    assert {"Name": "ApiThrottles", "Unit": "Count"} in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
 
 
 def test_lambda_handler_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
