@@ -1,10 +1,12 @@
-"""What every operator tool's command line shares: ``--version``, the exit-code epilog, one-line errors."""
+"""What every operator tool's command line shares: ``--version``, the exit-code epilog, ``--verbose`` logging,
+one-line errors."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from ingester import __version__
@@ -34,6 +36,24 @@ def tool_parser(
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
+
+
+# Operator tools are run by hand at a terminal: their log is plain "LEVEL logger message" lines on stderr, warnings
+# only unless --verbose; their result goes to stdout and a failure to print_error's one line.
+LOG_FORMAT = "%(levelname)s %(name)s %(message)s"
+
+
+def add_verbose_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """``-v/--verbose``: log at DEBUG (read back by :func:`parse_tool_args`); ``help`` says what that shows."""
+    parser.add_argument("-v", "--verbose", action="store_true", help=help)
+
+
+def parse_tool_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse a tool's command line and configure its logging (DEBUG with ``--verbose``, else WARNING)."""
+    args = parser.parse_args(argv)
+    verbose = bool(getattr(args, "verbose", False))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format=LOG_FORMAT)
+    return args
 
 
 def print_error(prog: str, error: BaseException | str, file: TextIO | None = None) -> None:

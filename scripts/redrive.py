@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from collections import Counter
@@ -37,8 +36,8 @@ from ingester.firehose import failed_records
 from ingester.firehose.failed_records import OPENSEARCH_FAILED, PROCESSING_FAILED, Line
 from ingester.firehose.limits import MAX_RECORD_BYTES
 from ingester.firehose.put import FirehoseClient, RetryPolicy, StreamUnusable, put_all
-from scripts.cli_support import EXIT_CODES, print_error, tool_parser
-from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
+from scripts.cli_support import EXIT_CODES, add_verbose_argument, print_error, tool_parser
+from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, start_tool
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="count records by error code; send nothing, move nothing")
     p.add_argument("--include-non-json", action="store_true", help="also send rawData that is not JSON")
     p.add_argument("--max-objects", type=int, help="stop after this many objects (for a careful first run)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log every object and API call")
+    add_verbose_argument(p, help="log every object and API call")
     return p
 
 
@@ -274,12 +273,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     from botocore.exceptions import BotoCoreError, ClientError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
-    )
-    env = dict(os.environ if environ is None else environ)
-    resolve = resolver_for(args, env)
+    args, resolve = start_tool(parser, argv, environ)
     try:
         bucket = resolve.require(args.bucket, flag="--bucket", output="backup_bucket_name")
         stream = resolve.require(args.stream, flag="--stream", output="delivery_stream_name")

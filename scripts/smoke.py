@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 import uuid
@@ -43,7 +42,7 @@ from scripts.opensearch.client import (
     region_from_endpoint,
 )
 from scripts.redrive import DEFAULT_PREFIXES, RedriveError, parse_object
-from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
+from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, start_tool
 
 log = logging.getLogger(__name__)
 
@@ -353,10 +352,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     from botocore.exceptions import BotoCoreError, ClientError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    env = dict(os.environ if environ is None else environ)
-    resolve = resolver_for(args, env)
+    args, resolve = start_tool(parser, argv, environ)
     try:
         if not 1 <= args.count <= 500:
             raise OpenSearchError(f"--count must be between 1 and 500, got {args.count}")
@@ -367,7 +363,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             role_arn = resolve.require(
                 args.role_arn, flag="--role-arn (or --sigv4, or --username)", output="opensearch_admin_role_arn"
             )
-        auth = choose_auth(sigv4=args.sigv4, username=args.username, role_arn=role_arn, region=region, environ=env)
+        auth = choose_auth(
+            sigv4=args.sigv4, username=args.username, role_arn=role_arn, region=region, environ=resolve.environ
+        )
         prefix = resolve.get(args.index_prefix, output="index_name_prefix", default="tweets")
         if args.cleanup:
             deleted = delete_docs(Client(endpoint, auth), f"{prefix}-*", {"term": {"source": "smoke"}})

@@ -17,10 +17,12 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from scripts.cli_support import parse_tool_args
 
 DEFAULT_TF_DIR = Path(__file__).resolve().parent.parent / "terraform"
 
@@ -92,6 +94,11 @@ class Resolver:
         self._outputs: dict[str, Any] | None = None
         self._error: str | None = None
 
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The environment this resolver reads."""
+        return self._environ
+
     def _terraform(self) -> dict[str, Any]:
         if self._outputs is None:
             if self._tf_dir is None:
@@ -140,3 +147,13 @@ def add_terraform_arguments(parser: argparse.ArgumentParser) -> None:
 def resolver_for(args: argparse.Namespace, environ: Mapping[str, str]) -> Resolver:
     """The :class:`Resolver` for a tool's parsed arguments (see :func:`add_terraform_arguments`)."""
     return Resolver(None if args.no_terraform else args.tf_dir, environ)
+
+
+def start_tool(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, environ: Mapping[str, str] | None
+) -> tuple[argparse.Namespace, Resolver]:
+    """What an operator tool's ``main`` starts from: its parsed command line (logging configured, see
+    :func:`scripts.cli_support.parse_tool_args`) and the :class:`Resolver` of its settings over the flags, the
+    environment (``environ``, default ``os.environ``; :attr:`Resolver.environ`) and the Terraform outputs."""
+    args = parse_tool_args(parser, argv)
+    return args, resolver_for(args, dict(os.environ if environ is None else environ))

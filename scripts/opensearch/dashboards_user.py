@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scripts.cli_support import print_error, tool_parser
-from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, resolver_for
+from scripts.tf_outputs import TerraformOutputsError, add_terraform_arguments, start_tool
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +96,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     from botocore.exceptions import BotoCoreError, ClientError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    env = dict(os.environ if environ is None else environ)
-    resolve = resolver_for(args, env)
+    args, resolve = start_tool(parser, argv, environ)
     try:
         pool = str(resolve.require(args.user_pool_id, flag="--user-pool-id", output="cognito_user_pool_id"))
         region = resolve.get(args.region, output="aws_region", env="AWS_REGION")

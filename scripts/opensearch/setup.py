@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from scripts.cli_support import print_error, tool_parser
+from scripts.cli_support import add_verbose_argument, parse_tool_args, print_error, tool_parser
 from scripts.opensearch import dashboards
 from scripts.opensearch.client import (
     PASSWORD_ENV,
@@ -403,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--skip-dashboards", action="store_true", help="do not touch the Dashboards saved objects")
     p.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds (default 30)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log every HTTP request")
+    add_verbose_argument(p, help="log every HTTP request")
     return p
 
 
@@ -411,10 +411,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     from botocore.exceptions import BotoCoreError, ClientError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
-    )
+    args = parse_tool_args(parser, argv)
     try:
         run(Settings.from_args(args, environ))
     except (OpenSearchError, TerraformOutputsError, ValueError, BotoCoreError, ClientError) as exc:

@@ -29,9 +29,11 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from fnmatch import fnmatchcase
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.net import QuietHandler
 
 _MUSTACHE = re.compile(r"\{\{\{\s*([\w.]+)\s*\}\}\}|\{\{\s*([\w.]+)\s*\}\}")
 _CONDITION = re.compile(r"ctx\.([\w.]+) == (null|'')")
@@ -212,19 +214,41 @@ def _stringify_settings(value: Any) -> Any:
     return str(value)
 
 
-class _Handler(BaseHTTPRequestHandler):
+def _security_resource(
+    store: dict[str, Any], name: str, method: str, rec: Recorded, as_read: Callable[[dict[str, Any]], dict[str, Any]]
+) -> tuple[int, Any]:
+    """A security plugin REST resource (role, role mapping): PUT creates or replaces it (201 or 200); GET returns
+    ``{name: as_read(stored copy)}``, the defaults the plugin fills in added, or its 404."""
+    if method == "PUT":
+        created = name not in store
+        store[name] = rec.json()
+        return (201 if created else 200), {"status": "CREATED" if created else "OK", "message": name}
+    if name not in store:
+        return 404, {"status": "NOT_FOUND", "message": f"Resource '{name}' not found."}
+    return 200, {name: as_read(copy.deepcopy(store[name]))}
+
+
+def _role_as_read(role: dict[str, Any]) -> dict[str, Any]:
+    for perm in role.get("index_permissions", []):
+        perm.setdefault("fls", [])
+        perm.setdefault("masked_fields", [])
+    return {**role, "reserved": False, "hidden": False, "static": False, "tenant_permissions": []}
+
+
+def _mapping_as_read(mapping: dict[str, Any]) -> dict[str, Any]:
+    defaults = {
+        "hosts": [],
+        "users": [],
+        "backend_roles": [],
+        "and_backend_roles": [],
+        "reserved": False,
+        "hidden": False,
+    }
+    return {**defaults, **mapping}
+
+
+class _Handler(QuietHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _send(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _handle(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -235,18 +259,18 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             state.requests.append(rec)
             if state.force_status is not None:
-                self._send(state.force_status, {"error": {"type": "forced", "reason": "forced by test"}})
+                self.reply_json(state.force_status, {"error": {"type": "forced", "reason": "forced by test"}})
                 return
             if state.basic_auth is not None:
                 user, password = state.basic_auth
                 expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
                 if rec.header("Authorization") != expected:
-                    self._send(
+                    self.reply_json(
                         401, {"error": {"type": "security_exception", "reason": "Authentication finally failed"}}
                     )
                     return
             status, payload = self._route(method, split.path, rec)
-            self._send(status, payload)
+            self.reply_json(status, payload)
 
     def _route(self, method: str, path: str, rec: Recorded) -> tuple[int, Any]:
         state = self.server.state
@@ -313,30 +337,9 @@ class _Handler(BaseHTTPRequestHandler):
             if parts[2] in ("add", "change_policy") and method == "POST":
                 return 200, {"updated_indices": 2, "failures": False, "failed_indices": []}
         if parts[:4] == ["_plugins", "_security", "api", "roles"] and len(parts) == 5:
-            name = parts[4]
-            if method == "PUT":
-                created = name not in state.roles
-                state.roles[name] = rec.json()
-                return (201 if created else 200), {"status": "CREATED" if created else "OK", "message": name}
-            if name not in state.roles:
-                return 404, {"status": "NOT_FOUND", "message": f"Resource '{name}' not found."}
-            stored = copy.deepcopy(state.roles[name])
-            for perm in stored.get("index_permissions", []):
-                perm.setdefault("fls", [])
-                perm.setdefault("masked_fields", [])
-            stored.update(reserved=False, hidden=False, static=False, tenant_permissions=[])
-            return 200, {name: stored}
+            return _security_resource(state.roles, parts[4], method, rec, _role_as_read)
         if parts[:4] == ["_plugins", "_security", "api", "rolesmapping"] and len(parts) == 5:
-            name = parts[4]
-            if method == "PUT":
-                created = name not in state.mappings
-                state.mappings[name] = rec.json()
-                return (201 if created else 200), {"status": "CREATED" if created else "OK", "message": name}
-            if name not in state.mappings:
-                return 404, {"status": "NOT_FOUND", "message": f"Resource '{name}' not found."}
-            stored = {"hosts": [], "users": [], "backend_roles": [], "and_backend_roles": [], "reserved": False,
-                      "hidden": False, **copy.deepcopy(state.mappings[name])}  # fmt: skip
-            return 200, {name: stored}
+            return _security_resource(state.mappings, parts[4], method, rec, _mapping_as_read)
         if len(parts) == 2 and parts[1] in ("_search", "_delete_by_query") and method == "POST":
             query = rec.json()["query"]
             if "terms" in query:

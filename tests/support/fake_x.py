@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from tests.support.net import QuietHandler
+
 # ("line", dict|bytes) ("keepalive", None) ("sleep", s) ("cut", bytes) ("stall", s) ("end", None)
 # ("gate", threading.Event): keep-alives until the test sets the event, then the next steps
 Step = tuple[str, Any]
@@ -44,25 +46,14 @@ class FakeX:
 
 
 def _handler(fake: FakeX) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _json(self, status: int, payload: dict[str, Any]) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
 
         def _authorized(self) -> bool:
             header = self.headers.get("Authorization", "")
             fake.auth_headers.append(header)
             if header != f"Bearer {fake.token}":
-                self._json(401, {"title": "Unauthorized", "detail": "Unauthorized", "status": 401})
+                self.reply_json(401, {"title": "Unauthorized", "detail": "Unauthorized", "status": 401})
                 return False
             return True
 
@@ -73,11 +64,11 @@ def _handler(fake: FakeX) -> type[BaseHTTPRequestHandler]:
                 return
             if parsed.path == "/2/tweets/search/stream/rules":
                 meta = {"sent": "2026-11-26T10:00:00.000Z", "result_count": len(fake.rules)}
-                self._json(200, {"data": list(fake.rules), "meta": meta} if fake.rules else {"meta": meta})
+                self.reply_json(200, {"data": list(fake.rules), "meta": meta} if fake.rules else {"meta": meta})
             elif parsed.path == "/2/tweets/search/stream":
                 self._stream()
             else:
-                self._json(404, {"title": "Not Found"})
+                self.reply_json(404, {"title": "Not Found"})
 
         def do_POST(self) -> None:
             parsed = urlparse(self.path)
@@ -89,14 +80,14 @@ def _handler(fake: FakeX) -> type[BaseHTTPRequestHandler]:
             if "delete" in payload:
                 ids = set(payload["delete"]["ids"])
                 fake.rules = [r for r in fake.rules if r["id"] not in ids]
-                self._json(200, {"meta": {"sent": "now", "summary": {"deleted": len(ids), "not_deleted": 0}}})
+                self.reply_json(200, {"meta": {"sent": "now", "summary": {"deleted": len(ids), "not_deleted": 0}}})
                 return
             created = []
             for rule in payload.get("add", []):
                 fake._next_rule_id += 1
                 created.append({"id": str(fake._next_rule_id), **rule})
             fake.rules += created
-            self._json(201, {"data": created, "meta": {"sent": "now", "summary": {"created": len(created)}}})
+            self.reply_json(201, {"data": created, "meta": {"sent": "now", "summary": {"created": len(created)}}})
 
         def _chunk(self, data: bytes) -> None:
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
@@ -108,7 +99,9 @@ def _handler(fake: FakeX) -> type[BaseHTTPRequestHandler]:
             stall = Connection(steps=[("stall", 60.0)])
             conn = fake.connections[index] if index < len(fake.connections) else stall
             if conn.status != 200:
-                self._json(conn.status, conn.body or {"title": "Too Many Requests", "detail": "Too Many Connections"})
+                self.reply_json(
+                    conn.status, conn.body or {"title": "Too Many Requests", "detail": "Too Many Connections"}
+                )
                 return
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

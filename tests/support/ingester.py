@@ -1,4 +1,4 @@
-"""Test doubles for the ingester: a scriptable Firehose client, a list sink, tweet generators, moto stream helpers."""
+"""Test doubles for the ingester: a scriptable Firehose client, a list sink, tweet generators."""
 
 from __future__ import annotations
 
@@ -114,37 +114,3 @@ class ListSink:
 
     def reset_dedupe(self) -> None:
         pass
-
-
-def make_stream(name: str, bucket: str) -> None:
-    import boto3
-
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.create_bucket(Bucket=bucket)
-    firehose = boto3.client("firehose", region_name="us-east-1")
-    firehose.create_delivery_stream(
-        DeliveryStreamName=name,
-        DeliveryStreamType="DirectPut",
-        ExtendedS3DestinationConfiguration={
-            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
-            "BucketARN": f"arn:aws:s3:::{bucket}",
-            "Prefix": "raw/",
-        },
-    )
-
-
-def read_back(bucket: str) -> list[dict[str, object]]:
-    """Firehose concatenates the records of a batch into one object; split them back."""
-    import boto3
-
-    s3 = boto3.client("s3", region_name="us-east-1")
-    decoder = json.JSONDecoder()
-    out: list[dict[str, object]] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for obj in page.get("Contents", []):
-            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read().decode("utf-8")
-            pos = 0
-            while pos < len(body):
-                item, pos = decoder.raw_decode(body, pos)
-                out.append(item)
-    return out

@@ -8,14 +8,18 @@ with registry access run plain ``terraform init``.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
+import tarfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support import commands
 from tests.support.paths import REPO_ROOT
 
 TERRAFORM_DIR = REPO_ROOT / "terraform"
@@ -61,6 +65,82 @@ def write_cli_config(directory: Path) -> Path:
     return path
 
 
+MOTO_REGION = "us-east-1"
+MOTO_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": MOTO_REGION}
+# The environment terraform runs with against the moto server: dummy credentials, no instance metadata, and no
+# profile of the machine running the tests.
+MOTO_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": MOTO_REGION,
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_PROFILE": "",
+}
+# Every service the root module calls; the override points each at the moto server.
+ROOT_ENDPOINT_SERVICES = (
+    "cloudwatch",  # the monitoring module's alarms and dashboard
+    "cognitoidentity",
+    "cognitoidp",
+    "ec2",
+    "es",
+    "firehose",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "opensearch",
+    "s3",
+    "secretsmanager",
+    "sns",  # the alarm topic
+    "ssm",
+    "sts",
+)
+
+
+def copy_root(work: Path) -> Path:
+    """A private copy of terraform/ under work, without local state, variable files, backend or .terraform."""
+    root = work / "terraform"
+    shutil.copytree(
+        TERRAFORM_DIR, root, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfvars", "backend.tf")
+    )
+    return root
+
+
+def moto_root(endpoint: str, work: Path) -> Terraform:
+    """The unchanged root module, copied under work with its provider pointed at the moto server, initialised
+    from the mirror (the committed lock file must already be right)."""
+    root = copy_root(work)
+    (root / "moto_override.tf").write_text(moto_provider_override(endpoint, ROOT_ENDPOINT_SERVICES), encoding="utf-8")
+    tf = Terraform(root, write_cli_config(work / "cli"), MOTO_ENV)
+    tf.run(["init", "-no-color", "-input=false", "-lockfile=readonly"])
+    return tf
+
+
+def placeholder_lambda_zip(path: Path) -> Path:
+    """A minimal package with the handler module path, used until `make build` has produced the zip."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("transform/__init__.py", "")
+        archive.writestr(
+            "transform/handler.py",
+            "def lambda_handler(event, context):\n"
+            '    return {"records": [{"recordId": r["recordId"], "result": "Ok", "data": r["data"]} '
+            'for r in event["records"]]}\n',
+        )
+    return path
+
+
+def placeholder_bundle(path: Path) -> Path:
+    """A minimal bundle with an install.sh, used until `make build` has produced the real one."""
+    script = b"#!/bin/bash\necho placeholder bundle\n"
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo("install.sh")
+        info.size = len(script)
+        info.mode = 0o755
+        archive.addfile(info, io.BytesIO(script))
+    return path
+
+
 def moto_provider_override(endpoint: str, services: Sequence[str]) -> str:
     """An ``aws`` provider block (for an ``*_override.tf`` file) pointing every listed service at the moto server."""
     endpoints = "\n".join(f'    {service:<14} = "{endpoint}"' for service in services)
@@ -78,13 +158,6 @@ provider "aws" {{
   }}
 }}
 """
-
-
-@dataclass(frozen=True)
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 @dataclass(frozen=True)
@@ -110,26 +183,21 @@ class Terraform:
             env.update(self.extra_env)
         return env
 
-    def run(self, args: Sequence[str], *, ok: Sequence[int] = (0,), timeout: float = 900) -> Result:
+    def run(
+        self, args: Sequence[str], *, ok: Sequence[int] = (0,), timeout: float = 900
+    ) -> subprocess.CompletedProcess[str]:
         binary = terraform_binary()
         if binary is None:
             raise TerraformError("terraform CLI not found on PATH")
-        proc = subprocess.run(
-            [binary, f"-chdir={self.workdir}", *args],
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        proc = commands.run([binary, f"-chdir={self.workdir}", *args], env=self.env(), timeout=timeout)
         if proc.returncode not in ok:
             raise TerraformError(
                 f"terraform {' '.join(args)} exited {proc.returncode} in {self.workdir}\n"
                 f"--- stdout ---\n{proc.stdout[-20000:]}\n--- stderr ---\n{proc.stderr[-20000:]}"
             )
-        return Result(proc.returncode, proc.stdout, proc.stderr)
+        return proc
 
-    def init(self, *, backend: bool = True) -> Result:
+    def init(self, *, backend: bool = True) -> subprocess.CompletedProcess[str]:
         args = ["init", "-no-color", "-input=false"]
         if not backend:
             args.append("-backend=false")

@@ -1,1 +1,1 @@
-../lambda/versions.tf
+../versions.tf

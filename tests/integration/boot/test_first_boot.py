@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import threading
@@ -44,21 +43,22 @@ import requests
 from botocore.exceptions import ClientError
 
 from tests.support import nspawn
+from tests.support.commands import run
 from tests.support.fake_x import Connection, FakeX, serve
 from tests.support.ingester import stream_message, tweet_id
 from tests.support.paths import REPO_ROOT
 from tests.support.terraform import (
     MODULES_DIR,
+    MOTO_CREDENTIALS,
     Terraform,
     moto_provider_override,
     write_cli_config,
 )
+from tests.support.terraform import MOTO_REGION as REGION
 from tests.support.terraform import unavailable_reason as terraform_unavailable
 
 pytestmark = [pytest.mark.boot, pytest.mark.terraform, pytest.mark.moto_server, pytest.mark.slow]
 
-REGION = "us-east-1"
-CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": REGION}
 SERVICE = "tweet-ingester"
 STREAM = "tweet-sentiment-boot"
 DESTINATION_BUCKET = "tweet-sentiment-boot-delivered"
@@ -106,7 +106,7 @@ class Machine:
         return f"Machine(root={self.container.root}, passed={sorted(self.passed)})"
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, **CREDENTIALS)
+        return boto3.client(service, endpoint_url=self.endpoint, **MOTO_CREDENTIALS)
 
     def require(self, *tests: str) -> None:
         missing = [t for t in tests if t not in self.passed]
@@ -180,13 +180,7 @@ def host_bundle(tmp: Path) -> Path:
         if manifest.get("platform") == "any" and sources and current:
             return dist
     out = tmp / "ingester-bundle.tar.gz"
-    subprocess.run(
-        [sys.executable, "scripts/build_ingester_bundle.py", "--output", str(out)],
-        cwd=REPO_ROOT,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    run([sys.executable, "scripts/build_ingester_bundle.py", "--output", str(out)], timeout=600, check=True)
     return out
 
 
@@ -194,7 +188,7 @@ def prepare_account(endpoint: str) -> dict[str, str]:
     """What the root module would create around the ingester module: buckets, the stream, the instance profile."""
 
     def client(service: str) -> Any:
-        return boto3.client(service, endpoint_url=endpoint, **CREDENTIALS)
+        return boto3.client(service, endpoint_url=endpoint, **MOTO_CREDENTIALS)
 
     s3 = client("s3")
     s3.create_bucket(Bucket=ARTIFACTS_BUCKET)
@@ -287,7 +281,7 @@ output "aws_region" {{
     tf.init()
     tf.run(["apply", "-auto-approve", "-no-color", "-input=false"])
     instance_id = json.loads(tf.run(["output", "-json"]).stdout)["instance_id"]["value"]
-    ec2 = boto3.client("ec2", endpoint_url=endpoint, **CREDENTIALS)
+    ec2 = boto3.client("ec2", endpoint_url=endpoint, **MOTO_CREDENTIALS)
     raw = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")["UserData"]["Value"]
     return base64.b64decode(raw).decode()
 
@@ -330,7 +324,7 @@ def machine(
     user_data = apply_module(moto_server, work, bundle, account)
     # Terraform creates no token parameter (the operator puts it with make x-token): the service starts as on
     # a fresh deploy, without a token.
-    ssm = boto3.client("ssm", endpoint_url=moto_server, **CREDENTIALS)
+    ssm = boto3.client("ssm", endpoint_url=moto_server, **MOTO_CREDENTIALS)
     with pytest.raises(ClientError, match="ParameterNotFound"):
         ssm.get_parameter(Name=TOKEN_PARAMETER)
     timings["terraform apply of the module (moto)"] = time.monotonic() - start
@@ -423,16 +417,12 @@ def test_token_put_after_start_is_read_within_a_minute(machine: Machine) -> None
     assert status["ActiveState"] == "active" and status["SubState"] == "running", f"{status}\n{machine.diagnostics()}"
     assert machine.fake.stream_attempts == 0
     # When the operator puts the token with the tool the README gives (make x-token: stdin, the stack's key)
-    put = subprocess.run(
+    put = run(
         [sys.executable, "-m", "scripts.x_token", "--tf-dir", str(machine.tf_dir)],
         input=TOKEN + "\n",
-        cwd=REPO_ROOT,
         env={**os.environ, "AWS_ENDPOINT_URL": machine.endpoint, "AWS_ACCESS_KEY_ID": "testing",
              "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"},
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )  # fmt: skip
     assert put.returncode == 0, put.stdout + put.stderr
     assert TOKEN not in put.stdout + put.stderr

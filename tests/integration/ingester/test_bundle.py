@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ingester import make_stream, read_back, tweet_id, write_replay
+from tests.support.firehose import make_stream, read_back
+from tests.support.ingester import tweet_id, write_replay
 from tests.support.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.slow]

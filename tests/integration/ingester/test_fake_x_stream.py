@@ -194,7 +194,7 @@ def test_cli_rules_and_check(
     tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from ingester.cli import main
-    from tests.support.ingester import make_stream
+    from tests.support.firehose import make_stream
 
     make_stream("tweets", "tweets-raw")
     fake = FakeX(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -12,25 +13,31 @@ import pytest
 from ingester.app import run
 from ingester.checks import check_firehose
 from ingester.config import Settings
-from tests.support.ingester import make_stream, read_back, tweet_id, write_replay
+from tests.support.firehose import make_stream, read_back
+from tests.support.ingester import tweet_id, write_replay
 
 pytestmark = pytest.mark.moto_server
+
+
+def replay_settings(tmp_path: Path, stream: str, tweets: int, **overrides: Any) -> Settings:
+    """The ingester replaying ``tweets`` generated tweets into ``stream``, its state under tmp_path."""
+    replay = write_replay(tmp_path / "tweets.jsonl", tweets)
+    return Settings(
+        source="replay",
+        replay_file=replay,
+        delivery_stream=stream,
+        aws_region="us-east-1",
+        state_dir=tmp_path / "state",
+        **overrides,
+    )
 
 
 def test_replay_lands_every_tweet_in_s3(moto_endpoint: str, tmp_path: Path) -> None:
     # Given a delivery stream with an S3 destination in the emulator
     make_stream("tweets", "tweets-raw")
-    replay = write_replay(tmp_path / "tweets.jsonl", 1500)
-    settings = Settings(
-        source="replay",
-        replay_file=replay,
-        delivery_stream="tweets",
-        aws_region="us-east-1",
-        state_dir=tmp_path / "state",
-        # Longer than the run: only full batches and the end-of-input flush make calls. With 50 ms a loaded
-        # machine's reader (about 90 us a line here) can fall behind and flush a part batch on age (a 4th call).
-        linger_ms=60_000,
-    )
+    # A linger longer than the run: only full batches and the end-of-input flush make calls (with 50 ms a
+    # loaded machine's reader can fall behind and flush a part batch on age, a 4th call).
+    settings = replay_settings(tmp_path, "tweets", 1500, linger_ms=60_000)
     assert check_firehose(settings)[1] is True
     # When the ingester replays the file through boto3 (AWS_ENDPOINT_URL points at moto)
     assert run(settings) == 0
@@ -47,17 +54,7 @@ def test_missing_stream_is_spooled_then_delivered_when_it_exists(moto_endpoint: 
     # Given no delivery stream yet: the ingester spools what it reads and exits on stop with it on disk
     import threading
 
-    replay = write_replay(tmp_path / "tweets.jsonl", 50)
-    settings = Settings(
-        source="replay",
-        replay_file=replay,
-        delivery_stream="late",
-        aws_region="us-east-1",
-        state_dir=tmp_path / "state",
-        linger_ms=20,
-        spool_after_s=0.2,
-        max_backoff_s=0.2,
-    )
+    settings = replay_settings(tmp_path, "late", 50, linger_ms=20, spool_after_s=0.2, max_backoff_s=0.2)
     stop = threading.Event()
     codes: list[int] = []
     thread = threading.Thread(target=lambda: codes.append(run(settings, stop_event=stop)))
@@ -82,16 +79,8 @@ def test_missing_stream_is_spooled_then_delivered_when_it_exists(moto_endpoint: 
 
 def test_cloudwatch_metrics_are_published(moto_endpoint: str, tmp_path: Path) -> None:
     make_stream("tweets", "tweets-raw")
-    replay = write_replay(tmp_path / "tweets.jsonl", 40)
-    settings = Settings(
-        source="replay",
-        replay_file=replay,
-        delivery_stream="tweets",
-        aws_region="us-east-1",
-        state_dir=tmp_path / "state",
-        linger_ms=20,
-        cloudwatch_metrics=True,
-        metrics_namespace="Test/Ingester",
+    settings = replay_settings(
+        tmp_path, "tweets", 40, linger_ms=20, cloudwatch_metrics=True, metrics_namespace="Test/Ingester"
     )
     assert run(settings) == 0
     cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ingester import make_stream, read_back, write_replay
+from tests.support.firehose import make_stream, read_back
+from tests.support.ingester import write_replay
 from tests.support.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.moto_server, pytest.mark.slow]

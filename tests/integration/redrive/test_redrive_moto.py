@@ -14,13 +14,14 @@ import boto3
 import pytest
 
 from scripts import redrive
-from tests.integration.redrive.builders import (
+from tests.support.firehose import (
     document,
     envelope,
     failed_object,
+    make_stream,
     opensearch_failed_line,
     processing_failed_line,
-    split_concatenated,
+    read_back,
 )
 
 pytestmark = pytest.mark.moto_server
@@ -35,18 +36,8 @@ UNRELATED = "some/other/object.json"
 @pytest.fixture
 def aws(moto_endpoint: str) -> dict[str, Any]:
     s3 = boto3.client("s3", region_name="us-east-1")
-    firehose = boto3.client("firehose", region_name="us-east-1")
     s3.create_bucket(Bucket=BACKUP)
-    s3.create_bucket(Bucket=DELIVERED)
-    firehose.create_delivery_stream(
-        DeliveryStreamName=STREAM,
-        DeliveryStreamType="DirectPut",
-        ExtendedS3DestinationConfiguration={
-            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
-            "BucketARN": f"arn:aws:s3:::{DELIVERED}",
-            "Prefix": "out/",
-        },
-    )
+    make_stream(STREAM, DELIVERED)
     envelopes_a = [envelope(i) for i in range(620)]  # more than one PutRecordBatch (500 max)
     envelopes_b = [envelope(1000 + i) for i in range(3)]
     documents_c = [document(i) for i in range(5)]
@@ -70,13 +61,6 @@ def keys(s3: Any, bucket: str) -> set[str]:
     return {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
 
 
-def delivered(s3: Any) -> list[Any]:
-    out = []
-    for key in sorted(keys(s3, DELIVERED)):
-        out += split_concatenated(s3.get_object(Bucket=DELIVERED, Key=key)["Body"].read())
-    return out
-
-
 def canonical(items: list[Any]) -> Counter[str]:
     return Counter(json.dumps(x, sort_keys=True) for x in items)
 
@@ -87,8 +71,8 @@ def test_redrive_puts_every_record_exactly_once_and_moves_the_objects(aws: dict[
     code = run()
     out = capsys.readouterr().out
     # Then every recoverable record is in the stream exactly once, as-is (envelopes and documents alike)
-    assert canonical(delivered(s3)) == canonical([json.loads(d) for d in aws["expected"]])
-    assert len(delivered(s3)) == 628
+    assert canonical(read_back(DELIVERED)) == canonical([json.loads(d) for d in aws["expected"]])
+    assert len(read_back(DELIVERED)) == 628
     # and objects whose records all went through moved under redriven/ (copy + delete)
     assert keys(s3, BACKUP) == {KEY_B, UNRELATED, f"redriven/{KEY_A}", f"redriven/{KEY_C}"}
     moved = s3.get_object(Bucket=BACKUP, Key=f"redriven/{KEY_C}")["Body"].read()
@@ -142,7 +126,7 @@ def test_only_one_source_and_include_non_json(aws: dict[str, Any], capsys) -> No
     s3 = aws["s3"]
     assert run("--only", "opensearch-failed") == 0
     assert keys(s3, BACKUP) == {KEY_A, KEY_B, UNRELATED, f"redriven/{KEY_C}"}
-    assert len(delivered(s3)) == 5
+    assert len(read_back(DELIVERED)) == 5
     capsys.readouterr()
 
     assert run("--only", "processing-failed", "--include-non-json") == 0
@@ -166,4 +150,4 @@ def test_explicit_prefix_replaces_the_defaults(aws: dict[str, Any], capsys) -> N
     assert run("--prefix", "AmazonOpenSearchService_failed/") == 0
     assert "redriven/AmazonOpenSearchService_failed/x" in keys(s3, BACKUP)
     assert {KEY_A, KEY_B, KEY_C} <= keys(s3, BACKUP)
-    assert len(delivered(s3)) == 5
+    assert len(read_back(DELIVERED)) == 5

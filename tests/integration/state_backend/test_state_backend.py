@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from scripts import state_backend
+from tests.support.commands import make_dry_run, needs_make
 from tests.support.terraform import Terraform, unavailable_reason, write_cli_config
 
 pytestmark = [pytest.mark.moto_server]
@@ -141,23 +142,9 @@ def test_terraform_stores_and_locks_its_state_in_the_bucket(moto_endpoint: str, 
     assert "Error acquiring the state lock" in held.stderr
 
 
+@needs_make
 def test_make_state_backend_creates_then_migrates() -> None:
-    import shutil
-    import subprocess
-
-    from tests.support.paths import REPO_ROOT
-
-    if shutil.which("make") is None:
-        pytest.skip("make not installed")
-    proc = subprocess.run(
-        ["make", "-n", "--no-print-directory", "state-backend", "STATE_REGION=eu-west-1", "STATE_BUCKET=team-state"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    lines = proc.stdout.replace("\\\n", " ").splitlines()
+    lines = make_dry_run("state-backend", "STATE_REGION=eu-west-1", "STATE_BUCKET=team-state")
     create = next(i for i, line in enumerate(lines) if "-m scripts.state_backend" in line)
     assert "--tf-dir terraform --region eu-west-1" in lines[create] and "--bucket team-state" in lines[create]
     assert lines[-1].endswith("-chdir=terraform init -migrate-state")

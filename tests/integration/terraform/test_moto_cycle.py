@@ -10,15 +10,11 @@ Gaps in moto itself are closed in tests/support/moto_server.py.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tarfile
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +24,7 @@ import boto3
 import pytest
 import requests
 
+from tests.support.commands import run
 from tests.support.iam_lint import (
     PARLIAMENT_ALLOW,
     is_suppressed,
@@ -38,38 +35,19 @@ from tests.support.iam_lint import (
     run_parliament,
     unknown_policy_attributes,
 )
+from tests.support.paths import REPO_ROOT
 from tests.support.terraform import (
-    REPO_ROOT,
-    TERRAFORM_DIR,
+    MOTO_CREDENTIALS,
     Terraform,
-    moto_provider_override,
+    moto_root,
+    placeholder_bundle,
+    placeholder_lambda_zip,
     unavailable_reason,
-    write_cli_config,
 )
+from tests.support.terraform import MOTO_REGION as REGION
 
 pytestmark = [pytest.mark.terraform, pytest.mark.moto_server, pytest.mark.slow]
 
-REGION = "us-east-1"
-CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": REGION}
-# Every service the stack calls; the override points each at the moto server.
-ENDPOINT_SERVICES = (
-    "cloudwatch",  # the monitoring module's alarms and dashboard
-    "cognitoidentity",
-    "cognitoidp",
-    "ec2",
-    "es",
-    "firehose",
-    "iam",
-    "kms",
-    "lambda",
-    "logs",
-    "opensearch",
-    "s3",
-    "secretsmanager",
-    "sns",  # the alarm topic
-    "ssm",
-    "sts",
-)
 CONTRACT_OUTPUTS = {
     "opensearch_endpoint",
     "dashboards_url",
@@ -113,30 +91,6 @@ STAR_RESOURCE_ACTIONS = {
 DUMMY_TOKEN = "AAAAAAAAAAAAAAAAAAAAAMotoCycle%2Bdummy%3Dbearer0123456789abcdef"
 
 
-def placeholder_lambda_zip(path: Path) -> Path:
-    """A minimal package with the handler module path, used until `make build` has produced the zip."""
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("transform/__init__.py", "")
-        archive.writestr(
-            "transform/handler.py",
-            "def lambda_handler(event, context):\n"
-            '    return {"records": [{"recordId": r["recordId"], "result": "Ok", "data": r["data"]} '
-            'for r in event["records"]]}\n',
-        )
-    return path
-
-
-def placeholder_bundle(path: Path) -> Path:
-    """A minimal bundle with an install.sh, used until `make build` has produced the real one."""
-    script = b"#!/bin/bash\necho placeholder bundle\n"
-    with tarfile.open(path, "w:gz") as archive:
-        info = tarfile.TarInfo("install.sh")
-        info.size = len(script)
-        info.mode = 0o755
-        archive.addfile(info, io.BytesIO(script))
-    return path
-
-
 @dataclass
 class Stack:
     tf: Terraform
@@ -150,7 +104,7 @@ class Stack:
 
     def client(self, service: str) -> Any:
         if service not in self.clients:
-            self.clients[service] = boto3.client(service, endpoint_url=self.endpoint, **CREDENTIALS)
+            self.clients[service] = boto3.client(service, endpoint_url=self.endpoint, **MOTO_CREDENTIALS)
         return self.clients[service]
 
     def out(self, name: str) -> Any:
@@ -165,11 +119,8 @@ def stack(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     # Given an empty emulated account
     requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
     work = tmp_path_factory.mktemp("tf-moto-cycle")
-    root = work / "terraform"
-    shutil.copytree(
-        TERRAFORM_DIR, root, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "terraform.tfvars", "backend.tf")
-    )
-    (root / "moto_override.tf").write_text(moto_provider_override(moto_server, ENDPOINT_SERVICES), encoding="utf-8")
+    # When the stack is initialised from the mirror
+    tf = moto_root(moto_server, work)
     lambda_zip = REPO_ROOT / "dist" / "transform.zip"
     bundle = REPO_ROOT / "dist" / "ingester-bundle.tar.gz"
     missing = [str(p.relative_to(REPO_ROOT)) for p in (lambda_zip, bundle) if not p.is_file()]
@@ -191,18 +142,7 @@ def stack(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         # Required for a public domain (make deploy fills in the deployer's IP); a documentation address here.
         "dashboards_allowed_cidrs": [ALLOWED_CIDR],
     }
-    (root / "moto.auto.tfvars.json").write_text(json.dumps(tfvars), encoding="utf-8")
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_PROFILE": "",
-    }
-    tf = Terraform(root, write_cli_config(work / "cli"), env)
-    # When the stack is initialised from the mirror (the committed lock file must already be right)
-    tf.run(["init", "-no-color", "-input=false", "-lockfile=readonly"])
+    (tf.workdir / "moto.auto.tfvars.json").write_text(json.dumps(tfvars), encoding="utf-8")
     # and planned into a file, which is what gets applied (so the plan the IAM lint reads is the one deployed)
     tf.run(["plan", "-out=stack.tfplan", "-no-color", "-input=false"])
     plan = json.loads(tf.run(["show", "-json", "stack.tfplan"]).stdout)
@@ -554,15 +494,11 @@ def x_token_tool(stack: Stack, *args: str, stdin: str = "") -> subprocess.Comple
     }
     env.pop("AWS_REGION", None)  # the region must come from the Terraform output
     env.pop("AWS_PROFILE", None)  # the fixture's empty AWS_PROFILE is a profile botocore cannot find
-    return subprocess.run(
+    return run(
         [sys.executable, "-m", "scripts.x_token", "--tf-dir", str(stack.tf.workdir), *args],
         input=stdin,
-        capture_output=True,
-        text=True,
         env=env,
-        cwd=REPO_ROOT,
         timeout=120,
-        check=False,
     )
 
 

@@ -7,7 +7,6 @@ emulated account that lacks something a real account may lack, and checks terraf
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,18 +14,13 @@ import boto3
 import pytest
 import requests
 
-from tests.integration.terraform.test_moto_cycle import (
-    CREDENTIALS,
-    ENDPOINT_SERVICES,
+from tests.support.terraform import (
+    MOTO_CREDENTIALS,
+    Terraform,
+    moto_root,
     placeholder_bundle,
     placeholder_lambda_zip,
-)
-from tests.support.terraform import (
-    TERRAFORM_DIR,
-    Terraform,
-    moto_provider_override,
     unavailable_reason,
-    write_cli_config,
 )
 
 pytestmark = [pytest.mark.terraform, pytest.mark.moto_server, pytest.mark.slow]
@@ -37,16 +31,7 @@ def root(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     reason = unavailable_reason()
     if reason:
         pytest.skip(reason)
-    work = tmp_path_factory.mktemp("tf-preconditions")
-    copy = work / "terraform"
-    shutil.copytree(
-        TERRAFORM_DIR, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfvars", "backend.tf")
-    )
-    (copy / "moto_override.tf").write_text(moto_provider_override(moto_server, ENDPOINT_SERVICES), encoding="utf-8")
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
-    tf = Terraform(copy, write_cli_config(work / "cli"), env)
-    tf.run(["init", "-no-color", "-input=false", "-lockfile=readonly"])
-    yield tf
+    yield moto_root(moto_server, tmp_path_factory.mktemp("tf-preconditions"))
 
 
 def plan(tf: Terraform, moto_server: str, **tfvars: Any) -> str:
@@ -65,7 +50,7 @@ def plan(tf: Terraform, moto_server: str, **tfvars: Any) -> str:
 
 def reset(moto_server: str) -> Any:
     requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
-    return boto3.client("ec2", endpoint_url=moto_server, **CREDENTIALS)
+    return boto3.client("ec2", endpoint_url=moto_server, **MOTO_CREDENTIALS)
 
 
 def test_no_default_vpc_and_no_subnet_names_the_setting(root: Terraform, moto_server: str) -> None:

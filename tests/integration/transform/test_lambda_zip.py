@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from scripts import build_lambda
+from tests.support.commands import run
 from tests.support.paths import EVENTS_DIR, REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -93,15 +93,8 @@ def test_handler_runs_from_the_unpacked_zip_alone(built_zip: Path, tmp_path: Pat
         archive.extractall(root)
     env = {"SENTIMENT_BACKEND": "vader", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
     # When the handler runs there on the sample event
-    proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", ISOLATED_RUN, str(root), str(EVENTS_DIR / "firehose_basic.json")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    argv = [sys.executable, "-I", "-S", "-c", ISOLATED_RUN, str(root), str(EVENTS_DIR / "firehose_basic.json")]
+    proc = run(argv, cwd=tmp_path, env=env, timeout=120)
     # Then every record is transformed, with VADER (and no requests, boto3 or jsonschema) found in the zip
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.splitlines()[-1])
@@ -119,14 +112,7 @@ def test_lambda_cold_start_from_the_zip_with_comprehend_default_needs_no_boto3_t
         "import sys; sys.path.insert(0, sys.argv[1]); import transform.handler as h; "
         "print('boto3' in sys.modules, 'botocore' in sys.modules)"
     )
-    proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", code, str(root)],
-        env={"PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = run([sys.executable, "-I", "-S", "-c", code, str(root)], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "False"]
 

@@ -6,11 +6,7 @@ from typing import Any
 
 import pytest
 
-# echo_handler and make_doc are imported here too so that test_firehose.py and test_delivery.py, which another
-# branch edits this round, keep importing them from this conftest until they switch to tests.support.demo.
-from tests.support.demo import echo_handler, make_doc
-
-__all__ = ["echo_handler", "make_doc"]
+from tests.support.demo import make_doc
 
 
 @pytest.fixture

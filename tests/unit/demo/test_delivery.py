@@ -15,7 +15,7 @@ from scripts.demo.delivery import DemoStats, StoreTarget
 from scripts.demo.failed import FailedWriter
 from scripts.demo.firehose import BatchOutcome, BufferedRecord, FailedRecord
 from scripts.demo.store import SQLiteStore
-from tests.unit.demo.conftest import make_doc
+from tests.support.demo import make_doc
 
 
 def test_failed_writer_uses_the_firehose_s3_layout(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from scripts.demo.firehose import BatchOutcome, LocalFirehose, check_response, describe_failure
-from tests.unit.demo.conftest import echo_handler
+from tests.support.demo import echo_handler
 
 KIB = 1024
 
@@ -47,6 +47,14 @@ def firehose(target: Collect, handler: Any = echo_handler, **kwargs: Any) -> Loc
     return LocalFirehose(handler, target, **kwargs)
 
 
+def five_buffered(target: Collect) -> tuple[LocalFirehose, FakeClock]:
+    """Five records put into a stream that buffers for 1 s, on a clock the test moves."""
+    clock = FakeClock()
+    fh = firehose(target, clock=clock, buffer_interval_s=1.0)
+    fh.put_record_batch(DeliveryStreamName="demo", Records=records(0, 5))
+    return fh, clock
+
+
 def test_put_record_batch_answers_like_boto3() -> None:
     target = Collect()
     fh = firehose(target)
@@ -76,10 +84,8 @@ def test_buffer_flushes_when_it_reaches_the_size_hint() -> None:
 
 
 def test_buffer_flushes_when_its_oldest_record_reaches_the_interval() -> None:
-    clock = FakeClock()
     target = Collect()
-    fh = firehose(target, clock=clock, buffer_interval_s=1.0)
-    fh.put_record_batch(DeliveryStreamName="demo", Records=records(0, 5))
+    fh, clock = five_buffered(target)
     clock.now += 0.5
     assert fh.flush_if_due() is False
     assert target.outcomes == []
@@ -117,10 +123,8 @@ class FailingOnce(Collect):
 
 def test_a_failed_delivery_keeps_the_batch_buffered_and_retries_it() -> None:
     # Given records the caller was told were accepted, and a destination that fails once
-    clock = FakeClock()
     target = FailingOnce()
-    fh = firehose(target, clock=clock, buffer_interval_s=1.0)
-    fh.put_record_batch(DeliveryStreamName="demo", Records=records(0, 5))
+    fh, clock = five_buffered(target)
     clock.now += 1.1
     # When the delivery fails, the batch is back in the buffer, not lost, and not retried at once
     with pytest.raises(OSError):

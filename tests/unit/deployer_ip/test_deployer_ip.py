@@ -9,18 +9,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scripts import deployer_ip
+from tests.support.commands import make_dry_run, needs_make
+from tests.support.commands import run as run_command
+from tests.support.net import QuietHandler
 from tests.support.paths import REPO_ROOT
 from tests.support.terraform import TERRAFORM_DIR
 
@@ -42,17 +44,10 @@ class Lookup:
 def lookup() -> Iterator[Lookup]:
     state = Lookup(url="")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             state.requests.append(self.path)
-            data = state.body.encode()
-            self.send_response(state.status)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+            self.reply(state.status, state.body.encode())
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/"
@@ -88,22 +83,29 @@ def terraform_stub(tmp_path: Path) -> Path:
     return stub
 
 
-def run_wrapper(tmp_path: Path, lookup_url: str, tf_args: list[str], env: dict[str, str] | None = None) -> Run:
-    stub = terraform_stub(tmp_path)
+def record(tmp_path: Path, argv: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run argv from the repository root without this shell's TF_VAR_ values; the stub records what it was given."""
     calls = tmp_path / "calls.jsonl"
     calls.unlink(missing_ok=True)
     base = {k: v for k, v in os.environ.items() if not k.startswith("TF_VAR_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "scripts.deployer_ip", "--checkip-url", lookup_url, "--", str(stub), *tf_args],
-        cwd=REPO_ROOT,
-        env={**base, "CALLS": str(calls), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = run_command(argv, env={**base, "CALLS": str(calls), **(env or {})})
     recorded = [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
     return Run(proc.returncode, proc.stderr, recorded)
+
+
+def run_wrapper(tmp_path: Path, lookup_url: str, tf_args: list[str], env: dict[str, str] | None = None) -> Run:
+    stub = terraform_stub(tmp_path)
+    argv = [sys.executable, "-m", "scripts.deployer_ip", "--checkip-url", lookup_url, "--", str(stub), *tf_args]
+    return record(tmp_path, argv, env)
+
+
+def make_destroy(tmp_path: Path, checkip_url: str, *args: str) -> tuple[Run, Path]:
+    """The real `make destroy` with the stub as terraform on an empty TF_DIR; (what happened, that TF_DIR)."""
+    stub = terraform_stub(tmp_path)
+    tf_dir = tmp_path / "tf"
+    tf_dir.mkdir()
+    argv = ["make", "--no-print-directory", "destroy", f"TF={stub}", f"TF_DIR={tf_dir}", f"CHECKIP_URL={checkip_url}"]
+    return record(tmp_path, [*argv, *args]), tf_dir
 
 
 @pytest.fixture
@@ -220,22 +222,13 @@ def test_var_file_paths_are_relative_to_chdir(tmp_path: Path) -> None:
 
 # --- the make targets ---------------------------------------------------------------------------------------------
 
-needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
-
 
 @needs_make
 @pytest.mark.parametrize("target", ["plan", "deploy", "destroy"])
 def test_make_targets_run_terraform_through_the_wrapper(target: str) -> None:
-    proc = subprocess.run(
-        ["make", "-n", "--no-print-directory", target, "TFVARS=prod.tfvars", "CHECKIP_URL=http://127.0.0.1:1/"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    lines = make_dry_run(target, "TFVARS=prod.tfvars", "CHECKIP_URL=http://127.0.0.1:1/")
     verb = {"plan": "plan", "deploy": "apply", "destroy": "destroy"}[target]
-    (line,) = [line for line in proc.stdout.splitlines() if f" {verb} -input=false" in line]
+    (line,) = [line for line in lines if f" {verb} -input=false" in line]
     wrapper = "-m scripts.deployer_ip --checkip-url http://127.0.0.1:1/ -- terraform -chdir=terraform"
     assert wrapper in line, line
     assert f"-var-file={REPO_ROOT}/prod.tfvars" in line
@@ -244,23 +237,9 @@ def test_make_targets_run_terraform_through_the_wrapper(target: str) -> None:
 @needs_make
 def test_make_destroy_passes_the_looked_up_ip_to_terraform(tmp_path: Path, lookup: Lookup) -> None:
     # destroy needs no build, so the real make target runs here end to end with a stub terraform.
-    stub = terraform_stub(tmp_path)
-    calls = tmp_path / "calls.jsonl"
-    tf_dir = tmp_path / "tf"
-    tf_dir.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_VAR_")}
-    proc = subprocess.run(
-        ["make", "--no-print-directory", "destroy", f"TF={stub}", f"TF_DIR={tf_dir}", f"CHECKIP_URL={lookup.url}",
-         "AUTO_APPROVE=1"],
-        cwd=REPO_ROOT,
-        env={**env, "CALLS": str(calls)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    init, destroy = [json.loads(line) for line in calls.read_text().splitlines()]
+    result, tf_dir = make_destroy(tmp_path, lookup.url, "AUTO_APPROVE=1")
+    assert result.returncode == 0, result.stderr
+    init, destroy = result.calls
     assert init["argv"][1] == "init" and init["cidrs"] is None  # init evaluates no variables
     assert destroy["argv"] == [f"-chdir={tf_dir}", "destroy", "-input=false", "-auto-approve"]
     assert destroy["cidrs"] == f'["{PUBLIC_IP}/32"]'
@@ -268,21 +247,7 @@ def test_make_destroy_passes_the_looked_up_ip_to_terraform(tmp_path: Path, looku
 
 @needs_make
 def test_make_stops_before_terraform_when_the_lookup_fails(tmp_path: Path) -> None:
-    stub = terraform_stub(tmp_path)
-    calls = tmp_path / "calls.jsonl"
-    tf_dir = tmp_path / "tf"
-    tf_dir.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_VAR_")}
-    proc = subprocess.run(
-        ["make", "--no-print-directory", "destroy", f"TF={stub}", f"TF_DIR={tf_dir}",
-         "CHECKIP_URL=http://127.0.0.1:9/"],
-        cwd=REPO_ROOT,
-        env={**env, "CALLS": str(calls)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )  # fmt: skip
-    assert proc.returncode != 0
-    assert [json.loads(line)["argv"][1] for line in calls.read_text().splitlines()] == ["init"]
-    assert "dashboards_allowed_cidrs is not set and this machine's public IP is unknown" in proc.stderr
+    result, _ = make_destroy(tmp_path, "http://127.0.0.1:9/")
+    assert result.returncode != 0
+    assert [call["argv"][1] for call in result.calls] == ["init"]
+    assert "dashboards_allowed_cidrs is not set and this machine's public IP is unknown" in result.stderr

@@ -23,8 +23,8 @@ from ingester.firehose.failed_records import (
     processing_failed_line,
     raw_data,
 )
-from tests.integration.redrive.builders import opensearch_failed_line as documented_opensearch_line
-from tests.integration.redrive.builders import processing_failed_line as documented_processing_line
+from tests.support.firehose import opensearch_failed_line as documented_opensearch_line
+from tests.support.firehose import processing_failed_line as documented_processing_line
 
 REPO = Path(__file__).resolve().parents[3]
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:tweets-transform:$LATEST"

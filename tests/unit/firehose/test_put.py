@@ -20,7 +20,7 @@ from ingester.firehose.put import (
     put_once,
     retry_failed,
 )
-from tests.unit.firehose.fakes import ScriptedFirehose
+from tests.support.firehose import ScriptedFirehose
 
 
 def envelope(i: int) -> bytes:

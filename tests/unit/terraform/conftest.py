@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.support.terraform import TERRAFORM_DIR, unavailable_reason, write_cli_config
+from tests.support.terraform import copy_root, unavailable_reason, write_cli_config
 
 
 @pytest.fixture(scope="session")
@@ -17,8 +16,4 @@ def terraform_copy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     if reason:
         pytest.skip(reason)
     work = tmp_path_factory.mktemp("tf-static")
-    root = work / "terraform"
-    shutil.copytree(
-        TERRAFORM_DIR, root, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "terraform.tfvars", "backend.tf")
-    )
-    return root, write_cli_config(work / "cli")
+    return copy_root(work), write_cli_config(work / "cli")

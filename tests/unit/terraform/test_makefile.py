@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.commands import make, make_dry_run, needs_make
 from tests.support.paths import REPO_ROOT
 
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
+pytestmark = needs_make
 
 STUB = """#!/usr/bin/env bash
 # Records its argv (one JSON list per line) and, as terraform, answers `output -raw NAME` from $FAKE_OUTPUTS.
@@ -39,15 +40,7 @@ def run_make(tmp_path: Path, target: str, outputs: dict[str, str]) -> list[list[
         "FAKE_OUTPUTS": json.dumps(outputs),
         "HOME": str(tmp_path),
     }
-    proc = subprocess.run(
-        ["make", "--no-print-directory", target, f"TF={bin_dir / 'terraform'}"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = make(target, f"TF={bin_dir / 'terraform'}", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return [json.loads(line) for line in calls.read_text().splitlines()]
 
@@ -104,15 +97,7 @@ def test_logs_follows_the_journal_through_session_manager(tmp_path: Path) -> Non
 
 
 def test_deploy_builds_applies_then_sets_up_opensearch() -> None:
-    proc = subprocess.run(
-        ["make", "-n", "--no-print-directory", "deploy", "TFVARS=prod.tfvars", "AUTO_APPROVE=1"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    lines = proc.stdout.splitlines()
+    lines = make_dry_run("deploy", "TFVARS=prod.tfvars", "AUTO_APPROVE=1")
 
     def index(fragment: str) -> int:
         return next(i for i, line in enumerate(lines) if fragment in line)
@@ -127,24 +112,7 @@ def test_deploy_builds_applies_then_sets_up_opensearch() -> None:
 
 def dry_run(*args: str) -> list[str]:
     """`make -n` from a fresh state: what the targets would run (nothing is executed)."""
-    proc = subprocess.run(
-        [
-            "make",
-            "-n",
-            "--no-print-directory",
-            "-W",
-            "pyproject.toml",
-            *args,
-            "VENV=/nonexistent/dev",
-            "RUN_VENV=/nonexistent/run",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return proc.stdout.splitlines()
+    return make_dry_run("-W", "pyproject.toml", *args, "VENV=/nonexistent/dev", "RUN_VENV=/nonexistent/run")
 
 
 def test_build_needs_no_virtualenv() -> None:
@@ -186,18 +154,9 @@ def run_with_only(tmp_path: Path, pythons: dict[str, str], *args: str) -> subpro
     for name, body in pythons.items():
         (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
         (bin_dir / name).chmod(0o755)
-    make = shutil.which("make")
-    assert make is not None
-    env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
-    return subprocess.run(
-        [make, "--no-print-directory", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    binary = shutil.which("make")
+    assert binary is not None
+    return make(*args, env={"PATH": str(bin_dir), "HOME": str(tmp_path)}, binary=binary)
 
 
 def test_no_python_311_is_one_clear_line(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from transform.sentiment.vader import VaderBackend
 from transform.settings import ConfigError, Settings
 
 from tests.events import generate
+from tests.support.commands import run
 from tests.support.paths import EVENTS_DIR, REPO_ROOT
 from tests.support.transform import (
     ENVELOPE_VALIDATOR,
@@ -353,17 +354,15 @@ def test_bad_configuration_names_the_variable(env: dict[str, str], names: str) -
         Settings.from_env(env)
 
 
+def run_in_lambda_environment(code: str, backend: str) -> subprocess.CompletedProcess[str]:
+    """Python code in a fresh interpreter that sees only lambda_src and the Lambda's environment."""
+    env = {"PYTHONPATH": str(REPO_ROOT / "lambda_src"), "AWS_LAMBDA_FUNCTION_NAME": "tweets-transform",
+           "SENTIMENT_BACKEND": backend, "PATH": "/usr/bin:/bin"}  # fmt: skip
+    return run([sys.executable, "-c", code], env=env)
+
+
 def test_unknown_backend_fails_the_lambda_cold_start() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", "import transform.handler"],
-        cwd=REPO_ROOT,
-        env={"PYTHONPATH": str(REPO_ROOT / "lambda_src"), "AWS_LAMBDA_FUNCTION_NAME": "tweets-transform",
-             "SENTIMENT_BACKEND": "textblob", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )  # fmt: skip
+    proc = run_in_lambda_environment("import transform.handler", backend="textblob")
     assert proc.returncode != 0
     assert "ConfigError: SENTIMENT_BACKEND='textblob' is not a known backend" in proc.stderr
 
@@ -375,16 +374,7 @@ def test_lambda_logging_is_json_lines_on_stdout() -> None:
         "event = {'invocationId': 'i-1', 'records': [{'recordId': 'r', 'data': '%%%'}]}\n"
         "handler.lambda_handler(event, None)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO_ROOT,
-        env={"PYTHONPATH": str(REPO_ROOT / "lambda_src"), "AWS_LAMBDA_FUNCTION_NAME": "tweets-transform",
-             "SENTIMENT_BACKEND": "vader", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )  # fmt: skip
+    proc = run_in_lambda_environment(code, backend="vader")
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [(line["level"], line["event"]) for line in lines] == [("WARNING", "records_failed"), ("INFO", "invocation")]

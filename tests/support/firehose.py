@@ -1,4 +1,5 @@
-"""Builders for failed-record objects written the way Firehose writes them (GZIP, one JSON object per line)."""
+"""Firehose test doubles: failed-record objects as Firehose writes them (GZIP, one JSON object per line), the
+records they carry, and a scripted client for the component's put and the tools built on it (redrive)."""
 
 from __future__ import annotations
 
@@ -62,4 +63,56 @@ def split_concatenated(blob: bytes) -> list[Any]:
     while pos < len(text):
         obj, pos = decoder.raw_decode(text, pos)
         out.append(obj)
+    return out
+
+
+class ScriptedFirehose:
+    """put_record_batch answers from a script: each call fails the entries whose payload is in ``fail[call]``."""
+
+    def __init__(self, fail: list[set[bytes]]) -> None:
+        self.fail = fail
+        self.calls: list[list[bytes]] = []
+
+    def describe_delivery_stream(self, DeliveryStreamName: str) -> dict[str, Any]:
+        return {"DeliveryStreamDescription": {"DeliveryStreamStatus": "ACTIVE"}}
+
+    def put_record_batch(self, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, Any]:
+        failing = self.fail[len(self.calls)] if len(self.calls) < len(self.fail) else set()
+        self.calls.append([r["Data"] for r in Records])
+        responses = [
+            {"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."}
+            if r["Data"] in failing
+            else {"RecordId": "id"}
+            for r in Records
+        ]
+        return {"FailedPutCount": sum("ErrorCode" in x for x in responses), "RequestResponses": responses}
+
+
+def make_stream(name: str, bucket: str) -> None:
+    """A DirectPut stream in the emulator delivering to a new S3 bucket (moto writes each batch there at once)."""
+    import boto3
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=bucket)
+    firehose = boto3.client("firehose", region_name="us-east-1")
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name,
+        DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+            "BucketARN": f"arn:aws:s3:::{bucket}",
+            "Prefix": "raw/",
+        },
+    )
+
+
+def read_back(bucket: str) -> list[dict[str, object]]:
+    """Firehose concatenates the records of a batch into one object; split them back."""
+    import boto3
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    out: list[dict[str, object]] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            out += split_concatenated(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
     return out

@@ -13,8 +13,7 @@ from moto import mock_aws
 
 from ingester.firehose.put import RetryPolicy
 from scripts import redrive
-from tests.integration.redrive.builders import envelope, failed_object, processing_failed_line
-from tests.unit.firehose.fakes import ScriptedFirehose
+from tests.support.firehose import ScriptedFirehose, envelope, failed_object, processing_failed_line
 
 
 def no_sleep_policy(sleeps: list[float], attempts: int = 4) -> RetryPolicy:
