@@ -23,10 +23,10 @@ from typing import Any, Literal
 
 BackendName = Literal["comprehend", "vader"]
 BACKENDS: tuple[BackendName, ...] = ("comprehend", "vader")
-EnrichmentName = Literal["entities", "key_phrases"]
-ENRICHMENTS: tuple[EnrichmentName, ...] = ("entities", "key_phrases")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_CONCURRENCY = 32
+EnrichmentName = Literal["entities", "key_phrases"]
+ENRICHMENTS: tuple[EnrichmentName, ...] = ("entities", "key_phrases")
 
 
 class ConfigError(ValueError):
