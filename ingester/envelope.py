@@ -17,12 +17,14 @@ ENVELOPE_VERSION = 1
 #: an envelope's ``matching_rules`` tag is the plain tracked term(s), as the envelope contract says.
 RULE_TAG_PREFIX = "tsp:"
 
-#: What the X source asks for (docs/design.md §2.1).
+#: What the X source asks for (docs/design.md §2.1). ``entities`` carries X's named-entity ``annotations`` and
+#: ``context_annotations`` its topics (domain, entity): both free with the post, both kept in the document.
 TWEET_FIELDS = (
     "created_at",
     "lang",
     "author_id",
     "entities",
+    "context_annotations",
     "public_metrics",
     "referenced_tweets",
     "conversation_id",

@@ -112,6 +112,50 @@ HASHTAG_RE = re.compile(r"(?<![\w&])#(\w*[^\W\d_]\w*)")
 MENTION_RE = re.compile(r"(?<![\w@])@(\w{1,15})")
 TCO_RE = re.compile(r"https://t\.co/\w+")
 
+# X's annotations, imitated so the demo shows entities and topics (docs/design.md §2.1): a small gazetteer of names
+# found in the source and foreign texts becomes ``entities.annotations``, and a tweet carrying one of its rule's
+# hashtags gets that rule's ``context_annotations``. Derived from the text alone (no random draws), so adding them
+# left every other byte of the sample as it was. The ids and probabilities are made up, in X's shape.
+# fmt: off
+GAZETTEER: dict[str, tuple[str, float]] = {
+    "Google": ("Organization", 0.88), "Twitter": ("Organization", 0.81), "Dayquil": ("Product", 0.67),
+    "iPhone": ("Product", 0.93), "Christmas": ("Other", 0.72), "Halloween": ("Other", 0.7),
+    "Madrid": ("Place", 0.94), "Lyon": ("Place", 0.9), "Berlin": ("Place", 0.95), "Lisboa": ("Place", 0.91),
+    "東京": ("Place", 0.92), "京都": ("Place", 0.9), "Michael": ("Person", 0.58),
+}
+GAZETTEER_RE = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, GAZETTEER)) + r")(?!\w)")
+TOPIC_ANNOTATIONS: dict[str, tuple[tuple[tuple[str, str], tuple[str, str]], ...]] = {
+    "tech": ((("66", "Interests and Hobbies Category"), ("848920371311001600", "Technology")),
+             (("131", "Unified Twitter Taxonomy"), ("1301560543434153984", "Software development"))),
+    "sports": ((("11", "Sport"), ("711159190043070464", "Basketball")),
+               (("131", "Unified Twitter Taxonomy"), ("847900493514891265", "Sports"))),
+    "music": ((("54", "Musician"), ("1088501256208916480", "Music news")),
+              (("131", "Unified Twitter Taxonomy"), ("847872416688672768", "Music"))),
+    "food": ((("152", "Food"), ("825047692124442624", "Food")),
+             (("131", "Unified Twitter Taxonomy"), ("839543390668673024", "Coffee"))),
+    "travel": ((("65", "Interests and Hobbies Vertical"), ("847888632711061504", "Travel")),),
+    "life": ((("131", "Unified Twitter Taxonomy"), ("1196446161223028736", "Motivation")),),
+}
+# fmt: on
+
+
+def entity_annotations(text: str) -> list[dict[str, Any]]:
+    """``entities.annotations`` for the gazetteer names in ``text`` (start/end inclusive, as X sends them)."""
+    out = []
+    for m in GAZETTEER_RE.finditer(text):
+        kind, probability = GAZETTEER[m.group(1)]
+        out.append({"start": m.start(), "end": m.end() - 1, "probability": probability, "type": kind,
+                    "normalized_text": m.group(1)})  # fmt: skip
+    return out
+
+
+def context_annotations(topic: str, hashtags: Sequence[str]) -> list[dict[str, Any]]:
+    """The rule's topics when the tweet carries one of the rule's hashtags (X annotates only some posts)."""
+    if not {tag.lower() for tag in hashtags} & set(RULES[topic][1]):
+        return []
+    return [{"domain": {"id": d_id, "name": d_name}, "entity": {"id": e_id, "name": e_name}}
+            for (d_id, d_name), (e_id, e_name) in TOPIC_ANNOTATIONS[topic]]  # fmt: skip
+
 
 @dataclass(frozen=True)
 class SourceTweet:
@@ -275,6 +319,9 @@ class Generator:
                     "display_url": display if len(display) <= 30 else display[:29] + "…",
                 }
             )
+        found = entity_annotations(text)
+        if found:
+            entities["annotations"] = found
         if hashtags:
             entities["hashtags"] = hashtags
         if mentions:
@@ -393,6 +440,9 @@ class Generator:
         entities = self._entities(text, url_targets)
         if entities:
             data["entities"] = entities
+        topics = context_annotations(topic, [h["tag"] for h in entities.get("hashtags", [])])
+        if topics:
+            data["context_annotations"] = topics
         if note_text is not None:
             data["note_tweet"] = {"text": note_text, "entities": self._entities(note_text, {})}
         data["public_metrics"] = {

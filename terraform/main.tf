@@ -120,6 +120,7 @@ module "iam" {
   ingester_ssm_parameter_names = [local.x_token_parameter_name]
   ingester_bundle_object_arn   = "${module.artifacts.bucket_arn}/${local.bundle_key}"
   firehose_vpc_delivery        = var.opensearch_vpc != null
+  transform_enrichment_actions = module.lambda.comprehend_enrichment_actions
 }
 
 module "opensearch" {
@@ -161,6 +162,7 @@ module "lambda" {
   reserved_concurrent_executions = var.lambda_reserved_concurrent_executions
   sentiment_backend              = var.sentiment_backend
   comprehend_concurrency         = var.comprehend_concurrency
+  comprehend_enrichments         = var.comprehend_enrichments
   emit_metrics                   = var.transform_emit_metrics || var.monitoring_enabled # the alarms watch them
   metrics_namespace              = var.transform_metrics_namespace
   log_level                      = var.transform_log_level

@@ -286,6 +286,12 @@ variable "comprehend_concurrency" {
   default     = 4
 }
 
+variable "comprehend_enrichments" {
+  description = "Optional Amazon Comprehend enrichments of every tweet, billed like Comprehend sentiment (docs/costs.md): entities (BatchDetectEntities) and/or key_phrases (BatchDetectKeyPhrases). Empty (the default) runs none and grants no extra IAM action. Validated by the lambda module's variable of the same name (one copy of the rule)."
+  type        = list(string)
+  default     = []
+}
+
 variable "lambda_memory_size" {
   description = "Memory of the transform in MB (128-10240)."
   type        = number

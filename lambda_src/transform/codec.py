@@ -25,6 +25,8 @@ Reason = Literal[
     "text_too_long",  # longer than MAX_TEXT_CHARS (document.py)
     "sentiment_error",  # the backend failed this record after retries
     "sentiment_timeout",  # the invocation ran out of time before this record was scored
+    "enrichment_error",  # an enabled Comprehend enrichment (ENRICHMENTS) failed this record after retries
+    "enrichment_timeout",  # the invocation ran out of time before this record was enriched
     "response_too_large",  # the documents would push the response past Lambda's 6 MB limit (handler.py)
     "internal_error",  # a bug: logged with its traceback, the record kept for redrive
 ]

@@ -6,7 +6,9 @@ optional fields with an unexpected type are treated as absent, so a quirk in one
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +18,9 @@ from transform.codec import DecodeError, sanitise
 MAX_TEXT_CHARS = 50_000
 """Longest text accepted. X's longest post (a note tweet) is 25,000 characters; twice that leaves room for
 HTML escapes and other sources. Anything longer (e.g. a 1 MB text) is ProcessingFailed ``text_too_long``."""
+
+MAX_ANNOTATIONS = 50
+"""Most entities, and most topics, kept per document (X sends a handful; this bounds a hostile replay line)."""
 
 INT32_MAX = 2**31 - 1  # the index maps counts as OpenSearch "integer"
 METRIC_KEYS = ("retweet_count", "reply_count", "like_count", "quote_count")
@@ -118,6 +123,70 @@ def entities_lists(entities: object, text: str) -> tuple[list[str], list[str]]:
     return _dedupe_lower(hashtags), _dedupe_lower(mentions)
 
 
+def unit_interval(value: object) -> float | None:
+    """A model's confidence clamped to [0, 1], or None when it is not a finite number."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return min(1.0, max(0.0, float(value)))
+    return None
+
+
+def scored_entities(items: Iterable[tuple[object, object, object]], score_key: str, limit: int) -> list[dict[str, Any]]:
+    """``(type, text, score)`` triples as ``[{type, text, <score_key>}]``: blank or non-string ones dropped; an
+    entity named twice with the same type (any case) kept once, first spelling, highest score; order of
+    appearance; at most ``limit``. Shared by X's annotations and Comprehend's entities."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for raw_kind, raw_text, raw_score in items:
+        kind, text = _str_or_none(raw_kind), _str_or_none(raw_text)
+        if not kind or not text or not text.strip():
+            continue
+        score = unit_interval(raw_score)
+        key = (kind.lower(), text.strip().lower())
+        kept = found.get(key)
+        if kept is None:
+            if len(found) < limit:
+                found[key] = {"type": kind, "text": text.strip(), score_key: score}
+        elif score is not None and (kept[score_key] is None or score > kept[score_key]):
+            kept[score_key] = score
+    return list(found.values())
+
+
+def x_entities(*sources: object) -> list[dict[str, Any]]:
+    """X's named-entity annotations as ``[{type, text, probability}]`` from the first ``entities`` object that has
+    any (a note tweet's own, else the tweet's, which cover its first 280 characters).
+
+    ``text`` is X's ``normalized_text``; an entity named twice with the same type (any case) is kept once, first
+    spelling, highest probability; order of appearance; at most :data:`MAX_ANNOTATIONS`."""
+    for entities in sources:
+        items = entities.get("annotations") if isinstance(entities, dict) else None
+        if isinstance(items, list) and items:
+            break
+    else:
+        return []
+    triples = (
+        (item.get("type"), item.get("normalized_text"), item.get("probability"))
+        for item in items
+        if isinstance(item, dict)
+    )
+    return scored_entities(triples, "probability", MAX_ANNOTATIONS)
+
+
+def x_topics(context_annotations: object) -> list[dict[str, str]]:
+    """X's context annotations as ``[{domain, entity}]`` names (X's ids are left out: dashboards show names), each
+    pair once, in X's order, at most :data:`MAX_ANNOTATIONS`. One entity may sit in several domains."""
+    if not isinstance(context_annotations, list):
+        return []
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for item in context_annotations:
+        if not isinstance(item, dict) or not isinstance(item.get("domain"), dict):
+            continue
+        if not isinstance(item.get("entity"), dict):
+            continue
+        domain, entity = _str_or_none(item["domain"].get("name")), _str_or_none(item["entity"].get("name"))
+        if domain and entity and domain.strip() and entity.strip() and len(found) < MAX_ANNOTATIONS:
+            found.setdefault((domain.strip(), entity.strip()), {"domain": domain.strip(), "entity": entity.strip()})
+    return list(found.values())
+
+
 def _author(envelope: dict[str, Any], tweet: dict[str, Any]) -> dict[str, Any]:
     author = envelope.get("author")
     if not isinstance(author, dict):
@@ -179,7 +248,7 @@ def build_draft(envelope: dict[str, Any], processed_at: str) -> Draft:
         raise invalid("tweet.text")
 
     text: str = tweet["text"]
-    entities = tweet.get("entities")
+    entities = tweet_entities = tweet.get("entities")
     note = tweet.get("note_tweet")
     if isinstance(note, dict) and isinstance(note.get("text"), str) and note["text"].strip():
         text = note["text"]
@@ -202,6 +271,8 @@ def build_draft(envelope: dict[str, Any], processed_at: str) -> Draft:
         "author": _author(envelope, tweet),
         "hashtags": hashtags,
         "mentions": mentions,
+        "entities": x_entities(entities, tweet_entities),
+        "topics": x_topics(tweet.get("context_annotations")),
         "is_retweet": "retweeted" in refs,
         "is_reply": "replied_to" in refs,
         "is_quote": "quoted" in refs,

@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol, TextIO
 
 from transform.codec import DecodeError, Reason, decode_record, encode_document
 from transform.document import Draft, build_draft, format_timestamp
+from transform.enrichments import Enricher, empty_fields
 from transform.observability import Fields, configure_lambda_logging, emf_line
 from transform.sentiment import Deadline, Failed, Outcome, Scored, ScoreRequest, SentimentBackend, Skipped
 from transform.sentiment.languages import normalise
@@ -52,6 +53,7 @@ class Runtime:
 
     settings: Settings
     backend: SentimentBackend
+    enricher: Enricher | None = None
 
 
 def build_backend(settings: Settings) -> SentimentBackend:
@@ -68,6 +70,15 @@ def build_backend(settings: Settings) -> SentimentBackend:
     return ComprehendBackend(concurrency=settings.comprehend_concurrency)
 
 
+def build_enricher(settings: Settings) -> Enricher | None:
+    """The Comprehend enrichments ENRICHMENTS enables, or None (the default: no extra calls, no extra cost)."""
+    if not settings.enrichments:
+        return None
+    from transform.sentiment.comprehend import ComprehendBatcher
+
+    return Enricher(settings.enrichments, ComprehendBatcher(concurrency=settings.comprehend_concurrency))
+
+
 _runtime: Runtime | None = None
 _runtime_lock = threading.Lock()
 
@@ -78,7 +89,7 @@ def get_runtime() -> Runtime:
     with _runtime_lock:
         if _runtime is None:
             settings = Settings.from_env()
-            _runtime = Runtime(settings=settings, backend=build_backend(settings))
+            _runtime = Runtime(settings=settings, backend=build_backend(settings), enricher=build_enricher(settings))
         return _runtime
 
 
@@ -91,7 +102,7 @@ def reset_runtime() -> None:
 
 def lambda_handler(event: Mapping[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     runtime = get_runtime()
-    return process_event(event, context, backend=runtime.backend, settings=runtime.settings)
+    return process_event(event, context, backend=runtime.backend, settings=runtime.settings, enricher=runtime.enricher)
 
 
 def remaining_seconds(context: LambdaContext | None) -> float:
@@ -141,9 +152,11 @@ def process_event(
     *,
     backend: SentimentBackend,
     settings: Settings | None = None,
+    enricher: Enricher | None = None,
     metrics_stream: TextIO | None = None,
 ) -> dict[str, Any]:
-    """The whole transformation, with the backend passed in (tests pass stubbed clients this way)."""
+    """The whole transformation, with the backend (and the optional enricher) passed in (tests pass stubbed
+    clients this way)."""
     settings = settings or Settings()
     started = time.perf_counter()
     deadline = Deadline(max(0.0, remaining_seconds(context) - SAFETY_MARGIN_S))
@@ -156,8 +169,14 @@ def process_event(
     outcomes = _score(backend, requests, deadline)
     stats.api_calls = backend.api_calls - calls_before
     stats.api_throttles = backend.api_throttles - throttles_before
+    enrichments: list[dict[str, Any] | Failed] | None = None
+    if enricher is not None:
+        calls_before, throttles_before = enricher.api_calls, enricher.api_throttles
+        enrichments = _enrich(enricher, requests, outcomes, deadline)
+        stats.api_calls += enricher.api_calls - calls_before
+        stats.api_throttles += enricher.api_throttles - throttles_before
     stats.unique_texts = len(requests)
-    _complete(slots, outcomes, backend.model_name, stats)
+    _complete(slots, outcomes, enrichments, backend.model_name, stats)
 
     _fit_response(slots)
     response = {"records": [_response_record(slot) for slot in slots]}
@@ -209,16 +228,27 @@ def _decode_all(slots: list[_Slot], processed_at: str, stats: _Stats) -> list[Sc
     return requests
 
 
-def _complete(slots: list[_Slot], outcomes: list[Outcome], model_name: str, stats: _Stats) -> None:
-    """Add the sentiment fields to every draft and encode it (or mark the record failed)."""
+def _complete(
+    slots: list[_Slot],
+    outcomes: list[Outcome],
+    enrichments: list[dict[str, Any] | Failed] | None,
+    model_name: str,
+    stats: _Stats,
+) -> None:
+    """Add the sentiment (and enrichment) fields to every draft and encode it (or mark the record failed)."""
     for slot in slots:
         if slot.draft is None:
             continue
         outcome: Outcome = Skipped("empty_text") if slot.request is None else outcomes[slot.request]
+        enriched = empty_fields() if enrichments is None or slot.request is None else enrichments[slot.request]
         if isinstance(outcome, Failed):
             slot.result, slot.reason = "ProcessingFailed", outcome.reason
             continue
+        if isinstance(enriched, Failed):
+            slot.result, slot.reason = "ProcessingFailed", enriched.reason
+            continue
         document = dict(slot.draft.document)
+        document.update(enriched)
         if isinstance(outcome, Scored):
             document.update(sentiment=outcome.label, sentiment_skipped=None, sentiment_score=outcome.scores.as_dict())
             slot.label = outcome.label
@@ -244,6 +274,29 @@ def _score(backend: SentimentBackend, requests: list[ScoreRequest], deadline: De
         log.error("sentiment backend returned %s outcomes for %s texts", len(outcomes), len(requests))
         return [Failed("sentiment_error")] * len(requests)
     return outcomes
+
+
+def _enrich(
+    enricher: Enricher, requests: list[ScoreRequest], outcomes: list[Outcome], deadline: Deadline
+) -> list[dict[str, Any] | Failed]:
+    """The enrichments of the texts sentiment did not fail (a failed record is not sent for more billed calls)."""
+    results: list[dict[str, Any] | Failed] = [
+        outcome if isinstance(outcome, Failed) else empty_fields() for outcome in outcomes
+    ]
+    live = [index for index, outcome in enumerate(outcomes) if not isinstance(outcome, Failed)]
+    if not live:
+        return results
+    try:
+        enriched = enricher.enrich([requests[index] for index in live], deadline)
+    except Exception:  # like a backend: if the enricher breaks as a whole, its records are kept for redrive
+        log.exception("enrichments failed for the whole batch")
+        enriched = [Failed("enrichment_error")] * len(live)
+    if len(enriched) != len(live):
+        log.error("enricher returned %s results for %s texts", len(enriched), len(live))
+        enriched = [Failed("enrichment_error")] * len(live)
+    for index, result in zip(live, enriched, strict=True):
+        results[index] = result
+    return results
 
 
 def _response_size(slot: _Slot) -> int:

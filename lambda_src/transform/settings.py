@@ -25,6 +25,8 @@ BackendName = Literal["embedded", "vader", "comprehend"]
 BACKENDS: tuple[BackendName, ...] = ("embedded", "vader", "comprehend")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_CONCURRENCY = 32
+EnrichmentName = Literal["entities", "key_phrases"]
+ENRICHMENTS: tuple[EnrichmentName, ...] = ("entities", "key_phrases")
 
 
 class ConfigError(ValueError):
@@ -53,6 +55,11 @@ def _parse_int(name: str, raw: str) -> int:
         raise ConfigError(f"{name}={raw!r} is not an integer: expected 1 to {MAX_CONCURRENCY}") from None
 
 
+def _parse_list(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated, case-insensitive, blanks ignored, each name once in the order given."""
+    return tuple(dict.fromkeys(item.strip().lower() for item in raw.split(",") if item.strip()))
+
+
 def _parse_bool(name: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("true", "1", "yes"):
@@ -69,6 +76,16 @@ def _backend(name: str, value: Any) -> Any:
     if value not in BACKENDS:
         raise ConfigError(f"{name}={value!r} is not a known backend: expected one of {', '.join(BACKENDS)}")
     return value
+
+
+def _enrichments(name: str, value: Any) -> Any:
+    unknown = [item for item in value if item not in ENRICHMENTS]
+    if unknown:
+        raise ConfigError(
+            f"{name}={','.join(value)!r} names unknown enrichment(s) {', '.join(unknown)}: expected a comma-separated "
+            f"subset of {', '.join(ENRICHMENTS)}, or empty for none"
+        )
+    return tuple(value)
 
 
 def _concurrency(name: str, value: Any) -> Any:
@@ -159,6 +176,17 @@ class Settings:
         "configures logging.",
         parse=_upper,
         check=_log_level,
+    )
+    enrichments: tuple[EnrichmentName, ...] = setting(
+        (),
+        env="ENRICHMENTS",
+        help="Optional Amazon Comprehend enrichments, comma-separated: `entities` (BatchDetectEntities → "
+        "`comprehend_entities`) and/or `key_phrases` (BatchDetectKeyPhrases → `key_phrases`). Empty (the default) "
+        "runs none; each one enabled is billed like sentiment (docs/costs.md). Batched, deduplicated, retried and "
+        "bounded by the invocation's deadline exactly as Comprehend sentiment; a record an enrichment fails is "
+        "ProcessingFailed (`enrichment_error` / `enrichment_timeout`).",
+        parse=_parse_list,
+        check=_enrichments,
     )
 
     def __post_init__(self) -> None:

@@ -82,6 +82,15 @@ class Snapshot:
     recent_latencies_ms: list[float] = field(default_factory=list)  # the last RECENT_LATENCIES tweets
     source: dict[str, Any] = field(default_factory=dict)  # the ingester's own counters, when known
     buffered: int = 0
+    top_entities: list[tuple[str, int]] = field(default_factory=list)  # X's named entities (entities.text)
+    top_topics: list[tuple[str, int]] = field(default_factory=list)  # X's context annotations (topics.entity)
+
+
+def _names(items: object, key: str) -> list[str]:
+    """The ``key`` of each object in a document's list field (entities, topics), each name once per document."""
+    if not isinstance(items, list):
+        return []
+    return list(dict.fromkeys(str(item[key]) for item in items if isinstance(item, dict) and item.get(key)))
 
 
 class DemoStats:
@@ -99,6 +108,8 @@ class DemoStats:
         self.sentiments: Counter[str] = Counter()
         self.langs: Counter[str] = Counter()
         self.hashtags: Counter[str] = Counter()
+        self.entities: Counter[str] = Counter()
+        self.topics: Counter[str] = Counter()
         self.failed_by_code: Counter[str] = Counter()
         self.latest: deque[LatestTweet] = deque(maxlen=LATEST_KEEP)
         self.latencies_ms: list[float] = []
@@ -115,6 +126,8 @@ class DemoStats:
                 self.sentiments[sentiment] += 1
                 self.langs[str(doc.get("lang"))] += 1
                 self.hashtags.update(list(dict.fromkeys(str(h) for h in doc.get("hashtags") or [])))
+                self.entities.update(_names(doc.get("entities"), "text"))
+                self.topics.update(_names(doc.get("topics"), "entity"))
                 received = parse_iso(doc.get("received_at"))
                 if received is not None:
                     self._add_latency(max(0.0, (stored_ts - received) * 1000))
@@ -175,6 +188,8 @@ class DemoStats:
                 failed_by_code=dict(self.failed_by_code),
                 latencies_ms=list(self.latencies_ms) if full else [],
                 recent_latencies_ms=list(self.recent_latencies),
+                top_entities=self.entities.most_common(8),
+                top_topics=self.topics.most_common(8),
             )
 
 

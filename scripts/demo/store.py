@@ -2,9 +2,10 @@
 
 The table's columns come from ``document.schema.json`` (the same contract OpenSearch's index template is
 built from): nested objects are flattened (``author.username`` → ``author_username``), arrays are stored as
-JSON text, booleans as 0/1; ``doc`` keeps the full JSON and ``stored_at`` when the demo wrote it. A side table
-``tweet_hashtags`` (tweet_id, hashtag) serves top-hashtag queries. Writes are upserts on ``tweet_id``, so
-replaying the same tweets twice does not duplicate them.
+JSON text, booleans as 0/1; ``doc`` keeps the full JSON and ``stored_at`` when the demo wrote it. Side tables
+(:data:`SIDE_TABLES`) hold one row per list item for per-item aggregates joined to ``tweets``: ``tweet_hashtags``
+(tweet_id, hashtag), ``tweet_entities`` (tweet_id, type, text) and ``tweet_topics`` (tweet_id, domain, entity), e.g.
+sentiment per entity. Writes are upserts on ``tweet_id``, so replaying the same tweets twice does not duplicate them.
 
 Failure policy: opening a database that cannot be used (unwritable path, a ``tweets`` table of another schema
 version) raises :class:`StoreError` naming the file, at start-up. A document that cannot be stored is found
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,34 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT_SCHEMA = REPO_ROOT / "lambda_src" / "transform" / "schemas" / "document.schema.json"
 TABLE = "tweets"
-HASHTAG_TABLE = "tweet_hashtags"
+
+
+@dataclass(frozen=True)
+class SideTable:
+    """One row per item of a document's list field, keyed by (tweet_id, *columns); replaced on every upsert."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: Callable[[Mapping[str, Any]], Iterable[tuple[str, ...]]]
+
+
+def _object_rows(field: str, keys: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Iterable[tuple[str, ...]]]:
+    def rows(doc: Mapping[str, Any]) -> Iterable[tuple[str, ...]]:
+        items = doc.get(field) or []
+        return [
+            tuple(str(item[k]) for k in keys)
+            for item in items
+            if isinstance(item, Mapping) and all(isinstance(item.get(k), str) for k in keys)
+        ]
+
+    return rows
+
+
+SIDE_TABLES = (
+    SideTable("tweet_hashtags", ("hashtag",), lambda doc: [(str(tag),) for tag in doc.get("hashtags") or []]),
+    SideTable("tweet_entities", ("type", "text"), _object_rows("entities", ("type", "text"))),
+    SideTable("tweet_topics", ("domain", "entity"), _object_rows("topics", ("domain", "entity"))),
+)
 
 
 class StoreError(Exception):
@@ -102,7 +130,7 @@ def _value(doc: Mapping[str, Any], column: Column) -> Any:
 
 
 class SQLiteStore:
-    """Upserts documents into ``tweets`` and ``tweet_hashtags``; one transaction per batch."""
+    """Upserts documents into ``tweets`` and the side tables; one transaction per batch."""
 
     def __init__(self, path: Path | str, schema_path: Path = DOCUMENT_SCHEMA) -> None:
         self.path = Path(path)
@@ -140,17 +168,22 @@ class SQLiteStore:
                 f"{self.path} has a '{TABLE}' table from another schema version (columns {existing}); "
                 "delete the file or choose another --db"
             )
-        self.conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {HASHTAG_TABLE} (tweet_id TEXT NOT NULL, hashtag TEXT NOT NULL, "
-            "PRIMARY KEY (tweet_id, hashtag))"
-        )
+        for side in SIDE_TABLES:
+            cols = ", ".join(f"{c} TEXT NOT NULL" for c in side.columns)
+            self.conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {side.name} (tweet_id TEXT NOT NULL, {cols}, "
+                f"PRIMARY KEY (tweet_id, {', '.join(side.columns)}))"
+            )
+            # the last column is what dashboards group by (hashtag, entity text, topic entity)
+            self.conn.execute(
+                f"CREATE INDEX IF NOT EXISTS idx_{side.name}_{side.columns[-1]} ON {side.name} ({side.columns[-1]})"
+            )
         for name, cols in (
             ("created_at", "created_at"),
             ("sentiment_created_at", "sentiment, created_at"),
             ("lang", "lang"),
         ):
             self.conn.execute(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_{name} ON {TABLE} ({cols})")
-        self.conn.execute(f"CREATE INDEX IF NOT EXISTS idx_{HASHTAG_TABLE}_hashtag ON {HASHTAG_TABLE} (hashtag)")
 
     def problem(self, doc: Any) -> str | None:
         """Why ``doc`` cannot be stored (the demo's analogue of a mapping rejection), or None."""
@@ -168,7 +201,7 @@ class SQLiteStore:
         if not docs:
             return 0
         rows = []
-        tags: list[tuple[str, str]] = []
+        side_rows: dict[str, list[tuple[str, ...]]] = {side.name: [] for side in SIDE_TABLES}
         ids = []
         for doc in docs:
             row = [_value(doc, c) for c in self.columns]
@@ -176,13 +209,15 @@ class SQLiteStore:
             row.append(stored_at)
             rows.append(row)
             ids.append((doc["tweet_id"],))
-            hashtags = doc.get("hashtags") or []
-            tags.extend((doc["tweet_id"], str(h)) for h in dict.fromkeys(hashtags))
+            for side in SIDE_TABLES:
+                side_rows[side.name].extend((doc["tweet_id"], *item) for item in side.rows(doc))
         try:
             self.conn.execute("BEGIN")
             self.conn.executemany(self._upsert_sql, rows)
-            self.conn.executemany(f"DELETE FROM {HASHTAG_TABLE} WHERE tweet_id = ?", ids)  # noqa: S608
-            self.conn.executemany(f"INSERT OR IGNORE INTO {HASHTAG_TABLE} VALUES (?, ?)", tags)  # noqa: S608
+            for side in SIDE_TABLES:
+                marks = ", ".join("?" for _ in range(len(side.columns) + 1))
+                self.conn.executemany(f"DELETE FROM {side.name} WHERE tweet_id = ?", ids)  # noqa: S608
+                self.conn.executemany(f"INSERT OR IGNORE INTO {side.name} VALUES ({marks})", side_rows[side.name])  # noqa: S608
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")

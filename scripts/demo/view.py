@@ -270,6 +270,10 @@ def render_summary(summary: Summary, *, color: bool = False) -> str:
     row("throughput", f"{snap.stored / elapsed:,.1f} tweets/s stored; {latency}")
     if snap.top_hashtags:
         row("top hashtags", ", ".join(f"#{tag} {n}" for tag, n in snap.top_hashtags[:6]))
+    if snap.top_entities:
+        row("top entities", ", ".join(f"{name} {n}" for name, n in snap.top_entities[:6]))
+    if snap.top_topics:
+        row("top topics", ", ".join(f"{name} {n}" for name, n in snap.top_topics[:6]))
     if snap.langs:
         row("languages", ", ".join(f"{lang} {n}" for lang, n in list(snap.langs.items())[:8]))
     for note in summary.notes:

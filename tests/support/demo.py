@@ -17,6 +17,8 @@ DOC: dict[str, Any] = {
     "author": {"id": "42", "username": "ana", "name": "Ana", "followers_count": 10},
     "hashtags": ["python", "release"],
     "mentions": ["guido"],
+    "entities": [{"type": "Product", "text": "Python", "probability": 0.93}],
+    "topics": [{"domain": "Technology", "entity": "Python"}, {"domain": "Brand", "entity": "Python"}],
     "is_retweet": False,
     "is_reply": True,
     "is_quote": False,
@@ -27,6 +29,8 @@ DOC: dict[str, Any] = {
     "sentiment_skipped": None,
     "sentiment_score": {"positive": 0.9, "negative": 0.0, "neutral": 0.1, "mixed": 0.0},
     "sentiment_model": "vader-3.3.2",
+    "comprehend_entities": None,
+    "key_phrases": None,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -37,7 +38,20 @@ BASE_ENVELOPE: dict[str, Any] = {
         "entities": {
             "hashtags": [{"start": 15, "end": 19, "tag": "AWS"}],
             "mentions": [{"start": 36, "end": 45, "username": "awscloud", "id": "7"}],
+            "annotations": [
+                {"start": 16, "end": 18, "probability": 0.8123, "type": "Organization", "normalized_text": "AWS"}
+            ],
         },
+        "context_annotations": [
+            {
+                "domain": {"id": "47", "name": "Brand", "description": "Brands and Companies"},
+                "entity": {"id": "10026378521", "name": "Amazon"},
+            },
+            {
+                "domain": {"id": "131", "name": "Unified Twitter Taxonomy"},
+                "entity": {"id": "848920371311001600", "name": "Technology"},
+            },
+        ],
         "public_metrics": {"retweet_count": 1, "reply_count": 2, "like_count": 3, "quote_count": 4},
     },
     "author": {"id": "42", "username": "alice", "name": "Alice", "followers_count": 100},
@@ -112,10 +126,37 @@ def label_for(text: str) -> str:
     return "NEUTRAL"
 
 
-class StubComprehend:
-    """BatchDetectSentiment as the real API behaves, minus the model.
+def sentiment_result(text: str) -> dict[str, Any]:
+    label = label_for(text)
+    score = {"Positive": 0.01, "Negative": 0.01, "Neutral": 0.01, "Mixed": 0.01}
+    score[label.capitalize()] = 0.97
+    return {"Sentiment": label, "SentimentScore": score}
 
-    It enforces the API's limits (25 documents, 5,000 UTF-8 bytes each, supported languages), can throttle
+
+def entities_result(text: str) -> dict[str, Any]:
+    """Every capitalised word is an ORGANIZATION (score 0.9), the way the stub's model sees the world."""
+    return {
+        "Entities": [
+            {"Score": 0.9, "Type": "ORGANIZATION", "Text": m.group(0), "BeginOffset": m.start(), "EndOffset": m.end()}
+            for m in re.finditer(r"\b[A-Z]\w+", text)
+        ]
+    }
+
+
+def key_phrases_result(text: str) -> dict[str, Any]:
+    """Every word of four letters or more is a key phrase (score 0.8)."""
+    return {
+        "KeyPhrases": [
+            {"Score": 0.8, "Text": m.group(0), "BeginOffset": m.start(), "EndOffset": m.end()}
+            for m in re.finditer(r"\w{4,}", text)
+        ]
+    }
+
+
+class StubComprehend:
+    """BatchDetectSentiment, BatchDetectEntities and BatchDetectKeyPhrases as the real API behaves, minus the model.
+
+    Every operation enforces the API's limits (25 documents, 5,000 UTF-8 bytes each, supported languages), can throttle
     (``throttle(call_number, language) -> bool``) and can report chosen texts in ErrorList
     (``item_errors[text]`` = how many calls fail that text; a negative count fails it forever).
     """
@@ -130,14 +171,27 @@ class StubComprehend:
         raise_code: str | None = None,
     ) -> None:
         self.calls: list[tuple[str, list[str]]] = []
+        self.operations: list[str] = []  # "sentiment", "entities" or "key_phrases", one per call
         self.throttle = throttle or (lambda _n, _lang: False)
         self.item_errors = dict(item_errors or {})
         self.raise_code = raise_code
         self._lock = threading.Lock()
 
     def batch_detect_sentiment(self, *, TextList: list[str], LanguageCode: str) -> dict[str, Any]:
+        return self._batch("sentiment", TextList, LanguageCode, sentiment_result)
+
+    def batch_detect_entities(self, *, TextList: list[str], LanguageCode: str) -> dict[str, Any]:
+        return self._batch("entities", TextList, LanguageCode, entities_result)
+
+    def batch_detect_key_phrases(self, *, TextList: list[str], LanguageCode: str) -> dict[str, Any]:
+        return self._batch("key_phrases", TextList, LanguageCode, key_phrases_result)
+
+    def _batch(
+        self, operation: str, TextList: list[str], LanguageCode: str, result: Callable[[str], dict[str, Any]]
+    ) -> dict[str, Any]:
         with self._lock:
             self.calls.append((LanguageCode, list(TextList)))
+            self.operations.append(operation)
             call_number = len(self.calls)
             if self.raise_code:
                 raise client_error(self.raise_code)
@@ -157,10 +211,7 @@ class StubComprehend:
                     self.item_errors[text] = remaining - 1
                     errors.append({"Index": index, "ErrorCode": "INTERNAL_SERVER_ERROR", "ErrorMessage": "stub"})
                     continue
-                label = label_for(text)
-                score = {"Positive": 0.01, "Negative": 0.01, "Neutral": 0.01, "Mixed": 0.01}
-                score[label.capitalize()] = 0.97
-                results.append({"Index": index, "Sentiment": label, "SentimentScore": score})
+                results.append({"Index": index, **result(text)})
             return {"ResultList": results, "ErrorList": errors}
 
     @property

@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 
 Label = Literal["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"]
 SkipReason = Literal["unsupported_language", "empty_text"]
-FailReason = Literal["sentiment_error", "sentiment_timeout"]
+FailReason = Literal["sentiment_error", "sentiment_timeout", "enrichment_error", "enrichment_timeout"]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """Amazon Comprehend backend: BatchDetectSentiment, batched, concurrent, throttle-proof.
 
+The machinery (:class:`ComprehendBatcher`) runs any Comprehend ``BatchDetect*`` :class:`Operation` the same way;
+the sentiment backend is one operation, the optional enrichments (``transform.enrichments``) are two more. What
+follows holds for every operation, with the operation's own failure reasons in place of ``sentiment_*``.
+
 - Texts are grouped by Comprehend language and sent in chunks of at most 25 (the API limit), each text cut to
   5,000 UTF-8 bytes on a character boundary. The handler already removed duplicate texts, so a retweet storm
   costs one document.
@@ -23,10 +27,20 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from transform.observability import Fields
-from transform.sentiment import Deadline, Failed, Label, Outcome, Scored, ScoreRequest, Scores, Skipped
+from transform.sentiment import (
+    Deadline,
+    Failed,
+    FailReason,
+    Label,
+    Outcome,
+    Scored,
+    ScoreRequest,
+    Scores,
+    Skipped,
+)
 from transform.sentiment.languages import to_comprehend
 
 log = logging.getLogger(__name__)
@@ -54,9 +68,27 @@ def backoff_delay(attempt: int, base_s: float, cap_s: float, unit: float) -> flo
 
 
 class ComprehendClient(Protocol):
-    """The one call this backend makes (a boto3 ``comprehend`` client satisfies it)."""
+    """The call the sentiment backend makes (a boto3 ``comprehend`` client satisfies it)."""
 
     def batch_detect_sentiment(self, *, TextList: list[str], LanguageCode: str) -> Mapping[str, Any]: ...
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Operation(Generic[T]):
+    """One Comprehend ``BatchDetect*`` API as the batcher runs it."""
+
+    call: Callable[[Any, list[str], str], Mapping[str, Any]]
+    """(client, texts, language code) -> the API response. The client is a boto3 ``comprehend`` client (or a test's
+    stand-in with the operation's one method), hence ``Any``: each operation needs another method of it."""
+    parse: Callable[[Mapping[str, Any]], T | None]
+    """One ``ResultList`` item -> the result, or None when it is unusable (the item fails with ``error``)."""
+    error: FailReason
+    """Why an item fails after retries (or on a non-retryable error)."""
+    timeout: FailReason
+    """Why an item fails when the deadline comes first."""
 
 
 def cut_utf8(text: str, limit: int = MAX_TEXT_BYTES) -> str:
@@ -82,15 +114,13 @@ def default_client(concurrency: int) -> ComprehendClient:
 
 
 @dataclass
-class _ChunkResult:
-    outcomes: dict[int, Outcome] = field(default_factory=dict)
+class _ChunkResult(Generic[T]):
+    outcomes: dict[int, T | Failed] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
 
 
-class ComprehendBackend:
-    """BatchDetectSentiment with dedupe-friendly chunking, bounded concurrency and deadline-bounded retries."""
-
-    model_name = "comprehend"
+class ComprehendBatcher:
+    """Runs Comprehend operations with dedupe-friendly chunking, bounded concurrency and deadline-bounded retries."""
 
     def __init__(
         self,
@@ -133,8 +163,11 @@ class ComprehendBackend:
             self._client = self._client_factory(self._concurrency)
         return self._client
 
-    def score(self, requests: Sequence[ScoreRequest], deadline: Deadline) -> list[Outcome]:
-        outcomes: list[Outcome | None] = [None] * len(requests)
+    def run(
+        self, operation: Operation[T], requests: Sequence[ScoreRequest], deadline: Deadline
+    ) -> list[T | Skipped | Failed]:
+        """One result per request, in order: ``operation``'s result, Skipped for an unsupported language, or Failed."""
+        outcomes: list[T | Skipped | Failed | None] = [None] * len(requests)
         by_language: dict[str, list[tuple[int, str]]] = {}
         for index, req in enumerate(requests):
             code = to_comprehend(req.lang)
@@ -148,19 +181,24 @@ class ComprehendBackend:
             for start in range(0, len(items), MAX_BATCH)
         ]
         if chunks:
-            self._run_chunks(chunks, deadline, outcomes)
-        return [o if o is not None else Failed("sentiment_error") for o in outcomes]
+            self._run_chunks(operation, chunks, deadline, outcomes)
+        return [o if o is not None else Failed(operation.error) for o in outcomes]
 
     def _run_chunks(
-        self, chunks: list[tuple[str, list[tuple[int, str]]]], deadline: Deadline, outcomes: list[Outcome | None]
+        self,
+        operation: Operation[T],
+        chunks: list[tuple[str, list[tuple[int, str]]]],
+        deadline: Deadline,
+        outcomes: list[T | Skipped | Failed | None],
     ) -> None:
         client = self.client
         stop = threading.Event()
         errors: Counter[str] = Counter()
         pool = ThreadPoolExecutor(max_workers=min(self._concurrency, len(chunks)), thread_name_prefix="comprehend")
         try:
-            futures: dict[Future[_ChunkResult], list[tuple[int, str]]] = {
-                pool.submit(self._run_chunk, client, code, items, deadline, stop): items for code, items in chunks
+            futures: dict[Future[_ChunkResult[T]], list[tuple[int, str]]] = {
+                pool.submit(self._run_chunk, operation, client, code, items, deadline=deadline, stop=stop): items
+                for code, items in chunks
             }
             done, _ = wait(futures, timeout=deadline.remaining())
         finally:
@@ -178,7 +216,7 @@ class ComprehendBackend:
                     errors["unexpected_exception"] += 1
                 for index, _ in items:
                     if outcomes[index] is None:
-                        outcomes[index] = Failed("sentiment_timeout" if future not in done else "sentiment_error")
+                        outcomes[index] = Failed(operation.timeout if future not in done else operation.error)
         if errors:
             log.warning("%s", Fields(event="comprehend_errors", codes=dict(sorted(errors.items()))))
 
@@ -186,29 +224,34 @@ class ComprehendBackend:
         """The delay after ``attempt`` consecutive failures (1 for the first)."""
         return backoff_delay(attempt - 1, self._base_backoff, self._max_backoff, self._rng())
 
-    def _call(self, client: ComprehendClient, code: str, texts: list[str]) -> Mapping[str, Any]:
+    def _call(
+        self, operation: Operation[T], client: ComprehendClient, code: str, texts: list[str]
+    ) -> Mapping[str, Any]:
         with self._calls_lock:
             self._calls += 1
-        return client.batch_detect_sentiment(TextList=texts, LanguageCode=code)
+        return operation.call(client, texts, code)
 
     def _run_chunk(
         self,
+        operation: Operation[T],
         client: ComprehendClient,
         code: str,
         items: list[tuple[int, str]],
+        *,
         deadline: Deadline,
         stop: threading.Event,
-    ) -> _ChunkResult:
-        result = _ChunkResult()
+    ) -> _ChunkResult[T]:
+        result: _ChunkResult[T] = _ChunkResult()
+        error, timeout = Failed(operation.error), Failed(operation.timeout)
         pending = list(items)
         item_attempts: Counter[int] = Counter()
         failures = 0  # consecutive throttles / transient errors; reset on success
         while pending:
             if stop.is_set() or deadline.expired():
-                result.outcomes.update((index, Failed("sentiment_timeout")) for index, _ in pending)
+                result.outcomes.update((index, timeout) for index, _ in pending)
                 break
             try:
-                response = self._call(client, code, [text for _, text in pending])
+                response = self._call(operation, client, code, [text for _, text in pending])
             except self._client_error as exc:
                 error_code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
                 result.errors[error_code] += 1
@@ -218,34 +261,35 @@ class ComprehendBackend:
                 if error_code in THROTTLE_CODES or error_code in TRANSIENT_CODES:
                     failures += 1
                     if error_code in TRANSIENT_CODES and failures >= MAX_TRANSIENT_ATTEMPTS:
-                        result.outcomes.update((index, Failed("sentiment_error")) for index, _ in pending)
+                        result.outcomes.update((index, error) for index, _ in pending)
                         break
                     if not self._sleep(self._backoff(failures), deadline, stop):
-                        result.outcomes.update((index, Failed("sentiment_timeout")) for index, _ in pending)
+                        result.outcomes.update((index, timeout) for index, _ in pending)
                         break
                     continue
-                result.outcomes.update((index, Failed("sentiment_error")) for index, _ in pending)
+                result.outcomes.update((index, error) for index, _ in pending)
                 break
             except self._botocore_error as exc:  # connection reset, read timeout, ...
                 result.errors[type(exc).__name__] += 1
                 failures += 1
                 if failures >= MAX_TRANSIENT_ATTEMPTS or not self._sleep(self._backoff(failures), deadline, stop):
-                    result.outcomes.update((index, Failed("sentiment_error")) for index, _ in pending)
+                    result.outcomes.update((index, error) for index, _ in pending)
                     break
                 continue
             failures = 0
-            pending = self._collect(response, pending, item_attempts, result)
+            pending = self._collect(operation, response, pending, item_attempts, result)
             if pending and not self._sleep(self._base_backoff, deadline, stop):
-                result.outcomes.update((index, Failed("sentiment_timeout")) for index, _ in pending)
+                result.outcomes.update((index, timeout) for index, _ in pending)
                 break
         return result
 
     def _collect(
         self,
+        operation: Operation[T],
         response: Mapping[str, Any],
         pending: list[tuple[int, str]],
         item_attempts: Counter[int],
-        result: _ChunkResult,
+        result: _ChunkResult[T],
     ) -> list[tuple[int, str]]:
         """Record the response's results; return the ErrorList items that deserve another try."""
         answered: set[int] = set()
@@ -253,7 +297,8 @@ class ComprehendBackend:
             position = item["Index"]
             index = pending[position][0]
             answered.add(position)
-            result.outcomes[index] = _scored(item)
+            parsed = operation.parse(item)
+            result.outcomes[index] = Failed(operation.error) if parsed is None else parsed
         retry: list[tuple[int, str]] = []
         for item in response.get("ErrorList", []):
             position = item["Index"]
@@ -262,13 +307,13 @@ class ComprehendBackend:
             result.errors[f"item:{item.get('ErrorCode', 'Unknown')}"] += 1
             item_attempts[index] += 1
             if item_attempts[index] > self._max_item_retries:
-                result.outcomes[index] = Failed("sentiment_error")
+                result.outcomes[index] = Failed(operation.error)
             else:
                 retry.append(pending[position])
         for position, (index, _) in enumerate(pending):
             if position not in answered:  # neither result nor error: never seen, but never silently lost either
                 result.errors["item:missing_from_response"] += 1
-                result.outcomes[index] = Failed("sentiment_error")
+                result.outcomes[index] = Failed(operation.error)
         return retry
 
     @staticmethod
@@ -279,11 +324,11 @@ class ComprehendBackend:
         return not stop.wait(seconds)
 
 
-def _scored(item: Mapping[str, Any]) -> Outcome:
+def _scored(item: Mapping[str, Any]) -> Scored | None:
     label = item.get("Sentiment")
     raw = item.get("SentimentScore") or {}
     if label not in LABELS:
-        return Failed("sentiment_error")
+        return None
 
     def unit(key: str) -> float:
         value: object = raw.get(key, 0.0)
@@ -292,3 +337,21 @@ def _scored(item: Mapping[str, Any]) -> Outcome:
 
     scores = Scores(positive=unit("Positive"), negative=unit("Negative"), neutral=unit("Neutral"), mixed=unit("Mixed"))
     return Scored(cast(Label, label), scores)
+
+
+SENTIMENT: Operation[Scored] = Operation(
+    call=lambda client, texts, code: client.batch_detect_sentiment(TextList=texts, LanguageCode=code),
+    parse=_scored,
+    error="sentiment_error",
+    timeout="sentiment_timeout",
+)
+
+
+class ComprehendBackend(ComprehendBatcher):
+    """The sentiment backend: BatchDetectSentiment through the batcher."""
+
+    model_name = "comprehend"
+
+    def score(self, requests: Sequence[ScoreRequest], deadline: Deadline) -> list[Outcome]:
+        results: list[Scored | Skipped | Failed] = self.run(SENTIMENT, requests, deadline)
+        return list(results)

@@ -204,12 +204,22 @@ resource "aws_iam_role" "transform" {
 data "aws_iam_policy_document" "transform_comprehend" {
   #checkov:skip=CKV_AWS_356:Comprehend's real-time detect calls support no resource-level permissions; "*" is the only resource AWS accepts for them.
   # Amazon Comprehend's synchronous detect APIs have no resource-level permissions: the only
-  # resource AWS accepts for them is "*". The action is the one call the transform makes
+  # resource AWS accepts for them is "*". The actions are the calls the transform makes
   # (lambda_src/transform/sentiment/comprehend.py batches every text; it never calls DetectSentiment).
   statement {
     sid       = "BatchDetectSentiment"
     actions   = ["comprehend:BatchDetectSentiment"]
     resources = ["*"]
+  }
+
+  # The optional enrichments (lambda_src/transform/enrichments.py), each action only when its enrichment is on.
+  dynamic "statement" {
+    for_each = length(var.transform_enrichment_actions) > 0 ? [sort(distinct(var.transform_enrichment_actions))] : []
+    content {
+      sid       = "BatchDetectEnrichments"
+      actions   = statement.value
+      resources = ["*"]
+    }
   }
 }
 

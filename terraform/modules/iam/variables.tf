@@ -65,6 +65,17 @@ variable "firehose_vpc_delivery" {
   default     = false
 }
 
+variable "transform_enrichment_actions" {
+  description = "Comprehend actions of the transform's optional enrichments (the lambda module's output comprehend_enrichment_actions); each is added to the transform role, none when empty."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(setsubtract(var.transform_enrichment_actions, ["comprehend:BatchDetectEntities", "comprehend:BatchDetectKeyPhrases"])) == 0
+    error_message = "transform_enrichment_actions may hold only comprehend:BatchDetectEntities and comprehend:BatchDetectKeyPhrases (the calls of the transform's enrichments)."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource of this module."
   type        = map(string)

@@ -37,6 +37,7 @@ resource "aws_lambda_function" "this" {
     variables = {
       SENTIMENT_BACKEND      = var.sentiment_backend
       COMPREHEND_CONCURRENCY = tostring(var.comprehend_concurrency)
+      ENRICHMENTS            = join(",", var.comprehend_enrichments)
       EMIT_METRICS           = var.emit_metrics ? "true" : "false"
       METRICS_NAMESPACE      = var.metrics_namespace
       LOG_LEVEL              = var.log_level
@@ -55,4 +56,13 @@ resource "aws_lambda_alias" "live" {
   description      = "Version the Firehose processor invokes"
   function_name    = aws_lambda_function.this.function_name
   function_version = aws_lambda_function.this.version
+}
+
+# The one Comprehend action each optional enrichment calls (lambda_src/transform/enrichments.py); the root passes
+# them to the iam module, so the role grants exactly what ENRICHMENTS turns on.
+locals {
+  enrichment_actions = {
+    entities    = "comprehend:BatchDetectEntities"
+    key_phrases = "comprehend:BatchDetectKeyPhrases"
+  }
 }

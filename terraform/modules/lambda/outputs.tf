@@ -27,3 +27,8 @@ output "log_group_name" {
   description = "Name of the function's CloudWatch log group."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "comprehend_enrichment_actions" {
+  description = "The Comprehend actions the enabled enrichments call (for the function's role); empty when none is on."
+  value       = sort([for e in var.comprehend_enrichments : local.enrichment_actions[e]])
+}

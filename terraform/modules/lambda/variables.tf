@@ -101,6 +101,17 @@ variable "comprehend_concurrency" {
   }
 }
 
+variable "comprehend_enrichments" {
+  description = "Comprehend enrichments the function runs (its ENRICHMENTS setting): entities and/or key_phrases; empty for none."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.comprehend_enrichments : contains(["entities", "key_phrases"], e)]) && length(distinct(var.comprehend_enrichments)) == length(var.comprehend_enrichments)
+    error_message = "comprehend_enrichments may hold entities and key_phrases, each at most once (the transform's ENRICHMENTS setting accepts nothing else)."
+  }
+}
+
 variable "emit_metrics" {
   description = "Emit per-batch CloudWatch metrics (records ok/failed, sentiment calls)."
   type        = bool

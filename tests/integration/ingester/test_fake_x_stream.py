@@ -120,6 +120,7 @@ def test_reconnects_through_429_disconnects_and_stall_without_losing_tweets(tmp_
         "lang",
         "author_id",
         "entities",
+        "context_annotations",
         "public_metrics",
         "referenced_tweets",
         "conversation_id",

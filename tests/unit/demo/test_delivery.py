@@ -49,6 +49,8 @@ def test_target_stores_ok_documents_and_writes_failures(tmp_path: Path) -> None:
     assert (snap.stored, snap.processing_failed, snap.store_rejected, snap.dropped) == (1, 1, 1, 1)
     assert snap.sentiments["NEGATIVE"] == 1
     assert snap.top_hashtags == [("aws", 1)]
+    assert snap.top_entities == [("Python", 1)]  # X's annotations of the stored document
+    assert snap.top_topics == [("Python", 1)]  # one topic entity in two domains counts once per tweet
     assert snap.failed_by_code == {"Lambda.ProcessingFailed": 1, "StoreRejected": 1}
     files = {p.relative_to(tmp_path / "failed").parts[0]: p for p in failed.files()}
     assert set(files) == {"processing-failed", "AmazonOpenSearchService-failed"}

@@ -77,6 +77,31 @@ def test_top_hashtags_query(store: SQLiteStore) -> None:
     assert top == [("a", 5), ("b", 2)]
 
 
+def test_sentiment_per_entity_and_per_topic_queries(store: SQLiteStore) -> None:
+    # Given two tweets about Python (one also about Rust) and one about Rust alone
+    rust = {"type": "Product", "text": "Rust", "probability": 0.8}
+    store.upsert(
+        [
+            make_doc(tweet_id="1", sentiment="POSITIVE"),
+            make_doc(tweet_id="2", sentiment="NEGATIVE", entities=[*make_doc()["entities"], rust]),
+            make_doc(tweet_id="3", sentiment="NEGATIVE", entities=[rust], topics=[]),
+        ],
+        "t",
+    )
+    # Then the side tables join to the documents' sentiment
+    per_entity = store.query(
+        "SELECT e.text, t.sentiment, count(*) FROM tweet_entities e JOIN tweets t USING (tweet_id) "
+        "GROUP BY e.text, t.sentiment ORDER BY 1, 2"
+    )
+    assert per_entity == [("Python", "NEGATIVE", 1), ("Python", "POSITIVE", 1), ("Rust", "NEGATIVE", 2)]
+    per_topic = store.query("SELECT p.domain, p.entity, count(*) FROM tweet_topics p GROUP BY 1, 2 ORDER BY 1, 2")
+    assert per_topic == [("Brand", "Python", 2), ("Technology", "Python", 2)]
+    # and an upsert replaces a tweet's items (no stale entity stays behind)
+    store.upsert([make_doc(tweet_id="3", entities=[])], "t2")
+    assert store.query("SELECT count(*) FROM tweet_entities WHERE tweet_id = '3'") == [(0,)]
+    assert store.query("SELECT entities FROM tweets WHERE tweet_id = '3'") == [("[]",)]
+
+
 def test_dashboard_indexes_exist(store: SQLiteStore) -> None:
     indexes = {
         r[0]: r[1] for r in store.query("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
@@ -85,6 +110,8 @@ def test_dashboard_indexes_exist(store: SQLiteStore) -> None:
     assert "idx_tweets_sentiment_created_at" in indexes
     assert "idx_tweets_lang" in indexes
     assert "idx_tweet_hashtags_hashtag" in indexes
+    assert "idx_tweet_entities_text" in indexes
+    assert "idx_tweet_topics_entity" in indexes
     plan = store.query(
         "EXPLAIN QUERY PLAN SELECT * FROM tweets WHERE sentiment = 'NEGATIVE' ORDER BY created_at DESC LIMIT 10"
     )

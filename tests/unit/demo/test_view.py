@@ -116,7 +116,12 @@ def test_progress_line_is_plain() -> None:
 
 
 def test_summary_reports_source_counters_failures_and_latency() -> None:
-    snap = snapshot(processing_failed=2, failed_by_code={"Lambda.ProcessingFailed": 2})
+    snap = snapshot(
+        processing_failed=2,
+        failed_by_code={"Lambda.ProcessingFailed": 2},
+        top_entities=[("Google", 11), ("Madrid", 9)],
+        top_topics=[("Music", 120)],
+    )
     summary = Summary(
         snap=snap,
         stop_reason="Ctrl-C",
@@ -136,6 +141,7 @@ def test_summary_reports_source_counters_failures_and_latency() -> None:
     assert "2 records (Lambda.ProcessingFailed 2) → out/failed (1 file(s))" in text
     assert "p50 250 ms" in text
     assert "positive 500 (50.0%)" in text
+    assert "Google 11, Madrid 9" in text and "Music 120" in text
     assert "\x1b" not in text
 
 

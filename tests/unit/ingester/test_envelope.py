@@ -25,6 +25,21 @@ def test_stream_message_becomes_a_valid_envelope() -> None:
     assert env["received_at"].endswith("Z")
 
 
+def test_x_annotations_and_topics_travel_in_the_envelope_unchanged() -> None:
+    # Given a stream message X annotated (the fields the source asks for include context_annotations)
+    msg = stream_message(3)
+    annotation = {"start": 20, "end": 22, "probability": 0.73, "type": "Organization", "normalized_text": "AWS"}
+    topic = {"domain": {"id": "47", "name": "Brand"}, "entity": {"id": "10026378521", "name": "Amazon"}}
+    msg["data"]["entities"]["annotations"] = [annotation]
+    msg["data"]["context_annotations"] = [topic]
+    # When it becomes an envelope and is replayed from its encoded line
+    env = from_replay_line(encode(from_stream_message(msg, source="x")))
+    # Then both are there as X sent them, and the envelope is still valid
+    VALIDATOR.validate(env)
+    assert env["tweet"]["entities"]["annotations"] == [annotation]
+    assert env["tweet"]["context_annotations"] == [topic]
+
+
 def test_author_missing_from_includes_is_null() -> None:
     msg = stream_message(1)
     msg["includes"] = {"users": []}

@@ -18,7 +18,9 @@ TEXT_KEYWORD = {"type": "text", "fields": {"keyword": {"type": "keyword", "ignor
 
 def schema_leaves(props: dict[str, Any], prefix: str = "") -> dict[str, str]:
     out = {}
-    for name, spec in props.items():
+    for name, declared in props.items():
+        # an array of objects (entities, topics) maps as its items' object
+        spec = declared["items"] if "properties" in declared.get("items", {}) else declared
         if "properties" in spec:
             out.update(schema_leaves(spec["properties"], f"{prefix}{name}."))
         else:
@@ -245,7 +247,7 @@ def referenced_fields(obj: dict[str, Any]) -> set[str]:
 
 
 def test_ndjson_parses_with_unique_ids_and_known_types() -> None:
-    assert len(BY_ID) == len(OBJECTS) == 7
+    assert len(BY_ID) == len(OBJECTS) == 9
     assert {o["type"] for o in OBJECTS} == {"index-pattern", "visualization", "search", "dashboard"}
 
 
@@ -317,6 +319,10 @@ def test_the_required_panels_are_there() -> None:
     assert histogram["params"]["interval"] == "m" and histogram["params"]["field"] == "created_at"
     hashtags = visualizations["tweets-top-hashtags-by-sentiment"]
     assert ("terms", "segment", "hashtags") in aggs(hashtags) and ("terms", "group", "sentiment") in aggs(hashtags)
+    for vis_id, field in (("tweets-top-entities-by-sentiment", "entities.text"),
+                          ("tweets-top-topics-by-sentiment", "topics.entity")):  # fmt: skip
+        state = visualizations[vis_id]
+        assert ("terms", "segment", field) in aggs(state) and ("terms", "group", "sentiment") in aggs(state)
     negative = BY_ID[("search", "tweets-latest-negative")]
     assert search_source(negative)["query"] == {"query": "sentiment:NEGATIVE", "language": "kuery"}
     assert negative["attributes"]["sort"] == [["created_at", "desc"]]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from transform.codec import DecodeError
 from transform.document import (
+    MAX_ANNOTATIONS,
     MAX_TEXT_CHARS,
     build_draft,
     hashtags_from_text,
@@ -36,6 +37,11 @@ def test_full_envelope_maps_every_field() -> None:
         "author": {"id": "42", "username": "alice", "name": "Alice", "followers_count": 100},
         "hashtags": ["aws"],
         "mentions": ["awscloud"],
+        "entities": [{"type": "Organization", "text": "AWS", "probability": 0.8123}],
+        "topics": [
+            {"domain": "Brand", "entity": "Amazon"},
+            {"domain": "Unified Twitter Taxonomy", "entity": "Technology"},
+        ],
         "is_retweet": False,
         "is_reply": False,
         "is_quote": False,
@@ -85,6 +91,75 @@ def test_missing_entities_fall_back_to_parsing_the_text() -> None:
 )
 def test_mention_parsing(text: str, mentions: list[str]) -> None:
     assert [m.lower() for m in mentions_from_text(text)] == mentions
+
+
+def test_x_annotations_become_entities_once_per_type_and_text_with_the_highest_probability() -> None:
+    env = envelope()
+    env["tweet"]["entities"]["annotations"] = [
+        {"start": 0, "end": 4, "probability": 0.5, "type": "Person", "normalized_text": "Jeff"},
+        {"start": 9, "end": 13, "probability": 0.9, "type": "Person", "normalized_text": "jeff "},
+        {"start": 20, "end": 24, "probability": 0.7, "type": "Place", "normalized_text": "Jeff"},
+        {"start": 30, "end": 33, "type": "Product", "normalized_text": "S3"},  # no probability: kept, null
+        {"start": 40, "end": 44, "probability": True, "type": "Other", "normalized_text": "Odd"},  # bool is no number
+        {"type": "Person", "normalized_text": "  "},  # blank text: dropped
+        {"type": None, "normalized_text": "NoType"},  # no type: dropped
+        "not an object",
+    ]
+    assert doc(env)["entities"] == [
+        {"type": "Person", "text": "Jeff", "probability": 0.9},
+        {"type": "Place", "text": "Jeff", "probability": 0.7},
+        {"type": "Product", "text": "S3", "probability": None},
+        {"type": "Other", "text": "Odd", "probability": None},
+    ]
+
+
+def test_note_tweet_annotations_win_and_the_tweets_own_are_the_fallback() -> None:
+    env = envelope()
+    env["tweet"]["note_tweet"] = {"text": "the full text about Lambda", "entities": {"hashtags": []}}
+    assert doc(env)["entities"] == [{"type": "Organization", "text": "AWS", "probability": 0.8123}]
+    env["tweet"]["note_tweet"]["entities"]["annotations"] = [
+        {"probability": 0.6, "type": "Product", "normalized_text": "Lambda"}
+    ]
+    assert doc(env)["entities"] == [{"type": "Product", "text": "Lambda", "probability": 0.6}]
+
+
+def test_context_annotations_become_topic_names_each_pair_once() -> None:
+    env = envelope()
+    brand = {"domain": {"id": "47", "name": "Brand"}, "entity": {"id": "1", "name": "Amazon"}}
+    env["tweet"]["context_annotations"] = [
+        brand,
+        {"domain": {"id": "46", "name": "Business Taxonomy"}, "entity": {"id": "1", "name": "Amazon"}},
+        copy.deepcopy(brand),
+        {"domain": {"name": "Brand"}},  # no entity
+        {"domain": "Brand", "entity": {"name": "x"}},  # domain not an object
+        {"domain": {"name": ""}, "entity": {"name": "x"}},
+    ]
+    assert doc(env)["topics"] == [
+        {"domain": "Brand", "entity": "Amazon"},
+        {"domain": "Business Taxonomy", "entity": "Amazon"},
+    ]
+
+
+@pytest.mark.parametrize("bad", [None, "text", {"annotations": "no list"}, {"annotations": []}])
+def test_missing_or_malformed_annotations_give_empty_lists(bad: object) -> None:
+    env = envelope()
+    env["tweet"]["entities"] = bad
+    env["tweet"]["context_annotations"] = bad
+    document = doc(env)
+    assert (document["entities"], document["topics"]) == ([], [])
+
+
+def test_annotations_are_capped_per_document() -> None:
+    env = envelope()
+    env["tweet"]["entities"]["annotations"] = [
+        {"type": "Other", "normalized_text": f"thing {i}", "probability": 0.5} for i in range(MAX_ANNOTATIONS + 5)
+    ]
+    env["tweet"]["context_annotations"] = [
+        {"domain": {"name": "D"}, "entity": {"name": f"e{i}"}} for i in range(MAX_ANNOTATIONS + 5)
+    ]
+    document = doc(env)
+    assert len(document["entities"]) == len(document["topics"]) == MAX_ANNOTATIONS
+    assert document["entities"][-1]["text"] == f"thing {MAX_ANNOTATIONS - 1}"
 
 
 def test_hashtag_needs_a_letter() -> None:

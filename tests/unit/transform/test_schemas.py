@@ -10,8 +10,8 @@ from tests.support.paths import SCHEMAS_DIR
 
 DESIGN_FIELDS = {
     "tweet_id", "created_at", "received_at", "processed_at", "text", "lang", "author", "hashtags", "mentions",
-    "is_retweet", "is_reply", "is_quote", "metrics", "rules", "source", "sentiment", "sentiment_skipped",
-    "sentiment_score", "sentiment_model",
+    "entities", "topics", "is_retweet", "is_reply", "is_quote", "metrics", "rules", "source", "sentiment",
+    "sentiment_skipped", "sentiment_score", "sentiment_model", "comprehend_entities", "key_phrases",
 }  # fmt: skip
 
 
@@ -28,7 +28,8 @@ def test_document_schema_has_exactly_the_design_fields_and_every_leaf_an_index_t
     def leaves(props: dict[str, dict[str, object]]) -> list[tuple[str, dict[str, object]]]:
         out = []
         for name, spec in props.items():
-            nested = spec.get("properties")
+            items = spec.get("items")
+            nested = spec.get("properties") or (items.get("properties") if isinstance(items, dict) else None)
             out.extend(leaves(nested) if isinstance(nested, dict) else [(name, spec)])
         return out
 
