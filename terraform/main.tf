@@ -120,7 +120,7 @@ module "iam" {
   ingester_ssm_parameter_names = [local.x_token_parameter_name]
   ingester_bundle_object_arn   = "${module.artifacts.bucket_arn}/${local.bundle_key}"
   firehose_vpc_delivery        = var.opensearch_vpc != null
-  transform_enrichment_actions = module.lambda.comprehend_enrichment_actions
+  transform_comprehend_actions = module.lambda.comprehend_actions
 }
 
 module "opensearch" {

@@ -202,24 +202,16 @@ resource "aws_iam_role" "transform" {
 }
 
 data "aws_iam_policy_document" "transform_comprehend" {
+  count = length(var.transform_comprehend_actions) > 0 ? 1 : 0
   #checkov:skip=CKV_AWS_356:Comprehend's real-time detect calls support no resource-level permissions; "*" is the only resource AWS accepts for them.
   # Amazon Comprehend's synchronous detect APIs have no resource-level permissions: the only
-  # resource AWS accepts for them is "*". The actions are the calls the transform makes
-  # (lambda_src/transform/sentiment/comprehend.py batches every text; it never calls DetectSentiment).
+  # resource AWS accepts for them is "*". The actions are the calls the transform makes, as the lambda module
+  # derives them from the backend and the enrichments (the comprehend backend batches every text; it never
+  # calls DetectSentiment). With the embedded or vader backend and no enrichment there is none, and no policy.
   statement {
-    sid       = "BatchDetectSentiment"
-    actions   = ["comprehend:BatchDetectSentiment"]
+    sid       = "ComprehendBatchDetect"
+    actions   = sort(distinct(var.transform_comprehend_actions))
     resources = ["*"]
-  }
-
-  # The optional enrichments (lambda_src/transform/enrichments.py), each action only when its enrichment is on.
-  dynamic "statement" {
-    for_each = length(var.transform_enrichment_actions) > 0 ? [sort(distinct(var.transform_enrichment_actions))] : []
-    content {
-      sid       = "BatchDetectEnrichments"
-      actions   = statement.value
-      resources = ["*"]
-    }
   }
 }
 
@@ -235,9 +227,10 @@ data "aws_iam_policy_document" "transform_logs" {
 }
 
 resource "aws_iam_role_policy" "transform_comprehend" {
+  count  = length(var.transform_comprehend_actions) > 0 ? 1 : 0
   name   = "comprehend-sentiment"
   role   = aws_iam_role.transform.id
-  policy = data.aws_iam_policy_document.transform_comprehend.json
+  policy = data.aws_iam_policy_document.transform_comprehend[0].json
 }
 
 resource "aws_iam_role_policy" "transform_logs" {
@@ -395,4 +388,10 @@ resource "aws_iam_instance_profile" "ingester" {
   role = aws_iam_role.ingester.name
 
   tags = var.tags
+}
+
+# transform_comprehend became conditional (no Comprehend policy without a Comprehend call).
+moved {
+  from = aws_iam_role_policy.transform_comprehend
+  to   = aws_iam_role_policy.transform_comprehend[0]
 }

@@ -65,14 +65,14 @@ variable "firehose_vpc_delivery" {
   default     = false
 }
 
-variable "transform_enrichment_actions" {
-  description = "Comprehend actions of the transform's optional enrichments (the lambda module's output comprehend_enrichment_actions); each is added to the transform role, none when empty."
+variable "transform_comprehend_actions" {
+  description = "Comprehend actions the transform calls (the lambda module's output comprehend_actions); the transform role gets exactly these, and no Comprehend policy when empty."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = length(setsubtract(var.transform_enrichment_actions, ["comprehend:BatchDetectEntities", "comprehend:BatchDetectKeyPhrases"])) == 0
-    error_message = "transform_enrichment_actions may hold only comprehend:BatchDetectEntities and comprehend:BatchDetectKeyPhrases (the calls of the transform's enrichments)."
+    condition     = length(setsubtract(var.transform_comprehend_actions, ["comprehend:BatchDetectSentiment", "comprehend:BatchDetectEntities", "comprehend:BatchDetectKeyPhrases"])) == 0
+    error_message = "transform_comprehend_actions may hold only comprehend:BatchDetectSentiment, comprehend:BatchDetectEntities and comprehend:BatchDetectKeyPhrases (the transform's calls)."
   }
 }
 

@@ -58,9 +58,11 @@ resource "aws_lambda_alias" "live" {
   function_version = aws_lambda_function.this.version
 }
 
-# The one Comprehend action each optional enrichment calls (lambda_src/transform/enrichments.py); the root passes
-# them to the iam module, so the role grants exactly what ENRICHMENTS turns on.
+# The Comprehend actions the function calls: BatchDetectSentiment with the comprehend backend
+# (lambda_src/transform/sentiment/comprehend.py), one action per optional enrichment (lambda_src/transform/enrichments.py).
+# The root passes them to the iam module, so the role grants exactly what SENTIMENT_BACKEND and ENRICHMENTS use.
 locals {
+  sentiment_actions = var.sentiment_backend == "comprehend" ? ["comprehend:BatchDetectSentiment"] : []
   enrichment_actions = {
     entities    = "comprehend:BatchDetectEntities"
     key_phrases = "comprehend:BatchDetectKeyPhrases"

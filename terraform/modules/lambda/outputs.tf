@@ -28,7 +28,7 @@ output "log_group_name" {
   value       = aws_cloudwatch_log_group.this.name
 }
 
-output "comprehend_enrichment_actions" {
-  description = "The Comprehend actions the enabled enrichments call (for the function's role); empty when none is on."
-  value       = sort([for e in var.comprehend_enrichments : local.enrichment_actions[e]])
+output "comprehend_actions" {
+  description = "The Comprehend actions the function calls (for its role): the backend's and the enabled enrichments'; empty with an embedded backend and no enrichment."
+  value       = sort(concat(local.sentiment_actions, [for e in var.comprehend_enrichments : local.enrichment_actions[e]]))
 }

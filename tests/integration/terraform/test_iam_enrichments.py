@@ -1,6 +1,6 @@
-"""The transform role gets the Comprehend enrichment actions only when ``comprehend_enrichments`` turns them on.
+"""The transform role gets exactly the Comprehend actions its backend and ``comprehend_enrichments`` call, none else.
 
-The lambda module maps the enrichments to their actions (its output ``comprehend_enrichment_actions``, evaluated
+The lambda module maps the backend and the enrichments to their actions (its output ``comprehend_actions``, evaluated
 with ``terraform console``); the iam module, planned on its own (a copy as a root, provider pointed at the moto server
 for the caller identity), grants them: the planned transform policy is read from ``terraform show -json`` and linted
 with parliament like the whole stack's.
@@ -20,7 +20,7 @@ from tests.support import terraform as tf_support
 
 pytestmark = [pytest.mark.slow, pytest.mark.terraform, pytest.mark.moto_server]
 
-HOLDER = "aws_iam_role_policy.transform_comprehend.policy"
+HOLDER = "aws_iam_role_policy.transform_comprehend[0].policy"
 INPUTS = {
     "name_prefix": "tweet-sentiment",
     "backup_bucket_arn": "arn:aws:s3:::tweet-sentiment-backup",
@@ -74,15 +74,15 @@ def lambda_module(moto_server: str, tmp_path_factory: pytest.TempPathFactory) ->
     return tf
 
 
-def lambda_inputs(tf: tf_support.Terraform, enrichments: list[str]) -> dict[str, Any]:
-    return {"function_name": "t", "role_arn": "arn:aws:iam::123456789012:role/t",
+def lambda_inputs(tf: tf_support.Terraform, enrichments: list[str], backend: str = "embedded") -> dict[str, Any]:
+    return {"function_name": "t", "role_arn": "arn:aws:iam::123456789012:role/t", "sentiment_backend": backend,
             "zip_path": str(tf.workdir / "t.zip"), "comprehend_enrichments": enrichments}  # fmt: skip
 
 
-def enrichment_actions(tf: tf_support.Terraform, enrichments: list[str]) -> list[str]:
-    """The lambda module's planned output ``comprehend_enrichment_actions`` for ``enrichments``."""
-    plan = plan_json(tf, lambda_inputs(tf, enrichments))
-    actions: list[str] = plan["planned_values"]["outputs"]["comprehend_enrichment_actions"]["value"]
+def comprehend_actions(tf: tf_support.Terraform, enrichments: list[str], backend: str) -> list[str]:
+    """The lambda module's planned output ``comprehend_actions`` for ``backend`` and ``enrichments``."""
+    plan = plan_json(tf, lambda_inputs(tf, enrichments, backend))
+    actions: list[str] = plan["planned_values"]["outputs"]["comprehend_actions"]["value"]
     (function,) = [r for r in plan["planned_values"]["root_module"]["resources"] if r["type"] == "aws_lambda_function"]
     assert function["values"]["environment"][0]["variables"]["ENRICHMENTS"] == ",".join(enrichments)
     return actions
@@ -94,35 +94,46 @@ def iam_root(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> tf_s
 
 
 def planned(tf: tf_support.Terraform, actions: list[str]) -> dict[str, Any]:
-    return plan_json(tf, {**INPUTS, "transform_enrichment_actions": actions})
+    return plan_json(tf, {**INPUTS, "transform_comprehend_actions": actions})
 
 
 def transform_comprehend_actions(plan: dict[str, Any]) -> list[str]:
-    (document,) = [d for d in iam_lint.policy_documents(plan["planned_values"]["root_module"]) if HOLDER in d.holders]
+    documents = [d for d in iam_lint.policy_documents(plan["planned_values"]["root_module"]) if HOLDER in d.holders]
+    if not documents:
+        return []
+    (document,) = documents
     statements = document.policy["Statement"]
     assert all(s["Resource"] == "*" and s["Effect"] == "Allow" for s in statements)
     return sorted(a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
 
 
 @pytest.mark.parametrize(
-    ("enrichments", "extra"),
+    ("backend", "enrichments", "expected"),
     [
-        ([], []),
-        (["key_phrases"], ["comprehend:BatchDetectKeyPhrases"]),
-        (["entities"], ["comprehend:BatchDetectEntities"]),
-        (["key_phrases", "entities"], ["comprehend:BatchDetectEntities", "comprehend:BatchDetectKeyPhrases"]),
+        ("embedded", [], []),
+        ("vader", [], []),
+        ("comprehend", [], ["comprehend:BatchDetectSentiment"]),
+        ("embedded", ["key_phrases"], ["comprehend:BatchDetectKeyPhrases"]),
+        ("embedded", ["entities"], ["comprehend:BatchDetectEntities"]),
+        (
+            "comprehend",
+            ["key_phrases", "entities"],
+            ["comprehend:BatchDetectEntities", "comprehend:BatchDetectKeyPhrases", "comprehend:BatchDetectSentiment"],
+        ),
     ],
 )
-def test_the_role_gets_exactly_the_enabled_enrichment_actions(
-    lambda_module: tf_support.Terraform, iam_root: tf_support.Terraform, enrichments: list[str], extra: list[str]
+def test_the_role_gets_exactly_the_comprehend_actions_the_function_calls(
+    lambda_module: tf_support.Terraform,
+    iam_root: tf_support.Terraform,
+    backend: str,
+    enrichments: list[str],
+    expected: list[str],
 ) -> None:
-    # Given the actions the lambda module says its enrichments call, when the iam module grants them
-    actions = enrichment_actions(lambda_module, enrichments)
-    assert actions == extra
-    # Then the transform's Comprehend policy holds sentiment and exactly those
-    assert transform_comprehend_actions(planned(iam_root, actions)) == sorted(
-        ["comprehend:BatchDetectSentiment", *extra]
-    )
+    # Given the actions the lambda module says its backend and enrichments call, when the iam module grants them
+    actions = comprehend_actions(lambda_module, enrichments, backend)
+    assert actions == expected
+    # Then the transform's Comprehend policy holds exactly those (and does not exist without any)
+    assert transform_comprehend_actions(planned(iam_root, actions)) == expected
 
 
 def test_the_enriched_policy_passes_parliament(iam_root: tf_support.Terraform) -> None:
@@ -156,9 +167,9 @@ def test_unknown_or_repeated_enrichments_are_refused_at_plan_time(
 
 def test_the_iam_module_refuses_any_other_action(iam_root: tf_support.Terraform) -> None:
     (iam_root.workdir / "test.auto.tfvars.json").write_text(
-        json.dumps({**INPUTS, "transform_enrichment_actions": ["comprehend:*"]})
+        json.dumps({**INPUTS, "transform_comprehend_actions": ["comprehend:*"]})
     )
     result = iam_root.run(["plan", "-refresh=false", "-input=false", "-no-color"], ok=(1,))
-    assert "may hold only comprehend:BatchDetectEntities and comprehend:BatchDetectKeyPhrases" in " ".join(
+    assert "may hold only comprehend:BatchDetectSentiment, comprehend:BatchDetectEntities and" in " ".join(
         result.stderr.split()
     )
