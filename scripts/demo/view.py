@@ -214,6 +214,7 @@ class Summary:
     exit_code: int = 0
     source_counts: Mapping[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    report_path: str = ""  # the HTML report, when it was written
 
 
 def render_summary(summary: Summary, *, color: bool = False) -> str:
@@ -276,6 +277,8 @@ def render_summary(summary: Summary, *, color: bool = False) -> str:
         row("top topics", ", ".join(f"{name} {n}" for name, n in snap.top_topics[:6]))
     if snap.langs:
         row("languages", ", ".join(f"{lang} {n}" for lang, n in list(snap.langs.items())[:8]))
+    if summary.report_path:
+        row("report", f"{summary.report_path} (open it in a browser: the dashboard's panels, no network needed)")
     for note in summary.notes:
         row("note", note)
     query = "SELECT sentiment, count(*) FROM tweets GROUP BY 1"

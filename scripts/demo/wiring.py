@@ -61,6 +61,7 @@ class Paths:
     failed: Path
     state: Path
     log: Path
+    report: Path
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Paths:
@@ -71,10 +72,11 @@ class Paths:
             out / "failed",
             out / "ingester-state",
             out / "demo.log",
+            out / "report.html",
         )
 
     def reset(self) -> None:
-        for path in (self.db, Path(f"{self.db}-wal"), Path(f"{self.db}-shm"), self.log):
+        for path in (self.db, Path(f"{self.db}-wal"), Path(f"{self.db}-shm"), self.log, self.report):
             path.unlink(missing_ok=True)
         for folder in (self.failed, self.state):
             if folder.is_dir():
