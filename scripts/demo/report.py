@@ -90,9 +90,10 @@ def collect(conn: sqlite3.Connection) -> ReportData:
     """Every panel's numbers (the report's queries, all in this function)."""
     data = ReportData()
     try:
-        data.sentiments = {str(s): int(n) for s, n in conn.execute(f"SELECT {SENTIMENT_SQL}, count(*) FROM tweets GROUP BY 1")}  # noqa: S608, E501
+        counts = conn.execute(f"SELECT {SENTIMENT_SQL}, count(*) FROM tweets GROUP BY 1").fetchall()  # noqa: S608
     except sqlite3.OperationalError:  # no table yet: the demo has not stored its first batch
         return data
+    data.sentiments = {str(s): int(n) for s, n in counts}
     data.total = sum(data.sentiments.values())
     if not data.total:
         return data
@@ -113,11 +114,20 @@ def collect(conn: sqlite3.Connection) -> ReportData:
             by_rule[str(rule)][int(bucket)][str(sentiment)] = int(n)
         ranked = sorted(by_rule, key=lambda r: (-sum(sum(b.values()) for b in by_rule[r].values()), r))
         data.by_rule = {rule: dict(by_rule[rule]) for rule in ranked[:RULES_SHOWN]}
-    data.langs = [(str(lang), int(n)) for lang, n in conn.execute(
-        "SELECT coalesce(lang, '?'), count(*) FROM tweets GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?", (TOP,))]  # fmt: skip
-    data.negative_authors = [(str(u), int(n)) for u, n in conn.execute(
-        "SELECT coalesce(author_username, author_id, '?'), count(*) FROM tweets WHERE sentiment = 'NEGATIVE' "
-        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?", (TOP,))]  # fmt: skip
+    data.langs = [
+        (str(lang), int(n))
+        for lang, n in conn.execute(
+            "SELECT coalesce(lang, '?'), count(*) FROM tweets GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?", (TOP,)
+        )
+    ]
+    data.negative_authors = [
+        (str(u), int(n))
+        for u, n in conn.execute(
+            "SELECT coalesce(author_username, author_id, '?'), count(*) FROM tweets WHERE sentiment = 'NEGATIVE' "
+            "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
+            (TOP,),
+        )
+    ]
     data.engaged = [
         (str(u), str(text), int(likes), int(reposts), int(replies), str(s))
         for u, text, likes, reposts, replies, s in conn.execute(
@@ -128,14 +138,18 @@ def collect(conn: sqlite3.Connection) -> ReportData:
             (TOP,),
         )
     ]
-    kinds = conn.execute(
-        "SELECT sum(is_retweet = 1), sum(is_reply = 1 AND NOT is_retweet = 1), "
-        "sum(is_quote = 1 AND NOT is_retweet = 1 AND NOT is_reply = 1), "
-        "sum(coalesce(is_retweet, 0) = 0 AND coalesce(is_reply, 0) = 0 AND coalesce(is_quote, 0) = 0) FROM tweets"
+    retweet, reply, quote = (f"coalesce({c}, 0) = 1" for c in ("is_retweet", "is_reply", "is_quote"))
+    kinds = conn.execute(  # each post counted once: a retweet, else a reply, else a quote, else an original
+        f"SELECT sum({retweet}), sum({reply} AND NOT {retweet}), sum({quote} AND NOT {retweet} AND NOT {reply}), "  # noqa: S608
+        f"sum(NOT {retweet} AND NOT {reply} AND NOT {quote}) FROM tweets"
     ).fetchone()
     data.kinds = [(name, int(n or 0)) for name, n in zip(("retweet", "reply", "quote", "original"), kinds, strict=True)]
-    data.hashtags = [(str(h), int(n)) for h, n in conn.execute(
-        "SELECT hashtag, count(*) FROM tweet_hashtags GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?", (TOP,))]  # fmt: skip
+    data.hashtags = [
+        (str(h), int(n))
+        for h, n in conn.execute(
+            "SELECT hashtag, count(*) FROM tweet_hashtags GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?", (TOP,)
+        )
+    ]
     data.entities = _by_sentiment(
         conn,
         f"SELECT e.text, {SENTIMENT_SQL}, count(DISTINCT t.tweet_id) FROM tweet_entities e "  # noqa: S608
@@ -188,7 +202,10 @@ def donut(sentiments: dict[str, int]) -> str:
             f"L{cx + inner * math.cos(a1):.2f},{cy + inner * math.sin(a1):.2f} "
             f"A{inner},{inner} 0 {large} 0 {cx + inner * math.cos(a0):.2f},{cy + inner * math.sin(a0):.2f}Z"
         )
-        body.append(f'<path class="slice" data-sentiment="{s}" d="{points}" fill="{HEX[s]}"><title>{_e(LABELS[s])} {n}</title></path>')  # noqa: E501
+        body.append(
+            f'<path class="slice" data-sentiment="{s}" d="{points}" fill="{HEX[s]}">'
+            f"<title>{_e(LABELS[s])} {n}</title></path>"
+        )
         angle = a1
     body.append(f'<text x="{cx}" y="{cy + 6}" text-anchor="middle" class="big">{total:,}</text>')
     for i, s in enumerate(x for x in SENTIMENTS if sentiments.get(x)):
@@ -228,8 +245,10 @@ def stacked(panel: str, rows: list[tuple[str, dict[str, int]]]) -> str:
             n = counts.get(s, 0)
             if n:
                 width = 250 * n / top
-                body.append(f'<rect class="bar" data-sentiment="{s}" x="{x:.1f}" y="{y}" width="{width:.1f}" '
-                            f'height="16" fill="{HEX[s]}"><title>{_e(LABELS[s])} {n}</title></rect>')  # fmt: skip
+                body.append(
+                    f'<rect class="bar" data-sentiment="{s}" x="{x:.1f}" y="{y}" width="{width:.1f}" '
+                    f'height="16" fill="{HEX[s]}"><title>{_e(LABELS[s])} {n}</title></rect>'
+                )
                 x += width
         body.append(f'<text x="{x + 4:.1f}" y="{y + 13}">{sum(counts.values()):,}</text>')
     return _svg(panel, body, height=22 * len(rows) + 10)
@@ -244,8 +263,10 @@ def share_bar(rows: Bars) -> str:
     for name, n in rows:
         width = 440 * n / total
         if n:
-            body.append(f'<rect class="bar" x="{x:.1f}" y="10" width="{width:.1f}" height="30" fill="{colors[name]}">'
-                        f"<title>{name} {n}</title></rect>")  # fmt: skip
+            body.append(
+                f'<rect class="bar" x="{x:.1f}" y="10" width="{width:.1f}" height="30" fill="{colors[name]}">'
+                f"<title>{name} {n}</title></rect>"
+            )
         x += width
     for i, (name, n) in enumerate(rows):
         y = 64 + i * 22
@@ -263,7 +284,9 @@ def _polyline(points: Sequence[tuple[float, float]], color: str, attrs: str) -> 
     return f'<polyline {attrs} points="{coords}" fill="none" stroke="{color}" stroke-width="2"/>'
 
 
-def _frame(buckets: list[int], left: int, top: int, width: int, height: int, labels: tuple[str, str]) -> list[str]:
+def _frame(buckets: list[int], box: tuple[int, int, int, int], labels: tuple[str, str]) -> list[str]:
+    """Axes of a chart in ``box`` (left, top, width, height), first and last bucket times, y labels."""
+    left, top, width, height = box
     bottom = top + height
     return [
         f'<line x1="{left}" y1="{bottom}" x2="{left + width}" y2="{bottom}" stroke="#bbb"/>',
@@ -290,8 +313,11 @@ def over_time_by_rule(data: ReportData) -> str:
         ox, oy = (k % cols) * cell_w, (k // cols) * cell_h
         left, top, width, height = ox + 34, oy + 22, cell_w - 50, cell_h - 50
         peak = max((n for b in series.values() for n in b.values()), default=1) or 1
-        body.append(f'<g class="rule" data-rule="{_e(rule)}"><text x="{left}" y="{oy + 14}" class="title">{_e(fit(clean(rule), 30))}</text>')  # noqa: E501
-        body += _frame(data.buckets, left, top, width, height, (str(peak), "0"))
+        body.append(
+            f'<g class="rule" data-rule="{_e(rule)}">'
+            f'<text x="{left}" y="{oy + 14}" class="title">{_e(fit(clean(rule), 30))}</text>'
+        )
+        body += _frame(data.buckets, (left, top, width, height), (str(peak), "0"))
         for s in SENTIMENTS:
             if not any(s in b for b in series.values()):
                 continue
@@ -309,7 +335,7 @@ def net_sentiment(data: ReportData) -> str:
     if not data.by_rule or not data.buckets:
         return _empty("net-sentiment")
     left, top, width, height = 44, 12, 400, 180
-    body = _frame(data.buckets, left, top, width, height, ("+100%", "-100%"))
+    body = _frame(data.buckets, (left, top, width, height), ("+100%", "-100%"))
     zero = top + height / 2
     body.append(f'<line x1="{left}" y1="{zero}" x2="{left + width}" y2="{zero}" stroke="#ddd" stroke-dasharray="4"/>')
     legend = []
@@ -323,7 +349,9 @@ def net_sentiment(data: ReportData) -> str:
             net = (counts.get("POSITIVE", 0) - counts.get("NEGATIVE", 0)) / sum(counts.values())
             points.append((_x(data.buckets, i, left, width), zero - net * height / 2))
         body.append(_polyline(points, color, f'class="line" data-rule="{_e(rule)}"'))
-        legend.append(f'<text x="{left + 70 * k}" y="{top + height + 32}" fill="{color}">{_e(fit(clean(rule), 10))}</text>')
+        legend.append(
+            f'<text x="{left + 70 * k}" y="{top + height + 32}" fill="{color}">{_e(fit(clean(rule), 10))}</text>'
+        )
     return _svg("net-sentiment", body + legend, height=H + 20)
 
 
@@ -409,15 +437,16 @@ class ReportWriter:
             if self._conn is None:
                 self._conn = connect_readonly(self.db)
             data = collect(self._conn)
-            page = render(data, refresh_s=None if final else self.refresh_s, generated=datetime.now(UTC),
-                          source=self.source)  # fmt: skip
+            page = render(
+                data, refresh_s=None if final else self.refresh_s, generated=datetime.now(UTC), source=self.source
+            )
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=self.path.parent)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     handle.write(page)
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, self.path)
+                Path(tmp).chmod(0o644)  # mkstemp makes it 0600; the page is as readable as the rest of the output
+                Path(tmp).replace(self.path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
@@ -432,4 +461,3 @@ class ReportWriter:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-

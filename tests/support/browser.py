@@ -9,6 +9,7 @@ evaluates expressions and takes screenshots in it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -47,10 +48,11 @@ class Browser:
             f"--window-size={width},{height}",
             "about:blank",
         ]
-        # bash (dash takes single-digit fds only) puts our pipe ends on the fds Chromium expects (3: commands in, 4: messages out), then execs it.
+        # bash (dash takes single-digit fds only) puts our pipe ends on the fds Chromium expects (3: commands in,
+        # 4: messages out), then execs it.
         script = f'exec "$0" "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}'
-        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv, no user input
-            ["/bin/bash", "-c", script, binary, *args],  # noqa: S607
+        self.proc = subprocess.Popen(
+            ["/bin/bash", "-c", script, binary, *args],
             pass_fds=(to_chrome_r, from_chrome_w),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -145,10 +147,8 @@ class Browser:
         return [url for url in urls if not url.startswith(("file:", "data:"))]
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(BrowserError, OSError):  # it may be gone already; waiting tells
             self.send("Browser.close", timeout=5)
-        except (BrowserError, OSError):
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
