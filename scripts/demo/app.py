@@ -114,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--loop", action="store_true", help="replay the file again and again (until Ctrl-C)")
     parser.add_argument(
+        "--original-dates",
+        action="store_true",
+        help="keep the file's created_at (default: shifted so the newest tweet is dated now, gaps kept)",
+    )
+    parser.add_argument(
         "--output-dir", type=Path, default=DEFAULT_OUTPUT, help="where everything goes (default demo-output)"
     )
     parser.add_argument("--db", type=Path, help="SQLite database path (default OUTPUT_DIR/tweets.db)")

@@ -124,7 +124,14 @@ def ingester_settings(
                 raise DemoConfigError(f"--sample {sample}: is a folder; pass a JSONL file of stream messages")
             if not sample.is_file():
                 raise DemoConfigError(f"--sample {sample}: no such file")
-            settings = Settings(source="replay", replay_file=sample, rate=rate or None, loop=args.loop, **common)
+            settings = Settings(
+                source="replay",
+                replay_file=sample,
+                rate=rate or None,
+                loop=args.loop,
+                replay_shift_to_now=not args.original_dates,  # so a dashboard's last-24-hours range shows the run
+                **common,
+            )
         settings.require_for_run()  # a missing setting fails here with its name, before anything starts
         return settings
     except ConfigError as exc:

@@ -7,8 +7,10 @@ turns into a failure.
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,10 @@ def test_report_renders_every_panel_in_headless_chromium(tmp_path: Path) -> None
     assert run.returncode == 0, run.stderr
     report = out / "report.html"
     assert f"report        {report}" in run.stdout
+    newest = sqlite3.connect(out / "tweets.db").execute("SELECT max(created_at) FROM tweets").fetchone()[0]
+    age = datetime.now(UTC) - datetime.fromisoformat(newest)
+    # the sample (dated 2026-11-26, 35 minutes long) was shifted so its newest tweet is dated at the run's start
+    assert timedelta(0) <= age < timedelta(hours=1)
     page = report.read_text(encoding="utf-8")
     assert 'http-equiv="refresh"' not in page  # the final page no longer reloads
 
