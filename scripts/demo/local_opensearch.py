@@ -64,10 +64,14 @@ def wait_until_ready(opensearch_url: str, dashboards_url: str, *, timeout_s: flo
     """None once the cluster is yellow or green and Dashboards answers 200 on api/status; else what was last seen."""
     deadline = time.monotonic() + timeout_s
     last = "no answer yet"
-    probes = (
-        (f"{opensearch_url}/_cluster/health", lambda r: r.json().get("status") in ("yellow", "green")),
-        (f"{dashboards_url}/api/status", lambda r: True),
-    )
+
+    def cluster_usable(answer: requests.Response) -> bool:
+        return answer.json().get("status") in ("yellow", "green")  # yellow: one node, replicas unassigned
+
+    def answers(answer: requests.Response) -> bool:
+        return True
+
+    probes = ((f"{opensearch_url}/_cluster/health", cluster_usable), (f"{dashboards_url}/api/status", answers))
     for url, healthy in probes:
         while True:
             try:
