@@ -49,6 +49,7 @@ HEX = {  # fixed sentiment colours, as in the dashboards
 }
 RULE_PALETTE = ("#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#ff7f0e")
 SENTIMENT_SQL = "coalesce(sentiment, 'SKIPPED')"
+EPOCH_SQL = "CAST(strftime('%s', {}) AS INTEGER)"  # epoch seconds of an ISO timestamp (unixepoch() needs SQLite 3.38)
 
 Bars = list[tuple[str, int]]
 
@@ -97,14 +98,16 @@ def collect(conn: sqlite3.Connection) -> ReportData:
     data.total = sum(data.sentiments.values())
     if not data.total:
         return data
-    first, last = conn.execute("SELECT min(unixepoch(created_at)), max(unixepoch(created_at)) FROM tweets").fetchone()
+    first, last = conn.execute(
+        f"SELECT min({EPOCH_SQL.format('created_at')}), max({EPOCH_SQL.format('created_at')}) FROM tweets"  # noqa: S608
+    ).fetchone()
     if first is not None:
         span = max(1, int(last) - int(first))
         data.bucket_s = max(60, math.ceil(span / MAX_BUCKETS / 60) * 60)
         start = int(first) // data.bucket_s * data.bucket_s
         data.buckets = list(range(start, int(last) + 1, data.bucket_s))
         rows = conn.execute(
-            f"SELECT r.value, unixepoch(t.created_at) / ? * ?, {SENTIMENT_SQL}, count(*) "  # noqa: S608
+            f"SELECT r.value, {EPOCH_SQL.format('t.created_at')} / ? * ?, {SENTIMENT_SQL}, count(*) "  # noqa: S608
             "FROM tweets t, json_each(CASE WHEN json_valid(t.rules) THEN t.rules ELSE '[]' END) r "
             "WHERE t.created_at IS NOT NULL GROUP BY 1, 2, 3",
             (data.bucket_s, data.bucket_s),
