@@ -1,7 +1,8 @@
-"""The demo's HTML report in a real browser: headless Chromium loads the page ``make demo`` wrote and draws it.
+"""The demo's HTML report as a user gets it: rewritten while ``python -m scripts.demo`` runs, and drawn by a real
+browser (headless Chromium loads the page the demo wrote).
 
-Needs Debian's ``chromium`` (``.ci/run`` installs it); without it the test is skipped, which REQUIRE_ALL_TESTS=1
-turns into a failure.
+The browser test needs Debian's ``chromium`` (``.ci/run`` installs it); without it that test is skipped, which
+REQUIRE_ALL_TESTS=1 turns into a failure.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -94,3 +96,39 @@ def test_report_renders_every_panel_in_headless_chromium(tmp_path: Path) -> None
     assert errors == []
     assert requests == []
     assert (tmp_path / "report.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_report_is_rewritten_while_the_demo_runs_and_final_when_it_ends(tmp_path: Path) -> None:
+    out = tmp_path / "demo-output"
+    report = out / "report.html"
+    argv = [
+        sys.executable,
+        "-m",
+        "scripts.demo",
+        "--no-view",
+        "--rate",
+        "100",
+        "--limit",
+        "500",
+        "--output-dir",
+        str(out),
+    ]
+    proc = subprocess.Popen(argv, cwd=REPO_ROOT, env=demo_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    seen: set[str] = set()  # the document counts the page showed while the demo ran
+    try:
+        while proc.poll() is None:
+            page = report.read_text(encoding="utf-8") if report.exists() else ""
+            if 'http-equiv="refresh" content="3"' in page:
+                seen.add(page.split('<div class="meta">', 1)[1].split(" documents", 1)[0])
+            time.sleep(0.2)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert f"demo: HTML report {report.resolve().as_uri()}" in err
+    assert len(seen) >= 2  # rewritten at least once with more documents (every 3 s over about 5 s)
+    final = report.read_text(encoding="utf-8")
+    assert 'http-equiv="refresh"' not in final and '<div class="meta">500 documents' in final
