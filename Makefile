@@ -114,8 +114,12 @@ train-sentiment: $(TRAIN_VENV)/.installed ## Retrain the embedded sentiment mode
 eval: setup ## Accuracy, macro-recall, confusion of vader and embedded on TSE test (DATA=...) and the sample; speed, zip, cold start
 	$(PY) -m scripts.sentiment.eval $(if $(DATA),--data "$(DATA)",)
 
-demo: setup-runtime ## Run the pipeline locally on the bundled sample (ARGS="--rate 200 --duration 60")
+demo: setup-runtime ## Run the pipeline locally on the bundled sample, with an HTML report (ARGS="--rate 200 --duration 60")
 	$(RUN_PY) -m scripts.demo $(ARGS)
+
+.PHONY: demo-opensearch
+demo-opensearch: setup-runtime ## The demo into a local OpenSearch + Dashboards (Docker Compose), dashboards imported (ARGS="-- --loop")
+	$(RUN_PY) -m scripts.demo.local_opensearch $(ARGS)
 
 # Terraform. Plain `terraform init` (registry); set TF_CLI_CONFIG_FILE for a provider mirror.
 # TFVARS=path/to/file.tfvars adds a var file (default: terraform/terraform.tfvars if present).

@@ -79,6 +79,7 @@ def make_source(settings: Settings, stats: Stats) -> Source:
             rate=settings.rate,
             loop=settings.loop,
             offset_file=settings.state_dir / REPLAY_OFFSET_FILE,
+            shift_to_now=settings.replay_shift_to_now,
         )
     from ingester.secrets import SecretNotSetError, resolve_bearer_token
     from ingester.sources.x import XSource

@@ -476,6 +476,16 @@ class Settings:
         flag="--loop",
         commands=("run",),
     )
+    replay_shift_to_now: bool = setting(
+        False,
+        env="REPLAY_SHIFT_TO_NOW",
+        help="Shift every tweet's `created_at` by one offset so the file's newest tweet is dated when each pass "
+        "starts (gaps kept): an old sample then shows in a dashboard's recent time range. Off: dates as in the file.",
+        parse=_as_bool,
+        section="replay",
+        flag="--replay-shift-to-now",
+        commands=("run",),
+    )
     limit: int | None = setting(
         env="INGESTER_LIMIT",
         help="Stop after N messages read (any source), flush, exit 0. Empty = no limit.",

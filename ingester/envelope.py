@@ -61,9 +61,13 @@ def loads(text: str | bytes) -> Any:
     return _DECODER.decode(text.decode("utf-8") if isinstance(text, bytes) else text)
 
 
+def iso_utc(moment: datetime) -> str:
+    """RFC 3339 UTC timestamp with milliseconds, e.g. 2026-11-26T10:00:00.123Z (X's own created_at format)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def utc_now_iso() -> str:
-    """RFC 3339 UTC timestamp with milliseconds, e.g. 2026-11-26T10:00:00.123Z."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc(datetime.now(UTC))
 
 
 def _tweet_id(tweet: dict[str, Any]) -> str:

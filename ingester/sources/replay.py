@@ -12,6 +12,11 @@ shorter than the offset); after a kill -9 at most the one line being taken is re
 kernel keeps the write); after a power loss, what the page cache lost is read again (the WAL keeps what was
 accepted either way). A run that reaches the end (without ``--loop``) or its ``--limit`` removes the
 file, so the next run replays the file from the start.
+
+Shifting to now (``shift_to_now``, REPLAY_SHIFT_TO_NOW; off by default): before each pass the file is read once
+for its newest ``created_at``, and every tweet of the pass is dated by the same offset, so the newest is dated
+when the pass starts and the gaps between tweets are kept (an old sample then lands in a dashboard's recent time
+range). A ``created_at`` that is missing or not a timestamp is left as it is.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from ingester.envelope import MalformedMessage, from_replay_line
+from ingester.envelope import MalformedMessage, from_replay_line, iso_utc
 from ingester.sources import Sink
 
 log = logging.getLogger(__name__)
@@ -98,16 +105,51 @@ class ReplayOffset:
             self.state_file.unlink(missing_ok=True)
 
 
+def _created_at(envelope: dict[str, Any]) -> datetime | None:
+    value = envelope["tweet"].get("created_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def newest_created_at(path: Path) -> datetime | None:
+    """The latest ``created_at`` among the file's valid lines (one read of the whole file), or None."""
+    newest: datetime | None = None
+    with path.open("rb") as handle:
+        for raw in handle:
+            try:
+                moment = _created_at(from_replay_line(raw)) if raw.strip() else None
+            except MalformedMessage:
+                continue
+            if moment is not None and (newest is None or moment > newest):
+                newest = moment
+    return newest
+
+
 class ReplaySource:
     name = "replay"
 
     def __init__(
-        self, path: Path, *, rate: float | None = None, loop: bool = False, offset_file: Path | None = None
+        self,
+        path: Path,
+        *,
+        rate: float | None = None,
+        loop: bool = False,
+        offset_file: Path | None = None,
+        shift_to_now: bool = False,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.path = path
         self.rate = rate
         self.loop = loop
         self.offset = ReplayOffset(path, offset_file)
+        self.shift_to_now = shift_to_now
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._shift: timedelta | None = None
         self._next_at = 0.0
 
     def run(self, sink: Sink, stop: threading.Event) -> None:
@@ -134,6 +176,9 @@ class ReplaySource:
             if passes > 1:
                 sink.reset_dedupe()  # a new pass repeats the file on purpose
                 position.offset, position.lineno = 0, 0
+            if self.shift_to_now:
+                newest = newest_created_at(self.path)
+                self._shift = None if newest is None else self._clock() - newest
             with self.path.open("rb") as handle:
                 handle.seek(position.offset)
                 lines_with_data = self._pass(handle, sink, stop, position)
@@ -177,6 +222,9 @@ class ReplaySource:
             log.debug("%s line %d detail: %s", self.path.name, lineno, exc.detail)
             sink.drop(exc.reason)
             return True
+        moment = _created_at(envelope) if self._shift is not None else None
+        if moment is not None and self._shift is not None:
+            envelope["tweet"] = {**envelope["tweet"], "created_at": iso_utc(moment + self._shift)}
         return sink.accept(envelope)
 
     def close(self) -> None:

@@ -13,7 +13,9 @@ Modules, one concern each:
 * :mod:`scripts.demo.firehose`, :mod:`scripts.demo.delivery`, :mod:`scripts.demo.failed` - the Firehose stand-in
   and where its batches go;
 * :mod:`scripts.demo.store` - the SQLite store; :mod:`scripts.demo.opensearch_sink` - the optional OpenSearch;
-* :mod:`scripts.demo.view` - the terminal output (pure rendering plus the in-place redraw).
+* :mod:`scripts.demo.view` - the terminal output (pure rendering plus the in-place redraw);
+* :mod:`scripts.demo.report` - the HTML report with the dashboard's panels (``demo-output/report.html``);
+* :mod:`scripts.demo.local_opensearch` - ``make demo-opensearch``: a local OpenSearch + Dashboards with Docker.
 
 The transform package lives in ``lambda_src/``: it must be on PYTHONPATH (the Makefile, pytest and mypy put it
 there); ``python -m scripts.demo`` without it re-executes itself once with it (see ``__main__``).

@@ -38,6 +38,7 @@ from typing import Any, TextIO
 
 from ingester import __version__
 from scripts.demo.delivery import Snapshot
+from scripts.demo.report import ReportWriter
 from scripts.demo.store import StoreError
 from scripts.demo.view import LiveView, Summary, render_progress, render_summary
 from scripts.demo.wiring import DEFAULT_OUTPUT, DEFAULT_SAMPLE, REPO_ROOT, VIEW_RATE, DemoConfigError, Pieces, build
@@ -112,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"replay rate in tweets/s (default {VIEW_RATE:g} with the live view, full speed without; 0 = full speed)",
     )
     parser.add_argument("--loop", action="store_true", help="replay the file again and again (until Ctrl-C)")
+    parser.add_argument(
+        "--original-dates",
+        action="store_true",
+        help="keep the file's created_at (default: shifted so the newest tweet is dated now, gaps kept)",
+    )
     parser.add_argument(
         "--output-dir", type=Path, default=DEFAULT_OUTPUT, help="where everything goes (default demo-output)"
     )
@@ -222,6 +228,7 @@ class Demo:
         self.stopper = Stopper(self.stop)
         self.code: int | None = None
         self.unreachable = False
+        self.report = ReportWriter(self.paths.db, self.paths.report, source=self.source_desc)
         self.view: LiveView | None = None
         if pieces.view_on:
             self.view = LiveView(out, title=f"tweet sentiment · local demo · {self.source_desc}", color=pieces.color)
@@ -252,6 +259,8 @@ class Demo:
                   file=sys.stderr)  # fmt: skip
         started = time.monotonic()
         self.stopper.install()
+        print(f"demo: HTML report {self.paths.report.resolve().as_uri()} (rewritten every {self.report.refresh_s:g} s)",
+              file=sys.stderr)  # fmt: skip
         self.firehose.start()
         worker = threading.Thread(target=self._ingest, name="ingester", daemon=True)
         worker.start()
@@ -274,6 +283,7 @@ class Demo:
         while worker.is_alive():
             worker.join(timeout=0.25)
             now = time.monotonic()
+            self.report.maybe_write(now)
             if self.args.duration and now - started >= self.args.duration:
                 self.stopper.request(f"--duration {self.args.duration:g} s")
             if self.live and not connected_once:
@@ -323,6 +333,8 @@ class Demo:
             )
         if self.tail.count:
             notes.append(f"{self.tail.count} warning(s) logged; details in {self.paths.log}")
+        report_written = self.report.write(final=True)
+        self.report.close()
         summary = Summary(
             snap=snap,
             stop_reason=self._stop_reason(snap, code),
@@ -336,6 +348,7 @@ class Demo:
             exit_code=code,
             source_counts=snap.source,
             notes=notes,
+            report_path=str(self.paths.report) if report_written else "",
         )
         self.store.close()
         print(render_summary(summary, color=self.view is not None and self.view.color), file=self.out, flush=True)

@@ -214,6 +214,7 @@ class Summary:
     exit_code: int = 0
     source_counts: Mapping[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    report_path: str = ""  # the HTML report, when it was written
 
 
 def render_summary(summary: Summary, *, color: bool = False) -> str:
@@ -276,8 +277,9 @@ def render_summary(summary: Summary, *, color: bool = False) -> str:
         row("top topics", ", ".join(f"{name} {n}" for name, n in snap.top_topics[:6]))
     if snap.langs:
         row("languages", ", ".join(f"{lang} {n}" for lang, n in list(snap.langs.items())[:8]))
-    for note in summary.notes:
-        row("note", note)
+    report = [("report", f"{summary.report_path} (open it in a browser: the dashboard's panels, offline)")]
+    for label, text in [*(report if summary.report_path else []), *(("note", note) for note in summary.notes)]:
+        row(label, text)
     query = "SELECT sentiment, count(*) FROM tweets GROUP BY 1"
     lines.append(f'  Query it:     sqlite3 {summary.db_path} "{query}"')
     return "\n".join(lines)

@@ -61,6 +61,7 @@ class Paths:
     failed: Path
     state: Path
     log: Path
+    report: Path
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Paths:
@@ -71,10 +72,11 @@ class Paths:
             out / "failed",
             out / "ingester-state",
             out / "demo.log",
+            out / "report.html",
         )
 
     def reset(self) -> None:
-        for path in (self.db, Path(f"{self.db}-wal"), Path(f"{self.db}-shm"), self.log):
+        for path in (self.db, Path(f"{self.db}-wal"), Path(f"{self.db}-shm"), self.log, self.report):
             path.unlink(missing_ok=True)
         for folder in (self.failed, self.state):
             if folder.is_dir():
@@ -122,7 +124,14 @@ def ingester_settings(
                 raise DemoConfigError(f"--sample {sample}: is a folder; pass a JSONL file of stream messages")
             if not sample.is_file():
                 raise DemoConfigError(f"--sample {sample}: no such file")
-            settings = Settings(source="replay", replay_file=sample, rate=rate or None, loop=args.loop, **common)
+            settings = Settings(
+                source="replay",
+                replay_file=sample,
+                rate=rate or None,
+                loop=args.loop,
+                replay_shift_to_now=not args.original_dates,  # so a dashboard's last-24-hours range shows the run
+                **common,
+            )
         settings.require_for_run()  # a missing setting fails here with its name, before anything starts
         return settings
     except ConfigError as exc:

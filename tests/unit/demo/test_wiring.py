@@ -31,10 +31,18 @@ def test_reset_removes_only_the_demo_outputs(tmp_path: Path) -> None:
     (paths.failed / "processing-failed").mkdir(parents=True)
     paths.state.mkdir()
     paths.db.write_text("x")
+    paths.report.write_text("<html>")
     keep = tmp_path / "notes.txt"
     keep.write_text("mine")
     paths.reset()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_the_replay_is_shifted_to_now_unless_original_dates_is_asked(tmp_path: Path) -> None:
+    for argv, shifted in (([], True), (["--original-dates"], False)):
+        args = app.build_parser().parse_args(["--output-dir", str(tmp_path), *argv])
+        settings = wiring.ingester_settings(args, wiring.Paths.from_args(args), live=False, view=False)
+        assert settings.replay_shift_to_now is shifted
 
 
 def test_live_x_settings_come_from_the_environment_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
