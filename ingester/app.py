@@ -80,6 +80,10 @@ def make_source(settings: Settings, stats: Stats) -> Source:
             loop=settings.loop,
             offset_file=settings.state_dir / REPLAY_OFFSET_FILE,
         )
+    if settings.source == "bluesky":
+        from ingester.sources.bluesky import BlueskySource
+
+        return BlueskySource(settings, stats)
     from ingester.secrets import SecretNotSetError, resolve_bearer_token
     from ingester.sources.x import XSource
 
