@@ -117,7 +117,7 @@ def main() -> int:
     mixed = frames(args.messages, args.match_percent, rng)
     matching = frames(args.messages // 4, 100.0, rng)
     size = sum(len(f) for f in mixed) / len(mixed)
-    print(f"Bluesky source ({args.messages:,} Jetstream post frames, {size:.0f} bytes each on average, {len(TERMS)} terms)")
+    print(f"Bluesky source ({args.messages:,} Jetstream post frames, {size:.0f} bytes each, {len(TERMS)} terms)")
     print(f"{'case':<44}{'messages/s':>12}{'envelopes/s':>13}{'envelopes':>11}")
     with tempfile.TemporaryDirectory() as tmp:
         rows = [
