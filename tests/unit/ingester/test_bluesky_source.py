@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from transform.document import build_draft
 
@@ -20,6 +21,7 @@ from ingester.sources.bluesky import CURSOR_FILE, BlueskySource, with_cursor
 from ingester.stats import Stats
 from tests.support.fake_jetstream import BASE_TIME_US, DID, FakeJetstream, fake_jetstream, post_event
 from tests.support.ingester import FakeFirehose, ListSink
+from tests.support.paths import SCHEMAS_DIR
 
 TERMS = ("aws", "#serverless", "amazon web services", "@alice")
 
@@ -79,6 +81,7 @@ def test_a_post_becomes_an_envelope_the_transform_turns_into_the_usual_document(
     assert envelope["source"] == "bluesky"
     assert envelope["tweet"]["id"] == f"at://{DID}/app.bsky.feed.post/3kabc"
     assert envelope["matching_rules"] == [{"id": None, "tag": "aws"}, {"id": None, "tag": "#serverless"}]
+    jsonschema.validate(envelope, json.loads((SCHEMAS_DIR / "envelope.schema.json").read_text()))
 
     document = build_draft(json.loads(json.dumps(envelope)), "2026-11-30T12:00:01.000Z").document
     assert document["tweet_id"] == f"at://{DID}/app.bsky.feed.post/3kabc"
