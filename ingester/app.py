@@ -81,6 +81,10 @@ def make_source(settings: Settings, stats: Stats) -> Source:
             offset_file=settings.state_dir / REPLAY_OFFSET_FILE,
             shift_to_now=settings.replay_shift_to_now,
         )
+    if settings.source == "bluesky":
+        from ingester.sources.bluesky import BlueskySource
+
+        return BlueskySource(settings, stats)
     from ingester.secrets import SecretNotSetError, resolve_bearer_token
     from ingester.sources.x import XSource
 

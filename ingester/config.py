@@ -27,13 +27,19 @@ from ingester.firehose.limits import MAX_BATCH_BYTES as FIREHOSE_MAX_BATCH_BYTES
 from ingester.firehose.limits import MAX_BATCH_RECORDS as FIREHOSE_MAX_BATCH_RECORDS
 from ingester.firehose.limits import MAX_RECORD_BYTES as FIREHOSE_MAX_RECORD_BYTES
 
-SourceName = Literal["x", "replay"]
-SOURCES: tuple[str, ...] = ("x", "replay")
+SourceName = Literal["x", "bluesky", "replay"]
+SOURCES: tuple[str, ...] = ("x", "bluesky", "replay")
 SHUTDOWN_GRACE_MAX_S = 30.0
 """Longest flush on SIGTERM: with up to 10 s for the source to let go it must fit the unit's TimeoutStopSec (45 s)."""
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 X_RULE_MAX_CHARS = 1024
+#: Bluesky's public Jetstream instances (https://github.com/bluesky-social/jetstream#public-instances), posts only.
+BLUESKY_PUBLIC_ENDPOINTS: tuple[str, ...] = tuple(
+    f"wss://jetstream{n}.us-{region}.bsky.network/subscribe?wantedCollections=app.bsky.feed.post"
+    for region in ("east", "west")
+    for n in (1, 2)
+)
 
 
 class ConfigError(ValueError):
@@ -166,6 +172,16 @@ def _http_url(env_name: str, value: Any) -> str:
     return str(value.rstrip("/"))
 
 
+def _ws_urls(env_name: str, value: Any) -> tuple[str, ...]:
+    urls = tuple(value)
+    if not urls:
+        raise ConfigError(f"{env_name} needs at least one ws:// or wss:// URL")
+    for url in urls:
+        if not url.startswith(("wss://", "ws://")):
+            raise ConfigError(f"{env_name} must be ws:// or wss:// URLs; got {url!r}")
+    return urls
+
+
 def _metrics_namespace(env_name: str, value: Any) -> str:
     if not value or value.startswith("AWS/"):
         raise ConfigError(f"{env_name} must be non-empty and must not start with 'AWS/'")
@@ -187,6 +203,7 @@ ALL_COMMANDS: tuple[Command, ...] = ("run", "rules", "check", "status")
 SECTIONS: dict[str, str] = {
     "where": "what to read and where to put it",
     "x": "X source",
+    "bluesky": "Bluesky source (Jetstream)",
     "replay": "replay source",
     "writer": "Firehose writer",
     "state": "state and observability",
@@ -282,7 +299,8 @@ class Settings:
     source: SourceName = setting(
         "x",
         env="INGESTER_SOURCE",
-        help="`x` (the X API v2 filtered stream) or `replay` (a JSONL file, REPLAY_FILE).",
+        help="`x` (the X API v2 filtered stream), `bluesky` (Bluesky's public Jetstream, free, filtered locally "
+        "by TRACKED_TERMS) or `replay` (a JSONL file, REPLAY_FILE).",
         parse=_as_lower,
         check=_one_of(SOURCES),
         choices=SOURCES,
@@ -316,7 +334,8 @@ class Settings:
         (),
         env="TRACKED_TERMS",
         help="Comma-separated terms to track: words, phrases (no quotes needed: a phrase becomes one quoted rule "
-        "operand), #hashtags, @mentions.",
+        "operand), #hashtags, @mentions. X gets them as stream rules; Bluesky posts are matched locally (case-"
+        "insensitive, whole words).",
         parse=_as_terms,
         check=_terms,
         section="x",
@@ -400,6 +419,26 @@ class Settings:
         section="x",
         example="0",
         essential=True,
+    )
+    bluesky_endpoints: tuple[str, ...] = setting(
+        BLUESKY_PUBLIC_ENDPOINTS,
+        env="BLUESKY_ENDPOINTS",
+        help="Comma-separated Jetstream subscribe URLs, tried in order (the next one after a failed connection); "
+        "keep `wantedCollections=app.bsky.feed.post`, the ingester adds `cursor`.",
+        parse=_as_terms,
+        check=_ws_urls,
+        section="bluesky",
+        commented=True,
+    )
+    bluesky_cursor_rewind_s: float = setting(
+        5.0,
+        env="BLUESKY_CURSOR_REWIND_S",
+        help="On reconnect or restart, resume this many seconds before the last post handled (STATE_DIR/"
+        "bluesky-cursor.json), so nothing falls in a gap (instances' clocks differ); the repeats are skipped by "
+        "post id.",
+        parse=_as_float,
+        range=(0, 3600),
+        section="bluesky",
     )
     state_dir: Path = setting(
         default_factory=default_state_dir,
@@ -620,7 +659,13 @@ class Settings:
         self.require_for_source()
 
     def require_for_source(self) -> None:
-        if self.source == "replay":
+        if self.source == "bluesky":
+            if not self.tracked_terms:
+                raise ConfigError(
+                    "TRACKED_TERMS is required when INGESTER_SOURCE=bluesky (comma-separated terms; posts are "
+                    "filtered locally)"
+                )
+        elif self.source == "replay":
             if self.replay_file is None:
                 raise ConfigError("REPLAY_FILE is required when INGESTER_SOURCE=replay (a JSONL file)")
             if not self.replay_file.is_file():

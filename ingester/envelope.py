@@ -211,3 +211,125 @@ def encode(envelope: dict[str, Any]) -> bytes:
         return json.dumps(envelope, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
     except ValueError as exc:
         raise MalformedMessage("non_finite_number", str(exc)) from None
+
+
+# -- Bluesky (Jetstream) -------------------------------------------------------------------------------------------
+
+#: The collection of Bluesky posts; Jetstream ``commit`` events of other collections are not posts.
+BLUESKY_POST_COLLECTION = "app.bsky.feed.post"
+#: OpenSearch refuses an ``_id`` longer than 512 bytes (the ingest pipeline sets it from the post's id).
+MAX_ID_BYTES = 512
+_FACET_TAG = "app.bsky.richtext.facet#tag"
+_FACET_MENTION = "app.bsky.richtext.facet#mention"
+_QUOTE_EMBEDS = ("app.bsky.embed.record", "app.bsky.embed.recordWithMedia")
+
+
+def bluesky_post_uri(did: str, rkey: str) -> str:
+    """The post's AT URI, its id in the envelope and (as ``tweet_id``) the document's OpenSearch ``_id``."""
+    return f"at://{did}/{BLUESKY_POST_COLLECTION}/{rkey}"
+
+
+def _facet_entities(text: str, facets: object) -> dict[str, list[dict[str, Any]]]:
+    """Hashtags (the tag facets' ``tag``) and mentions (the handle written in the text at a mention facet's byte
+    range; Jetstream gives only the DID) in X's ``entities`` shape, so the transform reads them unchanged."""
+    hashtags: list[dict[str, Any]] = []
+    mentions: list[dict[str, Any]] = []
+    if not isinstance(facets, list):
+        return {"hashtags": hashtags, "mentions": mentions}
+    encoded = text.encode("utf-8")
+    for facet in facets:
+        if not isinstance(facet, dict) or not isinstance(facet.get("features"), list):
+            continue
+        index = facet.get("index")
+        if not isinstance(index, dict):
+            index = {}
+        start, end = index.get("byteStart"), index.get("byteEnd")
+        if not isinstance(start, int) or isinstance(start, bool):
+            start = len(encoded)
+        for feature in facet["features"]:
+            if not isinstance(feature, dict):
+                continue
+            kind = feature.get("$type")
+            if kind == _FACET_TAG and isinstance(feature.get("tag"), str) and feature["tag"].strip():
+                hashtags.append({"start": start, "tag": feature["tag"].strip().lstrip("#")})
+            elif kind == _FACET_MENTION and isinstance(end, int) and 0 <= start < end <= len(encoded):
+                handle = encoded[start:end].decode("utf-8", "replace").strip().lstrip("@")
+                if handle:
+                    mentions.append({"start": start, "username": handle})
+    return {"hashtags": hashtags, "mentions": mentions}
+
+
+def _record_uri(value: object) -> str | None:
+    uri = value.get("uri") if isinstance(value, dict) else None
+    return uri if isinstance(uri, str) and uri else None
+
+
+def _bluesky_references(record: dict[str, Any]) -> list[dict[str, str]]:
+    """X's ``referenced_tweets`` shape: ``replied_to`` the parent post, ``quoted`` an embedded post."""
+    refs: list[dict[str, str]] = []
+    reply = record.get("reply")
+    parent = _record_uri(reply.get("parent")) if isinstance(reply, dict) else None
+    if parent is not None:
+        refs.append({"type": "replied_to", "id": parent})
+    embed = record.get("embed")
+    if isinstance(embed, dict) and embed.get("$type") in _QUOTE_EMBEDS:
+        inner = embed.get("record")
+        quoted = _record_uri(inner.get("record")) if isinstance(inner, dict) and "record" in inner else None
+        quoted = quoted or _record_uri(inner)
+        if quoted is not None:
+            refs.append({"type": "quoted", "id": quoted})
+    return refs
+
+
+def bluesky_post(event: object) -> tuple[str, dict[str, Any]] | None:
+    """(did, commit) of a Jetstream event that creates a post; None for any other event (deletes, updates, other
+    collections, identity and account events). Raises MalformedMessage for a commit without a usable record."""
+    if not isinstance(event, dict):
+        raise MalformedMessage("not_an_object", "a Jetstream event must be a JSON object")
+    if event.get("kind") != "commit":
+        return None
+    commit = event.get("commit")
+    if not isinstance(commit, dict):
+        raise MalformedMessage("bad_commit", "commit must be an object")
+    if commit.get("operation") != "create" or commit.get("collection") != BLUESKY_POST_COLLECTION:
+        return None
+    did, rkey, record = event.get("did"), commit.get("rkey"), commit.get("record")
+    if not isinstance(did, str) or not did.startswith("did:") or not isinstance(rkey, str) or not rkey:
+        raise MalformedMessage("missing_tweet_id", "did and commit.rkey must be strings")
+    if not isinstance(record, dict):
+        raise MalformedMessage("bad_data", "commit.record must be an object")
+    if not isinstance(record.get("text"), str):
+        raise MalformedMessage("missing_text", "commit.record.text must be a string")
+    return did, commit
+
+
+def from_bluesky_post(
+    did: str, commit: dict[str, Any], matching_terms: list[str], *, received_at: str | None = None
+) -> dict[str, Any]:
+    """Envelope v1 (``source: "bluesky"``) for a post :func:`bluesky_post` returned, in X's tweet shape: the id is
+    the AT URI, ``lang`` the first of ``langs``, entities from the facets, replies and quotes as references."""
+    record: dict[str, Any] = commit["record"]
+    uri = bluesky_post_uri(did, commit["rkey"])
+    if len(uri.encode("utf-8")) > MAX_ID_BYTES:
+        raise MalformedMessage("id_too_long", f"the AT URI is over {MAX_ID_BYTES} bytes")
+    text: str = record["text"]
+    tweet: dict[str, Any] = {"id": uri, "text": text, "author_id": did}
+    if isinstance(record.get("createdAt"), str):
+        tweet["created_at"] = record["createdAt"]
+    langs = record.get("langs")
+    if isinstance(langs, list) and langs and isinstance(langs[0], str) and langs[0].strip():
+        tweet["lang"] = langs[0].strip()
+    tweet["entities"] = _facet_entities(text, record.get("facets"))
+    refs = _bluesky_references(record)
+    if refs:
+        tweet["referenced_tweets"] = refs
+    if isinstance(commit.get("cid"), str):
+        tweet["cid"] = commit["cid"]
+    return {
+        "v": ENVELOPE_VERSION,
+        "source": "bluesky",
+        "received_at": received_at or utc_now_iso(),
+        "matching_rules": [{"id": None, "tag": term} for term in matching_terms],
+        "tweet": tweet,
+        "author": {"id": did},
+    }

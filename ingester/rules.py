@@ -288,3 +288,35 @@ def make_rules_client(settings: Settings, token: str) -> RulesClient:
     from ingester.xclient import XStreamingClient
 
     return RulesClient(XStreamingClient(token, base_url=settings.x_api_base_url))
+
+
+def _term_pattern(term: str) -> str:
+    """A term as a case-insensitive whole-word pattern: a phrase matches with any whitespace between its words."""
+    words = term.split()
+    return r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)"
+
+
+class TermMatcher:
+    """TRACKED_TERMS matched locally, for sources without server-side rules (Bluesky's Jetstream).
+
+    The same terms as the X rules (:func:`desired_rules`): a word matches as a whole word (``aws`` matches
+    ``AWS``, ``#aws`` and ``aws.``, not ``laws``), a ``#hashtag`` or ``@mention`` matches that token (``@alice``
+    also matches ``@alice.bsky.social``: the handle's first label), a phrase matches its words in order with any
+    whitespace between them. Case-insensitive. One combined regular expression rejects non-matching text in one
+    scan; only a hit is attributed to its terms.
+    """
+
+    def __init__(self, terms: Sequence[str]) -> None:
+        unique = list(dict.fromkeys(" ".join(t.split()) for t in terms if t.strip()))
+        if not unique:
+            raise ConfigError("TRACKED_TERMS is empty")
+        self.terms = tuple(unique)
+        by_length = sorted(unique, key=len, reverse=True)
+        self._any = re.compile("|".join(_term_pattern(t) for t in by_length), re.IGNORECASE)
+        self._each = [(term, re.compile(_term_pattern(term), re.IGNORECASE)) for term in unique]
+
+    def matches(self, text: str) -> list[str]:
+        """The tracked terms ``text`` matches, in TRACKED_TERMS order (empty: not tracked)."""
+        if self._any.search(text) is None:
+            return []
+        return [term for term, pattern in self._each if pattern.search(text)]

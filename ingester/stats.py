@@ -30,6 +30,7 @@ class Stats:
     COUNTERS = (
         "read",  # messages taken from the source (tweets and malformed lines)
         "accepted",  # envelopes that entered the pipeline (WAL + queue)
+        "filtered_out",  # events of a locally filtered source (Bluesky) that are no tracked new post: not read
         "duplicates",  # skipped because their tweet id was seen within the dedupe window
         "delivered",  # records Firehose accepted
         "retried",  # record resends after a partial failure or a failed call

@@ -8,6 +8,11 @@ so the same source gives a byte-identical file. See scripts/data/PROVENANCE.md.
 
     python -m scripts.generate_sample              # downloads the sdist with pip if it is missing
     python -m scripts.generate_sample --check      # regenerate in memory and compare with the committed file
+    python -m scripts.generate_sample --bluesky [--check]   # the Bluesky replay sample (sample_bluesky.jsonl)
+
+The Bluesky sample is the same generator's posts as Bluesky Jetstream commits (a DID per author, facets in UTF-8
+byte ranges, replies and quotes as AT URIs; no retweets: a repost is no post), turned into envelope v1 lines by
+the ingester's own builder (``ingester.envelope.from_bluesky_post``), so replaying it goes down the same path.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SDIST = REPO_ROOT / "build" / "sdist" / "vaderSentiment-3.3.2.tar.gz"
 DEFAULT_OUT = REPO_ROOT / "scripts" / "data" / "sample_tweets.jsonl"
+BLUESKY_OUT = REPO_ROOT / "scripts" / "data" / "sample_bluesky.jsonl"
+BLUESKY_COUNT = 300
 SDIST_SHA256 = "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
 INNER_TARBALL = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"
 SOURCE_MEMBER = "hutto_ICWSM_2014/tweets_GroundTruth.txt"
@@ -479,6 +486,77 @@ def render_jsonl(source: Sequence[SourceTweet], count: int = DEFAULT_COUNT, seed
     return out.getvalue().encode("utf-8")
 
 
+def _did(author_id: str) -> str:
+    return "did:plc:" + hashlib.sha256(author_id.encode()).hexdigest()[:24]
+
+
+def _byte_range(text: str, item: dict[str, Any]) -> dict[str, int]:
+    return {"byteStart": len(text[: item["start"]].encode()), "byteEnd": len(text[: item["end"]].encode())}
+
+
+def jetstream_event(data: dict[str, Any], by_id: dict[str, dict[str, Any]], time_us: int) -> dict[str, Any]:
+    """An X sample post as the Jetstream commit that would have created it on Bluesky."""
+    text: str = data["text"]
+    entities = data.get("entities") or {}
+    facets = [
+        {"index": _byte_range(text, h), "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": h["tag"]}]}
+        for h in entities.get("hashtags", [])
+    ] + [
+        {
+            "index": _byte_range(text, m),
+            "features": [{"$type": "app.bsky.richtext.facet#mention", "did": _did(m.get("id", m["username"]))}],
+        }
+        for m in entities.get("mentions", [])
+    ]
+    record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": text, "createdAt": data["created_at"]}
+    if data["lang"] != "und":
+        record["langs"] = [data["lang"]]
+    if facets:
+        record["facets"] = facets
+    for ref in data.get("referenced_tweets", []):
+        target = by_id.get(ref["id"])
+        if target is None:
+            continue
+        uri = f"at://{_did(target['author_id'])}/app.bsky.feed.post/{target['id']}"
+        if ref["type"] == "replied_to":
+            record["reply"] = {"root": {"uri": uri, "cid": "bafy"}, "parent": {"uri": uri, "cid": "bafy"}}
+        elif ref["type"] == "quoted":
+            record["embed"] = {"$type": "app.bsky.embed.record", "record": {"uri": uri, "cid": "bafy"}}
+    return {
+        "did": _did(data["author_id"]),
+        "time_us": time_us,
+        "kind": "commit",
+        "commit": {"operation": "create", "collection": "app.bsky.feed.post", "rkey": data["id"], "record": record},
+    }
+
+
+def render_bluesky_jsonl(source: Sequence[SourceTweet], count: int = BLUESKY_COUNT, seed: int = DEFAULT_SEED) -> bytes:
+    """The Bluesky sample's exact bytes: envelope v1 lines (``source: "bluesky"``), received 1 s after creation."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from ingester.envelope import bluesky_post, from_bluesky_post
+
+    gen = Generator(source, seed)
+    by_id: dict[str, dict[str, Any]] = {}
+    out = io.StringIO()
+    written = 0
+    while written < count:
+        message = gen.message()
+        data = message["data"]
+        by_id[data["id"]] = data
+        if data.get("referenced_tweets", [{}])[0].get("type") == "retweeted" or "note_tweet" in data:
+            continue  # a repost is no post; Bluesky has no long-post preview
+        created = datetime.fromisoformat(data["created_at"].replace("Z", "+00:00"))
+        post = bluesky_post(jetstream_event(data, by_id, int(created.timestamp() * 1_000_000)))
+        assert post is not None
+        received = (created + timedelta(seconds=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        terms = [rule["tag"] for rule in message["matching_rules"]]
+        envelope = from_bluesky_post(*post, terms, received_at=received)
+        out.write(json.dumps(envelope, ensure_ascii=False, separators=(",", ":")))
+        out.write("\n")
+        written += 1
+    return out.getvalue().encode("utf-8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sdist", type=Path, default=DEFAULT_SDIST, help="vaderSentiment-3.3.2.tar.gz path")
@@ -487,7 +565,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 2014)")
     parser.add_argument("--no-download", action="store_true", help="fail instead of running pip download")
     parser.add_argument("--check", action="store_true", help="compare with --out instead of writing it")
+    parser.add_argument("--bluesky", action="store_true", help=f"the Bluesky sample ({BLUESKY_COUNT} posts by default)")
     args = parser.parse_args(argv)
+    if args.bluesky and args.out == DEFAULT_OUT:
+        args.out = BLUESKY_OUT
+    if args.bluesky and args.count == DEFAULT_COUNT:
+        args.count = BLUESKY_COUNT
     if args.count < 1:
         parser.error("--count must be at least 1")
     if not args.sdist.exists():
@@ -495,7 +578,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"{args.sdist} not found; run: pip download vaderSentiment==3.3.2 --no-binary :all: "
                          f"--no-deps -d {args.sdist.parent}")  # fmt: skip
         download_sdist(args.sdist.parent)
-    content = render_jsonl(parse_source(load_source_from_sdist(args.sdist)), args.count, args.seed)
+    render = render_bluesky_jsonl if args.bluesky else render_jsonl
+    content = render(parse_source(load_source_from_sdist(args.sdist)), args.count, args.seed)
     digest = hashlib.sha256(content).hexdigest()
     if args.check:
         current = args.out.read_bytes() if args.out.exists() else b""

@@ -220,6 +220,7 @@ module "ingester" {
   bundle_key                    = local.bundle_key
   bundle_path                   = local.ingester_bundle_path
   delivery_stream_name          = module.firehose.delivery_stream_name
+  ingester_source               = var.ingester_source
   tracked_terms                 = var.tracked_terms
   x_bearer_token_parameter_name = local.x_token_parameter_name
   instance_role_arn             = module.iam.ingester_role_arn

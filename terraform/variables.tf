@@ -355,8 +355,14 @@ variable "ingester_bundle_path" {
   default     = null
 }
 
+variable "ingester_source" {
+  description = "What the ingester reads: x (the X filtered stream, billed per post), bluesky (Bluesky's public Jetstream, free, filtered locally by tracked_terms) or both (two services on the same box). Validated once, by modules/ingester (x, bluesky or both)."
+  type        = string
+  default     = "x"
+}
+
 variable "tracked_terms" {
-  description = "Terms the X filtered-stream rules track."
+  description = "Terms the X filtered-stream rules track and the Bluesky source matches locally."
   type        = list(string)
   default     = ["aws", "amazon web services"]
 }

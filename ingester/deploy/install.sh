@@ -26,6 +26,9 @@ PYTHON="${TWEET_INGESTER_PYTHON:-python3.11}"
 MANAGE_SYSTEM="${TWEET_INGESTER_MANAGE_SYSTEM:-1}"
 SERVICE=tweet-ingester
 SERVICE_USER=tweet-ingester
+# A second service on the same box reads Bluesky when its env file exists (Terraform's ingester_source = "both").
+BLUESKY_SERVICE=tweet-ingester-bluesky
+BLUESKY_ENV="$CONF_DIR/ingester-bluesky.env"
 
 log() { echo "install.sh: $*"; }
 die() { echo "install.sh: ERROR: $*" >&2; exit 1; }
@@ -61,6 +64,11 @@ if [ "$MANAGE_SYSTEM" = 1 ] && systemctl is-active --quiet "$SERVICE"; then
   log "stopping $SERVICE (SIGTERM: it flushes; its WAL and spool stay on disk)"
   trap 'systemctl start "$SERVICE" || true' EXIT
   systemctl stop "$SERVICE"
+fi
+if [ "$MANAGE_SYSTEM" = 1 ] && systemctl is-active --quiet "$BLUESKY_SERVICE"; then
+  log "stopping $BLUESKY_SERVICE (SIGTERM: it flushes; its WAL, spool and cursor stay on disk)"
+  trap 'systemctl start "$SERVICE" || true; systemctl start "$BLUESKY_SERVICE" || true' EXIT
+  systemctl stop "$BLUESKY_SERVICE"
 fi
 
 # 4. Virtualenv with the bundled wheels (offline); a venv from another Python is rebuilt
@@ -108,16 +116,31 @@ mv "$PREFIX/bin/ingester.tmp" "$PREFIX/bin/ingester"
 install -d -m 0750 "$CONF_DIR"
 if [ "$MANAGE_SYSTEM" = 1 ]; then
   chown "root:$SERVICE_USER" "$CONF_DIR"
-  if [ -f "$CONF_DIR/ingester.env" ]; then
-    chown "root:$SERVICE_USER" "$CONF_DIR/ingester.env"
-    chmod 0640 "$CONF_DIR/ingester.env"
-  fi
+  for env_file in "$CONF_DIR/ingester.env" "$BLUESKY_ENV"; do
+    if [ -f "$env_file" ]; then
+      chown "root:$SERVICE_USER" "$env_file"
+      chmod 0640 "$env_file"
+    fi
+  done
 fi
 install -m 0644 "$HERE/ingester/.env.example" "$CONF_DIR/ingester.env.example"
 
 # 8. systemd unit
 install -d -m 0755 "$UNIT_DIR"
 install -m 0644 "$HERE/tweet-ingester.service" "$UNIT_DIR/$SERVICE.service"
+# The Bluesky service: the same unit with its own env file (which sets its own STATE_DIR); removed when the
+# env file is gone (ingester_source changed back), its state directory is kept.
+if [ -f "$BLUESKY_ENV" ]; then
+  sed -e "s|^EnvironmentFile=.*|EnvironmentFile=$BLUESKY_ENV|" \
+      -e "s|^Description=.*|Description=Tweet ingester, Bluesky source (Jetstream to Amazon Data Firehose)|" \
+      "$HERE/tweet-ingester.service" > "$UNIT_DIR/$BLUESKY_SERVICE.service.tmp"
+  chmod 0644 "$UNIT_DIR/$BLUESKY_SERVICE.service.tmp"
+  mv "$UNIT_DIR/$BLUESKY_SERVICE.service.tmp" "$UNIT_DIR/$BLUESKY_SERVICE.service"
+elif [ -f "$UNIT_DIR/$BLUESKY_SERVICE.service" ]; then
+  if [ "$MANAGE_SYSTEM" = 1 ]; then systemctl disable --now "$BLUESKY_SERVICE" || true; fi
+  rm -f "$UNIT_DIR/$BLUESKY_SERVICE.service"
+  log "removed $BLUESKY_SERVICE (no $BLUESKY_ENV); its state in /var/lib/$SERVICE/bluesky is kept"
+fi
 if [ "$MANAGE_SYSTEM" = 1 ]; then
   systemctl daemon-reload
   if [ ! -f "$CONF_DIR/ingester.env" ]; then
@@ -127,6 +150,10 @@ if [ "$MANAGE_SYSTEM" = 1 ]; then
   fi
   systemctl enable "$SERVICE"
   systemctl restart "$SERVICE"   # start (an upgrade stopped it above), or restart onto the new code
+  if [ -f "$BLUESKY_ENV" ]; then
+    systemctl enable "$BLUESKY_SERVICE"
+    systemctl restart "$BLUESKY_SERVICE"
+  fi
   trap - EXIT
   log "installed; check: systemctl status $SERVICE; journalctl -u $SERVICE -f; sudo $PREFIX/bin/ingester status"
 else

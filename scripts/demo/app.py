@@ -46,6 +46,7 @@ from scripts.opensearch.client import OpenSearchError
 
 log = logging.getLogger("scripts.demo")
 
+LIVE_SOURCES = {"x": "X stream", "bluesky": "Bluesky Jetstream", "replay": "replay"}
 LIVE_CONNECT_TIMEOUT_S = 60.0  # --live: stop with a clear message when X was never reached in this time
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -104,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read the live X filtered stream instead of a file "
         "(needs X_BEARER_TOKEN in the environment or the --env-file; X bills every post read)",
+    )
+    source.add_argument(
+        "--source",
+        choices=("x", "bluesky"),
+        help="read a live source instead of a file: x (as --live) or bluesky (Bluesky's public Jetstream: free, "
+        "needs internet; TRACKED_TERMS from the environment or the --env-file; BLUESKY_ENDPOINTS overrides the "
+        "servers)",
     )
     parser.add_argument("--limit", type=_positive_int, help="stop after this many tweets read")
     parser.add_argument("--duration", type=_positive_float, help="stop after this many seconds")
@@ -254,7 +262,7 @@ class Demo:
         return snap
 
     def run(self) -> int:
-        if self.live:
+        if self.live and self.settings.source == "x":
             print("demo: reading the live X stream; X bills every post read. Cap it with --limit or --duration.",
                   file=sys.stderr)  # fmt: skip
         started = time.monotonic()
@@ -291,7 +299,8 @@ class Demo:
                 if not connected_once and now - started >= LIVE_CONNECT_TIMEOUT_S and not self.unreachable:
                     self.unreachable = True
                     self.stopper.request(
-                        f"could not connect to the X stream within {LIVE_CONNECT_TIMEOUT_S:.0f} s "
+                        f"could not connect to the {LIVE_SOURCES[self.settings.source]} within "
+                        f"{LIVE_CONNECT_TIMEOUT_S:.0f} s "
                         f"(network, token or rules: see {self.paths.log})"
                     )
             if self.view is not None:

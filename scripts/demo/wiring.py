@@ -117,7 +117,8 @@ def ingester_settings(
     try:
         if live:
             env = dict(os.environ if environ is None else environ)
-            settings = Settings.from_sources({"source": "x", **common}, env, args.env_file)
+            source = "bluesky" if getattr(args, "source", None) == "bluesky" else "x"
+            settings = Settings.from_sources({"source": source, **common}, env, args.env_file)
         else:
             sample = Path(args.sample) if args.sample else DEFAULT_SAMPLE
             if sample.is_dir():
@@ -239,6 +240,8 @@ class Pieces:
 
 
 def source_description(settings: IngesterSettings, *, live: bool) -> str:
+    if live and settings.source == "bluesky":
+        return f"live Bluesky Jetstream, filtered by TRACKED_TERMS ({len(settings.tracked_terms)} term(s))"
     if live:
         return "live X filtered stream (X_BEARER_TOKEN from the environment or .env)"
     rate = f"{settings.rate:g} tweets/s" if settings.rate else "full speed"
@@ -257,9 +260,9 @@ def build(args: argparse.Namespace, out: TextIO, environ: Mapping[str, str]) -> 
         raise DemoConfigError(f"--env-file {args.env_file}: no such file")
     env_file = args.env_file = args.env_file or Path(".env")
     # Live mode only when asked: a token in .env alone never switches the demo to X (billed per post).
-    live = bool(args.live)
+    live = bool(args.live) or getattr(args, "source", None) is not None
     token = live_x_configured(environ, env_file)
-    if live and not token:
+    if live and not token and getattr(args, "source", None) != "bluesky":
         raise DemoConfigError(
             f"--live needs X_BEARER_TOKEN in the environment or in {env_file} (see ingester/.env.example)"
         )

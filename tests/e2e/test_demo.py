@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jsonschema
@@ -49,6 +50,19 @@ def rows(db: Path, sql: str = "SELECT doc FROM tweets") -> list[tuple]:
         return conn.execute(sql).fetchall()
     finally:
         conn.close()
+
+
+def interrupt_when(proc: subprocess.Popen[str], ready: Callable[[], bool]) -> tuple[str, str]:
+    """Ctrl-C the demo once ``ready()`` holds (it asserts or polls; the demo must still run); its output."""
+    try:
+        while not ready():
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        return proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def failed_files(out: Path) -> list[Path]:
@@ -133,15 +147,8 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_was_read(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # the first progress line: the pipeline is flowing
-        assert first.startswith("["), first
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    assert proc.stdout is not None
+    stdout, stderr = interrupt_when(proc, lambda: proc.stdout.readline().startswith("["))  # the first progress line
     assert proc.returncode == 0, stderr
     assert "Ctrl-C" in stdout
     status = json.loads((out / "ingester-state" / "status.json").read_text())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,14 +37,24 @@ class QuietHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
+def in_background(serve_forever: Callable[[], object], shutdown: Callable[[], object]) -> Iterator[None]:
+    """Run a server's ``serve_forever`` in a daemon thread for the block; ``shutdown`` it after."""
+    thread = threading.Thread(target=serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        shutdown()
+        thread.join(timeout=5)
+
+
+@contextmanager
 def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """Serve ``handler`` on a free port of 127.0.0.1 from a daemon thread; yields the base URL, shuts down after."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        with in_background(server.serve_forever, server.shutdown):
+            yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
-        server.shutdown()
         server.server_close()

@@ -42,17 +42,24 @@ locals {
   ami_id        = var.ami_id != null ? var.ami_id : data.aws_ssm_parameter.ami[0].insecure_value
   bundle_sha256 = filesha256(var.bundle_path)
 
-  env = {
+  # The settings every source shares; the X ones only where X is read. `both`: tweet-ingester reads X and a second
+  # service, tweet-ingester-bluesky, reads Bluesky with its own env file and a STATE_DIR of its own (a folder of the
+  # first one's state directory, so on the state volume too): each has its own WAL, spool, cursor and lock.
+  common_env = {
+    DELIVERY_STREAM_NAME = var.delivery_stream_name
+    AWS_REGION           = data.aws_region.current.name
+    TRACKED_TERMS        = join(",", [for t in var.tracked_terms : trimspace(t)])
+    CLOUDWATCH_METRICS   = var.cloudwatch_metrics ? "true" : "false"
+    METRICS_NAMESPACE    = var.metrics_namespace
+    LOG_LEVEL            = var.log_level
+  }
+  x_env = {
     INGESTER_SOURCE              = "x"
-    DELIVERY_STREAM_NAME         = var.delivery_stream_name
-    AWS_REGION                   = data.aws_region.current.name
-    TRACKED_TERMS                = join(",", [for t in var.tracked_terms : trimspace(t)])
     X_BEARER_TOKEN_SSM_PARAMETER = var.x_bearer_token_parameter_name
     MAX_POSTS_PER_DAY            = tostring(var.max_posts_per_day)
-    CLOUDWATCH_METRICS           = var.cloudwatch_metrics ? "true" : "false"
-    METRICS_NAMESPACE            = var.metrics_namespace
-    LOG_LEVEL                    = var.log_level
   }
+  env         = merge(local.common_env, var.ingester_source == "bluesky" ? { INGESTER_SOURCE = "bluesky" } : local.x_env)
+  bluesky_env = var.ingester_source == "both" ? merge(local.common_env, { INGESTER_SOURCE = "bluesky", STATE_DIR = "/var/lib/tweet-ingester/bluesky" }) : {}
 
   state_device_name = "/dev/sdf"
   # What the install script needs to mount the state volume (user_data.sh.tftpl); empty ID: no separate volume.
@@ -65,6 +72,7 @@ locals {
   # of the bundle Terraform uploaded, and in the upgrade document with the SHA-256 its caller passes.
   user_data = templatefile("${path.module}/user_data.sh.tftpl", merge(local.state_volume, {
     env           = local.env
+    bluesky_env   = local.bluesky_env
     region        = local.region
     bucket        = aws_s3_object.bundle.bucket
     key           = aws_s3_object.bundle.key
@@ -72,6 +80,7 @@ locals {
   }))
   upgrade_script = templatefile("${path.module}/user_data.sh.tftpl", merge(local.state_volume, {
     env           = local.env
+    bluesky_env   = local.bluesky_env
     region        = local.region
     bucket        = aws_s3_object.bundle.bucket
     key           = aws_s3_object.bundle.key

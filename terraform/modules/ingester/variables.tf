@@ -112,8 +112,18 @@ variable "delivery_stream_name" {
   type        = string
 }
 
+variable "ingester_source" {
+  description = "What the ingester reads: x (the X filtered stream, billed per post), bluesky (Bluesky's public Jetstream, free, filtered locally by tracked_terms) or both (two services on the same box: tweet-ingester reads X, tweet-ingester-bluesky reads Bluesky with its own state directory). Every source connects out on 443 only."
+  type        = string
+
+  validation {
+    condition     = can(regex("^(x|bluesky|both)$", var.ingester_source))
+    error_message = "ingester_source must be x, bluesky or both."
+  }
+}
+
 variable "tracked_terms" {
-  description = "Terms the X filtered-stream rules track (TRACKED_TERMS, comma-joined in the env file)."
+  description = "Terms the X filtered-stream rules track and the Bluesky source matches locally (TRACKED_TERMS, comma-joined in the env file)."
   type        = list(string)
 
   validation {

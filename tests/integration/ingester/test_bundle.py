@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,74 @@ def test_install_sh_under_a_strict_umask_leaves_the_install_usable_by_the_servic
         assert unit_file.stat().st_mode & 0o777 == 0o644, unit_file
     assert (prefix / "venv" / "bin" / "python").resolve().stat().st_mode & 0o005 == 0o005
     assert (prefix / "bin" / "ingester").stat().st_mode & 0o777 == 0o755
+
+
+@pytest.mark.moto_server
+def test_both_sources_install_a_second_unit_whose_daemon_reads_bluesky(
+    bundle: Path, tmp_path: Path, moto_endpoint: str
+) -> None:
+    """ingester_source = "both": the env file of the Bluesky service makes install.sh add its unit (the same unit
+    with its own env file); the installed daemon, configured as that unit does, reads a (fake) Jetstream into
+    Firehose with the bundled websockets (pure Python); without the env file the unit is removed again."""
+    from tests.support.fake_jetstream import BASE_TIME_US, DID, fake_jetstream, post_event
+
+    python311 = shutil.which("python3.11")
+    if python311 is None:
+        pytest.skip("python3.11 is not on PATH")
+    src, etc, units = tmp_path / "src", tmp_path / "etc", tmp_path / "systemd"
+    src.mkdir()
+    etc.mkdir()
+    with tarfile.open(bundle) as tar:
+        tar.extractall(src, filter="data")
+    env = {
+        **os.environ,
+        "TWEET_INGESTER_PREFIX": str(tmp_path / "opt"),
+        "TWEET_INGESTER_UNIT_DIR": str(units),
+        "TWEET_INGESTER_CONF_DIR": str(etc),
+        "TWEET_INGESTER_PYTHON": python311,
+        "TWEET_INGESTER_MANAGE_SYSTEM": "0",
+        "PIP_NO_INDEX": "1",
+    }
+    env.pop("PYTHONPATH", None)
+    make_stream("bluesky", "bluesky-raw")
+    with fake_jetstream() as fake:
+        bluesky_env = etc / "ingester-bluesky.env"
+        bluesky_env.write_text(
+            f"INGESTER_SOURCE=bluesky\nDELIVERY_STREAM_NAME=bluesky\nAWS_REGION=us-east-1\nTRACKED_TERMS=aws\n"
+            f"STATE_DIR={tmp_path / 'state' / 'bluesky'}\nBLUESKY_ENDPOINTS={fake.url}\n"
+            "LINGER_MS=50\nINGESTER_LIMIT=5\n"
+        )
+        result = subprocess.run(
+            ["bash", str(src / "install.sh")], check=False, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        unit = (units / "tweet-ingester-bluesky.service").read_text()
+        assert f"EnvironmentFile={bluesky_env}\n" in unit and "Bluesky" in unit
+        assert unit.replace(f"EnvironmentFile={bluesky_env}", "").count("EnvironmentFile=") == 0
+
+        run_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        run_env |= {"INGESTER_ENV_FILE": str(bluesky_env), "STATE_DIRECTORY": str(tmp_path / "state")}
+        daemon = subprocess.Popen(
+            [str(tmp_path / "opt" / "bin" / "ingester"), "run"], env=run_env, stdout=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while fake.connections() == 0:
+                assert daemon.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+            for i in range(10):
+                fake.add(post_event(BASE_TIME_US + i, f"post {i} on AWS" if i % 2 else f"post {i}", rkey=f"3k{i}"))
+            assert daemon.wait(timeout=60) == 0  # INGESTER_LIMIT=5: the five matching posts, then it exits
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+    ids = sorted(str(item["tweet"]["id"]) for item in read_back("bluesky-raw"))  # type: ignore[index]
+    assert ids == sorted(f"at://{DID}/app.bsky.feed.post/3k{i}" for i in range(1, 10, 2))
+    assert (tmp_path / "state" / "bluesky" / "bluesky-cursor.json").is_file()
+
+    bluesky_env.unlink()  # ingester_source back to x: the next install removes the second unit
+    result = subprocess.run(
+        ["bash", str(src / "install.sh")], check=False, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not (units / "tweet-ingester-bluesky.service").exists()

@@ -116,3 +116,22 @@ def test_committed_sample_covers_languages_and_tweet_kinds() -> None:
     assert all(len(n["note_tweet"]["text"]) > 280 for n in notes)
     with_hashtags = [m for m in messages if m["data"].get("entities", {}).get("hashtags")]
     assert len(with_hashtags) > 500
+
+
+def test_the_bluesky_sample_is_deterministic_and_replays_as_bluesky_documents() -> None:
+    from transform.document import build_draft
+
+    from ingester.envelope import from_replay_line
+
+    rows = gen.parse_source(SOURCE)
+    first = gen.render_bluesky_jsonl(rows, count=40, seed=7)
+    assert first == gen.render_bluesky_jsonl(rows, count=40, seed=7)
+    committed = gen.BLUESKY_OUT.read_bytes().splitlines()
+    assert len(committed) == gen.BLUESKY_COUNT
+    documents = [build_draft(from_replay_line(line), "2026-11-26T10:00:00.000Z").document for line in committed]
+    assert {d["source"] for d in documents} == {"bluesky"}
+    assert all(d["tweet_id"].startswith("at://did:plc:") for d in documents)
+    assert len({d["tweet_id"] for d in documents}) == len(documents)
+    assert any(d["is_reply"] for d in documents) and any(d["is_quote"] for d in documents)
+    assert any(d["hashtags"] for d in documents) and any(d["mentions"] for d in documents)
+    assert len({d["lang"] for d in documents}) > 3

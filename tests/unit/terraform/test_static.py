@@ -143,6 +143,7 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
         ({"buffering_preset": "fast"}, "buffering_preset must be realtime or batch."),
         # ingester/config.py refuses any other level with exit 2, which systemd never restarts.
         ({"ingester_log_level": "TRACE"}, "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (the"),
+        ({"ingester_source": "mastodon"}, "ingester_source must be x, bluesky or both."),
     ],
 )
 def test_bad_root_values_are_refused_at_plan_time(
@@ -207,9 +208,12 @@ def test_ingester_env_file_and_log_levels_match_the_ingester_settings() -> None:
     from ingester.config import ENV_NAMES, LOG_LEVELS
 
     main = (MODULES_DIR / "ingester" / "main.tf").read_text()
-    env_block = re.search(r"^  env = \{\n(.*?)^  \}", main, flags=re.MULTILINE | re.DOTALL)
-    assert env_block is not None
-    keys = re.findall(r"^\s+([A-Z][A-Z0-9_]*)\s+=", env_block.group(1), flags=re.MULTILINE)
+    # The env maps (shared, X-only) and the keys merged into them inline (INGESTER_SOURCE, STATE_DIR).
+    env_blocks = re.findall(r"^  \w*env = \{\n(.*?)^  \}", main, flags=re.MULTILINE | re.DOTALL)
+    assert len(env_blocks) >= 2
+    keys = [k for block in env_blocks for k in re.findall(r"^\s+([A-Z][A-Z0-9_]*)\s+=", block, flags=re.MULTILINE)]
+    keys += re.findall(r"[{,] ([A-Z][A-Z0-9_]*) = ", main)
+    assert {"INGESTER_SOURCE", "STATE_DIR", "TRACKED_TERMS", "X_BEARER_TOKEN_SSM_PARAMETER"} <= set(keys)
     assert keys and set(keys) <= set(ENV_NAMES.values()), set(keys) - set(ENV_NAMES.values())
     variables = (MODULES_DIR / "ingester" / "variables.tf").read_text()
     log_level = variables.split('variable "log_level" {', 1)[1].split("\n}\n", 1)[0]

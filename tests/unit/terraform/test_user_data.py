@@ -72,3 +72,32 @@ def test_download_gives_up_with_an_error_after_the_last_attempt(tmp_path: Path) 
     assert [c.split()[1] for c in calls] == ["head-object"] * 30 + ["cp"]
     assert "403" in proc.stderr
     assert not (tmp_path / "copied").exists()
+
+
+def render(tmp_path: Path, bluesky_env: dict[str, str]) -> str:
+    """The template rendered by terraform (``templatefile`` in ``terraform console``, no provider needed)."""
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        pytest.skip("terraform not found")
+    shutil.copy(TEMPLATE, tmp_path / "t.tftpl")
+    env = '{ INGESTER_SOURCE = "x", TRACKED_TERMS = "aws" }'
+    blue = "{ " + ", ".join(f'{k} = "{v}"' for k, v in bluesky_env.items()) + " }"
+    expression = (
+        f'templatefile("t.tftpl", {{ env = {env}, bluesky_env = {blue}, region = "r", bucket = "b", key = "k", '
+        'bundle_sha256 = "s", state_volume_id = "vol-0123456789abcdef0", state_device_name = "/dev/sdf" })'
+    )
+    proc = subprocess.run(
+        [terraform, "console"], input=expression, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True
+    )
+    return proc.stdout
+
+
+def test_both_sources_write_a_second_env_file_and_mount_the_state_volume_for_both_units(tmp_path: Path) -> None:
+    both = render(tmp_path, {"INGESTER_SOURCE": "bluesky", "STATE_DIR": "/var/lib/tweet-ingester/bluesky"})
+    assert "INGESTER_SOURCE=x\n" in both and "INGESTER_SOURCE=bluesky\n" in both
+    assert "STATE_DIR=/var/lib/tweet-ingester/bluesky\n" in both
+    assert "mv /etc/tweet-ingester/ingester-bluesky.env.new /etc/tweet-ingester/ingester-bluesky.env" in both
+    assert "for unit in tweet-ingester tweet-ingester-bluesky; do" in both  # RequiresMountsFor for both units
+    one = render(tmp_path, {})
+    assert "INGESTER_SOURCE=bluesky" not in one
+    assert "rm -f /etc/tweet-ingester/ingester-bluesky.env" in one  # a switch back to one source removes it
