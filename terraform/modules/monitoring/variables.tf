@@ -39,8 +39,8 @@ variable "transform" {
   })
 
   validation {
-    condition     = contains(["comprehend", "vader"], var.transform.sentiment_backend)
-    error_message = "transform.sentiment_backend must be comprehend or vader (the transform's backends)."
+    condition     = contains(["embedded", "vader", "comprehend"], var.transform.sentiment_backend)
+    error_message = "transform.sentiment_backend must be embedded, vader or comprehend (the transform's backends)."
   }
 }
 
