@@ -18,7 +18,7 @@ step and sends no write request):
 7. the negative-spike alert (:mod:`scripts.opensearch.alerting`): the SNS notification channel
    ``tweets-negative-spike-sns`` and the bucket-level monitor ``tweets-negative-spike`` over ``rules``, with the
    thresholds of the Terraform output ``sentiment_alert``; skipped without a topic and role (outputs
-   ``sentiment_alert_topic_arn``, ``sentiment_alert_role_arn``: ``monitoring_enabled = false``)
+   ``monitoring_sns_topic_arn``, ``sentiment_alert_role_arn``: ``monitoring_enabled = false``)
 8. Dashboards saved objects (index pattern, visualizations, saved searches, dashboard)
 
 Auth: by default the tool assumes the admin role (output ``opensearch_admin_role_arn``), the domain's master
@@ -142,7 +142,7 @@ class Settings:
             retention_days = int(retention)
         except (TypeError, ValueError) as exc:
             raise OpenSearchError(f"retention_days must be a whole number of days, got {retention!r}") from exc
-        topic = resolve.get(args.alert_topic_arn, output="sentiment_alert_topic_arn")
+        topic = resolve.get(args.alert_topic_arn, output="monitoring_sns_topic_arn")
         alert_role = resolve.get(args.alert_role_arn, output="sentiment_alert_role_arn")
         return cls(
             alert_topic_arn=str(topic) if topic else None,
@@ -345,7 +345,7 @@ def step_alert(client: Client, report: Reporter, settings: Settings) -> None:
         why = (
             "--skip-alert"
             if settings.skip_alert
-            else "no SNS topic and role: outputs sentiment_alert_topic_arn / sentiment_alert_role_arn are empty "
+            else "no SNS topic and role: outputs monitoring_sns_topic_arn / sentiment_alert_role_arn are empty "
             "(monitoring_enabled = false), or pass --alert-topic-arn and --alert-role-arn"
         )
         report.step(channel_step, "skipped", why)
@@ -451,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-dashboards", action="store_true", help="do not touch the Dashboards saved objects")
     p.add_argument("--skip-alert", action="store_true", help="do not touch the negative-spike channel and monitor")
     p.add_argument(
-        "--alert-topic-arn", help="SNS topic of the negative-spike alert; default: output sentiment_alert_topic_arn"
+        "--alert-topic-arn", help="SNS topic of the negative-spike alert; default: output monitoring_sns_topic_arn"
     )
     p.add_argument(
         "--alert-role-arn",

@@ -1,11 +1,11 @@
 variable "name_prefix" {
-  description = "Prefix of the alarm names (<name_prefix>-<alarm>), the topic, its key alias and the dashboard."
+  description = "Prefix of the alarm names (<name_prefix>-<alarm>), the topic, its key alias, the dashboard and the alert role."
   type        = string
 
   validation {
-    # Alarm names allow 255 characters and dashboard names 255 of A-Za-z0-9-_; the longest suffix here is 40.
-    condition     = length(var.name_prefix) <= 200 && can(regex("^[A-Za-z0-9_-]+$", var.name_prefix))
-    error_message = "name_prefix must be 1-200 characters of letters, digits, hyphens and underscores (what CloudWatch dashboard names accept)."
+    # IAM role names allow 64 characters (<name_prefix>-opensearch-alerts adds 18); alarm and dashboard names 255.
+    condition     = length(var.name_prefix) <= 46 && can(regex("^[A-Za-z0-9_-]+$", var.name_prefix))
+    error_message = "name_prefix must be 1-46 characters of letters, digits, hyphens and underscores (an IAM role name is at most 64 characters; CloudWatch dashboard names accept these characters)."
   }
 }
 

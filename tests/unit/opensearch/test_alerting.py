@@ -151,7 +151,7 @@ def test_a_new_topic_updates_the_channel_in_place(fake_os: FakeOpenSearch, capsy
 def test_thresholds_come_from_the_terraform_output(fake_os: FakeOpenSearch, capsys, monkeypatch) -> None:
     from scripts import tf_outputs
 
-    outputs = {"sentiment_alert_topic_arn": TOPIC_ARN, "sentiment_alert_role_arn": ALERT_ROLE_ARN,
+    outputs = {"monitoring_sns_topic_arn": TOPIC_ARN, "sentiment_alert_role_arn": ALERT_ROLE_ARN,
                "sentiment_alert": {"window_minutes": 10, "negative_percent": 35, "min_posts": 50}}  # fmt: skip
     monkeypatch.setattr(tf_outputs, "read_outputs", lambda tf_dir: outputs)
     argv = ["--tf-dir", "anything", "--endpoint", fake_os.url, "--username", "u", "--firehose-role-arn", ROLE_ARN,
@@ -187,3 +187,21 @@ def test_two_monitors_with_our_name_are_not_guessed_between(fake_os: FakeOpenSea
     code, _, err = run(fake_os, capsys, *ALERT)
     assert code == 1
     assert "2 monitors are called 'tweets-negative-spike'" in err and "DELETE _plugins/_alerting/monitors" in err
+
+
+def test_the_terraform_variable_has_the_same_defaults_and_limits_as_the_setup() -> None:
+    # Two copies (Terraform validates at plan time, the setup when it reads flags or outputs); they must agree
+    from tests.support.paths import REPO_ROOT
+
+    text = (REPO_ROOT / "terraform" / "variables.tf").read_text()
+    block = text.split('variable "sentiment_alert" {', 1)[1].split("\n}\n", 1)[0]
+    defaults = dict(re.findall(r"(\w+)\s*=\s*optional\(number, ([\d.]+)\)", block))
+    default = alerting.SpikeThresholds()
+    assert defaults == {
+        "window_minutes": str(default.window_minutes),
+        "negative_percent": f"{default.negative_percent:g}",
+        "min_posts": str(default.min_posts),
+    }
+    assert f"window_minutes >= {alerting.SCHEDULE_MINUTES} " in block and "window_minutes <= 1440" in block
+    assert "negative_percent > 0" in block and "negative_percent < 100" in block and "min_posts >= 1" in block
+    assert f"every {alerting.SCHEDULE_MINUTES} minutes" in block
