@@ -3,40 +3,12 @@
 # reuses the alarm topic: whoever is subscribed to the pipeline's alarms hears about a sentiment spike too, and
 # there is one topic, one key and one subscription list to manage.
 
-locals {
-  domain_arn = "arn:${local.partition}:es:${local.region}:${local.account_id}:domain/${var.opensearch.domain_name}"
-}
-
-# Trust: the OpenSearch Service principal (es.amazonaws.com, as AWS documents for SNS alerting destinations), and
-# only on behalf of this account's domain of this name (the confused-deputy conditions AWS documents for it).
-data "aws_iam_policy_document" "sentiment_alert_assume" {
-  statement {
-    sid     = "OpenSearchPublishesAlerts"
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["es.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = [local.domain_arn]
-    }
-  }
-}
-
+# Trust: the OpenSearch Service principal, only on behalf of this account's domain (the opensearch module's
+# service_assume_role_policy_json, shared with its Cognito role).
 resource "aws_iam_role" "sentiment_alert" {
   name               = "${var.name_prefix}-opensearch-alerts"
   description        = "Assumed by OpenSearch domain ${var.opensearch.domain_name} to publish the negative-sentiment alert to ${local.topic_name}"
-  assume_role_policy = data.aws_iam_policy_document.sentiment_alert_assume.json
+  assume_role_policy = var.opensearch.service_assume_role_policy
 
   tags = var.tags
 }

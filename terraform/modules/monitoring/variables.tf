@@ -45,10 +45,11 @@ variable "transform" {
 }
 
 variable "opensearch" {
-  description = "The OpenSearch domain: its name (DomainName of AWS/ES) and EBS volume size per data node in GiB (the free-storage threshold is a share of it)."
+  description = "The OpenSearch domain: its name (DomainName of AWS/ES), EBS volume size per data node in GiB (the free-storage threshold is a share of it) and the trust policy of roles OpenSearch Service assumes for it (the opensearch module's service_assume_role_policy_json; the alert role uses it)."
   type = object({
-    domain_name = string
-    volume_size = number
+    domain_name                = string
+    volume_size                = number
+    service_assume_role_policy = string
   })
 
   validation {

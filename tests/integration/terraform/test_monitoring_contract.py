@@ -41,7 +41,18 @@ INPUTS: dict[str, Any] = {
     "alarm_emails": ["oncall@example.com"],
     "ingester": {"delivery_stream_name": STREAM, "metrics_namespace": INGESTER_NAMESPACE, "instance_id": INSTANCE},
     "transform": {"function_name": FUNCTION, "alias_name": "live", "metrics_namespace": TRANSFORM_NAMESPACE},
-    "opensearch": {"domain_name": DOMAIN, "volume_size": 20},
+    "opensearch": {
+        "domain_name": DOMAIN,
+        "volume_size": 20,
+        "service_assume_role_policy": json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "es.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    },
 }
 
 # AWS metrics the module may use: namespace -> (documentation page, dimension names and their values in this
