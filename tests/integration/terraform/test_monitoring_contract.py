@@ -167,7 +167,7 @@ def plan(
         "module": {"monitoring": {"source": (MODULES_DIR / "monitoring").as_posix(), **inputs}},
     }
     (root / "main.tf.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    services = ["cloudwatch", "kms", "sns", "sts"]
+    services = ["cloudwatch", "iam", "kms", "sns", "sts"]  # iam: the sentiment alert role
     (root / "moto_override.tf").write_text(moto_provider_override(moto_server, services), encoding="utf-8")
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
     tf = Terraform(root, write_cli_config(work / "cli"), env)
