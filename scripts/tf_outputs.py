@@ -6,7 +6,7 @@ falls back to these outputs for values the user did not pass, so the tools also 
 
 opensearch_endpoint, dashboards_url, delivery_stream_name, backup_bucket_name, firehose_role_arn,
 opensearch_admin_role_arn, dashboards_user_role_arn, firehose_log_group_name, aws_region, index_name_prefix,
-retention_days.
+retention_days, monitoring_sns_topic_arn, sentiment_alert_role_arn, sentiment_alert.
 """
 
 from __future__ import annotations

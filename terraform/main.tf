@@ -250,7 +250,8 @@ module "monitoring" {
     sentiment_backend = var.sentiment_backend
   }
   opensearch = {
-    domain_name = module.opensearch.domain_name
-    volume_size = var.opensearch_volume_size
+    domain_name                = module.opensearch.domain_name
+    volume_size                = var.opensearch_volume_size
+    service_assume_role_policy = module.opensearch.service_assume_role_policy_json
   }
 }

@@ -131,6 +131,16 @@ output "monitoring_sns_topic_arn" {
   value       = one(module.monitoring[*].sns_topic_arn)
 }
 
+output "sentiment_alert" {
+  description = "Thresholds of the negative-sentiment alert (window_minutes, negative_percent, min_posts); make opensearch-setup applies them to the OpenSearch monitor."
+  value       = var.sentiment_alert
+}
+
+output "sentiment_alert_role_arn" {
+  description = "IAM role OpenSearch assumes to publish the negative-sentiment alert to monitoring_sns_topic_arn (null when monitoring_enabled is false)."
+  value       = one(module.monitoring[*].sentiment_alert_role_arn)
+}
+
 output "monitoring_dashboard_url" {
   description = "Console URL of the pipeline-health CloudWatch dashboard (null when monitoring_enabled is false)."
   value       = one(module.monitoring[*].dashboard_url)

@@ -483,6 +483,32 @@ variable "alarm_thresholds" {
   default     = {}
 }
 
+variable "sentiment_alert" {
+  description = "The negative-sentiment alert make opensearch-setup creates in OpenSearch (needs monitoring_enabled: it notifies the alarm topic): a tracked rule alerts when, over the last window_minutes, more than negative_percent % of at least min_posts scored posts are NEGATIVE. The monitor runs every 5 minutes."
+  type = object({
+    window_minutes   = optional(number, 15)
+    negative_percent = optional(number, 40)
+    min_posts        = optional(number, 20)
+  })
+  default = {}
+
+  validation {
+    # The monitor runs every 5 minutes (a shorter window would leave posts unchecked); a day bounds the search.
+    condition     = var.sentiment_alert.window_minutes >= 5 && var.sentiment_alert.window_minutes <= 1440 && floor(var.sentiment_alert.window_minutes) == var.sentiment_alert.window_minutes
+    error_message = "sentiment_alert.window_minutes must be a whole number of minutes from 5 (the monitor's schedule) to 1440."
+  }
+
+  validation {
+    condition     = var.sentiment_alert.negative_percent > 0 && var.sentiment_alert.negative_percent < 100
+    error_message = "sentiment_alert.negative_percent must be a share between 0 and 100 (exclusive)."
+  }
+
+  validation {
+    condition     = var.sentiment_alert.min_posts >= 1 && floor(var.sentiment_alert.min_posts) == var.sentiment_alert.min_posts
+    error_message = "sentiment_alert.min_posts must be a whole number of posts, at least 1."
+  }
+}
+
 variable "alarm_emails" {
   description = "Email addresses the alarm topic notifies (each confirms a subscription email). Empty = none; subscribe other endpoints to the monitoring_sns_topic_arn output."
   type        = list(string)

@@ -31,6 +31,13 @@ ALLOW_LIST_HINT = (
     "to the IP allow-list dashboards_allowed_cidrs in terraform/terraform.tfvars and re-apply; "
     "if the domain is deployed in a VPC, run this from a host inside that VPC (or through a tunnel)"
 )
+# An unreachable cluster on this machine (the demo's --opensearch-url, a compose stack) is not an AWS domain: the
+# allow-list and VPC advice above would send its user the wrong way.
+LOCAL_HINT = (
+    "nothing answers there: is the local OpenSearch running and listening on that port? "
+    "(make demo-opensearch starts one with Docker; curl the URL to check)"
+)
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "host.docker.internal")  # noqa: S104  # names, not binds
 DEFAULT_TIMEOUT = 30.0
 _REGION_IN_HOST = re.compile(r"\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\.(?:es|aoss)\.amazonaws\.com$")
 
@@ -52,6 +59,13 @@ def endpoint_url(endpoint: str) -> str:
     if not endpoint:
         raise OpenSearchError("the OpenSearch endpoint is empty")
     return endpoint if re.match(r"^https?://", endpoint) else f"https://{endpoint}"
+
+
+def unreachable_hint(base_url: str) -> str:
+    """What to check when ``base_url`` cannot be reached: the local cluster for a loopback host, else the domain's
+    access policy (allow-list, VPC)."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    return LOCAL_HINT if host in _LOCAL_HOSTS or host.endswith(".localhost") else ALLOW_LIST_HINT
 
 
 def region_from_endpoint(endpoint: str) -> str | None:
@@ -262,10 +276,11 @@ class Client:
             raise OpenSearchError(f"TLS error talking to {self.base_url}: {exc}") from exc
         except requests.exceptions.Timeout as exc:
             raise OpenSearchError(
-                f"timed out after {self.timeout:.0f}s connecting to {self.base_url}: {ALLOW_LIST_HINT}"
+                f"timed out after {self.timeout:.0f}s connecting to {self.base_url}: {unreachable_hint(self.base_url)}"
             ) from exc
         except requests.exceptions.ConnectionError as exc:
-            raise OpenSearchError(f"cannot connect to {self.base_url} ({_reason(exc)}): {ALLOW_LIST_HINT}") from exc
+            hint = unreachable_hint(self.base_url)
+            raise OpenSearchError(f"cannot connect to {self.base_url} ({_reason(exc)}): {hint}") from exc
         if method not in ("GET", "HEAD"):
             self.writes += 1
         log.debug("%s %s -> %s", method, url, resp.status_code)

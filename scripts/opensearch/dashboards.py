@@ -19,6 +19,16 @@ from scripts.opensearch.resources import DATA_DIR, is_subset
 
 NDJSON_PATH = DATA_DIR / "dashboards.ndjson"
 # Attributes stored as JSON strings inside the saved object: compared parsed, so key order does not matter.
+# The one colour per sentiment every panel split by sentiment uses (its ``uiStateJSON`` ``vis.colors``), so NEGATIVE
+# is red everywhere instead of whatever the palette hands out first. Other views of the same data (the demo's
+# report) take theirs from here.
+SENTIMENT_COLOURS = {
+    "POSITIVE": "#54B399",  # green
+    "NEGATIVE": "#BD271E",  # red
+    "NEUTRAL": "#98A2B3",  # grey
+    "MIXED": "#D6BF57",  # amber
+    "no sentiment": "#D3DAE6",  # light grey: the missing bucket (scoring skipped)
+}
 JSON_STRING_ATTRIBUTES = ("visState", "uiStateJSON", "panelsJSON", "optionsJSON", "fields", "fieldFormatMap")
 
 

@@ -15,7 +15,11 @@ step and sends no write request):
 6. security role ``tweets_reader`` (read-only) and the Dashboards users' access: the role signed-in Cognito users
    get (``dashboards_user_role_arn``) plus any ``--reader-backend-role`` / ``--reader-user`` are merged into the
    mappings of ``tweets_reader`` and of the built-in ``kibana_user`` (sign in to and use Dashboards)
-7. Dashboards saved objects (index pattern, visualizations, saved search, dashboard)
+7. the negative-spike alert (:mod:`scripts.opensearch.alerting`): the SNS notification channel
+   ``tweets-negative-spike-sns`` and the bucket-level monitor ``tweets-negative-spike`` over ``rules``, with the
+   thresholds of the Terraform output ``sentiment_alert``; skipped without a topic and role (outputs
+   ``monitoring_sns_topic_arn``, ``sentiment_alert_role_arn``: ``monitoring_enabled = false``)
+8. Dashboards saved objects (index pattern, visualizations, saved searches, dashboard)
 
 Auth: by default the tool assumes the admin role (output ``opensearch_admin_role_arn``), the domain's master
 user, and signs with SigV4; see :mod:`scripts.opensearch.client`. Settings come from flags first, then the
@@ -34,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scripts.cli_support import add_verbose_argument, parse_tool_args, print_error, tool_parser
-from scripts.opensearch import dashboards
+from scripts.opensearch import alerting, dashboards
 from scripts.opensearch.client import (
     PASSWORD_ENV,
     Auth,
@@ -89,6 +93,10 @@ class Settings:
     skip_roles: bool = False
     tenant: str | None = "global"
     timeout: float = 30.0
+    alert_topic_arn: str | None = None
+    alert_role_arn: str | None = None
+    alert_thresholds: alerting.SpikeThresholds = field(default_factory=alerting.SpikeThresholds)
+    skip_alert: bool = False
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -134,7 +142,13 @@ class Settings:
             retention_days = int(retention)
         except (TypeError, ValueError) as exc:
             raise OpenSearchError(f"retention_days must be a whole number of days, got {retention!r}") from exc
+        topic = resolve.get(args.alert_topic_arn, output="monitoring_sns_topic_arn")
+        alert_role = resolve.get(args.alert_role_arn, output="sentiment_alert_role_arn")
         return cls(
+            alert_topic_arn=str(topic) if topic else None,
+            alert_role_arn=str(alert_role) if alert_role else None,
+            alert_thresholds=alert_thresholds(args, resolve.get(None, output="sentiment_alert") or {}),
+            skip_alert=args.skip_alert,
             endpoint=endpoint,
             dashboards_url=str(dashboards_url).rstrip("/"),
             auth_mode=mode,
@@ -170,6 +184,18 @@ class Settings:
         """The Dashboards users' role first, then the extra --reader-backend-role values (no duplicates)."""
         first = (self.dashboards_user_role_arn,) if self.dashboards_user_role_arn else ()
         return tuple(dict.fromkeys((*first, *self.reader_backend_roles)))
+
+
+def alert_thresholds(args: argparse.Namespace, output: Mapping[str, Any]) -> alerting.SpikeThresholds:
+    """The alert thresholds: each flag first, then the Terraform output ``sentiment_alert``, then the default."""
+    default = alerting.SpikeThresholds()
+    window = args.alert_window_minutes or output.get("window_minutes") or default.window_minutes
+    percent = args.alert_negative_percent or output.get("negative_percent") or default.negative_percent
+    posts = args.alert_min_posts or output.get("min_posts") or default.min_posts
+    try:
+        return alerting.SpikeThresholds(int(window), float(percent), int(posts))
+    except (TypeError, ValueError) as exc:
+        raise OpenSearchError(f"sentiment alert thresholds: {exc}") from exc
 
 
 class Reporter:
@@ -312,6 +338,26 @@ def step_dashboards(client: Client, report: Reporter, settings: Settings) -> Non
     report.step(name, status, detail)
 
 
+def step_alert(client: Client, report: Reporter, settings: Settings) -> None:
+    channel_step = f"notification channel {alerting.CHANNEL_ID}"
+    monitor_step = f"alert monitor {alerting.MONITOR_NAME}"
+    if settings.skip_alert or not (settings.alert_topic_arn and settings.alert_role_arn):
+        why = (
+            "--skip-alert"
+            if settings.skip_alert
+            else "no SNS topic and role: outputs monitoring_sns_topic_arn / sentiment_alert_role_arn are empty "
+            "(monitoring_enabled = false), or pass --alert-topic-arn and --alert-role-arn"
+        )
+        report.step(channel_step, "skipped", why)
+        report.step(monitor_step, "skipped", why)
+        return
+    status = alerting.sync_channel(client, settings.alert_topic_arn, settings.alert_role_arn)
+    report.step(channel_step, status, f"SNS {settings.alert_topic_arn}")
+    report.step(
+        monitor_step, alerting.sync_monitor(client, settings.alert_thresholds), settings.alert_thresholds.describe()
+    )
+
+
 def run(settings: Settings, out: Any = None) -> Reporter:
     report = Reporter(out)
     auth = settings.auth()
@@ -341,6 +387,7 @@ def run(settings: Settings, out: Any = None) -> Reporter:
                     "no dashboards_user_role_arn output, --dashboards-user-role-arn, --reader-backend-role or "
                     "--reader-user",
                 )
+    step_alert(client, report, settings)
     if settings.skip_dashboards:
         report.step("Dashboards saved objects", "skipped", "--skip-dashboards")
     else:
@@ -402,6 +449,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="Dashboards tenant for the saved objects (securitytenant header; default global; '' to omit)",
     )
     p.add_argument("--skip-dashboards", action="store_true", help="do not touch the Dashboards saved objects")
+    p.add_argument("--skip-alert", action="store_true", help="do not touch the negative-spike channel and monitor")
+    p.add_argument(
+        "--alert-topic-arn", help="SNS topic of the negative-spike alert; default: output monitoring_sns_topic_arn"
+    )
+    p.add_argument(
+        "--alert-role-arn",
+        help="IAM role OpenSearch assumes to publish to that topic; default: output sentiment_alert_role_arn",
+    )
+    p.add_argument("--alert-window-minutes", type=int, help="alert look-back window; default: output sentiment_alert")
+    p.add_argument(
+        "--alert-negative-percent", type=float, help="alert when NEGATIVE exceeds this share; default: output"
+    )
+    p.add_argument("--alert-min-posts", type=int, help="only rules with at least this many posts; default: output")
     p.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds (default 30)")
     add_verbose_argument(p, help="log every HTTP request")
     return p

@@ -10,7 +10,11 @@ gives a document that has no ``_id`` afterwards a random one. Of the ingest proc
 (a source field or ``_id``; the value a Mustache template, ``{{x}}`` HTML-escaped, ``{{{x}}}`` raw, a missing
 field rendering empty) and ``fail``, and of Painless ``if`` conditions only ``ctx.<field> == null`` / ``== ''``
 joined by ``||``; it refuses any other processor or condition at ``PUT`` time, so a test cannot pass on
-something it does not model. Used by the OpenSearch setup and smoke tests
+something it does not model. The Notifications plugin's channel configs (``_plugins/_notifications/configs``, SNS
+topic ARNs validated) and the Alerting plugin's monitors (create, get, ``_search`` by name, update with
+``if_seq_no``/``if_primary_term``) are stored the way those plugins store them: a monitor comes back with ids on its
+triggers and actions and its queries in their parsed form (:func:`alerting_stored`), so a client that compares
+what it sent with what it reads must send that form. Used by the OpenSearch setup and smoke tests
 (``fake_os`` fixture) and by the demo's OpenSearch sink and end-to-end tests (:func:`serve`).
 """
 
@@ -77,6 +81,8 @@ class FakeState:
     unavailable: int = 0  # answer this many _bulk calls with 503 first
     on_search: Callable[[FakeState], None] | None = None  # runs before each _search (e.g. to "index" records)
     seq_no: int = 0
+    notification_configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # config_id -> stored entry
+    monitors: dict[str, dict[str, Any]] = field(default_factory=dict)  # monitor id -> GET response body
     requests: list[Recorded] = field(default_factory=list)
 
     def writes(self) -> list[Recorded]:
@@ -204,6 +210,76 @@ def _strict_problem(doc: dict[str, Any], props: dict[str, Any], prefix: str = ""
             if problem:
                 return problem
     return None
+
+
+_SNS_TOPIC = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
+_RANGE_BOUNDS = {"gte": ("from", "include_lower", True), "gt": ("from", "include_lower", False),
+                 "lte": ("to", "include_upper", True), "lt": ("to", "include_upper", False)}  # fmt: skip
+
+
+def _query_stored(node: Any) -> Any:
+    """A query or aggregation as OpenSearch parses and re-serialises it: range bounds as from/to/include_*, term
+    values as {value, boost}, bool with a filter list and adjust_pure_negative, composite defaults filled in."""
+    if isinstance(node, list):
+        return [_query_stored(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _query_stored(value) for key, value in node.items()}
+    if isinstance(out.get("range"), dict):
+        for name, spec in out["range"].items():
+            parsed = {"from": None, "to": None, "include_lower": True, "include_upper": True}
+            for key, value in spec.items():
+                if key in _RANGE_BOUNDS:
+                    bound, include, inclusive = _RANGE_BOUNDS[key]
+                    parsed[bound], parsed[include] = value, inclusive
+                else:
+                    parsed[key] = value
+            out["range"][name] = {**parsed, "boost": spec.get("boost", 1.0)}
+    if isinstance(out.get("term"), dict):
+        out["term"] = {
+            name: ({**value, "boost": value.get("boost", 1.0)} if isinstance(value, dict) else {"value": value,
+                                                                                                  "boost": 1.0})
+            for name, value in out["term"].items()
+        }  # fmt: skip
+    if isinstance(out.get("exists"), dict):
+        out["exists"].setdefault("boost", 1.0)
+    if isinstance(out.get("bool"), dict):
+        for clause in ("must", "filter", "should", "must_not"):
+            if isinstance(out["bool"].get(clause), dict):
+                out["bool"][clause] = [out["bool"][clause]]
+        out["bool"].setdefault("adjust_pure_negative", True)
+        out["bool"].setdefault("boost", 1.0)
+    if isinstance(out.get("composite"), dict):
+        out["composite"].setdefault("size", 10)
+        for source in out["composite"].get("sources", []):
+            for spec in source.values():
+                spec.get("terms", {}).setdefault("missing_bucket", False)
+                spec.get("terms", {}).setdefault("order", "asc")
+    return out
+
+
+def alerting_stored(body: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A monitor as the Alerting plugin stores and returns it: ids on triggers and actions, parsed queries,
+    Mustache and gap-policy defaults, schema version, user and times."""
+    monitor = copy.deepcopy(body)
+    for monitor_input in monitor.get("inputs", []):
+        search = monitor_input.get("search")
+        if search is not None:
+            search["query"] = _query_stored(search["query"])
+    for trigger in monitor.get("triggers", []):
+        spec = next(iter(trigger.values()))
+        spec.setdefault("id", uuid.uuid4().hex[:20])
+        spec.get("condition", {}).setdefault("gap_policy", "skip")
+        for action in spec.get("actions", []):
+            action.setdefault("id", uuid.uuid4().hex[:20])
+            action.setdefault("throttle_enabled", False)
+            for template in ("subject_template", "message_template"):
+                if template in action:
+                    action[template].setdefault("lang", "mustache")
+    enabled_time = (previous or {}).get("enabled_time", 1764547200000)
+    user = {"name": "fake", "backend_roles": [], "roles": [], "custom_attribute_names": [],
+            "user_requested_tenant": None}  # fmt: skip
+    return {**monitor, "schema_version": 5, "user": user, "enabled_time": enabled_time, "last_update_time": 1}
 
 
 def _stringify_settings(value: Any) -> Any:
@@ -358,6 +434,10 @@ class _Handler(QuietHandler):
             for key in doomed:
                 del state.documents[key]
             return 200, {"deleted": len(doomed), "failures": []}
+        if parts[:2] == ["_plugins", "_notifications"] and parts[2:3] == ["configs"]:
+            return self._notifications(method, parts[3] if len(parts) > 3 else None, rec)
+        if parts[:2] == ["_plugins", "_alerting"] and parts[2:3] == ["monitors"]:
+            return self._alerting(method, parts[3] if len(parts) > 3 else None, rec)
         if parts[:2] == ["api", "status"] and method == "GET":
             return 200, {"name": "kibana", "version": {"number": state.kibana_version}}
         if parts[:2] == ["api", "saved_objects"]:
@@ -378,6 +458,74 @@ class _Handler(QuietHandler):
                                  "message": f"Saved object [{parts[2]}/{parts[3]}] not found"}  # fmt: skip
                 return 200, obj
         return 400, {"error": {"type": "fake_unsupported", "reason": f"{method} {path} not handled by the fake"}}
+
+    def _notifications(self, method: str, config_id: str | None, rec: Recorded) -> tuple[int, Any]:
+        """``_plugins/_notifications/configs``: POST creates (409 on a taken id), GET/PUT ``/<id>`` read/replace."""
+        store = self.server.state.notification_configs
+        missing = 404, {"status": 404, "error": {"type": "status_exception", "reason": f"Config {config_id} not found"}}
+        if method in ("POST", "PUT"):
+            body = rec.json()
+            config = body.get("config") or {}
+            if config.get("config_type") == "sns" and not _SNS_TOPIC.match(str(config.get("sns", {}).get("topic_arn"))):
+                return 400, {"status": 400, "error": {"type": "illegal_argument_exception",
+                                                      "reason": "Invalid AWS SNS topic ARN"}}  # fmt: skip
+            if method == "POST" and config_id is None:
+                config_id = body.get("config_id") or uuid.uuid4().hex[:20]
+                if config_id in store:
+                    error = {"type": "version_conflict_engine_exception", "reason": f"[{config_id}]: already exists"}
+                    return 409, {"status": 409, "error": error}
+                store[config_id] = {"config_id": config_id, "created_time_ms": 1, "last_updated_time_ms": 1,
+                                    "config": config}  # fmt: skip
+                return 200, {"config_id": config_id}
+            if method == "PUT" and config_id is not None:
+                if config_id not in store:
+                    return missing
+                store[config_id] = {**store[config_id], "last_updated_time_ms": 2, "config": config}
+                return 200, {"config_id": config_id}
+        if method == "GET" and config_id is not None:
+            if config_id not in store:
+                return missing
+            return 200, {"start_index": 0, "total_hits": 1, "total_hit_relation": "eq",
+                         "config_list": [copy.deepcopy(store[config_id])]}  # fmt: skip
+        return 400, {"error": {"type": "fake_unsupported", "reason": f"{method} notifications {config_id}"}}
+
+    def _alerting(self, method: str, monitor_id: str | None, rec: Recorded) -> tuple[int, Any]:
+        """``_plugins/_alerting/monitors``: POST creates, ``_search`` finds by ``monitor.name`` (404 before the first
+        monitor, when the config index does not exist yet), GET/PUT ``/<id>`` read/replace (seq_no checked)."""
+        state = self.server.state
+        missing = 404, {"error": {"type": "status_exception", "reason": "Monitor not found."}, "status": 404}
+        if monitor_id == "_search" and method in ("GET", "POST"):
+            if not state.monitors:
+                return 404, {"error": {"type": "index_not_found_exception", "reason": "no such index"}, "status": 404}
+            query = rec.json()["query"]
+            ((kind, spec),) = query.items()
+            if kind not in ("match", "match_phrase") or list(spec) != ["monitor.name"]:
+                return 400, {"error": {"type": "fake_unsupported", "reason": f"monitor search {query}"}}
+            hits = [{"_index": ".opendistro-alerting-config", "_id": mid, "_score": 1.0, "_source": m["monitor"]}
+                    for mid, m in state.monitors.items() if m["monitor"]["name"] == spec["monitor.name"]]  # fmt: skip
+            return 200, {"hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": copy.deepcopy(hits)}}
+        if method == "POST" and monitor_id is None:
+            monitor_id = uuid.uuid4().hex[:20]
+            state.seq_no += 1
+            state.monitors[monitor_id] = {"_id": monitor_id, "_version": 1, "_seq_no": state.seq_no,
+                                          "_primary_term": 1, "monitor": alerting_stored(rec.json())}  # fmt: skip
+            return 201, copy.deepcopy(state.monitors[monitor_id])
+        if monitor_id is None or monitor_id not in state.monitors:
+            return missing
+        current = state.monitors[monitor_id]
+        if method == "GET":
+            return 200, copy.deepcopy(current)
+        if method == "PUT":
+            seq = rec.query.get("if_seq_no", [None])[0]
+            term = rec.query.get("if_primary_term", [None])[0]
+            if seq is not None and (int(seq) != current["_seq_no"] or int(term or 0) != current["_primary_term"]):
+                return 409, {"error": {"type": "version_conflict_engine_exception", "reason": "seq_no"}, "status": 409}
+            state.seq_no += 1
+            state.monitors[monitor_id] = {"_id": monitor_id, "_version": current["_version"] + 1,
+                                          "_seq_no": state.seq_no, "_primary_term": 1,
+                                          "monitor": alerting_stored(rec.json(), current["monitor"])}  # fmt: skip
+            return 200, copy.deepcopy(state.monitors[monitor_id])
+        return 400, {"error": {"type": "fake_unsupported", "reason": f"{method} monitor {monitor_id}"}}
 
     def do_GET(self) -> None:
         self._handle("GET")

@@ -22,3 +22,8 @@ output "dashboard_url" {
   description = "Console URL of the pipeline-health dashboard."
   value       = "https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards/dashboard/${aws_cloudwatch_dashboard.this.dashboard_name}"
 }
+
+output "sentiment_alert_role_arn" {
+  description = "ARN of the IAM role OpenSearch assumes to publish the negative-sentiment alert to the topic (the SNS channel's role_arn; make opensearch-setup reads it)."
+  value       = aws_iam_role.sentiment_alert.arn
+}

@@ -1,11 +1,11 @@
 variable "name_prefix" {
-  description = "Prefix of the alarm names (<name_prefix>-<alarm>), the topic, its key alias and the dashboard."
+  description = "Prefix of the alarm names (<name_prefix>-<alarm>), the topic, its key alias, the dashboard and the alert role."
   type        = string
 
   validation {
-    # Alarm names allow 255 characters and dashboard names 255 of A-Za-z0-9-_; the longest suffix here is 40.
-    condition     = length(var.name_prefix) <= 200 && can(regex("^[A-Za-z0-9_-]+$", var.name_prefix))
-    error_message = "name_prefix must be 1-200 characters of letters, digits, hyphens and underscores (what CloudWatch dashboard names accept)."
+    # IAM role names allow 64 characters (<name_prefix>-opensearch-alerts adds 18); alarm and dashboard names 255.
+    condition     = length(var.name_prefix) <= 46 && can(regex("^[A-Za-z0-9_-]+$", var.name_prefix))
+    error_message = "name_prefix must be 1-46 characters of letters, digits, hyphens and underscores (an IAM role name is at most 64 characters; CloudWatch dashboard names accept these characters)."
   }
 }
 
@@ -45,10 +45,11 @@ variable "transform" {
 }
 
 variable "opensearch" {
-  description = "The OpenSearch domain: its name (DomainName of AWS/ES) and EBS volume size per data node in GiB (the free-storage threshold is a share of it)."
+  description = "The OpenSearch domain: its name (DomainName of AWS/ES), EBS volume size per data node in GiB (the free-storage threshold is a share of it) and the trust policy of roles OpenSearch Service assumes for it (the opensearch module's service_assume_role_policy_json; the alert role uses it)."
   type = object({
-    domain_name = string
-    volume_size = number
+    domain_name                = string
+    volume_size                = number
+    service_assume_role_policy = string
   })
 
   validation {

@@ -42,11 +42,13 @@ resource "aws_iam_role" "admin" {
 # Service role OpenSearch assumes to configure the user pool and identity pool
 # ---------------------------------------------------------------------------------------------------
 
-# Confused-deputy protection as AWS documents it for OpenSearch Service: only this account's domain
-# of this name may make the service assume the role.
-data "aws_iam_policy_document" "cognito_assume" {
+# The trust of every role OpenSearch Service assumes for this domain (this Cognito role; the role that publishes
+# the negative-sentiment alert, terraform/modules/monitoring, takes it from the service_assume_role_policy_json
+# output). Confused-deputy protection as AWS documents it for OpenSearch Service: only this account's domain of
+# this name may make the service assume the role.
+data "aws_iam_policy_document" "service_assume" {
   statement {
-    sid     = "OpenSearchConfiguresCognito"
+    sid     = "OpenSearchServiceForThisDomain"
     actions = ["sts:AssumeRole"]
 
     principals {
@@ -71,7 +73,7 @@ data "aws_iam_policy_document" "cognito_assume" {
 resource "aws_iam_role" "cognito" {
   name               = "${var.domain_name}-opensearch-cognito"
   description        = "Lets OpenSearch Service configure the Cognito user and identity pools of domain ${var.domain_name}"
-  assume_role_policy = data.aws_iam_policy_document.cognito_assume.json
+  assume_role_policy = data.aws_iam_policy_document.service_assume.json
 
   tags = var.tags
 }

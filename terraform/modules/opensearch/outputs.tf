@@ -47,3 +47,8 @@ output "log_group_names" {
   description = "CloudWatch log groups the domain publishes to, by log type."
   value       = { for k, g in aws_cloudwatch_log_group.this : k => g.name }
 }
+
+output "service_assume_role_policy_json" {
+  description = "Trust policy for a role OpenSearch Service assumes on behalf of this domain only (es.amazonaws.com with aws:SourceAccount and aws:SourceArn), e.g. to publish alerts to SNS."
+  value       = data.aws_iam_policy_document.service_assume.json
+}

@@ -41,7 +41,18 @@ INPUTS: dict[str, Any] = {
     "alarm_emails": ["oncall@example.com"],
     "ingester": {"delivery_stream_name": STREAM, "metrics_namespace": INGESTER_NAMESPACE, "instance_id": INSTANCE},
     "transform": {"function_name": FUNCTION, "alias_name": "live", "metrics_namespace": TRANSFORM_NAMESPACE},
-    "opensearch": {"domain_name": DOMAIN, "volume_size": 20},
+    "opensearch": {
+        "domain_name": DOMAIN,
+        "volume_size": 20,
+        "service_assume_role_policy": json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "es.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    },
 }
 
 # AWS metrics the module may use: namespace -> (documentation page, dimension names and their values in this
@@ -156,7 +167,7 @@ def plan(
         "module": {"monitoring": {"source": (MODULES_DIR / "monitoring").as_posix(), **inputs}},
     }
     (root / "main.tf.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    services = ["cloudwatch", "kms", "sns", "sts"]
+    services = ["cloudwatch", "iam", "kms", "sns", "sts"]  # iam: the sentiment alert role
     (root / "moto_override.tf").write_text(moto_provider_override(moto_server, services), encoding="utf-8")
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
     tf = Terraform(root, write_cli_config(work / "cli"), env)

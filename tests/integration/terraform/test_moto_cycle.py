@@ -613,7 +613,15 @@ def test_iam_policies_name_their_resources_and_never_grant_star_actions(stack: S
         "tweet-sentiment-opensearch-cognito",
         "tweet-sentiment-dashboards-user",
     }
-    assert names == {"tweet-sentiment-firehose", "tweet-sentiment-transform", "tweet-sentiment-ingester", *auth_roles}
+    alert_role = "tweet-sentiment-opensearch-alerts"  # OpenSearch publishes the sentiment alert as it
+    assert names == {"tweet-sentiment-firehose", "tweet-sentiment-transform", "tweet-sentiment-ingester", alert_role,
+                     *auth_roles}  # fmt: skip
+    alert = iam.get_role_policy(RoleName=alert_role, PolicyName="sns-publish")["PolicyDocument"]
+    topic_key = stack.client("kms").describe_key(KeyId="alias/tweet-sentiment-alarms")["KeyMetadata"]["Arn"]
+    assert sorted((as_list(s["Action"]), as_list(s["Resource"])) for s in allow_statements(alert)) == [
+        (["kms:GenerateDataKey*", "kms:Decrypt"], [topic_key]),
+        (["sns:Publish"], [stack.out("monitoring_sns_topic_arn")]),
+    ]
     roles = [r for r in iam.list_roles()["Roles"] if r["RoleName"] in names - auth_roles]
     seen_actions: set[str] = set()
     for role in roles:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from scripts.opensearch import resources
-from scripts.opensearch.dashboards import differs, load_objects
+from scripts.opensearch.dashboards import SENTIMENT_COLOURS, differs, load_objects
 from tests.support.paths import SCHEMAS_DIR
 
 SCHEMA = json.loads((SCHEMAS_DIR / "document.schema.json").read_text())
@@ -229,15 +229,45 @@ def kql_fields(query: str) -> set[str]:
     return set(re.findall(r"([A-Za-z_][\w.]*)\s*:", query))
 
 
+def tsvb_fields(params: dict[str, Any]) -> set[str]:
+    """Fields a TSVB (``metrics``) visualization reads: time and split fields, metric fields, KQL in filter ratios."""
+    fields = {params["time_field"]}
+    for series in params["series"]:
+        if series.get("terms_field"):
+            fields.add(series["terms_field"])
+        for metric in series["metrics"]:
+            if metric.get("field"):
+                fields.add(metric["field"])
+            for part in ("numerator", "denominator"):
+                if part in metric:
+                    fields |= kql_fields(metric[part]["query"])
+    return fields
+
+
+def agg_fields(obj: dict[str, Any]) -> set[str]:
+    """Fields a visualization aggregates on: agg fields, input-control fields, TSVB time and split fields."""
+    state = vis_state(obj)
+    if state["type"] == "metrics":
+        params = state["params"]
+        return {params["time_field"], *(s["terms_field"] for s in params["series"] if s.get("terms_field"))}
+    if state["type"] == "input_control_vis":
+        return {control["fieldName"] for control in state["params"]["controls"]}
+    return {agg["params"]["field"] for agg in state["aggs"] if "field" in agg["params"]}
+
+
 def referenced_fields(obj: dict[str, Any]) -> set[str]:
     fields: set[str] = set()
     attrs = obj["attributes"]
     if obj["type"] == "index-pattern":
         fields.add(attrs["timeFieldName"])
     if obj["type"] == "visualization":
-        for agg in vis_state(obj)["aggs"]:
-            if "field" in agg["params"]:
-                fields.add(agg["params"]["field"])
+        state = vis_state(obj)
+        fields |= agg_fields(obj)
+        if state["type"] == "metrics":
+            fields |= tsvb_fields(state["params"])
+        for agg in state["aggs"]:
+            for spec in agg["params"].get("filters", []):  # a filters agg: one KQL query per bucket
+                fields |= kql_fields(spec["input"]["query"])
     if obj["type"] == "search":
         fields.update(attrs["columns"])
         fields.update(field for field, _ in attrs["sort"])
@@ -246,8 +276,21 @@ def referenced_fields(obj: dict[str, Any]) -> set[str]:
     return fields
 
 
+def test_referenced_fields_sees_every_kind_of_field_use() -> None:
+    # the field check below is only as good as this walk: each visualization kind must yield its fields
+    assert referenced_fields(BY_ID[("visualization", "tweets-net-sentiment-by-rule")]) == {
+        "created_at", "rules", "sentiment"
+    }  # fmt: skip
+    assert referenced_fields(BY_ID[("visualization", "tweets-filter-controls")]) == {"rules", "lang", "sentiment"}
+    assert referenced_fields(BY_ID[("visualization", "tweets-post-types")]) == {"is_retweet", "is_reply", "is_quote"}
+    assert referenced_fields(BY_ID[("visualization", "tweets-top-negative-authors")]) == {
+        "author.username", "sentiment"
+    }  # fmt: skip
+    assert "metrics.like_count" in referenced_fields(BY_ID[("search", "tweets-most-engaged")])
+
+
 def test_ndjson_parses_with_unique_ids_and_known_types() -> None:
-    assert len(BY_ID) == len(OBJECTS) == 9
+    assert len(BY_ID) == len(OBJECTS) == 16
     assert {o["type"] for o in OBJECTS} == {"index-pattern", "visualization", "search", "dashboard"}
 
 
@@ -269,21 +312,32 @@ def test_aggregations_only_on_aggregatable_fields() -> None:
     fields = template_field_types()
     for obj in OBJECTS:
         if obj["type"] == "visualization":
-            for agg in vis_state(obj)["aggs"]:
-                if "field" in agg["params"]:
-                    assert fields[agg["params"]["field"]] != "text", (obj["id"], agg)
+            for name in agg_fields(obj):
+                assert fields[name] != "text", (obj["id"], name)
 
 
 def test_visualizations_and_searches_reference_the_existing_index_pattern() -> None:
     pattern_ids = {o["id"] for o in INDEX_PATTERNS}
+    (pattern,) = INDEX_PATTERNS
     for obj in OBJECTS:
         if obj["type"] not in ("visualization", "search"):
             continue
         refs = {r["name"]: r for r in obj["references"]}
-        ref_name = search_source(obj)["indexRefName"]
-        assert refs[ref_name]["type"] == "index-pattern"
-        assert refs[ref_name]["id"] in pattern_ids
         assert "index" not in search_source(obj), "inline index ids bypass references"
+        state = vis_state(obj) if obj["type"] == "visualization" else {"type": "search"}
+        if state["type"] == "metrics":
+            # TSVB names its index pattern by title and its time field itself; no reference
+            assert state["params"]["index_pattern"] == pattern["attributes"]["title"]
+            assert state["params"]["time_field"] == pattern["attributes"]["timeFieldName"]
+            assert obj["references"] == []
+            continue
+        if state["type"] == "input_control_vis":
+            names = [control["indexPatternRefName"] for control in state["params"]["controls"]]
+        else:
+            names = [search_source(obj)["indexRefName"]]
+        for name in names:
+            assert refs[name]["type"] == "index-pattern"
+            assert refs[name]["id"] in pattern_ids
 
 
 def test_dashboard_panels_reference_existing_objects() -> None:
@@ -323,6 +377,22 @@ def test_the_required_panels_are_there() -> None:
                           ("tweets-top-topics-by-sentiment", "topics.entity")):  # fmt: skip
         state = visualizations[vis_id]
         assert ("terms", "segment", field) in aggs(state) and ("terms", "group", "sentiment") in aggs(state)
+    by_rule = visualizations["tweets-sentiment-over-time-by-rule"]
+    assert ("date_histogram", "segment", "created_at") in aggs(by_rule)
+    assert ("terms", "group", "sentiment") in aggs(by_rule) and ("terms", "split", "rules") in aggs(by_rule)
+    languages = visualizations["tweets-language-by-sentiment"]
+    assert ("terms", "segment", "lang") in aggs(languages) and ("terms", "group", "sentiment") in aggs(languages)
+    authors = BY_ID[("visualization", "tweets-top-negative-authors")]
+    assert ("terms", "segment", "author.username") in aggs(vis_state(authors))
+    assert search_source(authors)["query"] == {"query": "sentiment:NEGATIVE", "language": "kuery"}
+    post_types = visualizations["tweets-post-types"]
+    (filters,) = [a for a in post_types["aggs"] if a["type"] == "filters"]
+    assert [f["label"] for f in filters["params"]["filters"]] == ["Original", "Retweet", "Reply", "Quote"]
+    engaged = BY_ID[("search", "tweets-most-engaged")]
+    assert engaged["attributes"]["sort"][0] == ["metrics.like_count", "desc"]
+    engagement = {"metrics.like_count", "metrics.retweet_count", "metrics.reply_count"}
+    assert engagement <= set(engaged["attributes"]["columns"])
+    assert search_source(engaged)["query"]["query"] == "not is_retweet:true"
     negative = BY_ID[("search", "tweets-latest-negative")]
     assert search_source(negative)["query"] == {"query": "sentiment:NEGATIVE", "language": "kuery"}
     assert negative["attributes"]["sort"] == [["created_at", "desc"]]
@@ -333,7 +403,9 @@ def test_objects_use_the_7_10_format_both_dashboards_and_kibana_import() -> None
         for version in obj["migrationVersion"].values():
             assert tuple(int(x) for x in version.split(".")) <= (7, 10, 0), obj["id"]
         if obj["type"] == "visualization":
-            assert vis_state(obj)["type"] in {"pie", "histogram", "line", "horizontal_bar", "area"}
+            assert vis_state(obj)["type"] in {
+                "pie", "histogram", "line", "horizontal_bar", "area", "metrics", "input_control_vis"
+            }  # fmt: skip
 
 
 def test_differs_compares_parsed_json_attributes_and_references() -> None:
@@ -347,3 +419,64 @@ def test_differs_compares_parsed_json_attributes_and_references() -> None:
     assert differs(obj, stored)
     assert differs(obj, None)
     assert differs(obj, {"id": obj["id"], "type": obj["type"], "error": {"statusCode": 404}})
+
+
+def test_net_sentiment_is_positive_share_minus_negative_share_per_rule() -> None:
+    # TSVB: two filter ratios over the scored tweets (sentiment exists) and a math metric subtracting them,
+    # one line per tracked rule
+    state = vis_state(BY_ID[("visualization", "tweets-net-sentiment-by-rule")])
+    (series,) = state["params"]["series"]
+    assert (series["split_mode"], series["terms_field"], series["chart_type"]) == ("terms", "rules", "line")
+    ratios = {m["id"]: m for m in series["metrics"] if m["type"] == "filter_ratio"}
+    (net,) = [m for m in series["metrics"] if m["type"] == "math"]
+    assert series["metrics"][-1] is net, "TSVB plots the last metric of a series"
+    by_name = {v["name"]: ratios[v["field"]] for v in net["variables"]}
+    assert net["script"] == "params.positive - params.negative"
+    for name, label in (("positive", "POSITIVE"), ("negative", "NEGATIVE")):
+        assert by_name[name]["numerator"] == {"query": f"sentiment:{label}", "language": "kuery"}
+        assert by_name[name]["denominator"] == {"query": "sentiment:*", "language": "kuery"}
+        assert by_name[name]["metric_agg"] == "count"
+
+
+def test_filter_controls_for_rule_language_and_sentiment() -> None:
+    state = vis_state(BY_ID[("visualization", "tweets-filter-controls")])
+    controls = state["params"]["controls"]
+    assert [c["fieldName"] for c in controls] == ["rules", "lang", "sentiment"]
+    assert all(c["type"] == "list" and c["options"]["multiselect"] for c in controls)
+    assert state["params"]["useTimeFilter"] is True  # offer only values of the time range shown
+    (dashboard,) = [o for o in OBJECTS if o["type"] == "dashboard"]
+    panels = json.loads(dashboard["attributes"]["panelsJSON"])
+    first = min(panels, key=lambda p: (p["gridData"]["y"], p["gridData"]["x"]))
+    refs = {r["name"]: r["id"] for r in dashboard["references"]}
+    assert refs[first["panelRefName"]] == "tweets-filter-controls", "the filters sit at the top of the dashboard"
+
+
+def splits_by_sentiment(obj: dict[str, Any]) -> bool:
+    return obj["type"] == "visualization" and any(
+        agg["type"] == "terms" and agg["params"].get("field") == "sentiment" for agg in vis_state(obj)["aggs"]
+    )
+
+
+def test_every_sentiment_split_panel_has_the_fixed_sentiment_colours() -> None:
+    split = [o for o in OBJECTS if splits_by_sentiment(o)]
+    assert len(split) == 7  # share, over time, over time per rule, languages, hashtags, entities, topics
+    for obj in split:
+        colours = json.loads(obj["attributes"]["uiStateJSON"])["vis"]["colors"]
+        assert colours == SENTIMENT_COLOURS, obj["id"]
+
+
+def test_the_sentiment_colours_cover_every_sentiment_and_read_as_named() -> None:
+    labels = {label for label in SCHEMA["properties"]["sentiment"]["enum"] if label is not None}
+    assert labels | {"no sentiment"} == set(SENTIMENT_COLOURS)
+
+    def rgb(hex_colour: str) -> tuple[int, int, int]:
+        return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
+
+    red, green, blue = rgb(SENTIMENT_COLOURS["NEGATIVE"])
+    assert red > 2 * green and red > 2 * blue
+    red, green, blue = rgb(SENTIMENT_COLOURS["POSITIVE"])
+    assert green > red and green > blue
+    red, green, blue = rgb(SENTIMENT_COLOURS["NEUTRAL"])
+    assert max(red, green, blue) - min(red, green, blue) < 40  # grey
+    red, green, blue = rgb(SENTIMENT_COLOURS["MIXED"])
+    assert red > blue and green > blue  # amber: red and green over blue

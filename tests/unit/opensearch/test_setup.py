@@ -10,7 +10,8 @@ import pytest
 from moto import mock_aws
 
 from scripts.opensearch import setup
-from scripts.opensearch.dashboards import NDJSON_PATH
+from scripts.opensearch.client import LOCAL_HINT, unreachable_hint
+from scripts.opensearch.dashboards import NDJSON_PATH, load_objects
 from scripts.opensearch.resources import index_template, ingest_pipeline, ism_policy, role
 from tests.support.fake_opensearch import FakeOpenSearch, Recorded
 from tests.support.net import free_port
@@ -105,7 +106,7 @@ def test_first_run_creates_everything_with_the_right_requests(fake_os: FakeOpenS
     assert imp.header("securitytenant") == "global"
     assert (imp.header("Content-Type") or "").startswith("multipart/form-data; boundary=")
     assert NDJSON_PATH.read_bytes() in imp.body
-    assert len(fake_os.state.saved_objects) == 9
+    assert len(fake_os.state.saved_objects) == len(load_objects()) == 16
     assert "done: 8 write request(s)" in out  # pipeline, template, ISM + attach, 2 roles, mapping, import
 
 
@@ -164,7 +165,7 @@ def test_a_changed_object_is_written_again(fake_os: FakeOpenSearch, capsys) -> N
     assert statuses["index template tweets"] == "updated"
     assert statuses["ingest pipeline tweets-id"] == "updated"
     assert statuses["Dashboards saved objects"] == "imported"
-    assert "visualization/tweets-sentiment-share" in out or "1 of 9 differed" in out
+    assert "visualization/tweets-sentiment-share" in out or "1 of 16 differed" in out
     assert statuses["ISM policy tweets-retention"] == "unchanged"
     writes = [r.path for r in fake_os.state.requests[before:] if r.method != "GET"]
     assert writes == [
@@ -398,20 +399,34 @@ def test_403_with_sigv4_names_the_iam_principal(fake_os: FakeOpenSearch, capsys,
     assert "Map this IAM principal" in err
 
 
-def test_unreachable_endpoint_points_at_the_allow_list(capsys) -> None:
-    port = free_port()  # nothing listens there
+def test_unreachable_local_cluster_points_at_the_local_cluster_not_aws(capsys) -> None:
+    # Given nothing listening on a loopback port (a local cluster that is not started, the demo's --opensearch-url)
+    port = free_port()
     code = setup.main(
         ["--no-terraform", "--endpoint", f"http://127.0.0.1:{port}", "--firehose-role-arn", ROLE_ARN,
          "--retention-days", "7", "--username", USER, "--timeout", "5"],
         environ={"OPENSEARCH_PASSWORD": PASSWORD},
     )  # fmt: skip
     err = capsys.readouterr().err
+    # Then the message is about that local cluster, not about an AWS allow-list or VPC
     assert code == 1
     assert "connection refused" in err
-    assert "allow-list" in err and "VPC" in err
-    # The variable it names is the one Terraform really has.
-    assert "dashboards_allowed_cidrs" in err
-    assert 'variable "dashboards_allowed_cidrs"' in (REPO_ROOT / "terraform" / "variables.tf").read_text()
+    assert "local OpenSearch running" in err and "make demo-opensearch" in err
+    assert "allow-list" not in err and "VPC" not in err
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [("http://localhost:9200", True), ("http://127.0.0.1:9200", True), ("http://[::1]:9200", True),
+     ("https://search-tweets-abc.eu-west-1.es.amazonaws.com", False), ("https://10.0.3.7", False)],
+)  # fmt: skip
+def test_unreachable_hint_names_the_local_cluster_or_the_domains_access_policy(url: str, local: bool) -> None:
+    hint = unreachable_hint(url)
+    assert (hint == LOCAL_HINT) is local
+    if not local:
+        # The variable it names is the one Terraform really has.
+        assert "allow-list" in hint and "VPC" in hint and "dashboards_allowed_cidrs" in hint
+        assert 'variable "dashboards_allowed_cidrs"' in (REPO_ROOT / "terraform" / "variables.tf").read_text()
 
 
 def test_elasticsearch_is_a_version_mismatch(fake_os: FakeOpenSearch, capsys) -> None:
