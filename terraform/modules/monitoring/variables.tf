@@ -30,7 +30,7 @@ variable "ingester" {
 }
 
 variable "transform" {
-  description = "The transform Lambda: function name, the alias Firehose invokes (AWS/Lambda reports it as Resource = <function>:<alias>), its EMF metrics namespace and its sentiment backend (comprehend or vader, the Backend dimension; the Comprehend throttling alarm exists only for comprehend)."
+  description = "The transform Lambda: function name, the alias Firehose invokes (AWS/Lambda reports it as Resource = <function>:<alias>), its EMF metrics namespace and its sentiment backend (embedded, vader or comprehend, the Backend dimension; the Comprehend throttling alarm exists only for comprehend)."
   type = object({
     function_name     = string
     alias_name        = string

@@ -21,7 +21,7 @@ import requests
 from transform.handler import process_event
 from transform.sentiment import SentimentBackend
 from transform.sentiment.comprehend import ComprehendBackend
-from transform.sentiment.vader import VaderBackend
+from transform.sentiment.embedded import EmbeddedBackend
 from transform.settings import Settings
 
 from ingester.metrics import MetricsPublisher
@@ -147,7 +147,7 @@ class Planned:
         return boto3.client(service, endpoint_url=self.endpoint, **MOTO_CREDENTIALS)
 
 
-@pytest.fixture(scope="module", params=["comprehend", "vader"])
+@pytest.fixture(scope="module", params=["comprehend", "embedded"])  # vader emits what embedded does
 def plan(
     request: pytest.FixtureRequest, moto_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Planned]:
@@ -200,7 +200,7 @@ def alarm_metrics(alarm: dict[str, Any]) -> list[Metric]:
 
 
 def emitted(backend: str) -> set[Metric]:
-    source: SentimentBackend = VaderBackend() if backend == "vader" else ComprehendBackend(StubComprehend())
+    source: SentimentBackend = EmbeddedBackend() if backend == "embedded" else ComprehendBackend(StubComprehend())
     return ingester_metrics() | transform_metrics(source, backend) | aws_metrics()
 
 
