@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from ingester.storage import SPOOL_DEDICATED_SHARE
 from tests.support.firehose_endpoint import FirehoseEndpoint
 from tests.support.ingester import tweet_id, write_replay
 from tests.support.paths import REPO_ROOT
@@ -142,13 +143,14 @@ def delivered_once(firehose: FirehoseEndpoint) -> list[str]:
 @pytest.mark.parametrize(
     "spool_max_bytes",
     [str(64 * 1024 * 1024), "0"],
-    ids=["disk-fills-before-the-cap", "default-cap-half-the-volume"],
+    ids=["disk-fills-before-the-cap", "default-cap-90-percent-of-its-own-volume"],
 )
 def test_full_disk_during_an_outage_loses_nothing(tmp_path: Path, spool_max_bytes: str) -> None:
     with outage_on_a_tiny_disk(tmp_path, SPOOL_MAX_BYTES=spool_max_bytes) as (firehose, daemon):
         # 1. The volume (or the spool cap) fills: the daemon stays up, pauses its source, and says so
         full = daemon.wait_status(full_disk)
-        assert full["spool_max_bytes"] == (int(spool_max_bytes) or 2 * 1024 * 1024)
+        # STATE_DIR is the tmpfs's mount point: a volume of its own, so the default cap is 90 % of it
+        assert full["spool_max_bytes"] == (int(spool_max_bytes) or int(4 * 1024 * 1024 * SPOOL_DEDICATED_SHARE))
         time.sleep(1.5)
         still = daemon.status()
         assert still["read"] == full["read"] < TWEETS  # paused: nothing more read
