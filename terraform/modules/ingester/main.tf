@@ -70,22 +70,15 @@ locals {
 
   # One script (user_data.sh.tftpl) writes the env file and installs a bundle: on first boot with the SHA-256
   # of the bundle Terraform uploaded, and in the upgrade document with the SHA-256 its caller passes.
-  user_data = templatefile("${path.module}/user_data.sh.tftpl", merge(local.state_volume, {
-    env           = local.env
-    bluesky_env   = local.bluesky_env
-    region        = local.region
-    bucket        = aws_s3_object.bundle.bucket
-    key           = aws_s3_object.bundle.key
-    bundle_sha256 = local.bundle_sha256
-  }))
-  upgrade_script = templatefile("${path.module}/user_data.sh.tftpl", merge(local.state_volume, {
-    env           = local.env
-    bluesky_env   = local.bluesky_env
-    region        = local.region
-    bucket        = aws_s3_object.bundle.bucket
-    key           = aws_s3_object.bundle.key
-    bundle_sha256 = "{{ BundleSha256 }}"
-  }))
+  install_vars = merge(local.state_volume, {
+    env         = local.env
+    bluesky_env = local.bluesky_env
+    region      = local.region
+    bucket      = aws_s3_object.bundle.bucket
+    key         = aws_s3_object.bundle.key
+  })
+  user_data      = templatefile("${path.module}/user_data.sh.tftpl", merge(local.install_vars, { bundle_sha256 = local.bundle_sha256 }))
+  upgrade_script = templatefile("${path.module}/user_data.sh.tftpl", merge(local.install_vars, { bundle_sha256 = "{{ BundleSha256 }}" }))
 }
 
 # ---------------------------------------------------------------------------------------------------
