@@ -115,6 +115,7 @@ variable "delivery_stream_name" {
 variable "ingester_source" {
   description = "What the ingester reads: x (the X filtered stream, billed per post), bluesky (Bluesky's public Jetstream, free, filtered locally by tracked_terms) or both (two services on the same box: tweet-ingester reads X, tweet-ingester-bluesky reads Bluesky with its own state directory). Every source connects out on 443 only."
   type        = string
+  default     = "x"
 
   validation {
     condition     = can(regex("^(x|bluesky|both)$", var.ingester_source))
