@@ -33,6 +33,7 @@ from pathlib import Path
 
 from scripts.demo.delivery import SENTIMENTS
 from scripts.demo.view import LABELS, clean, fit
+from scripts.opensearch.dashboards import SENTIMENT_COLOURS
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,8 @@ REFRESH_S = 3.0  # how often the page is rewritten while the demo runs, and how 
 TOP = 10  # rows in the top-N panels
 MAX_BUCKETS = 40  # time buckets in the over-time charts
 RULES_SHOWN = 6  # small multiples in "sentiment over time by rule"
-HEX = {  # fixed sentiment colours, as in the dashboards
-    "NEGATIVE": "#d62728",
-    "POSITIVE": "#2ca02c",
-    "NEUTRAL": "#9e9e9e",
-    "MIXED": "#f0a500",
-    "SKIPPED": "#5f6368",
-}
+#: The fixed sentiment colours: the dashboards' own (one definition); SKIPPED is their "no sentiment" bucket.
+HEX = {**{k: v for k, v in SENTIMENT_COLOURS.items() if k.isupper()}, "SKIPPED": SENTIMENT_COLOURS["no sentiment"]}
 RULE_PALETTE = ("#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#ff7f0e")
 SENTIMENT_SQL = "coalesce(sentiment, 'SKIPPED')"
 EPOCH_SQL = "CAST(strftime('%s', {}) AS INTEGER)"  # epoch seconds of an ISO timestamp (unixepoch() needs SQLite 3.38)
