@@ -110,10 +110,10 @@ def transform_comprehend_actions(plan: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize(
     ("backend", "enrichments", "expected"),
     [
+        # vader takes the embedded branch (only comprehend calls BatchDetectSentiment); key_phrases alone is the
+        # entities case's other key, and both are in the last case: four plans cover every action and its absence
         ("embedded", [], []),
-        ("vader", [], []),
         ("comprehend", [], ["comprehend:BatchDetectSentiment"]),
-        ("embedded", ["key_phrases"], ["comprehend:BatchDetectKeyPhrases"]),
         ("embedded", ["entities"], ["comprehend:BatchDetectEntities"]),
         (
             "comprehend",

@@ -290,6 +290,7 @@ def test_transform_function_configuration(stack: Stack) -> None:
         "EMIT_METRICS": "true",
         "METRICS_NAMESPACE": "TweetSentiment/Transform",
         "LOG_LEVEL": "INFO",
+        "ENRICHMENTS": "",  # off by default: no Comprehend enrichment is billed
     }
     groups = stack.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{config['FunctionName']}")
     assert groups["logGroups"][0]["retentionInDays"] == 30
