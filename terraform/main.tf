@@ -120,7 +120,6 @@ module "iam" {
   ingester_ssm_parameter_names = [local.x_token_parameter_name]
   ingester_bundle_object_arn   = "${module.artifacts.bucket_arn}/${local.bundle_key}"
   firehose_vpc_delivery        = var.opensearch_vpc != null
-  transform_comprehend_actions = module.lambda.comprehend_actions
 }
 
 module "opensearch" {
@@ -153,7 +152,6 @@ module "lambda" {
   source = "./modules/lambda"
 
   function_name                  = local.transform_function_name
-  role_arn                       = module.iam.transform_role_arn
   zip_path                       = local.lambda_zip_path
   runtime                        = var.lambda_runtime
   architecture                   = var.lambda_architecture
@@ -161,6 +159,7 @@ module "lambda" {
   timeout                        = var.lambda_timeout
   reserved_concurrent_executions = var.lambda_reserved_concurrent_executions
   sentiment_backend              = var.sentiment_backend
+  sentiment_fallback             = var.sentiment_fallback
   comprehend_concurrency         = var.comprehend_concurrency
   comprehend_enrichments         = var.comprehend_enrichments
   emit_metrics                   = var.transform_emit_metrics || var.monitoring_enabled # the alarms watch them

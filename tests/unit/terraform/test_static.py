@@ -144,6 +144,9 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
         # ingester/config.py refuses any other level with exit 2, which systemd never restarts.
         ({"ingester_log_level": "TRACE"}, "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (the"),
         ({"ingester_source": "mastodon"}, "ingester_source must be x, bluesky or both."),
+        # Validated once, by the lambda module: the root passes these through unvalidated.
+        ({"sentiment_backend": "textblob"}, "sentiment_backend must be embedded, vader or comprehend."),
+        ({"sentiment_fallback": "vader"}, "sentiment_fallback must be none or comprehend."),
     ],
 )
 def test_bad_root_values_are_refused_at_plan_time(
