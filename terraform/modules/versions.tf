@@ -5,11 +5,12 @@ terraform {
   required_version = ">= 1.9.0"
 
   required_providers {
-    # The provider release the test suite applies these modules with (the root's lock file pins it). Older
-    # releases lack arguments the modules use and are not tested, so they are not claimed.
+    # 5.100 is the release the test suite applies these modules with (the root's lock file pins it); older
+    # releases lack arguments the modules use and are not tested, so they are not claimed. The modules use nothing
+    # 6.x removes or deprecates (docs/design.md, "Provider versions"), so a caller may choose either line.
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.100.0"
+      version = ">= 5.100, < 7.0"
     }
   }
 }

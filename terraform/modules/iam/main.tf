@@ -5,12 +5,14 @@
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
+# The provider's Region: aws_service.region reads it on hashicorp/aws 5.100 and 6.x alike (aws_region.name is
+# deprecated in 6.x, its successor aws_region.region absent from 5.x: docs/design.md, "Provider versions").
+data "aws_service" "current" { service_id = "ec2" }
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
+  region     = data.aws_service.current.region
 
   delivery_stream_arn     = "arn:${local.partition}:firehose:${local.region}:${local.account_id}:deliverystream/${var.delivery_stream_name}"
   firehose_log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.firehose_log_group_name}"

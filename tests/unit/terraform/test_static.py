@@ -57,7 +57,23 @@ def test_only_the_aws_provider_is_required() -> None:
     root_versions = (TERRAFORM_DIR / "versions.tf").read_text()
     assert 'version = "~> 5.100"' in root_versions
     for module in MODULES:
-        assert 'version = ">= ' in (MODULES_DIR / module / "versions.tf").read_text(), module
+        # 5.100 (tested) up to, not including, 7.0: the modules use nothing 6.x removes or deprecates
+        assert 'version = ">= 5.100, < 7.0"' in (MODULES_DIR / module / "versions.tf").read_text(), module
+
+
+def test_no_module_reads_the_region_through_an_attribute_one_provider_line_lacks_or_deprecates() -> None:
+    # aws_region.name (and .id) are deprecated in 6.x; aws_region.region does not exist in 5.100.
+    for path in TERRAFORM_DIR.rglob("*.tf"):
+        if ".terraform" not in path.parts:
+            assert not re.search(r"data\.aws_region\.", path.read_text()), path
+
+
+def test_no_module_configures_a_provider() -> None:
+    # Modules inherit the caller's provider (a module with its own provider block cannot be used with count,
+    # for_each or depends_on, and removing it orphans its resources).
+    for path in MODULES_DIR.rglob("*.tf"):
+        if ".terraform" not in path.parts:
+            assert not re.search(r'^provider "', path.read_text(), flags=re.MULTILINE), path
 
 
 def test_lock_file_pins_one_aws_version_for_every_platform() -> None:
