@@ -19,8 +19,8 @@ locals {
   bundle_key              = "ingester/ingester-bundle.tar.gz"
   x_token_parameter_name  = "/${var.name_prefix}/x-bearer-token"
 
-  lambda_zip_path      = coalesce(var.lambda_zip_path, "${path.root}/../dist/transform.zip")
-  ingester_bundle_path = coalesce(var.ingester_bundle_path, "${path.root}/../dist/ingester-bundle.tar.gz")
+  lambda_zip_path      = coalesce(var.lambda_zip_path, "${path.module}/../dist/transform.zip")
+  ingester_bundle_path = coalesce(var.ingester_bundle_path, "${path.module}/../dist/ingester-bundle.tar.gz")
 }
 
 # ---------------------------------------------------------------------------------------------------

@@ -106,13 +106,18 @@ def copy_root(work: Path) -> Path:
     return root
 
 
-def moto_root(endpoint: str, work: Path) -> Terraform:
+def moto_root(endpoint: str, work: Path, example: str | None = None) -> Terraform:
     """The unchanged root module, copied under work with its provider pointed at the moto server, initialised
-    from the mirror (the committed lock file must already be right)."""
+    from the mirror (the committed lock file must already be right).
+
+    With ``example``, the returned Terraform runs in that example of the copy (``terraform/examples/<example>``,
+    which calls the root as a module, so the same provider override applies), initialised without a committed
+    lock file (examples have none)."""
     root = copy_root(work)
     (root / "moto_override.tf").write_text(moto_provider_override(endpoint, ROOT_ENDPOINT_SERVICES), encoding="utf-8")
-    tf = Terraform(root, write_cli_config(work / "cli"), MOTO_ENV)
-    tf.run(["init", "-no-color", "-input=false", "-lockfile=readonly"])
+    workdir = root if example is None else root / "examples" / example
+    tf = Terraform(workdir, write_cli_config(work / "cli"), MOTO_ENV)
+    tf.run(["init", "-no-color", "-input=false", *(["-lockfile=readonly"] if example is None else [])])
     return tf
 
 

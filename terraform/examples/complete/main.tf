@@ -1,0 +1,12 @@
+# The whole pipeline with its defaults (X filtered stream, embedded sentiment model, public OpenSearch domain
+# behind an IP allow-list and a Cognito login, alarms and dashboard), as a consumer of the stack would call it.
+
+module "pipeline" {
+  source = "../.."
+
+  aws_region               = var.aws_region
+  name_prefix              = var.name_prefix
+  dashboards_allowed_cidrs = var.dashboards_allowed_cidrs
+  alarm_emails             = var.alarm_emails
+  tags                     = { Example = "complete" }
+}
