@@ -4,10 +4,10 @@
 module "pipeline" {
   source = "../.."
 
-  aws_region               = var.aws_region
-  name_prefix              = var.name_prefix
+  aws_region               = "us-east-1"
+  name_prefix              = "bluesky-sentiment"
   ingester_source          = "bluesky"
-  tracked_terms            = var.tracked_terms
+  tracked_terms            = ["aws", "amazon web services"]
   dashboards_allowed_cidrs = var.dashboards_allowed_cidrs
   tags                     = { Example = "bluesky" }
 }

@@ -4,8 +4,7 @@
 module "pipeline" {
   source = "../.."
 
-  aws_region               = var.aws_region
-  name_prefix              = var.name_prefix
+  aws_region               = "us-east-1"
   dashboards_allowed_cidrs = var.dashboards_allowed_cidrs
   alarm_emails             = var.alarm_emails
   tags                     = { Example = "complete" }

@@ -5,18 +5,17 @@
 module "pipeline" {
   source = "../.."
 
-  aws_region  = var.aws_region
-  name_prefix = var.name_prefix
+  aws_region = "us-east-1"
 
   opensearch_vpc = {
-    subnet_ids         = var.private_subnet_ids
-    security_group_ids = var.opensearch_security_group_ids
+    subnet_ids         = var.vpc.private_subnet_ids
+    security_group_ids = var.vpc.security_group_ids
   }
   # A domain in a VPC has no public endpoint: no allow-list (the plan refuses one); Dashboards is reached
   # from inside the VPC (VPN, Direct Connect or a bastion), still behind the Cognito login.
   dashboards_allowed_cidrs = []
 
-  ingester_subnet_id           = var.private_subnet_ids[0]
+  ingester_subnet_id           = var.vpc.private_subnet_ids[0]
   ingester_associate_public_ip = false
 
   tags = { Example = "existing-vpc" }

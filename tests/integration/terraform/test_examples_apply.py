@@ -21,15 +21,8 @@ import boto3
 import pytest
 import requests
 
+from tests.support import terraform as tf_support
 from tests.support.paths import REPO_ROOT
-from tests.support.terraform import (
-    MOTO_CREDENTIALS,
-    Terraform,
-    moto_root,
-    placeholder_bundle,
-    placeholder_lambda_zip,
-    unavailable_reason,
-)
 
 pytestmark = [pytest.mark.terraform, pytest.mark.moto_server, pytest.mark.slow]
 
@@ -42,12 +35,12 @@ module "pipeline" {
 
 @dataclass
 class Applied:
-    tf: Terraform
+    tf: tf_support.Terraform
     endpoint: str
     outputs: dict[str, Any]
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, **MOTO_CREDENTIALS)
+        return boto3.client(service, endpoint_url=self.endpoint, **tf_support.MOTO_CREDENTIALS)
 
 
 def stage_artefacts(work: Path) -> None:
@@ -55,10 +48,11 @@ def stage_artefacts(work: Path) -> None:
     (this test checks the wiring, not the code; the cycle deploys the real ones)."""
     dist = work / "dist"
     dist.mkdir()
-    for name, placeholder in (
-        ("transform.zip", placeholder_lambda_zip),
-        ("ingester-bundle.tar.gz", placeholder_bundle),
-    ):
+    placeholders = {
+        "transform.zip": tf_support.placeholder_lambda_zip,
+        "ingester-bundle.tar.gz": tf_support.placeholder_bundle,
+    }
+    for name, placeholder in placeholders.items():
         built = REPO_ROOT / "dist" / name
         if built.is_file():
             shutil.copy(built, dist / name)
@@ -68,17 +62,18 @@ def stage_artefacts(work: Path) -> None:
 
 @pytest.fixture(scope="module")
 def bluesky(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
-    reason = unavailable_reason()
+    reason = tf_support.unavailable_reason()
     if reason:
         pytest.skip(reason)
     requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
     work = tmp_path_factory.mktemp("tf-example-bluesky")
     stage_artefacts(work)
-    tf = moto_root(moto_server, work, example="bluesky")
+    tf = tf_support.moto_root(moto_server, work, example="bluesky")
     (tf.workdir / "moto_override.tf").write_text(TIMEOUTS_OVERRIDE, encoding="utf-8")
     (tf.workdir / "moto.auto.tfvars.json").write_text(json.dumps({"dashboards_allowed_cidrs": ["198.51.100.7/32"]}))
     tf.run(["apply", "-auto-approve", "-no-color", "-input=false"])
-    applied = Applied(tf=tf, endpoint=moto_server, outputs=json.loads(tf.run(["output", "-json"]).stdout))
+    outputs = json.loads(tf.run(["output", "-json", "pipeline"]).stdout)  # the stack's outputs, as one object
+    applied = Applied(tf=tf, endpoint=moto_server, outputs=outputs)
     try:
         yield applied
     finally:
@@ -88,19 +83,19 @@ def bluesky(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def test_the_ingester_reads_bluesky_and_the_stack_is_named_after_the_example(bluesky: Applied) -> None:
-    stream = bluesky.outputs["delivery_stream_name"]["value"]
+    stream = bluesky.outputs["delivery_stream_name"]
     assert stream == "bluesky-sentiment"
-    instance_id = bluesky.outputs["ingester_instance_id"]["value"]
+    instance_id = bluesky.outputs["ingester_instance_id"]
     raw = bluesky.client("ec2").describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
     user_data = base64.b64decode(raw["UserData"]["Value"]).decode()
     env = dict(line.split("=", 1) for line in user_data.split("<<'ENV'\n", 1)[1].split("\nENV\n", 1)[0].splitlines())
     assert env["INGESTER_SOURCE"] == "bluesky"
     assert env["DELIVERY_STREAM_NAME"] == stream
     assert env["TRACKED_TERMS"] == "aws,amazon web services"
-    assert bluesky.outputs["dashboards_url"]["value"].endswith("/_dashboards/")
+    assert bluesky.outputs["dashboards_url"].endswith("/_dashboards/")
 
 
 def test_the_examples_tags_reach_the_providers_default_tags(bluesky: Applied) -> None:
-    stream = bluesky.outputs["delivery_stream_name"]["value"]
+    stream = bluesky.outputs["delivery_stream_name"]
     tags = bluesky.client("firehose").list_tags_for_delivery_stream(DeliveryStreamName=stream)["Tags"]
     assert {t["Key"]: t["Value"] for t in tags}.items() >= {"Example": "bluesky", "Stack": "bluesky-sentiment"}.items()
