@@ -1,6 +1,7 @@
 # Bluesky only: the ingester reads Bluesky's public Jetstream (free, no token to put) and keeps the posts that
 # match tracked_terms; nothing is read from X. The rest of the pipeline is the stack's default.
 
+# No provider block: the stack configures hashicorp/aws itself from aws_region and tags (../README.md).
 module "pipeline" {
   source = "../.."
 

@@ -1,6 +1,7 @@
 # The whole pipeline with its defaults (X filtered stream, embedded sentiment model, public OpenSearch domain
 # behind an IP allow-list and a Cognito login, alarms and dashboard), as a consumer of the stack would call it.
 
+# No provider block: the stack configures hashicorp/aws itself from aws_region and tags (../README.md).
 module "pipeline" {
   source = "../.."
 

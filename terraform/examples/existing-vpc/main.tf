@@ -2,6 +2,7 @@
 # through the same subnets and security groups), the ingester in one of them without a public address. The
 # subnets need outbound HTTPS (a NAT gateway, or VPC endpoints for the AWS APIs plus a route to X or Bluesky).
 
+# No provider block: the stack configures hashicorp/aws itself from aws_region and tags (../README.md).
 module "pipeline" {
   source = "../.."
 

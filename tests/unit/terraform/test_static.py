@@ -63,6 +63,7 @@ def test_only_the_aws_provider_is_required() -> None:
     for module in MODULES:
         # 5.100 (tested) up to, not including, 7.0: the modules use nothing 6.x removes or deprecates
         assert 'version = ">= 5.100, < 7.0"' in (MODULES_DIR / module / "versions.tf").read_text(), module
+        assert (MODULES_DIR / module / "versions.tf").resolve() == MODULES_DIR / "versions.tf", module
 
 
 def tf_texts(directory: Path) -> dict[Path, str]:
