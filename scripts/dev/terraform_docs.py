@@ -4,7 +4,7 @@ A terraform-docs-style generator in plain Python (terraform-docs itself is not i
 ``variables.tf`` and ``outputs.tf`` of the root module, of every module under ``terraform/modules`` and of every
 example under ``terraform/examples``, and rewrites the table between the BEGIN/END markers of its ``README.md``
 (appending it when absent). It parses only the layout ``terraform fmt`` writes (top-level blocks closed by a
-column-0 ``}``, two-space attributes). ``tests/unit/terraform/test_checkov_and_docs.py`` fails when a table
+column-0 ``}``, two-space attributes). ``tests/unit/terraform/test_docs.py`` fails when a table
 differs from what this writes.
 """
 

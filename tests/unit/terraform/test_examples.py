@@ -10,8 +10,6 @@ import pytest
 
 from tests.support.terraform import TERRAFORM_DIR
 
-pytestmark = pytest.mark.terraform
-
 EXAMPLES_DIR = TERRAFORM_DIR / "examples"
 EXAMPLES = sorted(p.name for p in EXAMPLES_DIR.iterdir() if p.is_dir())
 
