@@ -51,6 +51,17 @@ UMSAB_FOLDERS: dict[str, str] = {
     "pt": "portuguese",
 }
 """UMSAB's folder of each language (keyed by the code X sends in ``lang``)."""
+UMSAB_SOURCES: dict[str, str] = {
+    "ar": "SemEval-2017 Task 4",
+    "de": "SB-10K",
+    "en": "SemEval-2017 Task 4",
+    "es": "InterTASS 2017",
+    "fr": "DEFT 2017",
+    "hi": "SAIL 2015",
+    "it": "SENTIPOLC 2016",
+    "pt": "SentiBR",
+}
+"""The dataset UMSAB drew each language from (its README); NOTICE names each one beside the weights trained on it."""
 UmsabSplit = Literal["train", "val"]
 
 
