@@ -68,10 +68,9 @@ UmsabSplit = Literal["train", "val"]
 def read_umsab(folder: Path, language: str, split: UmsabSplit) -> list[Example]:
     """One UMSAB split of one language (``folder`` holds the language folders); texts and labels line by line."""
     base = folder / UMSAB_FOLDERS[language]
-    texts = (base / f"{split}_text.txt").read_text(encoding="utf-8").split("\n")
+    content = (base / f"{split}_text.txt").read_text(encoding="utf-8")
+    texts = content.removesuffix("\n").split("\n")  # one tweet a line; the last line may lack its newline
     labels = (base / f"{split}_labels.txt").read_text(encoding="utf-8").split()
-    if texts and texts[-1] == "" and len(texts) == len(labels) + 1:
-        texts.pop()  # the file's final newline
     if len(texts) != len(labels):
         raise ValueError(f"{base}: {len(texts)} texts but {len(labels)} labels in the {split} split")
     try:

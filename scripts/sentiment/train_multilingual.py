@@ -10,7 +10,9 @@ log-count ratio. On 1,839 tweets a language it beat a plain multinomial regressi
 
 Per language, every feature set of :data:`SPECS` and every L2 strength of :data:`C_GRID` is fit on ``train`` and
 scored on ``val`` (macro-F1); the best fit is kept (ties: the earlier entry of the grids, which are ordered from the
-cheapest). Its weights are centred per feature (softmax ignores a constant), quantised to integers in steps of
+cheapest). Its logits are scaled by the factor that minimises the val log-loss (temperature scaling: the class
+decided does not change, the scores become calibrated probabilities), its weights centred per feature (softmax
+ignores a constant), quantised to integers in steps of
 ``max |w| / 127`` (one scale per file) and pruned to the :data:`KEEP_GRID` size with the fewest features whose
 ``val`` macro-F1, through the Lambda's own pure-Python inference, is within :data:`PRUNE_TOLERANCE` of the unpruned
 model's (the largest weights are kept).
@@ -66,6 +68,8 @@ KEEP_GRID = (5_000, 10_000, 20_000, 40_000)
 """Features kept after pruning (the largest |w| first), tried in this order."""
 PRUNE_TOLERANCE = 0.005
 """Pruning may cost at most this much val macro-F1 against the quantised, unpruned model."""
+SHARPNESS_GRID = tuple(round(0.25 * 1.25**i, 3) for i in range(25))
+"""Factors tried on the logits (0.25 … about 50) to calibrate the scores on val."""
 DECISION_BIAS = (0.0, 0.0, 0.0)
 """UMSAB's splits are balanced, so no class needs a decision bias (and none is tuned on the small val)."""
 
@@ -158,6 +162,26 @@ def fits(x: Any, labels: Sequence[str]) -> Iterator[tuple[float, Fit]]:
         yield c_value, Fit(coef_=coef, intercept_=intercept)
 
 
+def calibrated(model: Fit, x_val: Any, gold_val: Sequence[str]) -> tuple[Fit, float]:
+    """The fit with its logits multiplied by the factor of :data:`SHARPNESS_GRID` that minimises the val log-loss
+    (temperature scaling: the decided class is unchanged; one-vs-rest logits of a strongly regularised fit are
+    otherwise squeezed into near-uniform scores)."""
+    import numpy as np
+
+    logits = x_val @ model.coef_.T + model.intercept_
+    gold = np.array([GOLD.index(label) for label in gold_val])
+    best = (float("inf"), 1.0)
+    for factor in SHARPNESS_GRID:
+        scaled = logits * factor
+        scaled -= scaled.max(axis=1, keepdims=True)
+        log_probabilities = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+        loss = float(-log_probabilities[np.arange(len(gold)), gold].mean())
+        if loss < best[0]:
+            best = (loss, factor)
+    factor = best[1]
+    return Fit(coef_=model.coef_ * factor, intercept_=model.intercept_ * factor), factor
+
+
 def quantised(model: Any, vocab: Sequence[str]) -> tuple[float, dict[str, list[int]], list[float]]:
     """(scale, feature -> integer weights (zeros dropped), bias): centred per feature and per bias vector."""
     coef = model.coef_ - model.coef_.mean(axis=0)
@@ -213,7 +237,7 @@ def shipped_f1(doc: dict[str, Any], examples: Sequence[Example]) -> float:
 def train_language(umsab: Path, language: str, output_dir: Path, log: Callable[[str], object] = print) -> Trained:
     train, val = read_umsab(umsab, language, "train"), read_umsab(umsab, language, "val")
     gold_train, gold_val = [e.label for e in train], [e.label for e in val]
-    best: tuple[float, FeatureSpec, float, Any, list[str]] | None = None
+    best: tuple[float, FeatureSpec, float, Fit, list[str], Any] | None = None
     for spec in SPECS:
         rows_train = [features(e.text, spec) for e in train]
         rows_val = [features(e.text, spec) for e in val]
@@ -223,10 +247,11 @@ def train_language(umsab: Path, language: str, output_dir: Path, log: Callable[[
             score = report(gold_val, model.predict(x_val)).macro_f1
             log(f"  {language} {_describe(spec)} C={c:<4} {len(vocab):>7,} features: val macro-F1 {score:.4f}")
             if best is None or score > best[0]:
-                best = (score, spec, c, model, vocab)
+                best = (score, spec, c, model, vocab, x_val)
     assert best is not None
-    score, spec, c, model, vocab = best
+    score, spec, c, model, vocab, x_val = best
     script = script_of(train)
+    model, sharpness = calibrated(model, x_val, gold_val)
     scale, weights, bias = quantised(model, vocab)
     full = shipped_f1(document(language, spec, script, scale=scale, weights=weights, bias=bias), val)
     chosen = document(language, spec, script, scale=scale, weights=weights, bias=bias)
@@ -249,7 +274,8 @@ def train_language(umsab: Path, language: str, output_dir: Path, log: Callable[[
         features=len(chosen["weights"]),
         size=output.stat().st_size,
     )
-    log(f"{language}: chose {_describe(spec)} C={c} (val macro-F1 {score:.4f}); quantised {full:.4f}; shipped "
+    log(f"{language}: chose {_describe(spec)} C={c} (val macro-F1 {score:.4f}), logits ×{sharpness}; quantised "
+        f"{full:.4f}; shipped "
         f"{trained.shipped_f1:.4f} with {trained.features:,} of {len(weights):,} features, script {script}; "
         f"wrote {output} ({trained.size:,} bytes)")  # fmt: skip
     return trained

@@ -99,7 +99,7 @@ def test_languages_load_lazily_once_each() -> None:
         ("fr", "J'adore, merci beaucoup, trop bien !", "Je déteste, c'est nul, horrible"),
         ("it", "Bellissimo, grazie mille, che bello!", "Che schifo, vergogna, pessimo"),
         ("de", "Wunderbar, ich freue mich sehr, danke!", "Scheiße, so ein Mist, furchtbar"),
-        ("ar", "الحمد لله يوم جميل جدا شكرا", "حسبي الله ونعم الوكيل حرام عليكم"),
+        ("ar", "يا سلام ما اجمل هذا اليوم الرائع ❤️", "فضيحه قتل وقصف بدون سبب"),
     ],
 )
 def test_clear_texts_in_each_language_get_their_labels(
