@@ -121,7 +121,8 @@ def collect(conn: sqlite3.Connection) -> ReportData:
         )
     ]
     data.lang_sentiments = _by_sentiment(
-        conn, f"SELECT coalesce(lang, '?'), {SENTIMENT_SQL}, count(*) FROM tweets GROUP BY 1, 2"  # noqa: S608
+        conn,
+        f"SELECT coalesce(lang, '?'), {SENTIMENT_SQL}, count(*) FROM tweets GROUP BY 1, 2",  # noqa: S608
     )
     data.negative_authors = [
         (str(u), int(n))

@@ -130,10 +130,10 @@ def test_multilingual_training_is_deterministic_and_writes_a_loadable_model(tmp_
     folder = tmp_path / "data" / "umsab" / "spanish"
     folder.mkdir(parents=True)
     texts = {"0": "odio este día horrible {}", "1": "el autobús sale a las {}", "2": "me encanta, qué feliz {}"}
-    for split, n in (("train", 30), ("val", 6)):
+    for part, n in (("train", 30), ("val", 6)):
         rows = [(label, text.format(i)) for i in range(n) for label, text in texts.items()]
-        (folder / f"{split}_text.txt").write_text("\n".join(t for _, t in rows) + "\n", encoding="utf-8")
-        (folder / f"{split}_labels.txt").write_text("\n".join(label for label, _ in rows) + "\n", encoding="utf-8")
+        (folder / f"{part}_text.txt").write_text("\n".join(t for _, t in rows) + "\n", encoding="utf-8")
+        (folder / f"{part}_labels.txt").write_text("\n".join(label for label, _ in rows) + "\n", encoding="utf-8")
     outputs = [tmp_path / "a", tmp_path / "b"]
     # When the training script runs twice, as `make train-sentiment` runs it
     for output in outputs:
