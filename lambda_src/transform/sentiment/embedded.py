@@ -6,7 +6,7 @@ from the English one). The English model is multinomial logistic regression over
 words and word pairs with negation marking (``not good`` → ``good_NEG``), emoticons and emoji, counts of Bing Liu's
 opinion-lexicon words and VADER's compound score in bins (VADER runs first, on the same cleaned text, so its rules
 about intensifiers, "but" and capitals reach the model). Its weights are ``embedded_weights.json`` beside this
-module, written by ``scripts/sentiment/train.py`` (``make train-sentiment DATA=...``); :func:`features` is the one
+module, written by ``scripts/dev/sentiment/train.py`` (``make train-sentiment DATA=...``); :func:`features` is the one
 definition of the features, imported by the training script, so training and inference cannot drift apart.
 
 Decision: the class with the highest probability after a per-class bias learnt on a validation split (an

@@ -6,7 +6,7 @@ emoji and ``!``/``?`` runs. The cleaning is the English model's (leading RT, @me
 tweets in these languages need: lower case, ``\\uXXXX`` escapes decoded, HTML entities unescaped, letters repeated
 three or more times cut to two (``buenooooo`` → ``buenoo``), digits folded to ``0``, and for Arabic the tatweel and
 short-vowel marks removed and the alef, ya, ta marbuta and hamza-seat variants unified. :func:`features` is the one
-definition, imported by ``scripts/sentiment/train_multilingual.py``, so training and inference cannot drift apart.
+definition, imported by ``scripts/dev/sentiment/train_multilingual.py``, so training and inference cannot drift apart.
 Which n-gram lengths and whether word pairs are used is chosen per language on validation data and stored in the
 language's weights file (:class:`FeatureSpec`).
 

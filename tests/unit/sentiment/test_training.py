@@ -10,9 +10,9 @@ import pytest
 from transform.sentiment.embedded import EmbeddedBackend, load_weights
 from transform.sentiment.multilingual import LANGUAGES, WEIGHTS_DIR, load_language
 
-from scripts.sentiment.data import UMSAB_SOURCES, Example, read_lexicon, read_tse, read_umsab, sample_label
-from scripts.sentiment.metrics import report
-from scripts.sentiment.train import VALIDATION_SHARE, split
+from scripts.dev.sentiment.data import UMSAB_SOURCES, Example, read_lexicon, read_tse, read_umsab, sample_label
+from scripts.dev.sentiment.metrics import report
+from scripts.dev.sentiment.train import VALIDATION_SHARE, split
 from tests.support.paths import REPO_ROOT
 
 TRAIN_PYTHON = Path(os.environ.get("TRAIN_PYTHON", REPO_ROOT / ".venv-train" / "bin" / "python"))
@@ -86,7 +86,7 @@ def test_training_is_deterministic_and_writes_a_loadable_model(tmp_path: Path) -
     # When the training script runs twice, as `make train-sentiment` runs it
     for output in outputs:
         proc = subprocess.run(
-            [str(TRAIN_PYTHON), "-m", "scripts.sentiment.train", "--data", str(tmp_path / "data"), "--output",
+            [str(TRAIN_PYTHON), "-m", "scripts.dev.sentiment.train", "--data", str(tmp_path / "data"), "--output",
              str(output)],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
@@ -138,7 +138,7 @@ def test_multilingual_training_is_deterministic_and_writes_a_loadable_model(tmp_
     # When the training script runs twice, as `make train-sentiment` runs it
     for output in outputs:
         proc = subprocess.run(
-            [str(TRAIN_PYTHON), "-m", "scripts.sentiment.train_multilingual", "--data", str(tmp_path / "data"),
+            [str(TRAIN_PYTHON), "-m", "scripts.dev.sentiment.train_multilingual", "--data", str(tmp_path / "data"),
              "--languages", "es", "--output-dir", str(output)],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip
