@@ -115,11 +115,12 @@ bench: setup ## Benchmarks (transform, ingester writer, local end-to-end, Bluesk
 	$(PY) scripts/dev/bench/demo_bench.py
 	$(PY) scripts/dev/bench/bluesky_bench.py
 
-train-sentiment: $(TRAIN_VENV)/.installed ## Retrain the embedded sentiment model into lambda_src/transform/sentiment/embedded_weights.json (DATA=folder with tse/ and opinion_lexicon/)
-	@test -n "$(DATA)" || { echo "usage: make train-sentiment DATA=/path/to/data (holds tse/train.csv and opinion_lexicon/)" >&2; exit 2; }
+train-sentiment: $(TRAIN_VENV)/.installed ## Retrain every embedded sentiment model: English (embedded_weights.json) and ar de es fr hi it pt (multilingual_weights/) (DATA=folder with tse/, opinion_lexicon/, umsab/)
+	@test -n "$(DATA)" || { echo "usage: make train-sentiment DATA=/path/to/data (holds tse/train.csv, opinion_lexicon/ and umsab/)" >&2; exit 2; }
 	$(TRAIN_VENV)/bin/python -m scripts.dev.sentiment.train --data "$(DATA)"
+	$(TRAIN_VENV)/bin/python -m scripts.dev.sentiment.train_multilingual --data "$(DATA)"
 
-eval: setup ## Accuracy, macro-recall, confusion of vader and embedded on TSE test (DATA=...) and the sample; speed, zip, cold start
+eval: setup ## Per backend and language: accuracy, macro-F1, confusion on TSE test and UMSAB val (DATA=...) and the sample; speed, share scored, zip, cold start
 	$(PY) -m scripts.dev.sentiment.eval $(if $(DATA),--data "$(DATA)",)
 
 demo: setup-runtime ## Run the pipeline locally on the bundled sample, with an HTML report (ARGS="--rate 200 --duration 60")

@@ -61,6 +61,7 @@ class ReportData:
     # rule -> bucket start -> sentiment -> count
     by_rule: dict[str, dict[int, dict[str, int]]] = field(default_factory=dict)
     langs: Bars = field(default_factory=list)
+    lang_sentiments: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # lang -> sentiment -> count
     negative_authors: Bars = field(default_factory=list)
     engaged: list[tuple[str, str, int, int, int, str]] = field(default_factory=list)  # user, text, ♥, ↻, ↩, sentiment
     kinds: Bars = field(default_factory=list)  # original / retweet / reply / quote
@@ -119,6 +120,10 @@ def collect(conn: sqlite3.Connection) -> ReportData:
             "SELECT coalesce(lang, '?'), count(*) FROM tweets GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?", (TOP,)
         )
     ]
+    data.lang_sentiments = _by_sentiment(
+        conn,
+        f"SELECT coalesce(lang, '?'), {SENTIMENT_SQL}, count(*) FROM tweets GROUP BY 1, 2",  # noqa: S608
+    )
     data.negative_authors = [
         (str(u), int(n))
         for u, n in conn.execute(
@@ -389,6 +394,7 @@ def render(data: ReportData, *, refresh_s: float | None, generated: datetime, so
          over_time_by_rule(data), "wide"),
         ("net-sentiment", "Net sentiment per rule (positive share − negative share)", net_sentiment(data), ""),
         ("languages", "Languages", bars("languages", data.langs), ""),
+        ("language-sentiment", "Sentiment by language", stacked("language-sentiment", data.lang_sentiments), ""),
         ("negative-authors", "Top authors by negative posts",
          bars("negative-authors", data.negative_authors, color=HEX["NEGATIVE"], prefix="@"), ""),
         ("kinds", "Retweet and reply share", share_bar(data.kinds), ""),

@@ -58,7 +58,7 @@ def test_collect_on_a_database_without_the_table_is_empty(tmp_path: Path) -> Non
     with connect_readonly(tmp_path / "empty.db") as conn:
         data = collect(conn)
     assert data.total == 0
-    assert render(data, refresh_s=3, generated=NOW).count("no data yet") == 10  # every panel
+    assert render(data, refresh_s=3, generated=NOW).count("no data yet") == 11  # every panel
 
 
 def test_page_escapes_tweet_text_and_loads_nothing_from_the_network(store: SQLiteStore) -> None:

@@ -290,7 +290,7 @@ def test_referenced_fields_sees_every_kind_of_field_use() -> None:
 
 
 def test_ndjson_parses_with_unique_ids_and_known_types() -> None:
-    assert len(BY_ID) == len(OBJECTS) == 16
+    assert len(BY_ID) == len(OBJECTS) == 17
     assert {o["type"] for o in OBJECTS} == {"index-pattern", "visualization", "search", "dashboard"}
 
 
@@ -382,6 +382,9 @@ def test_the_required_panels_are_there() -> None:
     assert ("terms", "group", "sentiment") in aggs(by_rule) and ("terms", "split", "rules") in aggs(by_rule)
     languages = visualizations["tweets-language-by-sentiment"]
     assert ("terms", "segment", "lang") in aggs(languages) and ("terms", "group", "sentiment") in aggs(languages)
+    shares = visualizations["tweets-sentiment-share-by-language"]  # issue 23: each language's sentiment mix, 100 %
+    assert ("terms", "segment", "lang") in aggs(shares) and ("terms", "group", "sentiment") in aggs(shares)
+    assert shares["params"]["valueAxes"][0]["scale"]["mode"] == "percentage"
     authors = BY_ID[("visualization", "tweets-top-negative-authors")]
     assert ("terms", "segment", "author.username") in aggs(vis_state(authors))
     assert search_source(authors)["query"] == {"query": "sentiment:NEGATIVE", "language": "kuery"}
@@ -459,7 +462,8 @@ def splits_by_sentiment(obj: dict[str, Any]) -> bool:
 
 def test_every_sentiment_split_panel_has_the_fixed_sentiment_colours() -> None:
     split = [o for o in OBJECTS if splits_by_sentiment(o)]
-    assert len(split) == 7  # share, over time, over time per rule, languages, hashtags, entities, topics
+    assert len(split) == 8  # share, over time, over time per rule, languages, language shares, hashtags, entities,
+    # topics
     for obj in split:
         colours = json.loads(obj["attributes"]["uiStateJSON"])["vis"]["colors"]
         assert colours == SENTIMENT_COLOURS, obj["id"]

@@ -106,7 +106,7 @@ def test_first_run_creates_everything_with_the_right_requests(fake_os: FakeOpenS
     assert imp.header("securitytenant") == "global"
     assert (imp.header("Content-Type") or "").startswith("multipart/form-data; boundary=")
     assert NDJSON_PATH.read_bytes() in imp.body
-    assert len(fake_os.state.saved_objects) == len(load_objects()) == 16
+    assert len(fake_os.state.saved_objects) == len(load_objects()) == 17
     assert "done: 8 write request(s)" in out  # pipeline, template, ISM + attach, 2 roles, mapping, import
 
 
@@ -165,7 +165,7 @@ def test_a_changed_object_is_written_again(fake_os: FakeOpenSearch, capsys) -> N
     assert statuses["index template tweets"] == "updated"
     assert statuses["ingest pipeline tweets-id"] == "updated"
     assert statuses["Dashboards saved objects"] == "imported"
-    assert "visualization/tweets-sentiment-share" in out or "1 of 16 differed" in out
+    assert "visualization/tweets-sentiment-share" in out or "1 of 17 differed" in out
     assert statuses["ISM policy tweets-retention"] == "unchanged"
     writes = [r.path for r in fake_os.state.requests[before:] if r.method != "GET"]
     assert writes == [
