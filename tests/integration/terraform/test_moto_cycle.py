@@ -426,14 +426,20 @@ def test_master_user_is_the_admin_role_and_no_secret_exists(stack: Stack) -> Non
     admin_arn = stack.out("opensearch_admin_role_arn")
     assert master["master_user_arn"] == admin_arn == "arn:aws:iam::123456789012:role/tweet-sentiment-opensearch-admin"
     assert not master["master_user_name"] and not master["master_user_password"]
-    # The admin role trusts the account (delegated to its IAM policies) and carries no permission itself:
+    # The admin role trusts the identity that applied (moto's default caller), never the whole account, and its only
+    # permission is passing the alert role to OpenSearch Service (the SNS channel make opensearch-setup creates):
     # what it may do inside OpenSearch comes from fine-grained access control.
     iam = stack.client("iam")
     role = iam.get_role(RoleName="tweet-sentiment-opensearch-admin")["Role"]
     (trust,) = allow_statements(role["AssumeRolePolicyDocument"])
     assert trust["Action"] == "sts:AssumeRole"
-    assert trust["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
-    assert iam.list_role_policies(RoleName="tweet-sentiment-opensearch-admin")["PolicyNames"] == []
+    assert trust["Principal"] == {"AWS": stack.client("sts").get_caller_identity()["Arn"]}
+    assert iam.list_role_policies(RoleName="tweet-sentiment-opensearch-admin")["PolicyNames"] == ["pass-alert-role"]
+    policy = iam.get_role_policy(RoleName="tweet-sentiment-opensearch-admin", PolicyName="pass-alert-role")
+    (grant,) = allow_statements(policy["PolicyDocument"])
+    assert as_list(grant["Action"]) == ["iam:PassRole"]
+    assert as_list(grant["Resource"]) == [stack.out("sentiment_alert_role_arn")]
+    assert grant["Condition"] == {"StringEquals": {"iam:PassedToService": "es.amazonaws.com"}}
     assert iam.list_attached_role_policies(RoleName="tweet-sentiment-opensearch-admin")["AttachedPolicies"] == []
     # No secret of any kind was created in the account.
     assert stack.client("secretsmanager").list_secrets()["SecretList"] == []

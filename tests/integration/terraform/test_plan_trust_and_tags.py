@@ -1,5 +1,9 @@
-"""Plan-level checks of the ingester's volume tags, on the unchanged root against moto.
+"""Plan-level checks of the admin role's trust and the ingester's volume tags, on the unchanged root against moto.
 
+- The OpenSearch admin role (the domain's master user) trusts the identity that applies Terraform by default, never
+  the account root: a trust of ``arn:aws:iam::<account>:root`` lets every principal whose IAM policy allows
+  ``sts:AssumeRole`` on ``*`` become the master user. For an assumed-role session (IAM Identity Center, CI) that is
+  the role, with its path, as a trust policy must name it.
 - The instance tags its root volume through ``root_block_device.tags``, not ``volume_tags``: the provider documents
   that ``volume_tags`` and the tags of an ``aws_ebs_volume`` attached with ``aws_volume_attachment`` (the state
   volume) fight, so a real account would never get a clean plan.
@@ -11,10 +15,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
 from tests.support.terraform import (
+    MOTO_CREDENTIALS,
     Terraform,
     moto_root,
     placeholder_bundle,
@@ -23,6 +29,10 @@ from tests.support.terraform import (
 )
 
 pytestmark = [pytest.mark.terraform, pytest.mark.moto_server, pytest.mark.slow]
+
+ACCOUNT = "123456789012"  # moto's account
+SSO_PATH = "/aws-reserved/sso.amazonaws.com/"
+SSO_ROLE = "AWSReservedSSO_Admin_0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +73,62 @@ def resources(shown: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def admin_trust(shown: dict[str, Any]) -> list[dict[str, Any]]:
+    role = resources(shown)["module.opensearch.aws_iam_role.admin"]
+    statements: list[dict[str, Any]] = json.loads(role["assume_role_policy"])["Statement"]
+    return statements
+
+
+def principals(statement: dict[str, Any]) -> list[str]:
+    value = statement["Principal"]["AWS"]
+    return [value] if isinstance(value, str) else list(value)
+
+
 @pytest.fixture(scope="module")
 def default_plan(root: Terraform) -> dict[str, Any]:
     return plan(root)
+
+
+def test_admin_role_trusts_the_deployer_not_the_account(default_plan: dict[str, Any], moto_server: str) -> None:
+    caller = boto3.client("sts", endpoint_url=moto_server, **MOTO_CREDENTIALS).get_caller_identity()["Arn"]
+    (statement,) = admin_trust(default_plan)
+    assert statement["Action"] == "sts:AssumeRole"
+    assert principals(statement) == [caller]
+    assert not [p for p in principals(statement) if p.endswith(":root")]
+
+
+def test_admin_role_trusts_exactly_the_listed_principals(root: Terraform) -> None:
+    listed = [f"arn:aws:iam::{ACCOUNT}:role/platform-admins", f"arn:aws:iam::{ACCOUNT}:user/alice"]
+    (statement,) = admin_trust(plan(root, opensearch_admin_principal_arns=listed))
+    assert sorted(principals(statement)) == sorted(listed)
+
+
+def test_an_sso_session_is_trusted_as_its_role_with_the_path(root: Terraform, moto_server: str) -> None:
+    # Given Terraform runs in an IAM Identity Center session (an assumed role under /aws-reserved/...)
+    iam = boto3.client("iam", endpoint_url=moto_server, **MOTO_CREDENTIALS)
+    account = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": account, "Action": "sts:AssumeRole"}],
+    }
+    role = iam.create_role(RoleName=SSO_ROLE, Path=SSO_PATH, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    sts = boto3.client("sts", endpoint_url=moto_server, **MOTO_CREDENTIALS)
+    session = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="alice@example.com")["Credentials"]
+    override = root.workdir / "session_override.tf"
+    override.write_text(
+        'provider "aws" {\n'
+        f'  access_key = "{session["AccessKeyId"]}"\n'
+        f'  secret_key = "{session["SecretAccessKey"]}"\n'
+        f'  token      = "{session["SessionToken"]}"\n'
+        "}\n",
+        encoding="utf-8",
+    )
+    try:
+        (statement,) = admin_trust(plan(root))
+    finally:
+        override.unlink()
+    # Then the trust names the role with its path (what IAM accepts), not the session and not the account
+    assert principals(statement) == [f"arn:aws:iam::{ACCOUNT}:role{SSO_PATH}{SSO_ROLE}"]
 
 
 def test_volume_tags_are_not_used_so_the_state_volume_keeps_its_own(default_plan: dict[str, Any]) -> None:
@@ -77,3 +140,21 @@ def test_volume_tags_are_not_used_so_the_state_volume_keeps_its_own(default_plan
     state = planned["module.ingester.aws_ebs_volume.state[0]"]
     assert state["tags"]["Name"] == f"{instance['tags']['Name']}-state"
     assert "module.ingester.aws_volume_attachment.state[0]" in planned
+
+
+def test_the_admin_role_may_pass_the_alert_role_to_opensearch_only(default_plan: dict[str, Any]) -> None:
+    # The policy's JSON names the alert role's ARN, known only after apply (the moto cycle reads it from the state);
+    # the plan shows the grant exists with monitoring on, and the configuration's condition.
+    assert "module.opensearch.aws_iam_role_policy.admin_pass_role[0]" in resources(default_plan)
+    config = default_plan["configuration"]["root_module"]["module_calls"]["opensearch"]["module"]
+    (document,) = [r for r in config["resources"] if r["address"] == "data.aws_iam_policy_document.admin_pass_role"]
+    (statement,) = document["expressions"]["statement"]
+    assert statement["actions"]["constant_value"] == ["iam:PassRole"]
+    (condition,) = statement["condition"]
+    assert condition["variable"]["constant_value"] == "iam:PassedToService"
+    assert condition["values"]["constant_value"] == ["es.amazonaws.com"]
+
+
+def test_no_pass_role_grant_without_monitoring(root: Terraform) -> None:
+    planned = resources(plan(root, monitoring_enabled=False))
+    assert not [a for a in planned if "admin_pass_role" in a]
