@@ -242,9 +242,9 @@ variable "firehose_buffering_size" {
 }
 
 variable "firehose_retry_duration" {
-  description = "Seconds Firehose retries OpenSearch before backing documents up to S3 (0-7200)."
+  description = "Seconds Firehose retries OpenSearch before backing documents up to S3 (0-7200). The default, an hour, covers a first deploy: the ingester starts sending while Terraform still applies, and OpenSearch refuses Firehose (HTTP 403) until make opensearch-setup maps its role, minutes later."
   type        = number
-  default     = 300
+  default     = 3600
 }
 
 variable "processor_buffer_size" {

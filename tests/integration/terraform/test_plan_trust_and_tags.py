@@ -7,6 +7,8 @@
 - The instance tags its root volume through ``root_block_device.tags``, not ``volume_tags``: the provider documents
   that ``volume_tags`` and the tags of an ``aws_ebs_volume`` attached with ``aws_volume_attachment`` (the state
   volume) fight, so a real account would never get a clean plan.
+- Firehose keeps retrying OpenSearch through a first deploy's window: the ingester sends while Terraform still
+  applies, and OpenSearch refuses Firehose until `make opensearch-setup` maps its role.
 """
 
 from __future__ import annotations
@@ -158,3 +160,11 @@ def test_the_admin_role_may_pass_the_alert_role_to_opensearch_only(default_plan:
 def test_no_pass_role_grant_without_monitoring(root: Terraform) -> None:
     planned = resources(plan(root, monitoring_enabled=False))
     assert not [a for a in planned if "admin_pass_role" in a]
+
+
+def test_firehose_retries_opensearch_through_the_first_deploy(default_plan: dict[str, Any]) -> None:
+    (stream,) = [
+        v for a, v in resources(default_plan).items() if a.endswith("aws_kinesis_firehose_delivery_stream.this")
+    ]
+    (destination,) = stream["opensearch_configuration"]
+    assert destination["retry_duration"] == 3600  # seconds: an hour, of Firehose's 0-7200
