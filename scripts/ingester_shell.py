@@ -23,7 +23,7 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from scripts.cli_support import print_error, tool_parser
 from scripts.tf_outputs import DEFAULT_TF_DIR, TerraformOutputsError, read_outputs
@@ -101,7 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_error(prog, f"'{exe_argv[0]}' is not on PATH: install the AWS CLI and its Session Manager plugin")
         return 1
     print(f"+ {shown}", flush=True)
-    os.execvp(exe_argv[0], exe_argv)  # noqa: S606 (the argv is ours; ssh_command is the stack's own output)
+    return replace_process(exe_argv)
+
+
+def replace_process(argv: list[str]) -> NoReturn:
+    """Become ``argv`` (ssh, bash or aws): its exit status and signals are the target's."""
+    os.execvp(argv[0], argv)  # noqa: S606 (the argv is ours; ssh_command is the stack's own output)
 
 
 if __name__ == "__main__":
