@@ -131,6 +131,14 @@ TF_VAR_FILE := $(if $(TFVARS),-var-file=$(abspath $(TFVARS)),)
 # (or opensearch_vpc) yourself, it allows this machine's public IP, looked up at CHECKIP_URL.
 CHECKIP_URL ?= https://checkip.amazonaws.com
 WITH_DEPLOYER_IP = $(PYTHON) -m scripts.deployer_ip --checkip-url $(CHECKIP_URL) --
+# NO_COLOR (no-color.org) reaches Terraform too, which does not read it: -no-color on every command the targets run.
+ifneq ($(NO_COLOR),)
+export TF_CLI_ARGS_init := -no-color
+export TF_CLI_ARGS_plan := -no-color
+export TF_CLI_ARGS_apply := -no-color
+export TF_CLI_ARGS_destroy := -no-color
+export TF_CLI_ARGS_output := -no-color
+endif
 
 .PHONY: tf-init state-backend
 

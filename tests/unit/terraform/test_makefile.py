@@ -214,3 +214,15 @@ def test_a_virtualenv_of_an_older_python_is_rebuilt(tmp_path: Path) -> None:
     assert "is not a Python >= 3.11 virtualenv; rebuilding it" in proc.stdout
     assert proc.returncode != 0
     assert not venv.exists()
+
+
+@pytest.mark.parametrize(("no_color", "expected"), [("1", "-no-color"), ("", "")])
+def test_no_color_reaches_terraform(no_color: str, expected: str) -> None:
+    # Terraform does not read NO_COLOR itself; every terraform command a target runs gets -no-color through
+    # TF_CLI_ARGS_<command> (a recipe line added with --eval prints them as the targets' recipes would see them)
+    show = 'show-tf-args: ; @echo "$${TF_CLI_ARGS_init:-}|$${TF_CLI_ARGS_plan:-}|$${TF_CLI_ARGS_apply:-}|' \
+           '$${TF_CLI_ARGS_destroy:-}|$${TF_CLI_ARGS_output:-}"'  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    proc = make("-s", f"NO_COLOR={no_color}", "--eval", show, "show-tf-args", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "|".join([expected] * 5)
