@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.aws_credentials import NoCredentials, credential_source, main
+from scripts.ops.aws_credentials import NoCredentials, credential_source, main
 
 
 def no_imds() -> bool:
