@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import boto3
 import pytest
 import requests
 
+from tests.support.net import QuietHandler, in_background
 from tests.support.terraform import (
     MOTO_CREDENTIALS,
+    ROOT_ENDPOINT_SERVICES,
     Terraform,
+    moto_provider_override,
     moto_root,
     placeholder_bundle,
     placeholder_lambda_zip,
@@ -168,3 +172,54 @@ def test_firehose_retries_opensearch_through_the_first_deploy(default_plan: dict
     ]
     (destination,) = stream["opensearch_configuration"]
     assert destination["retry_duration"] == 3600  # seconds: an hour, of Firehose's 0-7200
+
+
+ROOT_IDENTITY = (
+    '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+    f"<Arn>arn:aws:iam::{ACCOUNT}:root</Arn><UserId>{ACCOUNT}</UserId><Account>{ACCOUNT}</Account>"
+    "</GetCallerIdentityResult><ResponseMetadata><RequestId>root</RequestId></ResponseMetadata>"
+    "</GetCallerIdentityResponse>"
+)
+
+
+class RootCallerSTS(QuietHandler):
+    """STS as the account's root user sees it: every call is GetCallerIdentity, answered with the root ARN."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.reply(200, ROOT_IDENTITY.encode(), "text/xml")
+
+
+def test_applying_as_the_root_user_with_no_admins_listed_is_refused(root: Terraform, moto_server: str) -> None:
+    # Given Terraform runs with the account's root user's keys (moto has no root user: STS is a stand-in; an
+    # override file replaces the whole endpoints block, so every other service still points at moto)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RootCallerSTS)
+    override = root.workdir / "sts_override.tf"
+    others = [service for service in ROOT_ENDPOINT_SERVICES if service != "sts"]
+    text = moto_provider_override(moto_server, others).replace(
+        "  endpoints {\n", f'  endpoints {{\n    sts = "http://127.0.0.1:{server.server_port}"\n'
+    )
+    override.write_text(text, encoding="utf-8")
+    try:
+        with in_background(server.serve_forever, server.shutdown):
+            work = root.workdir.parent
+            values = {
+                "lambda_zip_path": str(placeholder_lambda_zip(work / "transform.zip")),
+                "ingester_bundle_path": str(placeholder_bundle(work / "ingester-bundle.tar.gz")),
+                "dashboards_allowed_cidrs": ["203.0.113.7/32"],
+            }
+            (root.workdir / "case.auto.tfvars.json").write_text(json.dumps(values), encoding="utf-8")
+            refused = root.run(["plan", "-no-color", "-input=false", "-lock=false"], ok=(1,), timeout=300)
+            values["opensearch_admin_principal_arns"] = [f"arn:aws:iam::{ACCOUNT}:role/platform-admins"]
+            (root.workdir / "case.auto.tfvars.json").write_text(json.dumps(values), encoding="utf-8")
+            listed = root.run(["plan", "-no-color", "-input=false", "-lock=false"], ok=(0, 1), timeout=300)
+    finally:
+        override.unlink()
+        server.server_close()
+    # Then the plan stops with the precondition's message: the default would trust the whole account
+    out = " ".join((refused.stdout + refused.stderr).split())
+    assert "Terraform runs as the account's root user, so by default the OpenSearch admin role would trust" in out
+    assert "set opensearch_admin_principal_arns" in out
+    # and naming the administrators lets it through
+    assert "account's root user" not in listed.stdout + listed.stderr, listed.stderr[-3000:]
+    assert listed.returncode == 0, listed.stderr[-3000:]
