@@ -168,7 +168,11 @@ def as_list(value: str | list[str]) -> list[str]:
 
 
 def test_second_plan_shows_no_changes(stack: Stack) -> None:
-    # Then a second plan against the same account has nothing to do (exit 0, not 2)
+    # Given the stack as applied, with the ingester's separate state volume on (the default) and attached
+    kinds = {r["type"] for r in state_resources(stack.applied) if r["address"].startswith("module.ingester.")}
+    assert {"aws_ebs_volume", "aws_volume_attachment"} <= kinds
+    # Then a second plan against the same account has nothing to do (exit 0, not 2): no tag fight between the
+    # instance and the state volume, no trust or policy that moves
     result = stack.tf.run(["plan", "-detailed-exitcode", "-no-color", "-input=false"], ok=(0, 2))
     assert result.returncode == 0, f"second plan is not empty:\n{result.stdout[-8000:]}"
 
@@ -257,7 +261,7 @@ def test_stream_delivers_to_opensearch_through_the_transform(stack: Stack) -> No
     assert dest["BufferingHints"] == {"IntervalInSeconds": 0, "SizeInMBs": 5}  # buffering_preset "realtime"
     # Firehose sends no document id; the index's default pipeline sets _id = tweet_id (one document per tweet).
     assert dest["DocumentIdOptions"] == {"DefaultDocumentIdFormat": "NO_DOCUMENT_ID"}
-    assert dest["RetryOptions"] == {"DurationInSeconds": 300}
+    assert dest["RetryOptions"] == {"DurationInSeconds": 3600}  # an hour: through a first deploy's role mapping
     assert dest["CloudWatchLoggingOptions"]["Enabled"] is True
     assert dest["CloudWatchLoggingOptions"]["LogGroupName"] == stack.out("firehose_log_group_name")
     backup = dest["S3DestinationDescription"]
