@@ -484,3 +484,14 @@ def test_the_sentiment_colours_cover_every_sentiment_and_read_as_named() -> None
     assert max(red, green, blue) - min(red, green, blue) < 40  # grey
     red, green, blue = rgb(SENTIMENT_COLOURS["MIXED"])
     assert red > blue and green > blue  # amber: red and green over blue
+
+
+def test_tweets_per_minute_stays_per_minute_when_dashboards_widens_the_buckets() -> None:
+    # Over the default 24 h, Dashboards widens 1-minute buckets (histogram:maxBars, 100 by default) to 15-30 minutes;
+    # without scaleMetricValues each point would be a 15-30 minute count labelled "per minute".
+    state = vis_state(BY_ID[("visualization", "tweets-per-minute")])
+    (histogram,) = [agg for agg in state["aggs"] if agg["type"] == "date_histogram"]
+    assert histogram["params"]["interval"] == "m"
+    assert histogram["params"]["scaleMetricValues"] is True
+    (count,) = [agg for agg in state["aggs"] if agg["type"] == "count"]
+    assert count["params"]["customLabel"] == "Tweets per minute"
