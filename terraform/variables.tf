@@ -148,7 +148,7 @@ variable "opensearch_auto_tune_enabled" {
 }
 
 variable "opensearch_admin_principal_arns" {
-  description = "IAM principals allowed to assume the OpenSearch admin role (the domain's master user). Empty = this account, i.e. whoever its IAM policies allow sts:AssumeRole on <name_prefix>-opensearch-admin."
+  description = "IAM roles or users allowed to assume the OpenSearch admin role (the domain's master user). Empty = the role or user that applies Terraform (refused when that is the account's root user). Set it when more than one identity administers the domain or applies the stack (a CI role, a team role)."
   type        = list(string)
   default     = []
 }
@@ -242,9 +242,9 @@ variable "firehose_buffering_size" {
 }
 
 variable "firehose_retry_duration" {
-  description = "Seconds Firehose retries OpenSearch before backing documents up to S3 (0-7200)."
+  description = "Seconds Firehose retries OpenSearch before backing documents up to S3 (0-7200). The default, an hour, covers a first deploy: the ingester starts sending while Terraform still applies, and OpenSearch refuses Firehose (HTTP 403) until make opensearch-setup maps its role, minutes later."
   type        = number
-  default     = 300
+  default     = 3600
 }
 
 variable "processor_buffer_size" {
@@ -276,7 +276,7 @@ variable "sentiment_backend" {
 }
 
 variable "sentiment_fallback" {
-  description = "What the transform does with a text its backend cannot score (SENTIMENT_FALLBACK): none (the default: leave it unscored) or comprehend (ask Amazon Comprehend, billed per 100 characters; only then the transform role gets comprehend:BatchDetectSentiment). Validated by the lambda module's variable of the same name."
+  description = "What the transform does with posts the embedded or vader backend cannot score (languages without an embedded model; SENTIMENT_FALLBACK): none (the default: leave them unscored) or comprehend (Amazon Comprehend scores those in a language it supports, billed per 100 characters; only then the transform role gets comprehend:BatchDetectSentiment). No effect with sentiment_backend = comprehend. Validated by the lambda module's variable of the same name."
   type        = string
   default     = "none"
 }

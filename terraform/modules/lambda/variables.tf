@@ -88,11 +88,12 @@ variable "sentiment_backend" {
 }
 
 variable "sentiment_fallback" {
-  description = "What the function does with a text its backend cannot score (its SENTIMENT_FALLBACK setting): none (leave it unscored) or comprehend (ask Amazon Comprehend, billed per 100 characters; grants comprehend:BatchDetectSentiment)."
+  description = "What the function does with posts the embedded or vader backend cannot score, i.e. languages without an embedded model (its SENTIMENT_FALLBACK setting): none (leave them unscored) or comprehend (Amazon Comprehend scores those in a language it supports, billed per 100 characters; grants comprehend:BatchDetectSentiment)."
   type        = string
   default     = "none"
 
-  # The one copy of this rule: the root passes its sentiment_fallback here unvalidated.
+  # The one Terraform copy of the transform's FALLBACKS (lambda_src/transform/settings.py; the root passes its value here
+  # unvalidated); tests/unit/terraform/test_shared_rules.py keeps them equal.
   validation {
     condition     = contains(["none", "comprehend"], var.sentiment_fallback)
     error_message = "sentiment_fallback must be none or comprehend."

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from transform.sentiment.embedded import EmbeddedBackend, load_weights
+from transform.sentiment.multilingual import LANGUAGES, WEIGHTS_DIR, load_language
 
-from scripts.dev.sentiment.data import Example, read_lexicon, read_tse, sample_label
+from scripts.dev.sentiment.data import UMSAB_SOURCES, Example, read_lexicon, read_tse, read_umsab, sample_label
 from scripts.dev.sentiment.metrics import report
 from scripts.dev.sentiment.train import VALIDATION_SHARE, split
 from tests.support.paths import REPO_ROOT
@@ -95,3 +96,56 @@ def test_training_is_deterministic_and_writes_a_loadable_model(tmp_path: Path) -
     backend = EmbeddedBackend(model=load_weights(outputs[0]))
     assert backend.score_text("I love it").label == "POSITIVE"
     assert backend.score_text("I hate this awful thing").label == "NEGATIVE"
+
+
+def test_read_umsab_pairs_lines_and_maps_labels(tmp_path: Path) -> None:
+    folder = tmp_path / "umsab" / "spanish"
+    folder.mkdir(parents=True)
+    (folder / "val_text.txt").write_text("qué asco\nla reunión es a las 5\nme encanta\n", encoding="utf-8")
+    (folder / "val_labels.txt").write_text("0\n1\n2\n", encoding="utf-8")
+    assert read_umsab(tmp_path / "umsab", "es", "val") == [
+        Example("qué asco", "NEGATIVE"), Example("la reunión es a las 5", "NEUTRAL"), Example("me encanta", "POSITIVE")
+    ]  # fmt: skip
+    (folder / "val_labels.txt").write_text("0\n1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="3 texts but 2 labels"):
+        read_umsab(tmp_path / "umsab", "es", "val")
+    (folder / "val_labels.txt").write_text("0\n1\n7\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="expected labels 0, 1 or 2"):
+        read_umsab(tmp_path / "umsab", "es", "val")
+
+
+def test_notice_names_the_source_dataset_of_every_shipped_language_file() -> None:
+    notice = (REPO_ROOT / "NOTICE").read_text(encoding="utf-8")
+    shipped = sorted(path.stem for path in WEIGHTS_DIR.glob("*.json"))
+    assert shipped == sorted(LANGUAGES)
+    for language in shipped:
+        assert f"{language}.json: {UMSAB_SOURCES[language]}" in notice, language
+    assert "UMSAB" in notice and "cardiffnlp/xlm-t" in notice
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TRAIN_PYTHON.exists(), reason="needs the training env: make train-sentiment creates it")
+def test_multilingual_training_is_deterministic_and_writes_a_loadable_model(tmp_path: Path) -> None:
+    # Given a tiny UMSAB-shaped folder for one language
+    folder = tmp_path / "data" / "umsab" / "spanish"
+    folder.mkdir(parents=True)
+    texts = {"0": "odio este día horrible {}", "1": "el autobús sale a las {}", "2": "me encanta, qué feliz {}"}
+    for part, n in (("train", 30), ("val", 6)):
+        rows = [(label, text.format(i)) for i in range(n) for label, text in texts.items()]
+        (folder / f"{part}_text.txt").write_text("\n".join(t for _, t in rows) + "\n", encoding="utf-8")
+        (folder / f"{part}_labels.txt").write_text("\n".join(label for label, _ in rows) + "\n", encoding="utf-8")
+    outputs = [tmp_path / "a", tmp_path / "b"]
+    # When the training script runs twice, as `make train-sentiment` runs it
+    for output in outputs:
+        proc = subprocess.run(
+            [str(TRAIN_PYTHON), "-m", "scripts.dev.sentiment.train_multilingual", "--data", str(tmp_path / "data"),
+             "--languages", "es", "--output-dir", str(output)],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    # Then both files are byte-identical, verify, and the model separates what it was taught
+    assert (outputs[0] / "es.json").read_bytes() == (outputs[1] / "es.json").read_bytes()
+    model = load_language(outputs[0] / "es.json")
+    assert model.language == "es"
+    labels = [model.model.decide(model.score_text(t)).label for t in ("me encanta", "odio este día", "el autobús")]
+    assert labels == ["POSITIVE", "NEGATIVE", "NEUTRAL"]

@@ -70,3 +70,15 @@ def test_the_backend_names_are_the_transforms_and_listed_in_two_modules_only() -
     root = tf_files()["variables.tf"]
     block = root.split('variable "sentiment_backend" {', 1)[1].split("\n}\n", 1)[0]
     assert "validation" not in block
+
+
+def test_the_fallback_names_are_the_transforms() -> None:
+    # modules/lambda validates sentiment_fallback once (the root passes it through): its list is the transform's.
+    from transform.settings import FALLBACKS
+
+    lists = [
+        (name, re.findall(r'"([a-z]+)"', match.group(1)))
+        for name, text in tf_files().items()
+        for match in re.finditer(r"contains\(\[([^\]]*)\], var\.sentiment_fallback\)", text)
+    ]
+    assert lists == [("modules/lambda/variables.tf", list(FALLBACKS))]
