@@ -173,12 +173,16 @@ plan: ## Build the artefacts and show what `make deploy` would change (TFVARS=my
 	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) plan -input=false $(TF_VAR_FILE)
 
 deploy: ## Build, terraform apply (your public IP allowed unless dashboards_allowed_cidrs is set), then OpenSearch setup (TFVARS=my.tfvars, AUTO_APPROVE=1)
+	$(NEED_PYTHON)
+	@$(PYTHON) -m scripts.ops.aws_credentials --for "make deploy"
 	$(MAKE) build
 	$(MAKE) tf-init
 	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) apply -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
 	$(MAKE) opensearch-setup
 
 destroy: ## terraform destroy the whole stack (first `make x-token ARGS=--delete`; the backup bucket must be empty unless force_destroy_bucket = true)
+	$(NEED_PYTHON)
+	@$(PYTHON) -m scripts.ops.aws_credentials --for "make destroy"
 	$(MAKE) tf-init
 	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) destroy -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
 

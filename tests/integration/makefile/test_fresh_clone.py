@@ -61,12 +61,14 @@ def test_ssh_and_logs_before_init(clone: Path, tmp_path: Path, target: str) -> N
     assert line.endswith(f"run `make deploy` first, or TF_DIR=<the root module you deployed from> make {target}")
 
 
-def test_plan_without_credentials_stops_before_terraform(clone: Path, tmp_path: Path) -> None:
-    proc = make_in(clone, fresh_env(tmp_path), "plan")
+@pytest.mark.parametrize("target", ["plan", "deploy", "destroy"])
+def test_terraform_targets_without_credentials_stop_before_terraform(clone: Path, tmp_path: Path, target: str) -> None:
+    proc = make_in(clone, fresh_env(tmp_path), target)
     assert proc.returncode != 0
     (line,) = actionable_lines(proc)
-    assert line.startswith("make plan: no AWS credentials in this shell: run `aws configure`")
+    assert line.startswith(f"make {target}: no AWS credentials in this shell: run `aws configure`")
     assert not (clone / "dist").exists(), "the check runs before the build"
+    assert not (clone / "terraform" / ".terraform").exists(), "the check runs before terraform init"
 
 
 def test_ssh_and_logs_after_init_with_no_state(clone: Path, tmp_path: Path) -> None:
