@@ -22,7 +22,6 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 
 from tests.support.commands import run
 from tests.support.iam_lint import (
@@ -42,7 +41,8 @@ from tests.support.terraform import (
     moto_root,
     placeholder_bundle,
     placeholder_lambda_zip,
-    unavailable_reason,
+    require_terraform,
+    reset_moto,
 )
 from tests.support.terraform import MOTO_REGION as REGION
 
@@ -113,11 +113,9 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+    require_terraform()
     # Given an empty emulated account
-    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    reset_moto(moto_server)
     work = tmp_path_factory.mktemp("tf-moto-cycle")
     # When the stack is initialised from the mirror
     tf = moto_root(moto_server, work)
