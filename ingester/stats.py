@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ingester.envelope import utc_now_iso
+from ingester.storage.files import atomic_write
 
 STATUS_FILE = "status.json"
 #: status.json is padded with spaces to at least this size: room for an in-place update on a full disk.
@@ -128,12 +129,9 @@ def write_status(state_dir: Path, snapshot: dict[str, Any], extra: dict[str, Any
     body = json.dumps(payload, sort_keys=True).encode("utf-8")
     data = body + b" " * max(0, STATUS_RESERVE_BYTES - len(body) - 1) + b"\n"
     path = state_dir / STATUS_FILE
-    tmp = path.with_name(f".{STATUS_FILE}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        atomic_write(path, data, mode=0o644)
     except OSError:
-        tmp.unlink(missing_ok=True)
         _overwrite_in_place(path, data)
 
 

@@ -44,6 +44,7 @@ from ingester.envelope import MalformedMessage, bluesky_post, from_bluesky_post,
 from ingester.rules import TermMatcher
 from ingester.sources import Sink
 from ingester.stats import Stats
+from ingester.storage.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +116,8 @@ class JetstreamCursor:
             return
         self._last_save = time.monotonic()
         payload = {"time_us": self.time_us, "saved_at": utc_now_iso(), "recent": [list(i) for i in self._recent]}
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
         try:
-            tmp.write_text(json.dumps(payload, separators=(",", ":")), encoding="utf-8")
-            tmp.replace(self.path)
+            atomic_write(self.path, json.dumps(payload, separators=(",", ":")).encode("utf-8"))
         except OSError as exc:
             if not self._warned:
                 self._warned = True

@@ -46,6 +46,7 @@ from ingester.rules import NOT_RETRYABLE, RulesClient, RulesError, Unauthorized,
 from ingester.secrets import SET_TOKEN_COMMAND, SecretNotSetError, SecretUnavailableError
 from ingester.sources import Sink
 from ingester.stats import Stats
+from ingester.storage.files import atomic_write
 from ingester.xclient import ReconnectPolicy, StreamHandler, XStreamingClient
 
 log = logging.getLogger(__name__)
@@ -101,10 +102,8 @@ class DailyCounter:
         """Persist (atomically); a failure is logged, never raised: the cap is best-effort across restarts."""
         with self._lock:
             self._last_save = time.monotonic()
-            tmp = self.path.with_name(f".{self.path.name}.tmp")
             try:
-                tmp.write_text(json.dumps({"date": self.day, "count": self.count}), encoding="utf-8")
-                tmp.replace(self.path)
+                atomic_write(self.path, json.dumps({"date": self.day, "count": self.count}).encode("utf-8"))
             except OSError as exc:
                 log.warning("could not save %s: %s", self.path.name, exc.strerror)
 

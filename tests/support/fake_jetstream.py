@@ -80,6 +80,7 @@ class FakeJetstream:
 
     def add(self, event: dict[str, Any] | str | bytes, time_us: int | None = None) -> None:
         """Append an event (a dict is JSON-encoded; its ``time_us`` orders it) and wake the live connections."""
+        frame: str | bytes
         if isinstance(event, dict):
             stamp, frame = int(event["time_us"]), json.dumps(event)
         else:
