@@ -333,6 +333,8 @@ def _run_locked(settings: Settings, firehose_client: FirehoseClient | None, stop
             return code
         parts.wal.close()
         parts.spool.close()
+        if parts.wal.unsettled() == 0 and parts.spool.pending_records == 0:
+            source.drained()
         return code
     finally:
         reporter.state = "stopped"

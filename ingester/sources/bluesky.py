@@ -256,5 +256,8 @@ class BlueskySource:
         self.stats.set("stream_connected", False)
         return True
 
+    def drained(self) -> None:
+        """Nothing to forget: the stream's resume state is needed whether or not the records are delivered."""
+
     def close(self) -> None:
         """The read loop checks ``stop`` every POLL_S; the cursor is saved when ``run`` returns."""

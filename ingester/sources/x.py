@@ -346,6 +346,9 @@ class XSource:
             if not self._paused:
                 return
 
+    def drained(self) -> None:
+        """Nothing to forget: the stream's resume state is needed whether or not the records are delivered."""
+
     def close(self) -> None:
         client = self._client
         if client is not None:
