@@ -243,7 +243,7 @@ def _build(settings: Settings, firehose_client: FirehoseClient | None, stop: thr
     wal_dir.mkdir(exist_ok=True)
     spool_dir.mkdir(exist_ok=True)
     sequence = SegmentSequence(wal_dir, spool_dir)
-    spool_max = settings.spool_max_bytes or default_spool_max_bytes(settings.state_dir)
+    spool_max = settings.spool_max_bytes or default_spool_max_bytes(settings.state_dir, settings.spool_share or None)
     spool = Spool(spool_dir, sequence, max_bytes=spool_max)
     stats.set("spool_max_bytes", spool_max)
     stats.set("spool_bytes", spool.pending_bytes)

@@ -370,6 +370,16 @@ class Settings:
         "90 % of it when STATE_DIR is a mount point (its own volume), else half. At the cap (or on a full disk) the "
         "source is paused, nothing accepted is dropped.",
     )
+    spool_share: float = setting(
+        0.0,
+        env="SPOOL_SHARE",
+        parse=as_float,
+        range=(0, 0.95),
+        section="writer",
+        help="When SPOOL_MAX_BYTES is 0: the share of the filesystem holding STATE_DIR the spool may fill; 0 (default) "
+        "= 0.9 on a volume of its own, else 0.5. Services sharing one volume (ingester_source = both) split it: "
+        "Terraform sets 0.45 for each.",
+    )
     spool_after_s: float = setting(
         5.0,
         env="SPOOL_AFTER_S",

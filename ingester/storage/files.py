@@ -85,10 +85,12 @@ def append_checked(fd: int, data: bytes, start: int, *, sync: bool, what: str, e
         raise failure from exc
 
 
-def default_spool_max_bytes(state_dir: Path) -> int:
-    """SPOOL_MAX_BYTES when unset: a share of the size of the filesystem holding ``state_dir`` (os.statvfs): 90 %
-    when ``state_dir`` is a mount point (a volume of its own), else half (the rest is the OS's)."""
-    share = SPOOL_DEDICATED_SHARE if os.path.ismount(state_dir) else SPOOL_DEFAULT_SHARE
+def default_spool_max_bytes(state_dir: Path, share: float | None = None) -> int:
+    """SPOOL_MAX_BYTES when unset: ``share`` of the size of the filesystem holding ``state_dir`` (os.statvfs); when
+    ``share`` is None, 90 % if ``state_dir`` is a mount point (a volume of its own), else half (the rest is the
+    OS's). Two services on one volume must pass shares that add up to at most 0.9 (SPOOL_SHARE)."""
+    if share is None:
+        share = SPOOL_DEDICATED_SHARE if os.path.ismount(state_dir) else SPOOL_DEFAULT_SHARE
     st = os.statvfs(state_dir)
     return int(st.f_blocks * st.f_frsize * share)
 
