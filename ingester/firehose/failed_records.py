@@ -31,8 +31,8 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
-import zlib
 import json
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
