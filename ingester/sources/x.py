@@ -125,6 +125,10 @@ class _Handler(StreamHandler):
     def on_unauthorized(self) -> None:
         self.source.refresh_token()
 
+    def on_oversized(self, limit: int) -> None:
+        log.warning("a stream line over %d bytes was skipped", limit)
+        self.sink.drop("line_too_long")
+
 
 UNAUTHORIZED_RETRY_MAX_S = 60.0
 """Longest wait between token re-reads while X answers 401 to the rule sync (token from SSM only)."""

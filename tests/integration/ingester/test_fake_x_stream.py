@@ -145,6 +145,20 @@ def test_daily_cap_disconnects(tmp_path: Path, caplog: pytest.LogCaptureFixture)
     assert "daily cap MAX_POSTS_PER_DAY=5 reached" in caplog.text
 
 
+def test_a_line_over_the_limit_is_skipped_and_the_posts_after_it_still_arrive(tmp_path: Path) -> None:
+    # Given a stream whose first line is 5 MB (over MAX_LINE_BYTES, 4 MiB), then 20 posts
+    huge = b'{"data": {"id": "1", "text": "' + b"a" * 5_000_000 + b'"}}'
+    fake = FakeX(connections=[Connection(steps=[("line", huge), *tweets(0, 20), ("gate", threading.Event())])])
+    client = FakeFirehose()
+    with serve(fake):
+        code = run_until(settings(tmp_path, fake.url), client, lambda: len(client.delivered_ids()) >= 20)
+    # Then the posts are delivered, and the long line is reported dropped (never parsed, never buffered whole)
+    assert code == 0
+    assert sorted(client.delivered_ids()) == sorted(tweet_id(i) for i in range(20))
+    status = read_status_or_none(tmp_path)
+    assert status is not None and status["dropped"] == {"line_too_long": 1}
+
+
 def read_status_or_none(tmp_path: Path) -> dict[str, object] | None:
     try:
         return read_status(tmp_path / "state")
