@@ -41,6 +41,9 @@ class Stats:
         "unspooled",  # spooled records delivered later
         "dead_lettered",  # records written to the dead-letter file (with reason)
         "reconnects",  # stream (re)connections after the first
+        "unproductive_connections",  # stream connections that ended without a new event (a failure: backoff, rotate)
+        "gaps",  # stretches of the stream the source could not read (retention exceeded, CursorTooOld, a skipped frame)
+        "gap_seconds",  # their total length in the source's time, whole seconds rounded up
         "storage_errors",  # durable writes (WAL, spool, dead letters) that failed: disk full, I/O error, spool cap
     )
 
@@ -49,7 +52,9 @@ class Stats:
         self._counts: dict[str, int] = dict.fromkeys(self.COUNTERS, 0)
         self._dropped: Counter[str] = Counter()
         self._gauges: dict[str, Any] = {
-            "stream_connected": False,
+            "stream_connected": False,  # events are arriving (not merely a socket open)
+            "last_event_at": None,
+            "last_gap": None,  # {"start", "end", "seconds", "reason"} of the last gap
             "connected_since": None,
             "last_error": None,
             "last_error_at": None,
