@@ -18,6 +18,8 @@ COUNTER_METRICS = {
     "DeadLettered": "dead_lettered",
     "Duplicates": "duplicates",
     "StorageErrors": "storage_errors",
+    "Gaps": "gaps",  # stretches of the stream the source could not read (the ingester-stream-gap alarm)
+    "GapSeconds": "gap_seconds",
 }
 
 
