@@ -76,7 +76,7 @@ def test_replay_and_writer_keep_the_invariant_under_faults(
             stop = threading.Event()
             codes: list[int] = []
             runner = threading.Thread(
-                target=lambda: codes.append(
+                target=lambda codes=codes, stop=stop: codes.append(
                     run(settings(posts / seconds * 1.5), firehose_client=firehose, stop_event=stop)
                 ),
                 daemon=True,
