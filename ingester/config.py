@@ -221,6 +221,24 @@ class Settings:
         range=(0, 3600),
         section="bluesky",
     )
+    bluesky_reconnect_max_s: float = setting(
+        60.0,
+        env="BLUESKY_RECONNECT_MAX_S",
+        help="Cap of the reconnect backoff (1 s doubling, with jitter) after a Jetstream connection that brought no "
+        "new event; a connection that did resets it.",
+        parse=as_float,
+        range=(0.05, 3600),
+        section="bluesky",
+    )
+    bluesky_gap_min_s: float = setting(
+        30.0,
+        env="BLUESKY_GAP_MIN_S",
+        help="The first event after a cursor this many seconds past the last one handled is a gap (Jetstream no "
+        "longer had the events in between): logged with its start, end and size, counted (Gaps), then passed.",
+        parse=as_float,
+        range=(0.001, 86_400),
+        section="bluesky",
+    )
     state_dir: Path = setting(
         default_factory=default_state_dir,
         env="STATE_DIR",

@@ -12,16 +12,17 @@ Failure policy: a source makes progress or says loudly that it cannot.
   over WS_MAX_FRAME_BYTES, which the WebSocket layer refuses (close 1009), is stepped over by moving the cursor a
   little past the last event handled (1 unit, doubling while the refusals go on), reported as a gap.
 * A connection that ends without a new event (refused, closed at once, closed after repeating what was already
-  handled) is a failure: the backoff grows (1 s doubling to 60 s, ``ingester.backoff``) and the next attempt goes
-  to the next of BLUESKY_ENDPOINTS. A connection that delivered new events resets the backoff and is reopened on
-  the same endpoint. A connection silent for STALL_TIMEOUT_S is closed and re-opened.
+  handled) is a failure: the backoff grows (``ingester.backoff``: 1 s doubling to BLUESKY_RECONNECT_MAX_S, 60 s)
+  and the next attempt goes to the next of BLUESKY_ENDPOINTS. A connection that delivered new events resets the
+  backoff and is reopened on the same endpoint. A connection silent for STALL_TIMEOUT_S is closed and re-opened.
 * ``stream_connected`` (the StreamConnected metric) means "events are arriving": it turns true on the first event
   of a connection and false when it ends or stalls, so the ingester-stream-disconnected alarm fires when a
   Bluesky source has had no event for its N minutes.
 * Gaps are measured, never silent: when Jetstream cannot serve from the cursor (older than its retention, 36 h by
   default: ``/subscribe`` then starts at its oldest event silently, ``subscribeEvents`` answers ``CursorTooOld``
-  or announces ``OutdatedCursor``), the first event after the cursor is more than GAP_MIN_S past the last one
-  handled: the source logs an error line with the gap's start, end and size, counts it (``gaps``,
+  or announces ``OutdatedCursor``), the first event after the cursor is more than BLUESKY_GAP_MIN_S past the last
+  one handled (posts flow every second; a reconnect asks from the last event handled, or the rewind before it): the
+  source logs an error line with the gap's start, end and size, counts it (``gaps``,
   ``gap_seconds``: the Gaps and GapSeconds metrics, the ingester-stream-gap alarm) and goes on from there. It
   does not backfill the gap: Jetstream keeps no older events for ``/subscribe``, and v2's archive backfill
   (``planSnapshot``, zstd segment files) is out of scope; the gap is for the operator to judge.
@@ -78,7 +79,6 @@ log = logging.getLogger(__name__)
 
 CURSOR_FILE = "bluesky-cursor.json"
 RECONNECT_START_S = 1.0
-RECONNECT_MAX_S = 60.0
 OPEN_TIMEOUT_S = 5.0
 #: Largest frame handled (a post record is far smaller): a larger one is dropped (``frame_too_large``), passed.
 MAX_FRAME_BYTES = 4 * 1024 * 1024
@@ -91,9 +91,6 @@ SAVE_INTERVAL_S = 1.0
 MAX_SAVED_IDS = 20_000
 #: Below this a cursor is a Jetstream v2 sequence number; at or above it a microsecond timestamp (docs, 5.1).
 SEQ_CURSOR_LIMIT = 10**15
-#: The first event after a cursor this far past the last one handled means Jetstream skipped a stretch (posts flow
-#: every second; a reconnect asks from the last event handled, or the rewind before it).
-GAP_MIN_S = 30.0
 #: The path of Jetstream v2's own stream (its frames wrap each event as ``{"$type": "message", "payload": ...}``).
 V2_STREAM_PATH = "/xrpc/network.bsky.jetstream.subscribeEvents"
 #: Close code of a frame over the WebSocket layer's limit.
@@ -290,7 +287,8 @@ class BlueskySource:
         self.stall_timeout_s = settings.stall_timeout_s
         self.matcher = TermMatcher(settings.tracked_terms)
         self.cursor = JetstreamCursor(settings.state_dir / CURSOR_FILE, settings.bluesky_cursor_rewind_s)
-        self.backoff = backoff or Backoff(RECONNECT_START_S, RECONNECT_MAX_S)
+        self.backoff = backoff or Backoff(RECONNECT_START_S, settings.bluesky_reconnect_max_s)
+        self.gap_min_us = int(settings.bluesky_gap_min_s * 1_000_000)
         self._replayed: set[str] = set()
         self._connections = 0
         self._endpoint = ""
@@ -340,7 +338,7 @@ class BlueskySource:
     def _check_gap(self, time_us: int) -> None:
         """The first event of a connection that asked for a cursor: a jump past the last event handled is a gap."""
         last = self.cursor.time_us
-        if self._asked is None or last is None or time_us - last <= GAP_MIN_S * 1_000_000:
+        if self._asked is None or last is None or time_us - last <= self.gap_min_us:
             return
         self._report_gap(last, time_us, "cursor_too_old")
 
