@@ -178,7 +178,7 @@ def test_bluesky_source_keeps_the_invariant_under_faults(seed: int, tmp_path: Pa
     assert gap_log.gaps, f"the retention gap was not reported ({context})"
     result: dict[str, Any] = check_invariant(
         expected=events,
-        delivered=[i for i in firehose.delivered],
+        delivered=list(firehose.delivered),
         restarts=restarts,
         dropped=oversized,
         in_gaps=in_gap,
