@@ -101,12 +101,13 @@ build: ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (pur
 	$(PYTHON) scripts/build_lambda.py
 	$(PYTHON) scripts/build_ingester_bundle.py
 
-bench: setup ## Benchmarks (transform, ingester writer, local end-to-end, Bluesky filter) beside naive baselines
+bench: setup ## Benchmarks (transform, ingester writer, local end-to-end, Bluesky filter, sources under faults) beside baselines
 	$(PY) scripts/bench/transform_bench.py
 	$(PY) scripts/bench/ingester_bench.py
 	$(PY) scripts/bench/durability_bench.py
 	$(PY) scripts/bench/demo_bench.py
 	$(PY) scripts/bench/bluesky_bench.py
+	$(PY) scripts/bench/sources_bench.py
 
 train-sentiment: $(TRAIN_VENV)/.installed ## Retrain the embedded sentiment model into lambda_src/transform/sentiment/embedded_weights.json (DATA=folder with tse/ and opinion_lexicon/)
 	@test -n "$(DATA)" || { echo "usage: make train-sentiment DATA=/path/to/data (holds tse/train.csv and opinion_lexicon/)" >&2; exit 2; }
