@@ -29,7 +29,7 @@ TF_DIR      ?= terraform
 ARGS        ?=
 export PYTHONPATH := $(CURDIR)/lambda_src:$(CURDIR)
 
-.PHONY: help setup setup-runtime lint fmt test build bench demo clean checkov \
+.PHONY: help setup setup-runtime lint fmt test test-fast build bench demo clean checkov \
         plan deploy destroy ssh logs opensearch-setup dashboards-user redrive smoke x-token \
         upgrade-ingester train-sentiment eval
 
@@ -91,30 +91,38 @@ fmt: setup ## Format Python and Terraform code in place
 	$(VENV)/bin/ruff check --fix .
 	@if ls $(TF_DIR)/*.tf >/dev/null 2>&1; then $(TF) fmt -recursive $(TF_DIR); fi
 
-test: setup build $(CHECKOV_VENV)/.installed $(PARLIAMENT_VENV)/.installed $(TRAIN_VENV)/.installed ## Build, then run the whole test suite (unit, integration: moto server + terraform, e2e)
+# pytest-xdist workers: `auto` is one per core; TEST_WORKERS=0 runs in this process (for pdb).
+TEST_WORKERS ?= auto
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
+
+test-fast: setup ## The inner loop: unit tests only (no build, no terraform, no make, no emulator process), in parallel
+	$(PY) -m pytest tests/unit $(XDIST) -q $(ARGS)
+
+test: setup build $(CHECKOV_VENV)/.installed $(PARLIAMENT_VENV)/.installed $(TRAIN_VENV)/.installed ## Build, then run the whole test suite (unit, integration: moto server + terraform + systemd boot, e2e)
 	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov PARLIAMENT_BIN=$(CURDIR)/$(PARLIAMENT_VENV)/bin/parliament \
 	  TRAIN_PYTHON=$(CURDIR)/$(TRAIN_VENV)/bin/python \
-	  $(PY) -m pytest $(ARGS)
+	  $(PY) -m pytest $(XDIST) --dist loadfile $(ARGS)
 
 build: ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (pure Python, arm64 and x86_64); needs only python3 + pip
 	$(NEED_PYTHON)
-	$(PYTHON) scripts/build_lambda.py
-	$(PYTHON) scripts/build_ingester_bundle.py
+	$(PYTHON) scripts/packaging/build_lambda.py
+	$(PYTHON) scripts/packaging/build_ingester_bundle.py
 
 bench: setup ## Benchmarks (transform, ingester writer, local end-to-end, Bluesky filter, sources under faults) beside baselines
-	$(PY) scripts/bench/transform_bench.py
-	$(PY) scripts/bench/ingester_bench.py
-	$(PY) scripts/bench/durability_bench.py
-	$(PY) scripts/bench/demo_bench.py
-	$(PY) scripts/bench/bluesky_bench.py
-	$(PY) scripts/bench/sources_bench.py
+	$(PY) scripts/dev/bench/transform_bench.py
+	$(PY) scripts/dev/bench/ingester_bench.py
+	$(PY) scripts/dev/bench/durability_bench.py
+	$(PY) scripts/dev/bench/demo_bench.py
+	$(PY) scripts/dev/bench/bluesky_bench.py
+	$(PY) scripts/dev/bench/sources_bench.py
 
-train-sentiment: $(TRAIN_VENV)/.installed ## Retrain the embedded sentiment model into lambda_src/transform/sentiment/embedded_weights.json (DATA=folder with tse/ and opinion_lexicon/)
-	@test -n "$(DATA)" || { echo "usage: make train-sentiment DATA=/path/to/data (holds tse/train.csv and opinion_lexicon/)" >&2; exit 2; }
-	$(TRAIN_VENV)/bin/python -m scripts.sentiment.train --data "$(DATA)"
+train-sentiment: $(TRAIN_VENV)/.installed ## Retrain every embedded sentiment model: English (embedded_weights.json) and ar de es fr hi it pt (multilingual_weights/) (DATA=folder with tse/, opinion_lexicon/, umsab/)
+	@test -n "$(DATA)" || { echo "usage: make train-sentiment DATA=/path/to/data (holds tse/train.csv, opinion_lexicon/ and umsab/)" >&2; exit 2; }
+	$(TRAIN_VENV)/bin/python -m scripts.dev.sentiment.train --data "$(DATA)"
+	$(TRAIN_VENV)/bin/python -m scripts.dev.sentiment.train_multilingual --data "$(DATA)"
 
-eval: setup ## Accuracy, macro-recall, confusion of vader and embedded on TSE test (DATA=...) and the sample; speed, zip, cold start
-	$(PY) -m scripts.sentiment.eval $(if $(DATA),--data "$(DATA)",)
+eval: setup ## Per backend and language: accuracy, macro-F1, confusion on TSE test and UMSAB val (DATA=...) and the sample; speed, share scored, zip, cold start
+	$(PY) -m scripts.dev.sentiment.eval $(if $(DATA),--data "$(DATA)",)
 
 demo: setup-runtime ## Run the pipeline locally on the bundled sample, with an HTML report (ARGS="--rate 200 --duration 60")
 	$(RUN_PY) -m scripts.demo $(ARGS)
@@ -128,10 +136,18 @@ demo-opensearch: setup-runtime ## The demo into a local OpenSearch + Dashboards 
 TFVARS      ?=
 AUTO_APPROVE ?=
 TF_VAR_FILE := $(if $(TFVARS),-var-file=$(abspath $(TFVARS)),)
-# plan/deploy/destroy run terraform through scripts/deployer_ip.py: unless you set dashboards_allowed_cidrs
+# plan/deploy/destroy run terraform through scripts/ops/deployer_ip.py: unless you set dashboards_allowed_cidrs
 # (or opensearch_vpc) yourself, it allows this machine's public IP, looked up at CHECKIP_URL.
 CHECKIP_URL ?= https://checkip.amazonaws.com
-WITH_DEPLOYER_IP = $(PYTHON) -m scripts.deployer_ip --checkip-url $(CHECKIP_URL) --
+WITH_DEPLOYER_IP = $(PYTHON) -m scripts.ops.deployer_ip --checkip-url $(CHECKIP_URL) --
+# NO_COLOR (no-color.org) reaches Terraform too, which does not read it: -no-color on every command the targets run.
+ifneq ($(NO_COLOR),)
+export TF_CLI_ARGS_init := -no-color
+export TF_CLI_ARGS_plan := -no-color
+export TF_CLI_ARGS_apply := -no-color
+export TF_CLI_ARGS_destroy := -no-color
+export TF_CLI_ARGS_output := -no-color
+endif
 
 .PHONY: tf-init state-backend
 
@@ -145,41 +161,43 @@ STATE_KEY ?=
 STATE_KMS_KEY_ARN ?=
 
 state-backend: setup-runtime ## Create the encrypted S3 state bucket, write terraform/backend.tf, move the state there
-	$(RUN_PY) -m scripts.state_backend --tf-dir $(TF_DIR) $(if $(STATE_REGION),--region $(STATE_REGION),) \
+	$(RUN_PY) -m scripts.ops.state_backend --tf-dir $(TF_DIR) $(if $(STATE_REGION),--region $(STATE_REGION),) \
 	  $(if $(STATE_BUCKET),--bucket $(STATE_BUCKET),) $(if $(STATE_KEY),--key $(STATE_KEY),) \
 	  $(if $(STATE_KMS_KEY_ARN),--kms-key-arn $(STATE_KMS_KEY_ARN),)
 	$(TF) -chdir=$(TF_DIR) init -migrate-state
 
 plan: ## Build the artefacts and show what `make deploy` would change (TFVARS=my.tfvars)
+	$(NEED_PYTHON)
+	@$(PYTHON) -m scripts.ops.aws_credentials --for "make plan"
 	$(MAKE) build
 	$(MAKE) tf-init
 	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) plan -input=false $(TF_VAR_FILE)
 
 deploy: ## Build, terraform apply (your public IP allowed unless dashboards_allowed_cidrs is set), then OpenSearch setup (TFVARS=my.tfvars, AUTO_APPROVE=1)
+	$(NEED_PYTHON)
+	@$(PYTHON) -m scripts.ops.aws_credentials --for "make deploy"
 	$(MAKE) build
 	$(MAKE) tf-init
 	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) apply -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
 	$(MAKE) opensearch-setup
 
 destroy: ## terraform destroy the whole stack (first `make x-token ARGS=--delete`; the backup bucket must be empty unless force_destroy_bucket = true)
+	$(NEED_PYTHON)
+	@$(PYTHON) -m scripts.ops.aws_credentials --for "make destroy"
 	$(MAKE) tf-init
 	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) destroy -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
 
 upgrade-ingester: setup-runtime ## Build, upload the ingester bundle and install it on the running box via Run Command (keeps the instance, WAL and spool)
 	$(MAKE) build
-	$(RUN_PY) -m scripts.upgrade_ingester --tf-dir $(TF_DIR) $(ARGS)
+	$(RUN_PY) -m scripts.ops.upgrade_ingester --tf-dir $(TF_DIR) $(ARGS)
 
 ssh: ## Shell on the ingester: SSH when ssh_allowed_cidrs allow it, else Session Manager
-	@cmd="$$($(TF) -chdir=$(TF_DIR) output -raw ssh_command)"; echo "+ $$cmd"; eval "$$cmd"
+	$(NEED_PYTHON)
+	@$(PYTHON) -m scripts.ops.ingester_shell ssh --tf-dir $(TF_DIR) --terraform $(TF)
 
 logs: ## Follow the ingester's journal on the box (journalctl -u tweet-ingester -f)
-	@cmd="$$($(TF) -chdir=$(TF_DIR) output -raw ssh_command)"; follow="sudo journalctl -u tweet-ingester -f"; \
-	if [[ "$$cmd" == ssh* ]]; then echo "+ $$cmd -t $$follow"; eval "$$cmd -t $$follow"; \
-	else id="$$($(TF) -chdir=$(TF_DIR) output -raw ingester_instance_id)"; \
-	  region="$$($(TF) -chdir=$(TF_DIR) output -raw aws_region)"; \
-	  echo "+ aws ssm start-session --region $$region --target $$id (AWS-StartInteractiveCommand: $$follow)"; \
-	  aws ssm start-session --region "$$region" --target "$$id" --document-name AWS-StartInteractiveCommand \
-	    --parameters "{\"command\":[\"$$follow\"]}"; fi
+	$(NEED_PYTHON)
+	@$(PYTHON) -m scripts.ops.ingester_shell logs --tf-dir $(TF_DIR) --terraform $(TF)
 
 clean: ## Remove build outputs, caches and virtualenvs
 	rm -rf dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENV) $(RUN_VENV) \
@@ -187,18 +205,18 @@ clean: ## Remove build outputs, caches and virtualenvs
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 opensearch-setup: setup-runtime ## Index template, ISM retention, role mappings, Dashboards objects, as the admin role (ARGS=...)
-	$(RUN_PY) -m scripts.opensearch --tf-dir $(TF_DIR) $(ARGS)
+	$(RUN_PY) -m scripts.ops.opensearch --tf-dir $(TF_DIR) $(ARGS)
 
 EMAIL ?=
 dashboards-user: setup-runtime ## Invite a Dashboards user: Cognito e-mails a temporary password (EMAIL=alice@example.com)
 	@test -n "$(EMAIL)" || { echo "usage: make dashboards-user EMAIL=alice@example.com [ARGS=--resend]" >&2; exit 2; }
-	$(RUN_PY) -m scripts.opensearch.dashboards_user --tf-dir $(TF_DIR) "$(EMAIL)" $(ARGS)
+	$(RUN_PY) -m scripts.ops.opensearch.dashboards_user --tf-dir $(TF_DIR) "$(EMAIL)" $(ARGS)
 
 redrive: setup-runtime ## Put failed records from the backup bucket back into the stream (ARGS="--dry-run")
-	$(RUN_PY) -m scripts.redrive --tf-dir $(TF_DIR) $(ARGS)
+	$(RUN_PY) -m scripts.ops.redrive --tf-dir $(TF_DIR) $(ARGS)
 
 smoke: setup-runtime ## Post-deploy smoke test: synthetic tweets through the stream into OpenSearch, then removed
-	$(RUN_PY) -m scripts.smoke --tf-dir $(TF_DIR) $(ARGS)
+	$(RUN_PY) -m scripts.ops.smoke --tf-dir $(TF_DIR) $(ARGS)
 
 x-token: setup-runtime ## Put the X bearer token into its SSM SecureString (typed hidden or piped; ARGS="--token-fd 3", "--delete")
-	$(RUN_PY) -m scripts.x_token --tf-dir $(TF_DIR) $(ARGS)
+	$(RUN_PY) -m scripts.ops.x_token --tf-dir $(TF_DIR) $(ARGS)

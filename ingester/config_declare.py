@@ -3,7 +3,7 @@
 Each setting of ``ingester.config.Settings`` is one dataclass field declared with :func:`setting`, which holds
 everything about it (the environment variable, parser, validator, range, help text, ``.env.example`` line and
 command-line flag). The CLI flags (ingester.cli), ``ingester/.env.example`` and the settings tables of the READMEs
-are built from these declarations (``python scripts/settings_docs.py --write``).
+are built from these declarations (``python scripts/dev/settings_docs.py --write``).
 
 Failure policy: none at run time; a malformed declaration fails at import (a test imports every declaration).
 """

@@ -92,7 +92,7 @@ locals {
 # Terraform creates the key, never the parameter: the provider reads an aws_ssm_parameter back with
 # GetParameter WithDecryption=true on every refresh, so managing it here would need kms:Decrypt for
 # whoever runs Terraform, and "only the ingester decrypts" would not hold. The operator puts the token
-# with `make x-token` (scripts/x_token.py: SecureString, this key, --overwrite) and deletes it with
+# with `make x-token` (scripts/ops/x_token.py: SecureString, this key, --overwrite) and deletes it with
 # `make x-token ARGS=--delete`.
 
 data "aws_iam_policy_document" "token_key" {
@@ -297,10 +297,14 @@ resource "aws_instance" "this" {
     volume_size           = var.root_volume_size
     encrypted             = true
     delete_on_termination = true
+
+    # The root volume's own tags, not the instance's volume_tags: volume_tags tags every volume attached to the
+    # instance, the state volume included, whose aws_ebs_volume.tags then fight it on every plan (the provider's
+    # aws_instance documentation: "resource cycling and inconsistent behavior").
+    tags = merge(var.tags, { Name = var.name })
   }
 
-  tags        = merge(var.tags, { Name = var.name })
-  volume_tags = merge(var.tags, { Name = var.name })
+  tags = merge(var.tags, { Name = var.name })
 
   lifecycle {
     precondition {
