@@ -243,7 +243,7 @@ def _build(settings: Settings, firehose_client: FirehoseClient | None, stop: thr
     wal_dir.mkdir(exist_ok=True)
     spool_dir.mkdir(exist_ok=True)
     sequence = SegmentSequence(wal_dir, spool_dir)
-    spool_max = settings.spool_max_bytes or default_spool_max_bytes(settings.state_dir)
+    spool_max = settings.spool_max_bytes or default_spool_max_bytes(settings.state_dir, settings.spool_share or None)
     spool = Spool(spool_dir, sequence, max_bytes=spool_max)
     stats.set("spool_max_bytes", spool_max)
     stats.set("spool_bytes", spool.pending_bytes)
@@ -313,6 +313,8 @@ def _run_locked(settings: Settings, firehose_client: FirehoseClient | None, stop
         while reader.is_alive() and writer.is_alive() and not stop.wait(0.1):
             pass
         stopped = stop.is_set()
+        if not writer.is_alive():
+            stop.set()  # the writer died: the source must stop reading too (what it took is in the WAL)
         reporter.state = "stopping"
         if stopped:
             log.info("stop requested: no more reading; flushing")
@@ -333,17 +335,23 @@ def _run_locked(settings: Settings, firehose_client: FirehoseClient | None, stop
             return code
         parts.wal.close()
         parts.spool.close()
+        if parts.wal.unsettled() == 0 and parts.spool.pending_records == 0:
+            source.drained()
         return code
     finally:
-        reporter.state = "stopped"
-        reporter.stop()
-        reporter.write_status()
-        snap = reporter.log_stats()
-        log.info(
-            "ingester stopped: read=%s delivered=%s spool_pending=%s dropped=%s exit=%s",
-            snap["read"],
-            snap["delivered"],
-            snap["spool_records"],
-            snap["dropped_total"],
-            code,
-        )
+        _report_stopped(reporter, code)
+
+
+def _report_stopped(reporter: Reporter, code: int) -> None:
+    reporter.state = "stopped"
+    reporter.stop()
+    reporter.write_status()
+    snap = reporter.log_stats()
+    log.info(
+        "ingester stopped: read=%s delivered=%s spool_pending=%s dropped=%s exit=%s",
+        snap["read"],
+        snap["delivered"],
+        snap["spool_records"],
+        snap["dropped_total"],
+        code,
+    )

@@ -1,5 +1,9 @@
 """Settings: each declared once, as a field of the frozen dataclass :class:`Settings`.
 
+The machinery lives beside it: :mod:`ingester.config_declare` (:class:`Setting`, :func:`setting`) and
+:mod:`ingester.config_parse` (parsers, validators, :class:`ConfigError`); this module holds the settings themselves
+and re-exports those names, so ``from ingester.config import ConfigError, Setting, SECTIONS`` keeps working.
+
 A field's declaration (:func:`setting`) holds everything about it: the field name and type, the default, the
 environment variable, the parser, the range or validator, the help text, the ``.env.example`` line and the
 command-line flag. The CLI flags (ingester.cli), ``ingester/.env.example`` and the settings tables of the READMEs
@@ -14,15 +18,42 @@ variable and what it expects; the daemon exits 2 on it, which systemd does not r
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from dotenv import dotenv_values
-
+from ingester.config_declare import (
+    ALL_COMMANDS,
+    SECTIONS,
+    Command,
+    Setting,
+    declaration,
+    format_value,
+    merged_values,
+    public_values,
+    setting,
+)
+from ingester.config_parse import (
+    ConfigError,
+    as_bool,
+    as_float,
+    as_int,
+    as_lower,
+    as_optional_positive_int,
+    as_path,
+    as_rate,
+    as_terms,
+    check_http_url,
+    check_limit,
+    check_metrics_namespace,
+    check_range,
+    check_terms,
+    check_ws_urls,
+    one_of,
+    to_path,
+)
 from ingester.firehose.limits import MAX_BATCH_BYTES as FIREHOSE_MAX_BATCH_BYTES
 from ingester.firehose.limits import MAX_BATCH_RECORDS as FIREHOSE_MAX_BATCH_RECORDS
 from ingester.firehose.limits import MAX_RECORD_BYTES as FIREHOSE_MAX_RECORD_BYTES
@@ -42,251 +73,9 @@ BLUESKY_PUBLIC_ENDPOINTS: tuple[str, ...] = tuple(
 )
 
 
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the setting."""
-
-
 def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     return Path(env.get("STATE_DIRECTORY") or "./state")
-
-
-# -- parsers: (variable name, raw value from a flag, the environment or .env) -> typed value -------------------
-
-
-def _as_str(env_name: str, value: object) -> str:
-    return str(value).strip()
-
-
-def _as_lower(env_name: str, value: object) -> str:
-    return str(value).strip().lower()
-
-
-def _as_int(env_name: str, value: object) -> int:
-    if isinstance(value, bool):
-        raise ConfigError(f"{env_name} must be an integer; got {value!r}")
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value).strip().replace("_", ""))
-    except ValueError:
-        raise ConfigError(f"{env_name} must be an integer; got {value!r}") from None
-
-
-def _as_float(env_name: str, value: object) -> float:
-    if isinstance(value, bool):
-        raise ConfigError(f"{env_name} must be a number; got {value!r}")
-    try:
-        result = float(value) if isinstance(value, int | float) else float(str(value).strip())
-    except ValueError:
-        raise ConfigError(f"{env_name} must be a number; got {value!r}") from None
-    if not math.isfinite(result):
-        raise ConfigError(f"{env_name} must be a finite number; got {value!r}")
-    return result
-
-
-def _as_rate(env_name: str, value: object) -> float | None:
-    if str(value).strip().lower() in {"max", "unlimited", "none"}:
-        return None
-    return _as_float(env_name, value)
-
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def _as_bool(env_name: str, value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ConfigError(f"{env_name} must be true or false; got {value!r}")
-
-
-def _as_terms(env_name: str, value: object) -> tuple[str, ...]:
-    items = [str(v) for v in value] if isinstance(value, list | tuple) else str(value).split(",")
-    terms = tuple(_unquote(t.strip()) for t in items)
-    if any(not t for t in terms):
-        raise ConfigError(f"{env_name} contains an empty term (check for a doubled or trailing comma); got {value!r}")
-    return terms
-
-
-def _unquote(term: str) -> str:
-    """``"big data"`` → ``big data``: the rules quote phrases themselves (ingester.rules.quote_term), and systemd's
-    EnvironmentFile strips such quotes while a dotenv file keeps them, so both must mean the same term."""
-    if len(term) >= 2 and term[0] == term[-1] == '"' and '"' not in term[1:-1]:
-        return term[1:-1].strip()
-    return term
-
-
-def _as_optional_positive_int(env_name: str, value: object) -> int | None:
-    number = _as_int(env_name, value)
-    return None if number == 0 else number
-
-
-def _as_path(env_name: str, value: object) -> Path:
-    text = str(value).strip()
-    if not text:
-        raise ConfigError(f"{env_name} must be a path")
-    return Path(text).expanduser()
-
-
-# -- validators: (variable name, value of the field) -> the value, normalised; run on every construction ---------
-
-
-def _check_range(env_name: str, value: float, low: float, high: float) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{env_name} must be a finite number; got {value!r}")
-    if not low <= value <= high:
-        raise ConfigError(f"{env_name} must be between {low:g} and {high:g}; got {value!r}")
-
-
-def _one_of(choices: tuple[str, ...], *, upper: bool = False) -> Callable[[str, Any], Any]:
-    def check(env_name: str, value: Any) -> Any:
-        normal = value.upper() if upper and isinstance(value, str) else value
-        if normal not in choices:
-            raise ConfigError(f"{env_name} must be one of {', '.join(choices)}; got {value!r}")
-        return normal
-
-    return check
-
-
-def _to_path(env_name: str, value: Any) -> Path:
-    return Path(value)
-
-
-def _terms(env_name: str, value: Any) -> tuple[str, ...]:
-    terms = tuple(value)
-    for term in terms:
-        if not term.strip():
-            raise ConfigError(f"{env_name} contains an empty term (check for a doubled or trailing comma)")
-    return terms
-
-
-def _http_url(env_name: str, value: Any) -> str:
-    if not value.startswith(("https://", "http://")):
-        raise ConfigError(f"{env_name} must be an http(s) URL; got {value!r}")
-    return str(value.rstrip("/"))
-
-
-def _ws_urls(env_name: str, value: Any) -> tuple[str, ...]:
-    urls = tuple(value)
-    if not urls:
-        raise ConfigError(f"{env_name} needs at least one ws:// or wss:// URL")
-    for url in urls:
-        if not url.startswith(("wss://", "ws://")):
-            raise ConfigError(f"{env_name} must be ws:// or wss:// URLs; got {url!r}")
-    return urls
-
-
-def _metrics_namespace(env_name: str, value: Any) -> str:
-    if not value or value.startswith("AWS/"):
-        raise ConfigError(f"{env_name} must be non-empty and must not start with 'AWS/'")
-    return str(value)
-
-
-def _limit(env_name: str, value: Any) -> int:
-    if value == 0:  # would read nothing and exit 0: under Restart=always, a silent do-nothing loop
-        raise ConfigError(f"{env_name}=0 would read nothing; leave it empty for no limit")
-    return int(value)
-
-
-# -- the declaration ---------------------------------------------------------------------------------------------
-
-Command = Literal["run", "rules", "check", "status"]
-ALL_COMMANDS: tuple[Command, ...] = ("run", "rules", "check", "status")
-
-#: Sections of ``.env.example``, in order (a setting's ``section`` is one of these keys).
-SECTIONS: dict[str, str] = {
-    "where": "what to read and where to put it",
-    "x": "X source",
-    "bluesky": "Bluesky source (Jetstream)",
-    "replay": "replay source",
-    "writer": "Firehose writer",
-    "state": "state and observability",
-}
-
-
-@dataclass(frozen=True)
-class Setting:
-    """Everything about one setting but its field name, type and default (those are the dataclass field's).
-
-    The same shape as ``transform.settings.Setting`` (the Lambda's own copy; tests check both agree on it).
-    """
-
-    env: str
-    """The environment variable (also the key in ``.env`` and in the systemd EnvironmentFile)."""
-    help: str
-    """One paragraph: the CLI flag's help, the ``.env.example`` comment, the README tables' text."""
-    parse: Callable[[str, object], object] = _as_str
-    """Raw text (or a flag's value) -> typed value; raises ConfigError naming the variable."""
-    check: Callable[[str, Any], Any] | None = None
-    """Validates and normalises the field's value (skipped for None); runs on every construction."""
-    range: tuple[float, float] | None = None
-    """Inclusive bounds of a number (checked after ``check``, skipped for None)."""
-    section: str = "state"
-    """Its section of ``.env.example`` (a key of SECTIONS)."""
-    example: str | None = None
-    """Its value in ``.env.example`` when that is not the default."""
-    commented: bool = False
-    """Shown commented out in ``.env.example`` (optional, or for local use only)."""
-    flag: str | None = None
-    """Its command-line flag, if any, for ``commands``; the flag's value goes through ``parse``."""
-    commands: tuple[Command, ...] = ()
-    choices: tuple[str, ...] | None = None
-    """Closed set of values (also the flag's choices)."""
-    fallback_env: tuple[str, ...] = ()
-    """Variables read, in order, when ``env`` is set nowhere (STATE_DIR falls back to systemd's STATE_DIRECTORY)."""
-    essential: bool = False
-    """Listed in docs/operate.md's essentials table (the full table is in ingester/README.md)."""
-    secret: bool = False
-    """Never shown: left out of ``repr`` and masked in ``public_dict``."""
-    default_text: str | None = None
-    """How the documentation states the default when it is computed (STATE_DIR's)."""
-
-    @property
-    def values_text(self) -> str:
-        """The accepted values in words: the choices, or the range ("" when any value of its type will do)."""
-        if self.choices is not None:
-            return ", ".join(self.choices)
-        if self.range is not None:
-            return " to ".join(f"{int(v):,}" if float(v).is_integer() else f"{v:g}" for v in self.range)
-        return ""
-
-    @property
-    def help_with_values(self) -> str:
-        """``help`` and the accepted values, as the CLI and ``.env.example`` show it."""
-        if self.range is not None:
-            return f"{self.help} From {self.values_text}."
-        if self.choices is not None:
-            return f"{self.help} One of {self.values_text}."
-        return self.help
-
-    @property
-    def switch(self) -> bool:
-        """A true/false setting: its flag is ``--name`` / ``--no-name``."""
-        return self.parse is _as_bool
-
-
-_SETTING = "setting"
-
-
-def setting(default: Any = None, *, default_factory: Callable[[], Any] | None = None, **spec: Any) -> Any:
-    """A :class:`Settings` field declared with its :class:`Setting` (keyword arguments)."""
-    declared = Setting(**spec)
-    metadata = {_SETTING: declared}
-    if default_factory is not None:
-        return dataclasses.field(default_factory=default_factory, metadata=metadata, repr=not declared.secret)
-    return dataclasses.field(default=default, metadata=metadata, repr=not declared.secret)
-
-
-def declaration(f: dataclasses.Field[Any]) -> Setting:
-    declared = f.metadata[_SETTING]
-    assert isinstance(declared, Setting)
-    return declared
 
 
 _RUN_CHECK: tuple[Command, ...] = ("run", "check")
@@ -301,8 +90,8 @@ class Settings:
         env="INGESTER_SOURCE",
         help="`x` (the X API v2 filtered stream), `bluesky` (Bluesky's public Jetstream, free, filtered locally "
         "by TRACKED_TERMS) or `replay` (a JSONL file, REPLAY_FILE).",
-        parse=_as_lower,
-        check=_one_of(SOURCES),
+        parse=as_lower,
+        check=one_of(SOURCES),
         choices=SOURCES,
         section="where",
         example="replay",
@@ -336,8 +125,8 @@ class Settings:
         help="Comma-separated terms to track: words, phrases (no quotes needed: a phrase becomes one quoted rule "
         "operand), #hashtags, @mentions. X gets them as stream rules; Bluesky posts are matched locally (case-"
         "insensitive, whole words).",
-        parse=_as_terms,
-        check=_terms,
+        parse=as_terms,
+        check=check_terms,
         section="x",
         example="aws,#serverless,amazon web services",
         flag="--tracked-terms",
@@ -364,7 +153,7 @@ class Settings:
         "https://api.twitter.com",
         env="X_API_BASE_URL",
         help="Base URL of the X API (tests point it at a local fake server).",
-        check=_http_url,
+        check=check_http_url,
         section="x",
         commented=True,
     )
@@ -380,7 +169,7 @@ class Settings:
         env="X_MAX_RULES",
         help="Rule-count limit of your X access level (Basic 25). More terms than this are packed into "
         '`(a OR b OR "c d")` rules of at most 1,024 characters.',
-        parse=_as_int,
+        parse=as_int,
         range=(1, 1000),
         section="x",
     )
@@ -389,7 +178,7 @@ class Settings:
         env="X_SYNC_RULES",
         help="Sync the stream rules to TRACKED_TERMS at start-up (adds missing rules, deletes its own stale ones; "
         "rules it did not create are left alone).",
-        parse=_as_bool,
+        parse=as_bool,
         section="x",
     )
     x_reconnect_backoff_scale: float = setting(
@@ -397,7 +186,7 @@ class Settings:
         env="X_RECONNECT_BACKOFF_SCALE",
         help="Multiplier on X's reconnect backoff (network +250 ms..16 s, HTTP 5..320 s, 429 from 60 s). Tests "
         "only: do not lower it in production, X penalises fast reconnects.",
-        parse=_as_float,
+        parse=as_float,
         range=(0.0001, 100),
         section="x",
     )
@@ -406,7 +195,7 @@ class Settings:
         env="STALL_TIMEOUT_S",
         help="Seconds without data or keep-alive before the connection counts as stalled and is re-opened "
         "(X sends a keep-alive every 20 s).",
-        parse=_as_float,
+        parse=as_float,
         range=(0.1, 600),
         section="x",
     )
@@ -414,19 +203,38 @@ class Settings:
         env="MAX_POSTS_PER_DAY",
         help="Daily cap on posts read (UTC day, survives restarts); 0 or unset = no cap. X bills per post read: "
         "when reached the stream disconnects until 00:00 UTC.",
-        parse=_as_optional_positive_int,
+        parse=as_optional_positive_int,
         range=(1, 10**12),
         section="x",
         example="0",
         essential=True,
+    )
+    max_posts_per_month: int | None = setting(
+        env="MAX_POSTS_PER_MONTH",
+        help="Monthly cap on posts read (UTC calendar month, survives restarts) beside the daily one; 0 or unset = "
+        "none. X's pay-per-use access stops at 2,000,000 post reads a month per app: when reached the stream "
+        "disconnects until the 1st, 00:00 UTC.",
+        parse=as_optional_positive_int,
+        range=(1, 10**12),
+        section="x",
+        example="0",
+    )
+    x_usage_interval_s: float = setting(
+        900.0,
+        env="X_USAGE_INTERVAL_S",
+        help="Seconds between reads of X's usage endpoint (GET /2/usage/tweets: posts read this billing cycle and "
+        "the cap) into the XUsagePercent metric (alarm at 80 %); 0 = never. X allows 50 calls per 15 minutes.",
+        parse=as_float,
+        range=(0, 86_400),
+        section="x",
     )
     bluesky_endpoints: tuple[str, ...] = setting(
         BLUESKY_PUBLIC_ENDPOINTS,
         env="BLUESKY_ENDPOINTS",
         help="Comma-separated Jetstream subscribe URLs, tried in order (the next one after a failed connection); "
         "keep `wantedCollections=app.bsky.feed.post`, the ingester adds `cursor`.",
-        parse=_as_terms,
-        check=_ws_urls,
+        parse=as_terms,
+        check=check_ws_urls,
         section="bluesky",
         commented=True,
     )
@@ -436,16 +244,34 @@ class Settings:
         help="On reconnect or restart, resume this many seconds before the last post handled (STATE_DIR/"
         "bluesky-cursor.json), so nothing falls in a gap (instances' clocks differ); the repeats are skipped by "
         "post id.",
-        parse=_as_float,
+        parse=as_float,
         range=(0, 3600),
+        section="bluesky",
+    )
+    bluesky_reconnect_max_s: float = setting(
+        60.0,
+        env="BLUESKY_RECONNECT_MAX_S",
+        help="Cap of the reconnect backoff (1 s doubling, with jitter) after a Jetstream connection that brought no "
+        "new event; a connection that did resets it.",
+        parse=as_float,
+        range=(0.05, 3600),
+        section="bluesky",
+    )
+    bluesky_gap_min_s: float = setting(
+        30.0,
+        env="BLUESKY_GAP_MIN_S",
+        help="The first event after a cursor this many seconds past the last one handled is a gap (Jetstream no "
+        "longer had the events in between): logged with its start, end and size, counted (Gaps), then passed.",
+        parse=as_float,
+        range=(0.001, 86_400),
         section="bluesky",
     )
     state_dir: Path = setting(
         default_factory=default_state_dir,
         env="STATE_DIR",
         help="WAL, spool, dead letters, status.json (/var/lib/tweet-ingester under systemd).",
-        parse=_as_path,
-        check=_to_path,
+        parse=as_path,
+        check=to_path,
         example="./state",
         commented=True,
         flag="--state-dir",
@@ -460,28 +286,28 @@ class Settings:
         help="CloudWatch custom metrics, one batched PutMetricData call per METRICS_INTERVAL_S: Received, "
         "Delivered, Spooled, Dropped, DeadLettered, Duplicates, StorageErrors, StreamConnected, SpoolRecords, "
         "SpoolFullPercent.",
-        parse=_as_bool,
+        parse=as_bool,
         essential=True,
     )
     metrics_namespace: str = setting(
         "TweetSentiment/Ingester",
         env="METRICS_NAMESPACE",
         help="CloudWatch namespace of those metrics (not `AWS/...`).",
-        check=_metrics_namespace,
+        check=check_metrics_namespace,
         essential=True,
     )
     metrics_interval_s: float = setting(
         60.0,
         env="METRICS_INTERVAL_S",
         help="Seconds between CloudWatch metric publications.",
-        parse=_as_float,
+        parse=as_float,
         range=(1, 86_400),
     )
     log_level: str = setting(
         "INFO",
         env="LOG_LEVEL",
         help="Log level of the JSON log lines.",
-        check=_one_of(LOG_LEVELS, upper=True),
+        check=one_of(LOG_LEVELS, upper=True),
         choices=LOG_LEVELS,
         flag="--log-level",
         commands=ALL_COMMANDS,
@@ -489,8 +315,8 @@ class Settings:
     replay_file: Path | None = setting(
         env="REPLAY_FILE",
         help="JSONL of envelope v1 objects or raw X v2 stream messages (required when INGESTER_SOURCE=replay).",
-        parse=_as_path,
-        check=_to_path,
+        parse=as_path,
+        check=to_path,
         section="replay",
         example="tweets.jsonl",
         commented=True,
@@ -500,7 +326,7 @@ class Settings:
     rate: float | None = setting(
         env="REPLAY_RATE",
         help="Tweets per second; empty or `max` = as fast as possible.",
-        parse=_as_rate,
+        parse=as_rate,
         range=(0.001, 10_000_000),
         section="replay",
         flag="--rate",
@@ -510,7 +336,7 @@ class Settings:
         False,
         env="REPLAY_LOOP",
         help="Start again at the end of the file (each pass re-sends the same tweets).",
-        parse=_as_bool,
+        parse=as_bool,
         section="replay",
         flag="--loop",
         commands=("run",),
@@ -520,7 +346,7 @@ class Settings:
         env="REPLAY_SHIFT_TO_NOW",
         help="Shift every tweet's `created_at` by one offset so the file's newest tweet is dated when each pass "
         "starts (gaps kept): an old sample then shows in a dashboard's recent time range. Off: dates as in the file.",
-        parse=_as_bool,
+        parse=as_bool,
         section="replay",
         flag="--replay-shift-to-now",
         commands=("run",),
@@ -528,8 +354,8 @@ class Settings:
     limit: int | None = setting(
         env="INGESTER_LIMIT",
         help="Stop after N messages read (any source), flush, exit 0. Empty = no limit.",
-        parse=_as_int,
-        check=_limit,
+        parse=as_int,
+        check=check_limit,
         range=(1, 10**12),
         section="replay",
         flag="--limit",
@@ -540,7 +366,7 @@ class Settings:
         env="LINGER_MS",
         help="Longest age of a batch: it is sent at MAX_BATCH_RECORDS records, MAX_BATCH_BYTES bytes, or this "
         "many milliseconds after its first record, whichever comes first.",
-        parse=_as_int,
+        parse=as_int,
         range=(0, 60_000),
         section="writer",
         flag="--linger-ms",
@@ -550,7 +376,7 @@ class Settings:
         FIREHOSE_MAX_BATCH_RECORDS,
         env="MAX_BATCH_RECORDS",
         help="Records per PutRecordBatch call (Firehose's limit: 500).",
-        parse=_as_int,
+        parse=as_int,
         range=(1, FIREHOSE_MAX_BATCH_RECORDS),
         section="writer",
     )
@@ -558,7 +384,7 @@ class Settings:
         FIREHOSE_MAX_BATCH_BYTES,
         env="MAX_BATCH_BYTES",
         help="Bytes per PutRecordBatch call (Firehose's limit: 4 MiB; at least one 1,000 KiB record).",
-        parse=_as_int,
+        parse=as_int,
         range=(FIREHOSE_MAX_RECORD_BYTES, FIREHOSE_MAX_BATCH_BYTES),
         section="writer",
     )
@@ -566,7 +392,7 @@ class Settings:
         20_000,
         env="QUEUE_MAX_RECORDS",
         help="Bounded queue between the source and the writer (back-pressure, flat memory).",
-        parse=_as_int,
+        parse=as_int,
         range=(1, 10_000_000),
         section="writer",
     )
@@ -575,26 +401,36 @@ class Settings:
         env="WAL_COMMIT_MS",
         help="Write-ahead-log group commit interval: kill -9 or power loss loses at most this window of tweets "
         "that Firehose had not yet accepted.",
-        parse=_as_int,
+        parse=as_int,
         range=(1, 10_000),
         section="writer",
     )
     spool_max_bytes: int = setting(
         0,
         env="SPOOL_MAX_BYTES",
-        parse=_as_int,
+        parse=as_int,
         range=(0, 2**62),
         section="writer",
         help="Cap of the disk spool in bytes; 0 (default) = computed at start from the filesystem holding STATE_DIR: "
         "90 % of it when STATE_DIR is a mount point (its own volume), else half. At the cap (or on a full disk) the "
         "source is paused, nothing accepted is dropped.",
     )
+    spool_share: float = setting(
+        0.0,
+        env="SPOOL_SHARE",
+        parse=as_float,
+        range=(0, 0.95),
+        section="writer",
+        help="When SPOOL_MAX_BYTES is 0: the share of the filesystem holding STATE_DIR the spool may fill; 0 (default) "
+        "= 0.9 on a volume of its own, else 0.5. Services sharing one volume (ingester_source = both) split it: "
+        "Terraform sets 0.45 for each.",
+    )
     spool_after_s: float = setting(
         5.0,
         env="SPOOL_AFTER_S",
         help="Firehose accepting nothing for this many seconds (every call refused or every record failed) turns the "
         "writer degraded: records go to the disk spool and a probe tries every MAX_BACKOFF_S at most.",
-        parse=_as_float,
+        parse=as_float,
         range=(0, 3600),
         section="writer",
     )
@@ -603,7 +439,7 @@ class Settings:
         env="MAX_BACKOFF_S",
         help="Cap of the backoff (0.1 s doubling, with jitter) after a call Firehose accepted nothing of, so of the "
         "probe interval in spool mode: delivery resumes within about this long after Firehose is back.",
-        parse=_as_float,
+        parse=as_float,
         range=(0.01, 3600),
         section="writer",
     )
@@ -612,7 +448,7 @@ class Settings:
         env="SHUTDOWN_GRACE_S",
         help="On SIGTERM: time allowed to flush before the rest goes to the spool (it must fit the unit's "
         "TimeoutStopSec).",
-        parse=_as_float,
+        parse=as_float,
         range=(0, SHUTDOWN_GRACE_MAX_S),
         section="writer",
     )
@@ -620,7 +456,7 @@ class Settings:
         100_000,
         env="DEDUPE_WINDOW",
         help="Tweet ids remembered for dedupe (reconnects can repeat posts).",
-        parse=_as_int,
+        parse=as_int,
         range=(0, 100_000_000),
         section="writer",
     )
@@ -628,14 +464,14 @@ class Settings:
         60.0,
         env="STATS_INTERVAL_S",
         help="Seconds between JSON stats lines in the log.",
-        parse=_as_float,
+        parse=as_float,
         range=(0.05, 86_400),
     )
     status_interval_s: float = setting(
         5.0,
         env="STATUS_INTERVAL_S",
         help="Seconds between updates of the state file (STATE_DIR/status.json, read by `ingester status`).",
-        parse=_as_float,
+        parse=as_float,
         range=(0.05, 86_400),
     )
 
@@ -649,7 +485,7 @@ class Settings:
                 value = declared.check(declared.env, value)
                 object.__setattr__(self, f.name, value)
             if declared.range is not None:
-                _check_range(declared.env, value, *declared.range)
+                check_range(declared.env, value, *declared.range)
 
     # -- validation per command -------------------------------------------------------------------
     def require_for_run(self) -> None:
@@ -688,53 +524,17 @@ class Settings:
         return cls.from_sources({}, os.environ if environ is None else environ, dotenv_path)
 
     @classmethod
-    def from_sources(
-        cls,
-        cli: Mapping[str, object],
-        environ: Mapping[str, str],
-        dotenv_path: Path | None,
-    ) -> Settings:
-        """Merge CLI flags (field names) > environment > ``.env`` file > defaults, and validate.
-
-        ``cli`` values that are None are ignored (an unset flag). ``dotenv_path`` that does not exist is
-        ignored; pass None to skip ``.env`` entirely. An empty value counts as unset.
-        """
-        dotenv: dict[str, str] = {}
-        if dotenv_path is not None and Path(dotenv_path).is_file():
-            dotenv = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
-        known = {f.name for f in dataclasses.fields(cls)}
-        for name in cli:
-            if name not in known:
-                raise ConfigError(f"unknown setting {name!r}")
-        kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            declared = declaration(f)
-            cli_value = cli.get(f.name)
-            if cli_value is not None:
-                kwargs[f.name] = declared.parse(declared.env, cli_value)
-                continue
-            for env_name in (declared.env, *declared.fallback_env):
-                raw = environ.get(env_name) or dotenv.get(env_name)
-                if raw:
-                    kwargs[f.name] = declared.parse(env_name, raw)
-                    break
+    def from_sources(cls, cli: Mapping[str, object], environ: Mapping[str, str], dotenv_path: Path | None) -> Settings:
+        """Merge CLI flags (field names) > environment > ``.env`` file > defaults, and validate
+        (:func:`ingester.config_declare.merged_values`)."""
+        kwargs = merged_values(cls, cli, environ, dotenv_path)
         if "state_dir" not in kwargs:  # its default_factory reads os.environ: here only ``environ`` counts
             kwargs["state_dir"] = default_state_dir({})
         return cls(**kwargs)
 
     def public_dict(self) -> dict[str, object]:
         """The settings as JSON-able values with secrets masked (for logs and ``check``)."""
-        out: dict[str, object] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if declaration(f).secret:
-                value = "***" if value else None
-            elif isinstance(value, Path):
-                value = str(value)
-            elif isinstance(value, tuple):
-                value = list(value)
-            out[f.name] = value
-        return out
+        return public_values(self)
 
 
 #: Field name -> its declaration, in field order.
@@ -752,14 +552,24 @@ def describe_default(name: str) -> str:
     return format_value(f.default)
 
 
-def format_value(value: object) -> str:
-    """A setting's value as it is written in ``.env`` ("" for None and for no default)."""
-    if value is None or value is dataclasses.MISSING:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
-    return str(value)
+__all__ = [
+    "ALL_COMMANDS",
+    "BLUESKY_PUBLIC_ENDPOINTS",
+    "ENV_NAMES",
+    "LOG_LEVELS",
+    "SECTIONS",
+    "SETTINGS",
+    "SHUTDOWN_GRACE_MAX_S",
+    "SOURCES",
+    "X_RULE_MAX_CHARS",
+    "Command",
+    "ConfigError",
+    "Setting",
+    "Settings",
+    "SourceName",
+    "declaration",
+    "default_state_dir",
+    "describe_default",
+    "format_value",
+    "setting",
+]

@@ -70,6 +70,10 @@ def utc_now_iso() -> str:
     return iso_utc(datetime.now(UTC))
 
 
+#: OpenSearch refuses an ``_id`` longer than 512 bytes (the ingest pipeline sets it from the post's id).
+MAX_ID_BYTES = 512
+
+
 def _tweet_id(tweet: dict[str, Any]) -> str:
     raw = tweet.get("id")
     if isinstance(raw, bool) or not isinstance(raw, str | int):
@@ -77,6 +81,8 @@ def _tweet_id(tweet: dict[str, Any]) -> str:
     text = str(raw)
     if not text:
         raise MalformedMessage("missing_tweet_id", "data.id is empty")
+    if len(text.encode("utf-8")) > MAX_ID_BYTES:  # OpenSearch would refuse it as _id after the whole pipeline
+        raise MalformedMessage("id_too_long", f"data.id is over {MAX_ID_BYTES} bytes")
     return text
 
 
@@ -217,8 +223,6 @@ def encode(envelope: dict[str, Any]) -> bytes:
 
 #: The collection of Bluesky posts; Jetstream ``commit`` events of other collections are not posts.
 BLUESKY_POST_COLLECTION = "app.bsky.feed.post"
-#: OpenSearch refuses an ``_id`` longer than 512 bytes (the ingest pipeline sets it from the post's id).
-MAX_ID_BYTES = 512
 _FACET_TAG = "app.bsky.richtext.facet#tag"
 _FACET_MENTION = "app.bsky.richtext.facet#mention"
 _QUOTE_EMBEDS = ("app.bsky.embed.record", "app.bsky.embed.recordWithMedia")

@@ -18,6 +18,8 @@ COUNTER_METRICS = {
     "DeadLettered": "dead_lettered",
     "Duplicates": "duplicates",
     "StorageErrors": "storage_errors",
+    "Gaps": "gaps",  # stretches of the stream the source could not read (the ingester-stream-gap alarm)
+    "GapSeconds": "gap_seconds",
 }
 
 
@@ -47,6 +49,15 @@ class MetricsPublisher:
             delta = value - self._previous.get(key, 0)
             self._previous[key] = value
             data.append({"MetricName": metric, "Dimensions": self._dimensions, "Value": delta, "Unit": "Count"})
+        if snapshot.get("x_usage_percent") is not None:  # the X source, once it has read X's usage endpoint
+            data.append(
+                {
+                    "MetricName": "XUsagePercent",
+                    "Dimensions": self._dimensions,
+                    "Value": float(snapshot["x_usage_percent"]),
+                    "Unit": "Percent",
+                }
+            )
         data.append(
             {
                 "MetricName": "StreamConnected",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ingester.envelope import utc_now_iso
+from ingester.storage.files import atomic_write
 
 STATUS_FILE = "status.json"
 #: status.json is padded with spaces to at least this size: room for an in-place update on a full disk.
@@ -40,6 +41,9 @@ class Stats:
         "unspooled",  # spooled records delivered later
         "dead_lettered",  # records written to the dead-letter file (with reason)
         "reconnects",  # stream (re)connections after the first
+        "unproductive_connections",  # stream connections that ended without a new event (a failure: backoff, rotate)
+        "gaps",  # stretches of the stream the source could not read (retention exceeded, CursorTooOld, a skipped frame)
+        "gap_seconds",  # their total length in the source's time, whole seconds rounded up
         "storage_errors",  # durable writes (WAL, spool, dead letters) that failed: disk full, I/O error, spool cap
     )
 
@@ -48,7 +52,9 @@ class Stats:
         self._counts: dict[str, int] = dict.fromkeys(self.COUNTERS, 0)
         self._dropped: Counter[str] = Counter()
         self._gauges: dict[str, Any] = {
-            "stream_connected": False,
+            "stream_connected": False,  # events are arriving (not merely a socket open)
+            "last_event_at": None,
+            "last_gap": None,  # {"start", "end", "seconds", "reason"} of the last gap
             "connected_since": None,
             "last_error": None,
             "last_error_at": None,
@@ -128,12 +134,9 @@ def write_status(state_dir: Path, snapshot: dict[str, Any], extra: dict[str, Any
     body = json.dumps(payload, sort_keys=True).encode("utf-8")
     data = body + b" " * max(0, STATUS_RESERVE_BYTES - len(body) - 1) + b"\n"
     path = state_dir / STATUS_FILE
-    tmp = path.with_name(f".{STATUS_FILE}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        atomic_write(path, data, mode=0o644)
     except OSError:
-        tmp.unlink(missing_ok=True)
         _overwrite_in_place(path, data)
 
 

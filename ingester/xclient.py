@@ -8,6 +8,10 @@ What tweepy 4.17's ``BaseStream._connect`` does and why this module replaces tha
 * Its read timeout is 21 s (the stall detector). Here it is STALL_TIMEOUT_S (default 20 s, docs/design.md §2.4).
 * ``on_data`` does ``json.loads`` on every line: one malformed line raises into ``on_exception`` and
   **ends the stream for good**. Here lines go to a handler that never raises for bad input.
+* It reads the stream with requests' ``iter_lines(chunk_size=512)``, which joins and re-splits everything pending
+  at each 512-byte read: quadratic in a line's length (a 4 MB line took 12.8 s and held back the posts after it).
+  Here :class:`LineSplitter` takes whatever the socket has (up to READ_BYTES a read) and scans only new bytes; a
+  line over MAX_LINE_BYTES is skipped whole and reported (``on_oversized``), never buffered.
 * It logs the HTTP error body but not what to do; here 401/403/429 get a line saying what to do.
 * Its host is hard-coded to https://api.twitter.com; X_API_BASE_URL rebases every request (rules API
   and stream) through :class:`RebasedSession`, so tests can point it at a local fake server.
@@ -30,6 +34,50 @@ import urllib3
 log = logging.getLogger(__name__)
 
 X_DEFAULT_BASE_URL = "https://api.twitter.com"
+#: Bytes asked of the socket per read: whatever has arrived, up to this much (``read1``), so a line is handed on
+#: as soon as it ends.
+READ_BYTES = 64 * 1024
+#: A stream line longer than this is skipped whole (the source counts it dropped, ``line_too_long``). X's largest
+#: messages (a post with every expansion) are tens of KB; a Firehose record is at most 1,000 KiB.
+MAX_LINE_BYTES = 4 * 1024 * 1024
+
+
+class LineSplitter:
+    """Splits a byte stream into its lines (``\\n`` or ``\\r\\n``, stripped), scanning each byte once.
+
+    ``feed`` returns the lines completed by the new bytes. A line longer than ``max_bytes`` is not kept: its bytes
+    are dropped as they come until its end, and ``oversized`` counts it once.
+    """
+
+    def __init__(self, max_bytes: int = MAX_LINE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.oversized = 0
+        self._pending = bytearray()
+        self._skipping = False
+
+    def feed(self, data: bytes) -> list[bytes]:
+        lines: list[bytes] = []
+        start = 0
+        while (end := data.find(b"\n", start)) >= 0:
+            if self._skipping:
+                self._skipping = False
+            elif len(self._pending) + end - start > self.max_bytes:
+                self.oversized += 1
+            else:
+                self._pending += data[start:end]
+                if self._pending.endswith(b"\r"):
+                    del self._pending[-1]
+                lines.append(bytes(self._pending))
+            self._pending.clear()
+            start = end + 1
+        if not self._skipping and start < len(data):
+            if len(self._pending) + len(data) - start > self.max_bytes:
+                self.oversized += 1
+                self._skipping = True
+                self._pending.clear()
+            else:
+                self._pending += data[start:]
+        return lines
 
 
 class RebasedSession(requests.Session):
@@ -80,6 +128,9 @@ class StreamHandler:
 
     def on_unauthorized(self) -> None:
         """HTTP 401: the token may have been rotated; refresh it before the next attempt."""
+
+    def on_oversized(self, limit: int) -> None:
+        """A line longer than ``limit`` bytes was skipped (never buffered)."""
 
 
 _NETWORK_ERRORS = (
@@ -153,12 +204,14 @@ class XStreamingClient(tweepy.StreamingClient):  # type: ignore[misc]
         stall_timeout_s: float = 20.0,
         policy: ReconnectPolicy | None = None,
         stop: threading.Event | None = None,
+        max_line_bytes: int = MAX_LINE_BYTES,
     ) -> None:
         super().__init__(bearer_token, wait_on_rate_limit=False)
         self.session = RebasedSession(base_url)
         self.base_url = base_url.rstrip("/")
         self.handler = handler or StreamHandler()
         self.stall_timeout_s = stall_timeout_s
+        self.max_line_bytes = max_line_bytes
         self.policy = policy or ReconnectPolicy()
         self.stop_event = stop or threading.Event()
         self._response: requests.Response | None = None
@@ -252,11 +305,17 @@ class XStreamingClient(tweepy.StreamingClient):  # type: ignore[misc]
                     return resp
                 backoff.reset()
                 self.handler.on_connected()
-                for line in resp.iter_lines(chunk_size=self.chunk_size):
-                    if line:
-                        self.handler.on_line(line)
-                    if self._stopping():
+                splitter = LineSplitter(self.max_line_bytes)
+                while not self._stopping():
+                    data = resp.raw.read1(READ_BYTES, decode_content=True)
+                    if not data:
                         break
+                    skipped = splitter.oversized
+                    for line in splitter.feed(data):
+                        if line:
+                            self.handler.on_line(line)
+                    for _ in range(splitter.oversized - skipped):
+                        self.handler.on_oversized(splitter.max_bytes)
                 return None
         finally:
             with self._response_lock:

@@ -32,6 +32,7 @@ import base64
 import binascii
 import gzip
 import json
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -100,10 +101,15 @@ def is_gzipped(body: bytes) -> bool:
 def parse_object(body: bytes) -> list[Line]:
     """The lines of a failed-records object: optional GZIP, then JSON objects separated by newlines or nothing.
 
-    Raises ``ValueError`` (bad JSON, a line without a string ``rawData``), ``OSError`` or ``EOFError`` (bad GZIP).
+    Raises ``ValueError`` (bad JSON, a line without a string ``rawData``, a corrupt deflate stream: zlib's own
+    ``zlib.error`` is none of the three, so it is turned into a ValueError here), ``OSError`` or ``EOFError`` (a bad
+    GZIP header, a truncated object).
     """
     if is_gzipped(body):
-        body = gzip.decompress(body)
+        try:
+            body = gzip.decompress(body)
+        except zlib.error as exc:
+            raise ValueError(f"not a Firehose failed-records object (corrupt GZIP data: {exc})") from exc
     text = body.decode("utf-8")
     decoder = json.JSONDecoder()
     lines: list[Line] = []

@@ -27,3 +27,7 @@ class Source(Protocol):
 
     def close(self) -> None:
         """Called from another thread after ``stop`` is set: interrupt blocking reads."""
+
+    def drained(self) -> None:
+        """Called after the run when the WAL and the spool are empty: every record the source handed over is
+        delivered (or dead-lettered), so state kept only against a resend may go (the replay's offset)."""

@@ -10,8 +10,11 @@ fixed-size record: no rename, no fsync, no new disk space). A run that is stoppe
 file (SIGTERM, kill -9) resumes there on the next start on the same file (same path, device and inode, not
 shorter than the offset); after a kill -9 at most the one line being taken is read again (the
 kernel keeps the write); after a power loss, what the page cache lost is read again (the WAL keeps what was
-accepted either way). A run that reaches the end (without ``--loop``) or its ``--limit`` removes the
-file, so the next run replays the file from the start.
+accepted either way). A run that reaches the end (without ``--loop``) or its ``--limit`` marks the offset
+``finished`` and keeps it until everything it handed over is delivered (:meth:`ReplaySource.drained`, called by
+the app once the WAL and the spool are empty); only then is the file removed, so the next run replays the file
+from the start. Before, the offset went at the end of the file, before delivery: a SIGTERM while Firehose was
+down, then a restart, sent the whole file twice (once from the spool, once read again).
 
 Shifting to now (``shift_to_now``, REPLAY_SHIFT_TO_NOW; off by default): before each pass the file is read once
 for its newest ``created_at``, and every tweet of the pass is dated by the same offset, so the newest is dated
@@ -48,6 +51,8 @@ _LIMIT_REACHED = -2
 class _Position:
     offset: int = 0
     lineno: int = 0
+    #: the run reached the end (or its limit); the offset stays until what it read is delivered
+    finished: bool = False
 
 
 class ReplayOffset:
@@ -78,7 +83,7 @@ class ReplayOffset:
         offset, lineno = saved.get("offset"), saved.get("line")
         if not isinstance(offset, int) or not isinstance(lineno, int) or not 0 <= offset <= size:
             return _Position()
-        return _Position(offset, lineno)
+        return _Position(offset, lineno, finished=saved.get("finished") is True)
 
     def save(self, position: _Position) -> None:
         if self.state_file is None:
@@ -87,7 +92,8 @@ class ReplayOffset:
             if self._fd is None:
                 self._fd = os.open(self.state_file, os.O_RDWR | os.O_CREAT, 0o600)
                 self._prefix = json.dumps(self._identity())[:-1]
-            record = f'{self._prefix}, "offset": {position.offset}, "line": {position.lineno}}}'.encode()
+            done = ', "finished": true' if position.finished else ""
+            record = f'{self._prefix}, "offset": {position.offset}, "line": {position.lineno}{done}}}'.encode()
             os.pwrite(self._fd, record.ljust(OFFSET_RECORD_BYTES) + b"\n", 0)
         except OSError as exc:  # a full disk before the file ever existed: the lines are only read again
             if not self._warned:
@@ -154,17 +160,26 @@ class ReplaySource:
 
     def run(self, sink: Sink, stop: threading.Event) -> None:
         start = self.offset.load()
+        if start.finished:
+            log.info(
+                "the replay of %s finished in an earlier run whose records were not all delivered yet (the spool "
+                "delivers them); not reading it again until they are",
+                self.path.name,
+            )
+            return
         if start.offset:
             log.info("resuming the replay of %s at line %d (byte %d)", self.path.name, start.lineno + 1, start.offset)
-        finished = False
         try:
-            finished = self._passes(sink, stop, start)
+            start.finished = self._passes(sink, stop, start)
         finally:
-            if finished:
-                self.offset.clear()
-            else:
-                self.offset.save(start)
-                self.offset.close()
+            self.offset.save(start)
+            self.offset.close()
+
+    def drained(self) -> None:
+        """Everything this run handed over is delivered: a finished replay forgets its offset (the next run
+        starts over); an unfinished one keeps it (the next run resumes)."""
+        if self.offset.load().finished:
+            self.offset.clear()
 
     def _passes(self, sink: Sink, stop: threading.Event, position: _Position) -> bool:
         """Read pass after pass; True when the input is finished (its end without looping, or ``--limit``),

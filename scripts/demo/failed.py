@@ -10,7 +10,6 @@ format are ``ingester.firehose.failed_records``'s, which ``make redrive`` reads 
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ingester.firehose.failed_records import encode_lines
+from ingester.storage.files import atomic_write
 
 
 class FailedWriter:
@@ -36,12 +36,7 @@ class FailedWriter:
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{self.stream_name}-1-{when.strftime('%Y-%m-%d-%H-%M-%S')}-{uuid.uuid4()}"
         path = folder / name
-        tmp = folder / f".{name}.tmp"
-        with tmp.open("wb") as fh:
-            fh.write(encode_lines(entries))
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
+        atomic_write(path, encode_lines(entries), mode=0o644)
         self.files_written += 1
         return path
 

@@ -23,15 +23,14 @@ import contextlib
 import html
 import logging
 import math
-import os
 import sqlite3
-import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ingester.storage.files import atomic_write
 from scripts.demo.delivery import SENTIMENTS
 from scripts.demo.view import LABELS, clean, fit
 from scripts.ops.opensearch.dashboards import SENTIMENT_COLOURS
@@ -512,15 +511,8 @@ class ReportWriter:
                 data, refresh_s=None if final else self.refresh_s, generated=datetime.now(UTC), source=self.source
             )
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(page)
-                Path(tmp).chmod(0o644)  # mkstemp makes it 0600; the page is as readable as the rest of the output
-                Path(tmp).replace(self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            # as readable as the rest of the output
+            atomic_write(self.path, page.encode("utf-8"), mode=0o644)
         except (OSError, sqlite3.Error) as exc:
             if not self._warned:
                 self._warned = True

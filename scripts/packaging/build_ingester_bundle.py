@@ -163,9 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     payload = build_tar(entries, manifest)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_name(args.output.name + ".tmp")
-    tmp.write_bytes(payload)
-    tmp.replace(args.output)
+    from ingester.storage.files import atomic_write  # the one fsync'ed "tmp then replace" (ROOT is on sys.path)
+
+    atomic_write(args.output, payload, mode=0o644)
     wheels = sum(1 for name in entries if name.startswith("wheels/"))
     print(f"wrote {args.output} ({len(payload) / 1e6:.1f} MB, {wheels} wheels, sha256 {sha256(payload)[:16]}...)")
     return 0

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
+import io
 import re
 import subprocess
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,21 +157,18 @@ def wheel_entries(wheel: Path) -> dict[str, bytes]:
 
 def write_zip(entries: dict[str, bytes], output: Path) -> None:
     """Deterministic zip: sorted names, fixed dates, modes and compression; written atomically."""
+    from ingester.storage.files import atomic_write  # the one fsync'ed "tmp then replace" (stdlib only)
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, so external_attr carries the mode
+            info.external_attr = FILE_MODE << 16
+            archive.writestr(info, entries[name], compresslevel=9)
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=output.name, suffix=".tmp", dir=output.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        with zipfile.ZipFile(tmp, "w") as archive:
-            for name in sorted(entries):
-                info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.create_system = 3  # Unix, so external_attr carries the mode
-                info.external_attr = FILE_MODE << 16
-                archive.writestr(info, entries[name], compresslevel=9)
-        tmp.replace(output)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(output, buffer.getvalue(), mode=0o644)
 
 
 def build(
@@ -211,4 +207,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(REPO_ROOT))
     sys.exit(main())

@@ -60,8 +60,12 @@ locals {
     X_BEARER_TOKEN_SSM_PARAMETER = var.x_bearer_token_parameter_name
     MAX_POSTS_PER_DAY            = tostring(var.max_posts_per_day)
   }
-  env         = merge(local.common_env, var.ingester_source == "bluesky" ? { INGESTER_SOURCE = "bluesky" } : local.x_env)
-  bluesky_env = var.ingester_source == "both" ? merge(local.common_env, { INGESTER_SOURCE = "bluesky", STATE_DIR = "/var/lib/tweet-ingester/bluesky" }) : {}
+  # The spool cap defaults to 90 % of a volume of its own, 50 % of a shared filesystem (ingester/storage/files.py).
+  # `both`: two services on one state volume, the Bluesky one in a sub-folder, so 90 % + 50 % = 140 % of the
+  # volume; each gets an explicit share instead, adding up to the 90 % one service would have.
+  spool_share = var.ingester_source == "both" ? { SPOOL_SHARE = "0.45" } : {}
+  env         = merge(local.common_env, local.spool_share, var.ingester_source == "bluesky" ? { INGESTER_SOURCE = "bluesky" } : local.x_env)
+  bluesky_env = var.ingester_source == "both" ? merge(local.common_env, local.spool_share, { INGESTER_SOURCE = "bluesky", STATE_DIR = "/var/lib/tweet-ingester/bluesky" }) : {}
 
   state_device_name = "/dev/sdf"
   # What the install script needs to mount the state volume (user_data.sh.tftpl); empty ID: no separate volume.

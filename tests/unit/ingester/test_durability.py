@@ -195,13 +195,19 @@ def test_replay_resumes_after_a_stop_and_starts_over_after_the_end(tmp_path: Pat
     ReplaySource(replay, offset_file=offset_file).run(first, first.stop)
     assert len(first.accepted) == 40
     assert offset_file.exists()
-    # The next run takes the 60 lines the first did not: no repeats; it reaches the end, the offset goes
+    # The next run takes the 60 lines the first did not: no repeats; it reaches the end, the offset says so
     second = ListSink()
     ReplaySource(replay, offset_file=offset_file).run(second, threading.Event())
     ids = [e["tweet"]["id"] for e in first.accepted + second.accepted]
     assert ids == [tweet_id(i) for i in range(100)]
+    assert json.loads(offset_file.read_text())["finished"] is True
+    # Until what it read is delivered, a new run reads nothing (the spool delivers it)
+    waiting = ListSink()
+    ReplaySource(replay, offset_file=offset_file).run(waiting, threading.Event())
+    assert waiting.accepted == []
+    # Once delivered (the app calls drained), the offset goes and a third run replays the file whole
+    ReplaySource(replay, offset_file=offset_file).drained()
     assert not offset_file.exists()
-    # A third run replays the file whole
     third = ListSink()
     ReplaySource(replay, offset_file=offset_file).run(third, threading.Event())
     assert len(third.accepted) == 100
@@ -213,6 +219,39 @@ def test_replay_that_reached_its_limit_starts_over(tmp_path: Path) -> None:
     for _ in range(2):
         assert run(_settings(tmp_path, replay, limit=40), firehose_client=client) == 0
     assert client.delivered_ids() == [tweet_id(i) for i in range(40)] * 2
+
+
+def test_a_replay_read_to_its_end_while_firehose_is_down_is_not_sent_twice_after_a_restart(tmp_path: Path) -> None:
+    # Given a replay of 500 posts read to its end while Firehose refuses every call
+    replay = write_replay(tmp_path / "t.jsonl", 500)
+    down = FakeFirehose(lambda n, data: unreachable())
+    stop = threading.Event()
+    settings = _settings(
+        tmp_path, replay, spool_after_s=0.05, max_backoff_s=0.05, shutdown_grace_s=0.2, status_interval_s=0.05
+    )
+    codes: list[int] = []
+    first = threading.Thread(
+        target=lambda: codes.append(run(settings, firehose_client=down, stop_event=stop)), daemon=True
+    )
+    first.start()
+    try:
+        wait_for(lambda: _status(tmp_path / "state").get("read") == 500)
+    finally:  # When it is stopped (SIGTERM) and started again with Firehose back
+        stop.set()
+    first.join(timeout=30)
+    assert codes == [0]
+    up = FakeFirehose()
+    assert run(settings, firehose_client=up) == 0
+    # Then every post is delivered once, and the replay starts over on the run after that
+    assert sorted(up.delivered_ids()) == sorted(tweet_id(i) for i in range(500))
+    assert not (tmp_path / "state" / REPLAY_OFFSET_FILE).exists()
+
+
+def _status(state_dir: Path) -> dict[str, object]:
+    try:
+        return read_status(state_dir)
+    except (OSError, ValueError):
+        return {}
 
 
 def test_replay_offset_of_another_file_is_ignored(tmp_path: Path) -> None:

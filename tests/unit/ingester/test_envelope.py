@@ -71,6 +71,9 @@ def test_replay_of_raw_message_is_source_replay() -> None:
         (b"[1, 2]", "not_an_object"),
         (b'{"hello": 1}', "unknown_shape"),
         (b'{"data": {"text": "no id"}}', "missing_tweet_id"),
+        (b'{"data": {"id": "%s", "text": "x"}}' % (b"1" * 2000), "id_too_long"),
+        (b'{"data": {"id": "%s", "text": "x"}}' % (b"1" * 513), "id_too_long"),
+        (b'{"v": 1, "tweet": {"id": "%s", "text": "x"}}' % ("é" * 257).encode(), "id_too_long"),
         (b'{"data": {"id": "1"}}', "missing_text"),
         (b'{"data": "x"}', "bad_data"),
         (b'{"errors": [{"title": "operational-disconnect"}]}', "stream_error_payload"),
@@ -82,6 +85,10 @@ def test_malformed_lines_have_a_reason(line: bytes, reason: str) -> None:
     with pytest.raises(MalformedMessage) as info:
         from_replay_line(line)
     assert info.value.reason == reason
+
+
+def test_an_id_of_512_bytes_is_accepted() -> None:
+    assert from_replay_line(b'{"data": {"id": "%s", "text": "x"}}' % (b"1" * 512))["tweet"]["id"] == "1" * 512
 
 
 def test_encoding_is_single_line_utf8_even_for_odd_text() -> None:

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from ingester.storage import DeadLetter, SegmentSequence, Spool, StorageError, Wal, default_spool_max_bytes
+from ingester.storage import (
+    DeadLetter,
+    SegmentSequence,
+    Spool,
+    StorageError,
+    Wal,
+    atomic_write,
+    default_spool_max_bytes,
+)
+from tests.support.faults import ReadOnlyFolder
 
 
 def make(tmp_path: Path) -> tuple[Wal, Spool]:
@@ -243,3 +252,86 @@ def test_default_spool_cap_is_most_of_a_volume_of_its_own(tmp_path: Path, monkey
     st = os.statvfs(tmp_path)
     # Then the spool may take 90 % of it
     assert default_spool_max_bytes(tmp_path) == int(st.f_blocks * st.f_frsize * 0.9)
+
+
+# -- the state directory read-only for a while (issue 19) ----------------------------------------------------------
+
+
+def test_a_settled_segment_whose_delete_failed_is_deleted_once_the_disk_is_writable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a closed WAL segment whose records are all settled, and a state dir that turns read-only
+    wal, _ = make(tmp_path)
+    tickets = [wal.append(b'{"n":%d}' % i) for i in range(20)]
+    readonly = ReadOnlyFolder(tmp_path)
+    readonly.install(monkeypatch)
+    wal.settle(tickets)
+    readonly.active = True
+    # When the commit that closes the segment cannot delete it
+    wal.close()
+    assert len(wal.leftover_segments()) == 1
+    assert wal.failed_deletes >= 1
+    # Then the segment stays counted and is deleted by the first commit after the disk is writable again
+    readonly.active = False
+    wal.commit()
+    assert wal.leftover_segments() == []
+    assert not list((tmp_path / "wal").glob("*.marks"))
+
+
+def test_marks_refused_by_a_read_only_disk_are_written_later_so_a_restart_resends_nothing_settled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 30 records in the current WAL segment, 20 of them settled while the state dir was read-only
+    wal, _ = make(tmp_path)
+    tickets = [wal.append(b'{"n":%d}' % i) for i in range(30)]
+    readonly = ReadOnlyFolder(tmp_path)
+    readonly.install(monkeypatch)
+    readonly.active = True
+    wal.settle(tickets[:20])
+    assert readonly.refused >= 1
+    # When the disk is writable again, a commit runs, and then the process is killed (no close)
+    readonly.active = False
+    wal.commit()
+    monkeypatch.undo()
+    # Then a restart recovers only the 10 unsettled records
+    wal2, spool2 = make(tmp_path)
+    for segment in wal2.leftover_segments():
+        spool2.adopt(segment)
+    batch = spool2.next_batch(500, 4 * 1024 * 1024)
+    assert batch is not None
+    assert batch.records == [b'{"n":%d}' % i for i in range(20, 30)]
+
+
+def test_atomic_write_replaces_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "state.json"
+    atomic_write(target, b"old")
+    readonly = ReadOnlyFolder(tmp_path)
+    readonly.install(monkeypatch)
+    readonly.active = True
+    with pytest.raises(OSError):
+        atomic_write(target, b"new")
+    readonly.active = False
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temporary file left
+    atomic_write(target, b"new")
+    assert target.read_bytes() == b"new"
+
+
+def test_a_delivered_spool_segment_the_disk_will_not_delete_is_not_sent_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a spool segment of 3 records, drained while the state dir is read-only (found by the chaos tier:
+    # the refused delete killed the writer thread)
+    _, spool = make(tmp_path)
+    spool.write([b'{"n":1}', b'{"n":2}', b'{"n":3}'])
+    readonly = ReadOnlyFolder(tmp_path)
+    readonly.install(monkeypatch)
+    batch = spool.next_batch(500, 4 * 1024 * 1024)
+    assert batch is not None
+    readonly.active = True
+    spool.ack(batch, range(3))  # no exception
+    # Then it is not drained again, and it is deleted once the disk lets go
+    assert spool.next_batch(500, 4 * 1024 * 1024) is None
+    readonly.active = False
+    assert spool.next_batch(500, 4 * 1024 * 1024) is None
+    assert not list((tmp_path / "spool").glob("*.jsonl"))

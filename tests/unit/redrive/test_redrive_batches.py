@@ -77,6 +77,28 @@ def test_unreadable_object_is_left_untouched(capsys) -> None:
     assert "UNREADABLE (left untouched): processing-failed/x" in capsys.readouterr().out
 
 
+def test_a_corrupt_gzip_object_is_reported_and_the_objects_after_it_are_still_sent(capsys) -> None:
+    # Given a GZIP object whose deflate data is damaged (zlib.error, not OSError), sorted before a good one
+    good = failed_object([processing_failed_line(envelope(1))])
+    damaged = bytearray(failed_object([processing_failed_line(envelope(i)) for i in range(50)]))
+    damaged[10:40] = b"\xff" * 30
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="redrive-bkt")
+        s3.put_object(Bucket="redrive-bkt", Key="processing-failed/a-damaged", Body=bytes(damaged))
+        s3.put_object(Bucket="redrive-bkt", Key="processing-failed/b-good", Body=good)
+        client = ScriptedFirehose([])
+        # When the redrive runs
+        report = redrive.run(
+            redrive.Settings(bucket="redrive-bkt", stream="s", region="us-east-1"), s3=s3, firehose=client
+        )
+        # Then the damaged object is reported and left, and the good one after it is sent and moved
+        assert [key for key, _ in report.unreadable] == ["processing-failed/a-damaged"]
+        assert client.calls == [[envelope(1)]]
+        assert report.objects_moved == 1
+    assert "UNREADABLE (left untouched): processing-failed/a-damaged" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("payload", "kind"),
     [

@@ -7,6 +7,7 @@ import dataclasses
 from transform import settings as transform_settings
 
 import ingester.config
+import ingester.config_declare
 
 
 def test_every_lambda_setting_is_declared() -> None:
@@ -24,5 +25,5 @@ def test_both_deployables_declare_settings_in_the_same_shape() -> None:
         name: kind for name, kind in lambda_shape.items() if name != "parse"
     }
     assert "parse" in ingester_shape  # the Lambda parses environment text only; the ingester flags too
-    assert transform_settings._SETTING == ingester.config._SETTING
+    assert transform_settings._SETTING == ingester.config_declare._SETTING
     assert transform_settings.Settings.from_env({}) == transform_settings.Settings()
