@@ -29,7 +29,7 @@ TF_DIR      ?= terraform
 ARGS        ?=
 export PYTHONPATH := $(CURDIR)/lambda_src:$(CURDIR)
 
-.PHONY: help setup setup-runtime lint fmt test build bench demo clean checkov \
+.PHONY: help setup setup-runtime lint fmt test test-fast build bench demo clean checkov \
         plan deploy destroy ssh logs opensearch-setup dashboards-user redrive smoke x-token \
         upgrade-ingester train-sentiment eval
 
@@ -91,29 +91,36 @@ fmt: setup ## Format Python and Terraform code in place
 	$(VENV)/bin/ruff check --fix .
 	@if ls $(TF_DIR)/*.tf >/dev/null 2>&1; then $(TF) fmt -recursive $(TF_DIR); fi
 
-test: setup build $(CHECKOV_VENV)/.installed $(PARLIAMENT_VENV)/.installed $(TRAIN_VENV)/.installed ## Build, then run the whole test suite (unit, integration: moto server + terraform, e2e)
+# pytest-xdist workers: `auto` is one per core; TEST_WORKERS=0 runs in this process (for pdb).
+TEST_WORKERS ?= auto
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
+
+test-fast: setup ## The inner loop: unit tests only (no build, no terraform, no make, no emulator process), in parallel
+	$(PY) -m pytest tests/unit $(XDIST) -q $(ARGS)
+
+test: setup build $(CHECKOV_VENV)/.installed $(PARLIAMENT_VENV)/.installed $(TRAIN_VENV)/.installed ## Build, then run the whole test suite (unit, integration: moto server + terraform + systemd boot, e2e)
 	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov PARLIAMENT_BIN=$(CURDIR)/$(PARLIAMENT_VENV)/bin/parliament \
 	  TRAIN_PYTHON=$(CURDIR)/$(TRAIN_VENV)/bin/python \
-	  $(PY) -m pytest $(ARGS)
+	  $(PY) -m pytest $(XDIST) --dist loadfile $(ARGS)
 
 build: ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (pure Python, arm64 and x86_64); needs only python3 + pip
 	$(NEED_PYTHON)
-	$(PYTHON) scripts/build_lambda.py
-	$(PYTHON) scripts/build_ingester_bundle.py
+	$(PYTHON) scripts/packaging/build_lambda.py
+	$(PYTHON) scripts/packaging/build_ingester_bundle.py
 
 bench: setup ## Benchmarks (transform, ingester writer, local end-to-end, Bluesky filter) beside naive baselines
-	$(PY) scripts/bench/transform_bench.py
-	$(PY) scripts/bench/ingester_bench.py
-	$(PY) scripts/bench/durability_bench.py
-	$(PY) scripts/bench/demo_bench.py
-	$(PY) scripts/bench/bluesky_bench.py
+	$(PY) scripts/dev/bench/transform_bench.py
+	$(PY) scripts/dev/bench/ingester_bench.py
+	$(PY) scripts/dev/bench/durability_bench.py
+	$(PY) scripts/dev/bench/demo_bench.py
+	$(PY) scripts/dev/bench/bluesky_bench.py
 
 train-sentiment: $(TRAIN_VENV)/.installed ## Retrain the embedded sentiment model into lambda_src/transform/sentiment/embedded_weights.json (DATA=folder with tse/ and opinion_lexicon/)
 	@test -n "$(DATA)" || { echo "usage: make train-sentiment DATA=/path/to/data (holds tse/train.csv and opinion_lexicon/)" >&2; exit 2; }
-	$(TRAIN_VENV)/bin/python -m scripts.sentiment.train --data "$(DATA)"
+	$(TRAIN_VENV)/bin/python -m scripts.dev.sentiment.train --data "$(DATA)"
 
 eval: setup ## Accuracy, macro-recall, confusion of vader and embedded on TSE test (DATA=...) and the sample; speed, zip, cold start
-	$(PY) -m scripts.sentiment.eval $(if $(DATA),--data "$(DATA)",)
+	$(PY) -m scripts.dev.sentiment.eval $(if $(DATA),--data "$(DATA)",)
 
 demo: setup-runtime ## Run the pipeline locally on the bundled sample, with an HTML report (ARGS="--rate 200 --duration 60")
 	$(RUN_PY) -m scripts.demo $(ARGS)
@@ -127,10 +134,10 @@ demo-opensearch: setup-runtime ## The demo into a local OpenSearch + Dashboards 
 TFVARS      ?=
 AUTO_APPROVE ?=
 TF_VAR_FILE := $(if $(TFVARS),-var-file=$(abspath $(TFVARS)),)
-# plan/deploy/destroy run terraform through scripts/deployer_ip.py: unless you set dashboards_allowed_cidrs
+# plan/deploy/destroy run terraform through scripts/ops/deployer_ip.py: unless you set dashboards_allowed_cidrs
 # (or opensearch_vpc) yourself, it allows this machine's public IP, looked up at CHECKIP_URL.
 CHECKIP_URL ?= https://checkip.amazonaws.com
-WITH_DEPLOYER_IP = $(PYTHON) -m scripts.deployer_ip --checkip-url $(CHECKIP_URL) --
+WITH_DEPLOYER_IP = $(PYTHON) -m scripts.ops.deployer_ip --checkip-url $(CHECKIP_URL) --
 
 .PHONY: tf-init state-backend
 
@@ -144,7 +151,7 @@ STATE_KEY ?=
 STATE_KMS_KEY_ARN ?=
 
 state-backend: setup-runtime ## Create the encrypted S3 state bucket, write terraform/backend.tf, move the state there
-	$(RUN_PY) -m scripts.state_backend --tf-dir $(TF_DIR) $(if $(STATE_REGION),--region $(STATE_REGION),) \
+	$(RUN_PY) -m scripts.ops.state_backend --tf-dir $(TF_DIR) $(if $(STATE_REGION),--region $(STATE_REGION),) \
 	  $(if $(STATE_BUCKET),--bucket $(STATE_BUCKET),) $(if $(STATE_KEY),--key $(STATE_KEY),) \
 	  $(if $(STATE_KMS_KEY_ARN),--kms-key-arn $(STATE_KMS_KEY_ARN),)
 	$(TF) -chdir=$(TF_DIR) init -migrate-state
@@ -166,7 +173,7 @@ destroy: ## terraform destroy the whole stack (first `make x-token ARGS=--delete
 
 upgrade-ingester: setup-runtime ## Build, upload the ingester bundle and install it on the running box via Run Command (keeps the instance, WAL and spool)
 	$(MAKE) build
-	$(RUN_PY) -m scripts.upgrade_ingester --tf-dir $(TF_DIR) $(ARGS)
+	$(RUN_PY) -m scripts.ops.upgrade_ingester --tf-dir $(TF_DIR) $(ARGS)
 
 ssh: ## Shell on the ingester: SSH when ssh_allowed_cidrs allow it, else Session Manager
 	@cmd="$$($(TF) -chdir=$(TF_DIR) output -raw ssh_command)"; echo "+ $$cmd"; eval "$$cmd"
@@ -186,18 +193,18 @@ clean: ## Remove build outputs, caches and virtualenvs
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 opensearch-setup: setup-runtime ## Index template, ISM retention, role mappings, Dashboards objects, as the admin role (ARGS=...)
-	$(RUN_PY) -m scripts.opensearch --tf-dir $(TF_DIR) $(ARGS)
+	$(RUN_PY) -m scripts.ops.opensearch --tf-dir $(TF_DIR) $(ARGS)
 
 EMAIL ?=
 dashboards-user: setup-runtime ## Invite a Dashboards user: Cognito e-mails a temporary password (EMAIL=alice@example.com)
 	@test -n "$(EMAIL)" || { echo "usage: make dashboards-user EMAIL=alice@example.com [ARGS=--resend]" >&2; exit 2; }
-	$(RUN_PY) -m scripts.opensearch.dashboards_user --tf-dir $(TF_DIR) "$(EMAIL)" $(ARGS)
+	$(RUN_PY) -m scripts.ops.opensearch.dashboards_user --tf-dir $(TF_DIR) "$(EMAIL)" $(ARGS)
 
 redrive: setup-runtime ## Put failed records from the backup bucket back into the stream (ARGS="--dry-run")
-	$(RUN_PY) -m scripts.redrive --tf-dir $(TF_DIR) $(ARGS)
+	$(RUN_PY) -m scripts.ops.redrive --tf-dir $(TF_DIR) $(ARGS)
 
 smoke: setup-runtime ## Post-deploy smoke test: synthetic tweets through the stream into OpenSearch, then removed
-	$(RUN_PY) -m scripts.smoke --tf-dir $(TF_DIR) $(ARGS)
+	$(RUN_PY) -m scripts.ops.smoke --tf-dir $(TF_DIR) $(ARGS)
 
 x-token: setup-runtime ## Put the X bearer token into its SSM SecureString (typed hidden or piped; ARGS="--token-fd 3", "--delete")
-	$(RUN_PY) -m scripts.x_token --tf-dir $(TF_DIR) $(ARGS)
+	$(RUN_PY) -m scripts.ops.x_token --tf-dir $(TF_DIR) $(ARGS)

@@ -7,7 +7,7 @@ and re-exports those names, so ``from ingester.config import ConfigError, Settin
 A field's declaration (:func:`setting`) holds everything about it: the field name and type, the default, the
 environment variable, the parser, the range or validator, the help text, the ``.env.example`` line and the
 command-line flag. The CLI flags (ingester.cli), ``ingester/.env.example`` and the settings tables of the READMEs
-are built from it (``python scripts/settings_docs.py --write``; a test checks the committed files are current).
+are built from it (``python scripts/dev/settings_docs.py --write``; a test checks the committed files are current).
 
 Precedence: an explicit argument (a CLI flag) > the environment > the ``.env`` file > the default.
 

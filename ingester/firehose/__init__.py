@@ -9,11 +9,12 @@
 
 The retry delay they use is the project's one backoff, ``ingester.backoff``.
 
-Who imports it: the ingester's writer and pipeline, ``make redrive`` and ``make smoke`` (``scripts/redrive.py``,
-``scripts/smoke.py``) and the local demo (``scripts/demo``). It lives inside the ``ingester`` package because that
-package is what the ingester's bundle ships (``scripts/build_ingester_bundle.py`` packs ``ingester/`` only) and
-the tools already run from the repository with ``ingester`` importable; a new top-level package would be missing
-from the bundle. The transform Lambda does not import it: it never calls PutRecordBatch or reads the backup bucket.
+Who imports it: the ingester's writer and pipeline, ``make redrive`` and ``make smoke`` (``scripts/ops/redrive.py``,
+``scripts/ops/smoke.py``) and the local demo (``scripts/demo``). It lives inside the ``ingester`` package because that
+package is what the ingester's bundle ships (``scripts/packaging/build_ingester_bundle.py`` packs ``ingester/``
+only) and the tools already run from the repository with ``ingester`` importable; a new top-level package would be
+missing from the bundle. The transform Lambda does not import it: it never calls PutRecordBatch or reads the backup
+bucket.
 
 Importing this package is cheap (no boto3 client, no I/O); only ``put`` imports botocore.
 """

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 _SEGMENT_SHARE_OF_CAP = 8
 #: Spool segment size: the writer drains the oldest segment from memory (read whole, one bytes object per line),
 #: so this bounds what a drain holds. At 8 MiB each new head (a fresh 8 MiB read beside ~9 MB of lines) left the
-#: heap fragmented: peak RSS in the 20x burst of scripts/bench/ingester_bench.py grew to 95-97 MB (10x: 82-84);
+#: heap fragmented: peak RSS in the 20x burst of scripts/dev/bench/ingester_bench.py grew to 95-97 MB (10x: 82-84);
 #: at 2 MiB it is 80 (10x: 73-75), and 30x stays at 81.
 SPOOL_SEGMENT_BYTES = 2 * 1024 * 1024
 

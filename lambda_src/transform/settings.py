@@ -2,7 +2,7 @@
 
 Each setting is declared once, as a field of :class:`Settings` (:func:`setting`): name, type, default, environment
 variable, parser, validator and help text. The table of lambda_src/README.md is generated from it
-(``python scripts/settings_docs.py --write``). The shape is the ingester's (``ingester.config.Setting``); the
+(``python scripts/dev/settings_docs.py --write``). The shape is the ingester's (``ingester.config.Setting``); the
 Lambda is a separate zip and cannot import the ingester, so it keeps this small copy, and a test checks that both
 declare the same attributes.
 

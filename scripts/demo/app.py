@@ -42,7 +42,7 @@ from scripts.demo.report import ReportWriter
 from scripts.demo.store import StoreError
 from scripts.demo.view import LiveView, Summary, render_progress, render_summary
 from scripts.demo.wiring import DEFAULT_OUTPUT, DEFAULT_SAMPLE, REPO_ROOT, VIEW_RATE, DemoConfigError, Pieces, build
-from scripts.opensearch.client import OpenSearchError
+from scripts.ops.opensearch.client import OpenSearchError
 
 log = logging.getLogger("scripts.demo")
 

@@ -3,7 +3,7 @@
 Steps: check that ``docker``, its Compose plugin and the daemon answer; ``docker compose -f
 scripts/demo/opensearch-compose.yaml up -d``; wait until the cluster is yellow or green and Dashboards answers
 ``api/status``; apply the index template and import the dashboards with ``make opensearch-setup``'s own code
-(:func:`scripts.opensearch.setup.main`, roles skipped: the local cluster runs without the security plugin);
+(:func:`scripts.ops.opensearch.setup.main`, roles skipped: the local cluster runs without the security plugin);
 print the Dashboards URL; run the demo with ``--opensearch-url``. The dashboards are imported before the demo
 starts so they fill in while it runs. The containers are left running (the data with them); the last lines say
 how to stop them. ``--no-compose`` skips Docker and uses a cluster already listening at the URLs.
@@ -27,7 +27,7 @@ from pathlib import Path
 import requests
 
 from scripts.demo import app as demo_app
-from scripts.opensearch import setup as opensearch_setup
+from scripts.ops.opensearch import setup as opensearch_setup
 
 COMPOSE_FILE = Path(__file__).resolve().with_name("opensearch-compose.yaml")
 OPENSEARCH_URL = "http://127.0.0.1:9200"
@@ -88,7 +88,7 @@ def wait_until_ready(opensearch_url: str, dashboards_url: str, *, timeout_s: flo
 
 
 def setup_argv(opensearch_url: str, dashboards_url: str) -> list[str]:
-    """``python -m scripts.opensearch``'s flags for the local cluster (no Terraform, no security plugin)."""
+    """``python -m scripts.ops.opensearch``'s flags for the local cluster (no Terraform, no security plugin)."""
     return [
         "--no-terraform",
         "--endpoint", opensearch_url,

@@ -1,6 +1,6 @@
 """``--opensearch-url``: index the demo's documents into a real OpenSearch, the way Firehose does.
 
-At start the ingest pipeline ``tweets-id`` and the index template (``scripts/opensearch``'s objects as code,
+At start the ingest pipeline ``tweets-id`` and the index template (``scripts/ops/opensearch``'s objects as code,
 the template built from document.schema.json and naming the pipeline as its ``index.default_pipeline``) are
 applied, the template with no replicas (a local cluster usually has one node). Each processed batch then goes to
 the ``_bulk`` API into the daily index ``tweets-YYYY-MM-DD`` (Firehose's OneDay rotation, UTC) without a
@@ -27,8 +27,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ingester.backoff import Backoff
-from scripts.opensearch.client import Auth, Client, OpenSearchError, basic_auth, check_version
-from scripts.opensearch.resources import PIPELINE_ID, TEMPLATE_NAME, index_template, ingest_pipeline
+from scripts.ops.opensearch.client import Auth, Client, OpenSearchError, basic_auth, check_version
+from scripts.ops.opensearch.resources import PIPELINE_ID, TEMPLATE_NAME, index_template, ingest_pipeline
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from ingester.storage.files import atomic_write
 from scripts.demo.delivery import SENTIMENTS
 from scripts.demo.view import LABELS, clean, fit
-from scripts.opensearch.dashboards import SENTIMENT_COLOURS
+from scripts.ops.opensearch.dashboards import SENTIMENT_COLOURS
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from scripts.demo.opensearch_sink import OpenSearchIndexer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SAMPLE = REPO_ROOT / "scripts" / "data" / "sample_tweets.jsonl"
+DEFAULT_SAMPLE = REPO_ROOT / "scripts" / "demo" / "data" / "sample_tweets.jsonl"
 DEFAULT_OUTPUT = Path("demo-output")
 STREAM_NAME = "demo"
 VIEW_RATE = 200.0  # tweets/s replayed by default when the live view is on, so there is something to watch

@@ -19,7 +19,7 @@ import jsonschema
 from tests.support.fake_opensearch import serve
 from tests.support.paths import REPO_ROOT, SCHEMAS_DIR
 
-SAMPLE = REPO_ROOT / "scripts" / "data" / "sample_tweets.jsonl"
+SAMPLE = REPO_ROOT / "scripts" / "demo" / "data" / "sample_tweets.jsonl"
 SCHEMA = json.loads((SCHEMAS_DIR / "document.schema.json").read_text())
 
 

@@ -57,7 +57,8 @@ MAX_DOUBLINGS = 62
 
 
 # A copy of ingester/backoff.py's ``backoff_delay`` (the project's one backoff formula), kept here because the Lambda
-# zip holds ``transform/`` only (scripts/build_lambda.py): importing the ingester package would ship the ingester
+# zip holds ``transform/`` only (scripts/packaging/build_lambda.py): importing the ingester package would ship the
+# ingester
 # and its dependencies in every invocation's package for five lines. tests/unit/transform/test_comprehend.py checks
 # that both give the same delays; change them together.
 def backoff_delay(attempt: int, base_s: float, cap_s: float, unit: float) -> float:

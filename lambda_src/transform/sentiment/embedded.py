@@ -4,7 +4,7 @@ The model is multinomial logistic regression over binary features of the text: w
 negation marking (``not good`` → ``good_NEG``), emoticons and emoji, counts of Bing Liu's opinion-lexicon words
 and VADER's compound score in bins (VADER runs first, on the same cleaned text, so its rules about intensifiers,
 "but" and capitals reach the model). Its weights are ``embedded_weights.json`` beside this module, written by
-``scripts/sentiment/train.py`` (``make train-sentiment DATA=...``); :func:`features` is the one definition of the
+``scripts/dev/sentiment/train.py`` (``make train-sentiment DATA=...``); :func:`features` is the one definition of the
 features, imported by the training script, so training and inference cannot drift apart.
 
 Decision: the class with the highest probability after a per-class bias learnt on a validation split (an
@@ -137,7 +137,7 @@ def features(cleaned: str, compound: float, lexicon: tuple[frozenset[str], froze
 
 @dataclass(frozen=True)
 class Model:
-    """The trained weights: what :func:`load_weights` returns and ``scripts/sentiment/train.py`` writes."""
+    """The trained weights: what :func:`load_weights` returns and ``scripts/dev/sentiment/train.py`` writes."""
 
     version: str
     weights: dict[str, list[float]]

@@ -92,7 +92,7 @@ locals {
 # Terraform creates the key, never the parameter: the provider reads an aws_ssm_parameter back with
 # GetParameter WithDecryption=true on every refresh, so managing it here would need kms:Decrypt for
 # whoever runs Terraform, and "only the ingester decrypts" would not hold. The operator puts the token
-# with `make x-token` (scripts/x_token.py: SecureString, this key, --overwrite) and deletes it with
+# with `make x-token` (scripts/ops/x_token.py: SecureString, this key, --overwrite) and deletes it with
 # `make x-token ARGS=--delete`.
 
 data "aws_iam_policy_document" "token_key" {

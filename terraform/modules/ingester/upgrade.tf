@@ -1,4 +1,4 @@
-# In-place upgrade (`make upgrade-ingester`, scripts/upgrade_ingester.py): the operator uploads a new bundle
+# In-place upgrade (`make upgrade-ingester`, scripts/ops/upgrade_ingester.py): the operator uploads a new bundle
 # to the bundle's key and runs this document on the instance with Run Command. The document's script is
 # the user data's (user_data.sh.tftpl): it rewrites the env file from the current settings, downloads the
 # bundle, checks it against the one parameter, BundleSha256, and runs its install.sh, which stops the service

@@ -3,7 +3,7 @@ the service as its own user, and nothing is lost across stop, SIGKILL and a late
 
 What is real: the user-data script that ``terraform/modules/ingester`` renders (applied against the moto server
 and read back with EC2 DescribeInstanceAttribute, i.e. exactly what the instance would receive); the bundle
-that ``scripts/build_ingester_bundle.py`` builds (pure Python, the same for every architecture); install.sh;
+that ``scripts/packaging/build_ingester_bundle.py`` builds (pure Python, the same for every architecture); install.sh;
 the unit with all its hardening; systemd 252 (Debian 12) booted with systemd-nspawn; an aws CLI. The user data runs as a
 transient root service of that systemd, as cloud-init runs it (umask 0022, no terminal).
 
@@ -57,7 +57,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from scripts import upgrade_ingester
+from scripts.ops import upgrade_ingester
 from tests.support import nspawn
 from tests.support.commands import run
 from tests.support.fake_x import Connection, FakeX, serve
@@ -214,7 +214,7 @@ def host_bundle(tmp: Path) -> Path:
         if manifest.get("platform") == "any" and sources and current:
             return dist
     out = tmp / "ingester-bundle.tar.gz"
-    run([sys.executable, "scripts/build_ingester_bundle.py", "--output", str(out)], timeout=600, check=True)
+    run([sys.executable, "scripts/packaging/build_ingester_bundle.py", "--output", str(out)], timeout=600, check=True)
     return out
 
 
@@ -536,7 +536,7 @@ def test_token_put_after_start_is_read_within_a_minute(machine: Machine) -> None
     assert machine.fake.stream_attempts == 0
     # When the operator puts the token with the tool the README gives (make x-token: stdin, the stack's key)
     put = run(
-        [sys.executable, "-m", "scripts.x_token", "--tf-dir", str(machine.tf_dir)],
+        [sys.executable, "-m", "scripts.ops.x_token", "--tf-dir", str(machine.tf_dir)],
         input=TOKEN + "\n",
         env={**os.environ, "AWS_ENDPOINT_URL": machine.endpoint, "AWS_ACCESS_KEY_ID": "testing",
              "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"},

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.slow]
 
 def build(output: Path, *extra: str) -> bytes:
     subprocess.run(
-        [sys.executable, "scripts/build_ingester_bundle.py", "--output", str(output), *extra],
+        [sys.executable, "scripts/packaging/build_ingester_bundle.py", "--output", str(output), *extra],
         cwd=REPO_ROOT,
         check=True,
         capture_output=True,

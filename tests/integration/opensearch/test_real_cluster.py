@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import requests
 
-from scripts.opensearch import setup
-from scripts.opensearch.resources import ism_policy
+from scripts.ops.opensearch import setup
+from scripts.ops.opensearch.resources import ism_policy
 from tests.support.paths import SCHEMAS_DIR
 
 URL = os.environ.get("OPENSEARCH_URL", "")

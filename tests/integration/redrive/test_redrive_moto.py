@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from scripts import redrive
+from scripts.ops import redrive
 from tests.support.firehose import (
     document,
     envelope,

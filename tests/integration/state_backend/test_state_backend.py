@@ -1,4 +1,5 @@
-"""scripts/state_backend.py (make state-backend) against the moto server, and Terraform using the backend it writes."""
+"""scripts/ops/state_backend.py (make state-backend) against the moto server, and Terraform using the backend it
+writes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from scripts import state_backend
+from scripts.ops import state_backend
 from tests.support.commands import make_dry_run, needs_make
 from tests.support.terraform import Terraform, unavailable_reason, write_cli_config
 
@@ -103,7 +104,7 @@ def test_main_reports_one_line_and_exit_1(moto_endpoint: str, tmp_path: Path, ca
     code = state_backend.main(["--tf-dir", str(tmp_path), "--region", REGION, "--bucket", "x" * 64])
     assert code == 1
     assert capsys.readouterr().err.strip().splitlines() == [
-        f"python -m scripts.state_backend: bucket name {'x' * 64} is longer than 63 characters: pass --bucket"
+        f"python -m scripts.ops.state_backend: bucket name {'x' * 64} is longer than 63 characters: pass --bucket"
     ]
 
 
@@ -145,7 +146,7 @@ def test_terraform_stores_and_locks_its_state_in_the_bucket(moto_endpoint: str, 
 @needs_make
 def test_make_state_backend_creates_then_migrates() -> None:
     lines = make_dry_run("state-backend", "STATE_REGION=eu-west-1", "STATE_BUCKET=team-state")
-    create = next(i for i, line in enumerate(lines) if "-m scripts.state_backend" in line)
+    create = next(i for i, line in enumerate(lines) if "-m scripts.ops.state_backend" in line)
     assert "--tf-dir terraform --region eu-west-1" in lines[create] and "--bucket team-state" in lines[create]
     assert lines[-1].endswith("-chdir=terraform init -migrate-state")
     assert create < len(lines) - 1

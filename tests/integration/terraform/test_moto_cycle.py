@@ -487,7 +487,7 @@ def test_dashboards_sign_in_through_cognito(stack: Stack) -> None:
 
 
 def x_token_tool(stack: Stack, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """`make x-token` (python -m scripts.x_token) against the moto server, reading this stack's Terraform outputs."""
+    """`make x-token` (python -m scripts.ops.x_token) against the moto server, with this stack's Terraform outputs."""
     env = {
         **stack.tf.env(),
         "AWS_ENDPOINT_URL": stack.endpoint,
@@ -496,7 +496,7 @@ def x_token_tool(stack: Stack, *args: str, stdin: str = "") -> subprocess.Comple
     env.pop("AWS_REGION", None)  # the region must come from the Terraform output
     env.pop("AWS_PROFILE", None)  # the fixture's empty AWS_PROFILE is a profile botocore cannot find
     return run(
-        [sys.executable, "-m", "scripts.x_token", "--tf-dir", str(stack.tf.workdir), *args],
+        [sys.executable, "-m", "scripts.ops.x_token", "--tf-dir", str(stack.tf.workdir), *args],
         input=stdin,
         env=env,
         timeout=120,

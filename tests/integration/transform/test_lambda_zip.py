@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import build_lambda
+from scripts.packaging import build_lambda
 from tests.support.commands import run
 from tests.support.paths import EVENTS_DIR, REPO_ROOT
 

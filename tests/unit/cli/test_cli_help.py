@@ -11,8 +11,8 @@ import pytest
 from ingester import __version__
 from ingester.cli import build_parser as ingester_parser
 from ingester.cli import main as ingester_main
-from scripts import deployer_ip, redrive, smoke, state_backend, upgrade_ingester, x_token
-from scripts.opensearch import dashboards_user, setup
+from scripts.ops import deployer_ip, redrive, smoke, state_backend, upgrade_ingester, x_token
+from scripts.ops.opensearch import dashboards_user, setup
 
 # deployer_ip and state_backend build their parser inside main(): capture it from the ArgumentParser they make.
 ParserFactory = Callable[[], argparse.ArgumentParser]
@@ -113,7 +113,7 @@ def test_an_ingester_configuration_error_is_one_line_and_exit_2(
 def test_a_script_error_is_one_line_prefixed_with_the_prog_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert redrive.main(["--no-terraform"], environ={}) == 1
     (line,) = capsys.readouterr().err.splitlines()
-    assert line.startswith("python -m scripts.redrive: missing setting: pass --bucket")
+    assert line.startswith("python -m scripts.ops.redrive: missing setting: pass --bucket")
 
 
 def test_botocore_errors_are_one_line_not_a_traceback(
@@ -127,4 +127,4 @@ def test_botocore_errors_are_one_line_not_a_traceback(
     monkeypatch.setattr(dashboards_user, "invite", no_credentials)
     argv = ["--no-terraform", "--user-pool-id", "us-east-1_x", "--region", "us-east-1", "a@example.com"]
     assert dashboards_user.main(argv, environ={}) == 1
-    assert capsys.readouterr().err == "python -m scripts.opensearch.dashboards_user: Unable to locate credentials\n"
+    assert capsys.readouterr().err == "python -m scripts.ops.opensearch.dashboards_user: Unable to locate credentials\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import generate_sample as gen
+from scripts.dev import generate_sample as gen
 
 SOURCE = (
     b"1\t2.7\tSomehow I was blessed with some really amazing friends in my life. So lucky.\r\n"

@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 from scripts.demo import local_opensearch
-from tests.support.commands import make_dry_run
 from tests.support.fake_opensearch import FakeOpenSearch
 
 COMPOSE = yaml.safe_load(local_opensearch.COMPOSE_FILE.read_text(encoding="utf-8"))
@@ -106,10 +105,3 @@ def test_not_ready_in_time_exits_1_naming_the_logs_command(capsys: pytest.Captur
     )  # fmt: skip
     assert code == 1
     assert "not ready after 0 s" in capsys.readouterr().err
-
-
-def test_make_demo_opensearch_runs_the_module_from_the_runtime_env() -> None:
-    lines = make_dry_run("-W", "pyproject.toml", "demo-opensearch", "ARGS=-- --loop", "RUN_VENV=/nonexistent/run")
-    assert any(
-        line.startswith("/nonexistent/run/bin/python -m scripts.demo.local_opensearch -- --loop") for line in lines
-    )

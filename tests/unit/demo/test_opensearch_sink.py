@@ -16,8 +16,8 @@ from scripts.demo.failed import FailedWriter
 from scripts.demo.firehose import BatchOutcome, BufferedRecord
 from scripts.demo.opensearch_sink import OpenSearchIndexer, client_from_url
 from scripts.demo.store import SQLiteStore
-from scripts.opensearch.client import OpenSearchError
-from scripts.opensearch.resources import ingest_pipeline
+from scripts.ops.opensearch.client import OpenSearchError
+from scripts.ops.opensearch.resources import ingest_pipeline
 from tests.support.demo import make_doc
 from tests.support.fake_opensearch import FakeOpenSearch, serve
 from tests.support.net import free_port

@@ -13,7 +13,7 @@ from ingester.sources.replay import ReplaySource, newest_created_at
 from tests.support.ingester import ListSink
 
 NOW = datetime(2027, 3, 1, 12, 0, 0, 500_000, tzinfo=UTC)
-SAMPLE = Path(__file__).resolve().parents[3] / "scripts" / "data" / "sample_tweets.jsonl"
+SAMPLE = Path(__file__).resolve().parents[3] / "scripts" / "demo" / "data" / "sample_tweets.jsonl"
 
 
 def message(i: int, created_at: object) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from ingester.cli import build_parser, settings_from_args
 from ingester.config import ENV_NAMES, SECTIONS, SETTINGS, ConfigError, Settings, declaration
-from scripts import settings_docs
+from scripts.dev import settings_docs
 
 
 def test_the_generated_settings_documentation_is_current() -> None:
@@ -19,7 +19,7 @@ def test_the_generated_settings_documentation_is_current() -> None:
         for path, text in settings_docs.expected_files().items()
         if path.read_text(encoding="utf-8") != text
     ]
-    assert stale == [], "run: python scripts/settings_docs.py --write"
+    assert stale == [], "run: python scripts/dev/settings_docs.py --write"
 
 
 def test_every_field_is_declared_completely_and_once() -> None:

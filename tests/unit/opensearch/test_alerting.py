@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from scripts.opensearch import alerting, setup
+from scripts.ops.opensearch import alerting, setup
 from tests.support.fake_opensearch import FakeOpenSearch, alerting_stored
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/tweets-firehose"
@@ -81,7 +81,7 @@ def test_the_monitor_looks_back_over_the_window_per_rule_and_notifies_the_channe
 def test_the_monitor_is_sent_in_the_form_the_alerting_plugin_stores() -> None:
     # else every rerun would find a difference and rewrite it; the fake parses queries as the plugin does
     body = alerting.monitor(alerting.SpikeThresholds())
-    from scripts.opensearch.resources import is_subset
+    from scripts.ops.opensearch.resources import is_subset
 
     assert is_subset(body, alerting_stored(body))
     shorthand = {**body, "inputs": [{"search": {"indices": ["tweets-*"], "query": {
@@ -149,7 +149,7 @@ def test_a_new_topic_updates_the_channel_in_place(fake_os: FakeOpenSearch, capsy
 
 
 def test_thresholds_come_from_the_terraform_output(fake_os: FakeOpenSearch, capsys, monkeypatch) -> None:
-    from scripts import tf_outputs
+    from scripts.ops import tf_outputs
 
     outputs = {"monitoring_sns_topic_arn": TOPIC_ARN, "sentiment_alert_role_arn": ALERT_ROLE_ARN,
                "sentiment_alert": {"window_minutes": 10, "negative_percent": 35, "min_posts": 50}}  # fmt: skip

@@ -1,4 +1,4 @@
-"""``python -m scripts.opensearch.dashboards_user``: inviting Dashboards users into the Cognito pool (moto)."""
+"""``python -m scripts.ops.opensearch.dashboards_user``: inviting Dashboards users into the Cognito pool (moto)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from scripts.opensearch import dashboards_user
+from scripts.ops.opensearch import dashboards_user
 
 EMAIL = "alice@example.com"
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from scripts.opensearch import resources
-from scripts.opensearch.dashboards import SENTIMENT_COLOURS, differs, load_objects
+from scripts.ops.opensearch import resources
+from scripts.ops.opensearch.dashboards import SENTIMENT_COLOURS, differs, load_objects
 from tests.support.paths import SCHEMAS_DIR
 
 SCHEMA = json.loads((SCHEMAS_DIR / "document.schema.json").read_text())

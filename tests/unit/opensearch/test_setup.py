@@ -1,4 +1,4 @@
-"""``python -m scripts.opensearch`` against a fake OpenSearch on 127.0.0.1: requests, idempotence, auth, errors."""
+"""``python -m scripts.ops.opensearch`` against a fake OpenSearch on 127.0.0.1: requests, idempotence, auth, errors."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from scripts.opensearch import setup
-from scripts.opensearch.client import LOCAL_HINT, unreachable_hint
-from scripts.opensearch.dashboards import NDJSON_PATH, load_objects
-from scripts.opensearch.resources import index_template, ingest_pipeline, ism_policy, role
+from scripts.ops.opensearch import setup
+from scripts.ops.opensearch.client import LOCAL_HINT, unreachable_hint
+from scripts.ops.opensearch.dashboards import NDJSON_PATH, load_objects
+from scripts.ops.opensearch.resources import index_template, ingest_pipeline, ism_policy, role
 from tests.support.fake_opensearch import FakeOpenSearch, Recorded
 from tests.support.net import free_port
 from tests.support.paths import REPO_ROOT
@@ -251,7 +251,7 @@ def test_dashboards_users_role_gets_read_and_dashboards_access(fake_os: FakeOpen
 
 
 def test_dashboards_users_role_comes_from_terraform(fake_os: FakeOpenSearch, capsys, monkeypatch) -> None:
-    from scripts import tf_outputs
+    from scripts.ops import tf_outputs
 
     monkeypatch.setattr(tf_outputs, "read_outputs", lambda tf_dir: {"dashboards_user_role_arn": DASHBOARDS_ROLE_ARN})
     code = setup.main(["--tf-dir", "anything", "--endpoint", fake_os.url, "--username", USER,
@@ -314,10 +314,9 @@ def test_old_kibana_is_a_version_mismatch(fake_os: FakeOpenSearch, capsys) -> No
     assert "found Kibana 7.9.3" in err and ">= 7.10" in err
 
 
-def test_default_auth_assumes_the_admin_role_and_signs_as_it(
-    fake_os: FakeOpenSearch, capsys, moto_endpoint: str, monkeypatch
-) -> None:
-    from scripts import tf_outputs
+@mock_aws
+def test_default_auth_assumes_the_admin_role_and_signs_as_it(fake_os: FakeOpenSearch, capsys, monkeypatch) -> None:
+    from scripts.ops import tf_outputs
 
     # Given a deployed stack whose outputs name the admin role (the master user), and caller credentials
     monkeypatch.setattr(tf_outputs, "read_outputs", lambda tf_dir: {"opensearch_admin_role_arn": ADMIN_ROLE_ARN})
@@ -390,7 +389,8 @@ def test_401_names_the_user_but_never_the_password(fake_os: FakeOpenSearch, caps
     assert fake_os.state.writes() == []
 
 
-def test_403_with_sigv4_names_the_iam_principal(fake_os: FakeOpenSearch, capsys, moto_endpoint: str) -> None:
+@mock_aws
+def test_403_with_sigv4_names_the_iam_principal(fake_os: FakeOpenSearch, capsys) -> None:
     fake_os.state.force_status = 403
     code, _, err = run(fake_os, capsys, "--sigv4", "--region", "us-east-1")
     assert code == 1
@@ -477,7 +477,7 @@ def test_dashboards_url_into_the_app_is_cut_back_to_the_base(fake_os: FakeOpenSe
 
 
 def test_a_different_index_prefix_in_terraform_is_refused(fake_os: FakeOpenSearch, capsys, monkeypatch) -> None:
-    from scripts import tf_outputs
+    from scripts.ops import tf_outputs
 
     monkeypatch.setattr(tf_outputs, "read_outputs", lambda tf_dir: {"index_name_prefix": "posts"})
     code = setup.main(["--tf-dir", "anything", "--endpoint", fake_os.url, "--username", USER,

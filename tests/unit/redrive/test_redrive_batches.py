@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from ingester.firehose.put import RetryPolicy
-from scripts import redrive
+from scripts.ops import redrive
 from tests.support.firehose import ScriptedFirehose, envelope, failed_object, processing_failed_line
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from transform.sentiment.embedded import EmbeddedBackend, load_weights
 
-from scripts.sentiment.data import Example, read_lexicon, read_tse, sample_label
-from scripts.sentiment.metrics import report
-from scripts.sentiment.train import VALIDATION_SHARE, split
+from scripts.dev.sentiment.data import Example, read_lexicon, read_tse, sample_label
+from scripts.dev.sentiment.metrics import report
+from scripts.dev.sentiment.train import VALIDATION_SHARE, split
 from tests.support.paths import REPO_ROOT
 
 TRAIN_PYTHON = Path(os.environ.get("TRAIN_PYTHON", REPO_ROOT / ".venv-train" / "bin" / "python"))
@@ -85,7 +85,7 @@ def test_training_is_deterministic_and_writes_a_loadable_model(tmp_path: Path) -
     # When the training script runs twice, as `make train-sentiment` runs it
     for output in outputs:
         proc = subprocess.run(
-            [str(TRAIN_PYTHON), "-m", "scripts.sentiment.train", "--data", str(tmp_path / "data"), "--output",
+            [str(TRAIN_PYTHON), "-m", "scripts.dev.sentiment.train", "--data", str(tmp_path / "data"), "--output",
              str(output)],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip

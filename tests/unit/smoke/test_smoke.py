@@ -1,4 +1,4 @@
-"""``python -m scripts.smoke`` against the moto server (stream, logs, S3) and the fake OpenSearch.
+"""``python -m scripts.ops.smoke`` against moto in process (stream, logs, S3) and the fake OpenSearch.
 
 The fake "indexes" by reading what the stream delivered to its S3 destination whenever it is searched, standing in
 for Firehose -> Lambda -> OpenSearch (which no emulator here provides).
@@ -10,24 +10,29 @@ import base64
 import gzip
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import jsonschema
 import pytest
+from moto import mock_aws
 
-from scripts import smoke
+from scripts.ops import smoke
 from tests.support.fake_opensearch import FakeOpenSearch, FakeState
 from tests.support.paths import SCHEMAS_DIR
-
-pytestmark = pytest.mark.moto_server
 
 STREAM, DELIVERED, BACKUP, LOG_GROUP = "tweets-smoke", "smoke-delivered", "smoke-backup", "/aws/kinesisfirehose/tweets"
 ENVELOPE_SCHEMA = json.loads((SCHEMAS_DIR / "envelope.schema.json").read_text())
 
 
 @pytest.fixture
-def aws(moto_endpoint: str) -> Any:
+def aws() -> Iterator[Any]:
+    with mock_aws():
+        yield create_stream()
+
+
+def create_stream() -> Any:
     s3 = boto3.client("s3", region_name="us-east-1")
     for bucket in (DELIVERED, BACKUP):
         s3.create_bucket(Bucket=bucket)
@@ -149,7 +154,7 @@ def test_cleanup_deletes_every_smoke_document(aws: Any, capsys) -> None:
 
 
 def test_smoke_signs_as_the_admin_role_from_terraform_by_default(aws: Any, capsys, monkeypatch) -> None:
-    from scripts import tf_outputs
+    from scripts.ops import tf_outputs
 
     # Given the stack's outputs (no auth flag given): the admin role is the domain's master user
     admin = "arn:aws:iam::123456789012:role/tweet-sentiment-opensearch-admin"

@@ -1,14 +1,12 @@
-"""scripts/tf_outputs.py: parsing `terraform output -json` and the flag > env > output > default precedence."""
+"""scripts/ops/tf_outputs.py: parsing `terraform output -json` and the flag > env > output > default precedence."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from scripts.tf_outputs import Resolver, TerraformOutputsError, parse_outputs, read_outputs
+from scripts.ops.tf_outputs import Resolver, TerraformOutputsError, parse_outputs, read_outputs
 
 
 def test_parse_outputs_unwraps_values() -> None:
@@ -48,17 +46,6 @@ def test_require_names_the_flag_the_output_and_why_terraform_failed() -> None:
     no_tf = Resolver(None, {})
     with pytest.raises(TerraformOutputsError, match="--no-terraform"):
         no_tf.require(None, flag="--stream", output="delivery_stream_name")
-
-
-@pytest.mark.terraform
-@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed")
-def test_read_outputs_from_a_real_terraform_state(tmp_path: Path) -> None:
-    (tmp_path / "main.tf").write_text(
-        'output "backup_bucket_name" { value = "tweets-backup-123" }\noutput "retention_days" { value = 14 }\n'
-    )
-    for cmd in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
-        subprocess.run(["terraform", f"-chdir={tmp_path}", *cmd], check=True, capture_output=True, timeout=120)
-    assert read_outputs(tmp_path) == {"backup_bucket_name": "tweets-backup-123", "retention_days": 14}
 
 
 def test_a_failed_terraform_call_shows_its_whole_error_without_colour_codes(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""scripts/upgrade_ingester.py against botocore's Stubber: the exact S3 and SSM calls, the wait, the failures.
+"""scripts/ops/upgrade_ingester.py against botocore's Stubber: the exact S3 and SSM calls, the wait, the failures.
 
 Run Command itself cannot run here (moto records a command but executes nothing): the boot test
 (tests/integration/boot) runs the document's script on a booted box; this checks what the tool asks AWS for.
@@ -17,8 +17,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from scripts import upgrade_ingester
-from scripts.upgrade_ingester import Target, UpgradeError
+from scripts.ops import upgrade_ingester
+from scripts.ops.upgrade_ingester import Target, UpgradeError
 
 TARGET = Target(
     bucket="stack-bundle-123456789012-us-east-1",

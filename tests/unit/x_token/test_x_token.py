@@ -1,4 +1,4 @@
-"""`make x-token` (scripts/x_token.py) against moto's SSM in-process: where the token comes from, what is written,
+"""`make x-token` (scripts/ops/x_token.py) against moto's SSM in-process: where the token comes from, what is written,
 what is printed, and the one-line errors."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import NoCredentialsError
 from moto import mock_aws
 
-from scripts import x_token
+from scripts.ops import x_token
 
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAdummy%2Bbearer%3Dtoken0123456789"  # a dummy, not a secret
 FLAGS = ["--no-terraform", "--parameter-name", "/stack/x-bearer-token", "--region", "us-east-1"]
