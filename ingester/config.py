@@ -499,7 +499,7 @@ class Settings:
         env="DELETION_REAPPLY_INTERVAL_S",
         help="Seconds between re-applications of the recent tombstones (see DELETION_REAPPLY_WINDOW_S).",
         parse=as_float,
-        range=(1, 86_400),
+        range=(0.05, 86_400),
         section="deletions",
     )
 

@@ -32,8 +32,10 @@ def test_a_removed_account_names_its_author(status: str) -> None:
         account_event(BASE_TIME_US, None),
         account_event(BASE_TIME_US, "deleted", active=True),
         post_event(BASE_TIME_US, "a new post"),
-        {**delete_event(BASE_TIME_US, "3k"), "commit": {"operation": "delete", "collection": "app.bsky.feed.like",
-                                                        "rkey": "3k"}},  # fmt: skip
+        {
+            **delete_event(BASE_TIME_US, "3k"),
+            "commit": {"operation": "delete", "collection": "app.bsky.feed.like", "rkey": "3k"},
+        },
         {**delete_event(BASE_TIME_US, "3k"), "did": "not-a-did"},
         {"kind": "identity", "did": DID, "time_us": BASE_TIME_US},
         "not an object",
@@ -46,8 +48,14 @@ def test_other_events_are_not_deletions(event: Any) -> None:
 def test_jetstream_v2_account_frames_carry_the_status() -> None:
     frame = {
         "$type": "message",
-        "payload": {"$type": "network.bsky.jetstream.defs#account", "did": DID, "seq": 7, "active": False,
-                    "status": "takendown", "time": "2026-12-01T12:00:00Z"},  # fmt: skip
+        "payload": {
+            "$type": "network.bsky.jetstream.defs#account",
+            "did": DID,
+            "seq": 7,
+            "active": False,
+            "status": "takendown",
+            "time": "2026-12-01T12:00:00Z",
+        },
     }
     when = datetime(2026, 12, 1, 12, tzinfo=UTC).timestamp()
     assert bluesky_deletion(v1_event(frame)) == ("author", DID, when)

@@ -25,7 +25,9 @@ def open_store(tmp_path: Path, clock: Clock, **kwargs: int) -> DeletionStore:
 
 
 def envelope(post: str, author: str) -> bytes:
-    return json.dumps({"v": 1, "tweet": {"id": post, "text": "x", "author_id": author}, "author": {"id": author}}).encode()
+    return json.dumps(
+        {"v": 1, "tweet": {"id": post, "text": "x", "author_id": author}, "author": {"id": author}}
+    ).encode()
 
 
 def test_tombstones_and_the_ledger_survive_a_restart(tmp_path: Path) -> None:
@@ -75,7 +77,9 @@ def test_the_ledger_is_bounded_but_tombstones_are_never_dropped_early(tmp_path: 
     assert len(store.tombstones()) == 5
 
 
-def test_the_file_is_compacted_and_unreadable_lines_are_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_file_is_compacted_and_unreadable_lines_are_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     clock = Clock()
     store = open_store(tmp_path, clock, max_entries=10)
     for i in range(3000):
