@@ -182,7 +182,22 @@ def read_source_status(state_dir: Path) -> dict[str, Any]:
         "stream_connected": bool(status.get("stream_connected")),
         "malformed": sum(int(n) for n in dropped.values()),
         "dropped": dropped,
+        **{key: status.get(key) for key in DELETION_KEYS},
     }
+
+
+#: The ingester's deletion counters and gauges the summary and the report show.
+DELETION_KEYS = (
+    "deletions_seen",
+    "deletions_recorded",
+    "deletions_applied",
+    "deleted_before_send",
+    "deletions_pending",
+    "deletion_failures",
+    "deletion_lag_p50_s",
+    "deletion_lag_p99_s",
+    "tombstones",
+)
 
 
 class Stopper:
