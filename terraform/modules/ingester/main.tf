@@ -52,6 +52,9 @@ locals {
     CLOUDWATCH_METRICS   = var.cloudwatch_metrics ? "true" : "false"
     METRICS_NAMESPACE    = var.metrics_namespace
     LOG_LEVEL            = var.log_level
+    OPENSEARCH_ENDPOINT  = "https://${var.opensearch_endpoint}"
+    RETENTION_DAYS       = tostring(var.retention_days)
+    TOMBSTONE_DAYS       = tostring(var.tombstone_days)
   }
   x_env = {
     INGESTER_SOURCE              = "x"

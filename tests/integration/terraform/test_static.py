@@ -144,6 +144,10 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
         # ingester/config.py refuses any other level with exit 2, which systemd never restarts.
         ({"ingester_log_level": "TRACE"}, "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (the"),
         ({"ingester_source": "mastodon"}, "ingester_source must be x, bluesky or both."),
+        # failed records hold post text: a deleted post's copy must be gone within the retention window
+        ({"failed_records_expiration_days": 30}, "failed_records_expiration_days must be a whole number from 1 to"),
+        ({"failed_records_expiration_days": 0}, "failed_records_expiration_days must be a whole number from 1 to"),
+        ({"tombstone_days": 29}, "tombstone_days must be a whole number from retention_days to 3650"),
     ],
 )
 def test_bad_root_values_are_refused_at_plan_time(
