@@ -29,6 +29,7 @@ from ingester.aws import make_boto3_client
 from ingester.config import ConfigError, Settings
 from ingester.deletions.deleter import Deleter, DeletionTarget, DeletionWorker
 from ingester.deletions.opensearch import OpenSearchDeleteTarget, sigv4_signer
+from ingester.deletions.publish import S3TombstonePublisher
 from ingester.deletions.store import DeletionStore
 from ingester.firehose.put import FirehoseClient
 from ingester.metrics import MetricsPublisher
@@ -327,10 +328,14 @@ def _build(
     targets = _deletion_targets(settings, deletion_targets)
     if not targets:
         log.warning("OPENSEARCH_ENDPOINT is not set: deletions are recorded and kept out of Firehose, not applied")
+    publish = None
+    if settings.tombstones_s3_uri:
+        publish = S3TombstonePublisher(make_boto3_client("s3", settings), settings.tombstones_s3_uri)
     deleter = DeletionWorker(
         Deleter(deletions, targets, stats, reapply_window_s=settings.deletion_reapply_window_s),
         interval_s=settings.deletion_interval_s,
         reapply_interval_s=settings.deletion_reapply_interval_s,
+        publish=publish,
     )
     return _Parts(stats, wal, spool, writer, pipeline, source, reporter, deletions, deleter)
 

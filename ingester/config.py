@@ -41,6 +41,7 @@ from ingester.config_parse import (
     check_limit,
     check_metrics_namespace,
     check_range,
+    check_s3_uri,
     check_terms,
     check_ws_urls,
     one_of,
@@ -476,6 +477,15 @@ class Settings:
         parse=as_int,
         range=(1, 3650),
         section="deletions",
+    )
+    tombstones_s3_uri: str | None = setting(
+        env="TOMBSTONES_S3_URI",
+        help="s3://bucket/key the deleter publishes the live tombstones to (ids only), so `make redrive` skips "
+        "deleted posts; unset: not published.",
+        check=check_s3_uri,
+        section="deletions",
+        example="s3://tweet-sentiment-failed-records/tombstones/ingester.jsonl",
+        commented=True,
     )
     deletion_interval_s: float = setting(
         5.0,

@@ -232,6 +232,7 @@ module "ingester" {
   opensearch_endpoint           = module.opensearch.domain_endpoint
   retention_days                = var.retention_days
   tombstone_days                = coalesce(var.tombstone_days, var.retention_days + 5)
+  tombstones_s3_prefix          = "s3://${module.s3.bucket_name}/tombstones/"
 }
 
 module "monitoring" {

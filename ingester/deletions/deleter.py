@@ -169,11 +169,20 @@ class Deleter:
 
 
 class DeletionWorker:
-    """The deleter's thread: a round every ``interval_s``, a re-apply every ``reapply_interval_s``, a sweep at start;
-    the store's expiry once an hour. ``stop`` ends it after the current round."""
+    """The deleter's thread: a round every ``interval_s`` (then ``publish`` gets the live tombstones: the S3 copy
+    ``make redrive`` reads), a re-apply every ``reapply_interval_s``, a sweep at start; the store's expiry once an
+    hour. ``stop`` ends it after the current round."""
 
-    def __init__(self, deleter: Deleter, *, interval_s: float, reapply_interval_s: float) -> None:
+    def __init__(
+        self,
+        deleter: Deleter,
+        *,
+        interval_s: float,
+        reapply_interval_s: float,
+        publish: Callable[[list[Tombstone]], object] | None = None,
+    ) -> None:
         self.deleter = deleter
+        self.publish = publish
         self.interval_s = interval_s
         self.reapply_interval_s = reapply_interval_s
         self.stop = threading.Event()
@@ -191,6 +200,8 @@ class DeletionWorker:
             self.deleter.sweep()
             while not self.stop.is_set():
                 self.deleter.apply_pending()
+                if self.publish is not None:
+                    self.publish(self.deleter.store.tombstones())
                 now = time.monotonic()
                 if now >= next_reapply:
                     self.deleter.reapply_recent()

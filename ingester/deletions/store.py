@@ -64,6 +64,46 @@ class Tombstone:
         return out
 
 
+def tombstone_lines(stones: list[Tombstone]) -> bytes:
+    """Tombstones in the store's line format (what the ingester publishes for ``make redrive``)."""
+    return b"".join(json.dumps(s.line(), separators=(",", ":")).encode("utf-8") + b"\n" for s in stones)
+
+
+def read_tombstone_lines(data: bytes) -> tuple[set[str], set[str]]:
+    """(post ids, author ids) of the tombstone lines in ``data`` (ledger and unreadable lines are skipped)."""
+    posts: set[str] = set()
+    authors: set[str] = set()
+    for raw in data.splitlines():
+        try:
+            item = json.loads(raw)
+            kind, item_id = item["d"], str(item["id"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if kind == "post":
+            posts.add(item_id)
+        elif kind == "author":
+            authors.add(item_id)
+    return posts, authors
+
+
+def record_ids(data: bytes) -> tuple[str, str | None] | None:
+    """(post id, author id) of an encoded envelope or transformed document; None when it names no post."""
+    try:
+        obj = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    tweet, author = obj.get("tweet"), obj.get("author")
+    author_id = author.get("id") if isinstance(author, dict) else None
+    if isinstance(tweet, dict) and tweet.get("id") is not None:  # an envelope
+        author_id = author_id or tweet.get("author_id")
+        return str(tweet["id"]), str(author_id) if author_id is not None else None
+    if obj.get("tweet_id") is not None:  # a transformed document
+        return str(obj["tweet_id"]), str(author_id) if author_id is not None else None
+    return None
+
+
 class DeletionStore:
     """Thread-safe: the source, the pipeline, the writer and the deleter share one store."""
 
@@ -223,13 +263,8 @@ class DeletionStore:
         with self._lock:
             if not self._posts and not self._by_author:
                 return False
-        try:
-            envelope = json.loads(data)
-            post = str(envelope["tweet"]["id"])
-            author = envelope.get("author", {}).get("id") or envelope["tweet"].get("author_id")
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return False
-        return self.is_deleted(post, str(author) if author is not None else None)
+        ids = record_ids(data)
+        return ids is not None and self.is_deleted(*ids)
 
     def tombstones(self, since: float | None = None) -> list[Tombstone]:
         """The live tombstones recorded since ``since`` (epoch seconds; all when None), oldest first."""

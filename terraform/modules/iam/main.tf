@@ -364,6 +364,22 @@ data "aws_iam_policy_document" "ingester_opensearch_delete" {
   }
 }
 
+# The deleter publishes its tombstones (ids only) where `make redrive` reads them, so a redrive never puts a
+# deleted post back: writes only under tombstones/ of the backup bucket.
+data "aws_iam_policy_document" "ingester_tombstones" {
+  statement {
+    sid       = "PublishTombstones"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.backup_bucket_arn}/tombstones/*"]
+  }
+}
+
+resource "aws_iam_role_policy" "ingester_tombstones" {
+  name   = "tombstones-publish"
+  role   = aws_iam_role.ingester.id
+  policy = data.aws_iam_policy_document.ingester_tombstones.json
+}
+
 resource "aws_iam_role_policy" "ingester_opensearch_delete" {
   name   = "opensearch-delete"
   role   = aws_iam_role.ingester.id

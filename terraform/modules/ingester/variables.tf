@@ -252,3 +252,14 @@ variable "tombstone_days" {
     error_message = "tombstone_days must be a whole number of days between 1 and 3650 (and at least retention_days)."
   }
 }
+
+variable "tombstones_s3_prefix" {
+  description = "s3://bucket/prefix/ the deleter publishes its tombstones under (ids only; TOMBSTONES_S3_URI = <prefix><service>.jsonl), read by make redrive. Null: not published."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.tombstones_s3_prefix == null || can(regex("^s3://[a-z0-9.-]{3,63}/.+/$", var.tombstones_s3_prefix))
+    error_message = "tombstones_s3_prefix must be s3://bucket/prefix/ (ending in a slash)."
+  }
+}
