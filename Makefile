@@ -108,12 +108,13 @@ build: ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (pur
 	$(PYTHON) scripts/packaging/build_lambda.py
 	$(PYTHON) scripts/packaging/build_ingester_bundle.py
 
-bench: setup ## Benchmarks (transform, ingester writer, local end-to-end, Bluesky filter) beside naive baselines
+bench: setup ## Benchmarks (transform, ingester writer, local end-to-end, Bluesky filter, deletion lag) beside naive baselines
 	$(PY) scripts/dev/bench/transform_bench.py
 	$(PY) scripts/dev/bench/ingester_bench.py
 	$(PY) scripts/dev/bench/durability_bench.py
 	$(PY) scripts/dev/bench/demo_bench.py
 	$(PY) scripts/dev/bench/bluesky_bench.py
+	$(PY) scripts/dev/bench/deletion_bench.py
 
 train-sentiment: $(TRAIN_VENV)/.installed ## Retrain the embedded sentiment model into lambda_src/transform/sentiment/embedded_weights.json (DATA=folder with tse/ and opinion_lexicon/)
 	@test -n "$(DATA)" || { echo "usage: make train-sentiment DATA=/path/to/data (holds tse/train.csv and opinion_lexicon/)" >&2; exit 2; }

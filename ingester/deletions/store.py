@@ -129,6 +129,8 @@ class DeletionStore:
         self._by_author: dict[str, Tombstone] = {}
         self._lines = 0
         self._fd: int | None = None
+        #: called (outside the lock) after each new tombstone: the deleter's worker wakes up for it
+        self.on_tombstone: Callable[[], object] | None = None
         self._load()
 
     # -- loading and writing ------------------------------------------------------------------------
@@ -252,7 +254,9 @@ class DeletionStore:
             self._append([stone.line()], sync=True)
             table[item_id] = stone
             self._maybe_compact()
-            return stone
+        if self.on_tombstone is not None:
+            self.on_tombstone()
+        return stone
 
     def is_deleted(self, post: str, author: str | None) -> bool:
         with self._lock:
