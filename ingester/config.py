@@ -259,7 +259,8 @@ class Settings:
         env="CLOUDWATCH_METRICS",
         help="CloudWatch custom metrics, one batched PutMetricData call per METRICS_INTERVAL_S: Received, "
         "Delivered, Spooled, Dropped, DeadLettered, Duplicates, StorageErrors, StreamConnected, SpoolRecords, "
-        "SpoolFullPercent.",
+        "SpoolFullPercent, Gaps, GapSeconds, DeletionsApplied, DeletionFailures, DeletionsPending, DeletionLagP50, "
+        "DeletionLagP99.",
         parse=as_bool,
         essential=True,
     )
