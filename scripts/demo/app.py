@@ -320,6 +320,7 @@ class Demo:
         while worker.is_alive():
             worker.join(timeout=0.25)
             now = time.monotonic()
+            self.report.notes = deletion_notes(read_source_status(self.paths.state), None)
             self.report.maybe_write(now)
             if self.args.duration and now - started >= self.args.duration:
                 self.stopper.request(f"--duration {self.args.duration:g} s")
@@ -369,7 +370,8 @@ class Demo:
                 f"indexed {self.indexer.indexed:,} document(s) into {self.indexer.version} at "
                 f"{self.indexer.client.base_url} ({self.indexer.index_name(datetime.now(UTC))})"
             )
-        notes.extend(deletion_notes(snap.source, self.sweep))
+        self.report.notes = deletion_notes(snap.source, self.sweep)
+        notes.extend(self.report.notes)
         if self.tail.count:
             notes.append(f"{self.tail.count} warning(s) logged; details in {self.paths.log}")
         report_written = self.report.write(final=True)

@@ -380,8 +380,16 @@ table{border-collapse:collapse;font-size:12px}td,th{border-bottom:1px solid #eee
 """
 
 
-def render(data: ReportData, *, refresh_s: float | None, generated: datetime, source: str = "") -> str:
-    """The whole page; ``refresh_s`` adds the reload (while the demo runs), None leaves it out (final page)."""
+def render(
+    data: ReportData,
+    *,
+    refresh_s: float | None,
+    generated: datetime,
+    source: str = "",
+    notes: Sequence[str] = (),
+) -> str:
+    """The whole page; ``refresh_s`` adds the reload (while the demo runs), None leaves it out (final page);
+    ``notes`` are lines under the header (the deletions: seen, applied, lag)."""
     panels = [
         ("sentiment-donut", "Sentiment", donut(data.sentiments), ""),
         ("sentiment-by-rule", f"Sentiment over time by tracked rule ({data.bucket_s // 60} min buckets, created_at)",
@@ -408,7 +416,8 @@ def render(data: ReportData, *, refresh_s: float | None, generated: datetime, so
         f"<style>{CSS}</style></head><body><h1>Tweet sentiment · local demo</h1>"
         f'<div class="meta">{data.total:,} documents · {_e(source)} · generated '
         f"{generated.strftime('%Y-%m-%d %H:%M:%S')} UTC · {state}</div>"
-        f'<div class="grid">{sections}</div></body></html>\n'
+        + "".join(f'<div class="meta note">{_e(note)}</div>' for note in notes)
+        + f'<div class="grid">{sections}</div></body></html>\n'
     )
 
 
@@ -420,6 +429,8 @@ class ReportWriter:
         self.path = path
         self.source = source
         self.refresh_s = refresh_s
+        #: lines shown under the header (set by the demo: the deletion counts and lag)
+        self.notes: list[str] = []
         self._next = 0.0
         self._conn: sqlite3.Connection | None = None
         self._warned = False
@@ -436,7 +447,11 @@ class ReportWriter:
                 self._conn = connect_readonly(self.db)
             data = collect(self._conn)
             page = render(
-                data, refresh_s=None if final else self.refresh_s, generated=datetime.now(UTC), source=self.source
+                data,
+                refresh_s=None if final else self.refresh_s,
+                generated=datetime.now(UTC),
+                source=self.source,
+                notes=self.notes,
             )
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # as readable as the rest of the output

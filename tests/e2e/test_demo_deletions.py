@@ -109,3 +109,5 @@ def test_deleted_posts_leave_sqlite_and_opensearch(
     assert "deletions: 121 seen, 101 of stored posts or authors recorded" in stdout
     assert "deletion lag (recorded to applied): p50" in stdout
     assert "final deletion sweep after the flush" in stdout
+    report = (out / "report.html").read_text()
+    assert "deletions: 121 seen, 101 of stored posts or authors recorded" in report
