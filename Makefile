@@ -108,19 +108,21 @@ build: ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (pur
 	$(PYTHON) scripts/packaging/build_lambda.py
 	$(PYTHON) scripts/packaging/build_ingester_bundle.py
 
-bench: setup ## Benchmarks (transform, ingester writer, local end-to-end, Bluesky filter, deletion lag) beside naive baselines
+bench: setup ## Benchmarks (transform, ingester writer, local end-to-end, Bluesky filter, sources under faults, deletion lag) beside baselines
 	$(PY) scripts/dev/bench/transform_bench.py
 	$(PY) scripts/dev/bench/ingester_bench.py
 	$(PY) scripts/dev/bench/durability_bench.py
 	$(PY) scripts/dev/bench/demo_bench.py
 	$(PY) scripts/dev/bench/bluesky_bench.py
+	$(PY) scripts/dev/bench/sources_bench.py
 	$(PY) scripts/dev/bench/deletion_bench.py
 
-train-sentiment: $(TRAIN_VENV)/.installed ## Retrain the embedded sentiment model into lambda_src/transform/sentiment/embedded_weights.json (DATA=folder with tse/ and opinion_lexicon/)
-	@test -n "$(DATA)" || { echo "usage: make train-sentiment DATA=/path/to/data (holds tse/train.csv and opinion_lexicon/)" >&2; exit 2; }
+train-sentiment: $(TRAIN_VENV)/.installed ## Retrain every embedded sentiment model: English (embedded_weights.json) and ar de es fr hi it pt (multilingual_weights/) (DATA=folder with tse/, opinion_lexicon/, umsab/)
+	@test -n "$(DATA)" || { echo "usage: make train-sentiment DATA=/path/to/data (holds tse/train.csv, opinion_lexicon/ and umsab/)" >&2; exit 2; }
 	$(TRAIN_VENV)/bin/python -m scripts.dev.sentiment.train --data "$(DATA)"
+	$(TRAIN_VENV)/bin/python -m scripts.dev.sentiment.train_multilingual --data "$(DATA)"
 
-eval: setup ## Accuracy, macro-recall, confusion of vader and embedded on TSE test (DATA=...) and the sample; speed, zip, cold start
+eval: setup ## Per backend and language: accuracy, macro-F1, confusion on TSE test and UMSAB val (DATA=...) and the sample; speed, share scored, zip, cold start
 	$(PY) -m scripts.dev.sentiment.eval $(if $(DATA),--data "$(DATA)",)
 
 demo: setup-runtime ## Run the pipeline locally on the bundled sample, with an HTML report (ARGS="--rate 200 --duration 60")
@@ -139,6 +141,14 @@ TF_VAR_FILE := $(if $(TFVARS),-var-file=$(abspath $(TFVARS)),)
 # (or opensearch_vpc) yourself, it allows this machine's public IP, looked up at CHECKIP_URL.
 CHECKIP_URL ?= https://checkip.amazonaws.com
 WITH_DEPLOYER_IP = $(PYTHON) -m scripts.ops.deployer_ip --checkip-url $(CHECKIP_URL) --
+# NO_COLOR (no-color.org) reaches Terraform too, which does not read it: -no-color on every command the targets run.
+ifneq ($(NO_COLOR),)
+export TF_CLI_ARGS_init := -no-color
+export TF_CLI_ARGS_plan := -no-color
+export TF_CLI_ARGS_apply := -no-color
+export TF_CLI_ARGS_destroy := -no-color
+export TF_CLI_ARGS_output := -no-color
+endif
 
 .PHONY: tf-init state-backend
 
@@ -158,17 +168,23 @@ state-backend: setup-runtime ## Create the encrypted S3 state bucket, write terr
 	$(TF) -chdir=$(TF_DIR) init -migrate-state
 
 plan: ## Build the artefacts and show what `make deploy` would change (TFVARS=my.tfvars)
+	$(NEED_PYTHON)
+	@$(PYTHON) -m scripts.ops.aws_credentials --for "make plan"
 	$(MAKE) build
 	$(MAKE) tf-init
 	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) plan -input=false $(TF_VAR_FILE)
 
 deploy: ## Build, terraform apply (your public IP allowed unless dashboards_allowed_cidrs is set), then OpenSearch setup (TFVARS=my.tfvars, AUTO_APPROVE=1)
+	$(NEED_PYTHON)
+	@$(PYTHON) -m scripts.ops.aws_credentials --for "make deploy"
 	$(MAKE) build
 	$(MAKE) tf-init
 	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) apply -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
 	$(MAKE) opensearch-setup
 
 destroy: ## terraform destroy the whole stack (first `make x-token ARGS=--delete`; the backup bucket must be empty unless force_destroy_bucket = true)
+	$(NEED_PYTHON)
+	@$(PYTHON) -m scripts.ops.aws_credentials --for "make destroy"
 	$(MAKE) tf-init
 	$(WITH_DEPLOYER_IP) $(TF) -chdir=$(TF_DIR) destroy -input=false $(TF_VAR_FILE) $(if $(AUTO_APPROVE),-auto-approve,)
 
@@ -177,16 +193,12 @@ upgrade-ingester: setup-runtime ## Build, upload the ingester bundle and install
 	$(RUN_PY) -m scripts.ops.upgrade_ingester --tf-dir $(TF_DIR) $(ARGS)
 
 ssh: ## Shell on the ingester: SSH when ssh_allowed_cidrs allow it, else Session Manager
-	@cmd="$$($(TF) -chdir=$(TF_DIR) output -raw ssh_command)"; echo "+ $$cmd"; eval "$$cmd"
+	$(NEED_PYTHON)
+	@$(PYTHON) -m scripts.ops.ingester_shell ssh --tf-dir $(TF_DIR) --terraform $(TF)
 
 logs: ## Follow the ingester's journal on the box (journalctl -u tweet-ingester -f)
-	@cmd="$$($(TF) -chdir=$(TF_DIR) output -raw ssh_command)"; follow="sudo journalctl -u tweet-ingester -f"; \
-	if [[ "$$cmd" == ssh* ]]; then echo "+ $$cmd -t $$follow"; eval "$$cmd -t $$follow"; \
-	else id="$$($(TF) -chdir=$(TF_DIR) output -raw ingester_instance_id)"; \
-	  region="$$($(TF) -chdir=$(TF_DIR) output -raw aws_region)"; \
-	  echo "+ aws ssm start-session --region $$region --target $$id (AWS-StartInteractiveCommand: $$follow)"; \
-	  aws ssm start-session --region "$$region" --target "$$id" --document-name AWS-StartInteractiveCommand \
-	    --parameters "{\"command\":[\"$$follow\"]}"; fi
+	$(NEED_PYTHON)
+	@$(PYTHON) -m scripts.ops.ingester_shell logs --tf-dir $(TF_DIR) --terraform $(TF)
 
 clean: ## Remove build outputs, caches and virtualenvs
 	rm -rf dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENV) $(RUN_VENV) \

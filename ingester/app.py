@@ -374,6 +374,8 @@ def _run_locked(
         while reader.is_alive() and writer.is_alive() and not stop.wait(0.1):
             pass
         stopped = stop.is_set()
+        if not writer.is_alive():
+            stop.set()  # the writer died: the source must stop reading too (what it took is in the WAL)
         reporter.state = "stopping"
         if stopped:
             log.info("stop requested: no more reading; flushing")
@@ -399,15 +401,19 @@ def _run_locked(
         return code
     finally:
         parts.close_deletions()
-        reporter.state = "stopped"
-        reporter.stop()
-        reporter.write_status()
-        snap = reporter.log_stats()
-        log.info(
-            "ingester stopped: read=%s delivered=%s spool_pending=%s dropped=%s exit=%s",
-            snap["read"],
-            snap["delivered"],
-            snap["spool_records"],
-            snap["dropped_total"],
-            code,
-        )
+        _report_stopped(reporter, code)
+
+
+def _report_stopped(reporter: Reporter, code: int) -> None:
+    reporter.state = "stopped"
+    reporter.stop()
+    reporter.write_status()
+    snap = reporter.log_stats()
+    log.info(
+        "ingester stopped: read=%s delivered=%s spool_pending=%s dropped=%s exit=%s",
+        snap["read"],
+        snap["delivered"],
+        snap["spool_records"],
+        snap["dropped_total"],
+        code,
+    )

@@ -22,11 +22,19 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from dotenv import dotenv_values
-
-from ingester.config_declare import ALL_COMMANDS, SECTIONS, Command, Setting, declaration, format_value, setting
+from ingester.config_declare import (
+    ALL_COMMANDS,
+    SECTIONS,
+    Command,
+    Setting,
+    declaration,
+    format_value,
+    merged_values,
+    public_values,
+    setting,
+)
 from ingester.config_parse import (
     ConfigError,
     as_bool,
@@ -201,6 +209,25 @@ class Settings:
         section="x",
         example="0",
         essential=True,
+    )
+    max_posts_per_month: int | None = setting(
+        env="MAX_POSTS_PER_MONTH",
+        help="Monthly cap on posts read (UTC calendar month, survives restarts) beside the daily one; 0 or unset = "
+        "none. X's pay-per-use access stops at 2,000,000 post reads a month per app: when reached the stream "
+        "disconnects until the 1st, 00:00 UTC.",
+        parse=as_optional_positive_int,
+        range=(1, 10**12),
+        section="x",
+        example="0",
+    )
+    x_usage_interval_s: float = setting(
+        900.0,
+        env="X_USAGE_INTERVAL_S",
+        help="Seconds between reads of X's usage endpoint (GET /2/usage/tweets: posts read this billing cycle and "
+        "the cap) into the XUsagePercent metric (alarm at 80 %); 0 = never. X allows 50 calls per 15 minutes.",
+        parse=as_float,
+        range=(0, 86_400),
+        section="x",
     )
     bluesky_endpoints: tuple[str, ...] = setting(
         BLUESKY_PUBLIC_ENDPOINTS,
@@ -568,53 +595,17 @@ class Settings:
         return cls.from_sources({}, os.environ if environ is None else environ, dotenv_path)
 
     @classmethod
-    def from_sources(
-        cls,
-        cli: Mapping[str, object],
-        environ: Mapping[str, str],
-        dotenv_path: Path | None,
-    ) -> Settings:
-        """Merge CLI flags (field names) > environment > ``.env`` file > defaults, and validate.
-
-        ``cli`` values that are None are ignored (an unset flag). ``dotenv_path`` that does not exist is
-        ignored; pass None to skip ``.env`` entirely. An empty value counts as unset.
-        """
-        dotenv: dict[str, str] = {}
-        if dotenv_path is not None and Path(dotenv_path).is_file():
-            dotenv = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
-        known = {f.name for f in dataclasses.fields(cls)}
-        for name in cli:
-            if name not in known:
-                raise ConfigError(f"unknown setting {name!r}")
-        kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            declared = declaration(f)
-            cli_value = cli.get(f.name)
-            if cli_value is not None:
-                kwargs[f.name] = declared.parse(declared.env, cli_value)
-                continue
-            for env_name in (declared.env, *declared.fallback_env):
-                raw = environ.get(env_name) or dotenv.get(env_name)
-                if raw:
-                    kwargs[f.name] = declared.parse(env_name, raw)
-                    break
+    def from_sources(cls, cli: Mapping[str, object], environ: Mapping[str, str], dotenv_path: Path | None) -> Settings:
+        """Merge CLI flags (field names) > environment > ``.env`` file > defaults, and validate
+        (:func:`ingester.config_declare.merged_values`)."""
+        kwargs = merged_values(cls, cli, environ, dotenv_path)
         if "state_dir" not in kwargs:  # its default_factory reads os.environ: here only ``environ`` counts
             kwargs["state_dir"] = default_state_dir({})
         return cls(**kwargs)
 
     def public_dict(self) -> dict[str, object]:
         """The settings as JSON-able values with secrets masked (for logs and ``check``)."""
-        out: dict[str, object] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if declaration(f).secret:
-                value = "***" if value else None
-            elif isinstance(value, Path):
-                value = str(value)
-            elif isinstance(value, tuple):
-                value = list(value)
-            out[f.name] = value
-        return out
+        return public_values(self)
 
 
 #: Field name -> its declaration, in field order.

@@ -3,7 +3,7 @@
 Each setting of ``ingester.config.Settings`` is one dataclass field declared with :func:`setting`, which holds
 everything about it (the environment variable, parser, validator, range, help text, ``.env.example`` line and
 command-line flag). The CLI flags (ingester.cli), ``ingester/.env.example`` and the settings tables of the READMEs
-are built from these declarations (``python scripts/settings_docs.py --write``).
+are built from these declarations (``python scripts/dev/settings_docs.py --write``).
 
 Failure policy: none at run time; a malformed declaration fails at import (a test imports every declaration).
 """
@@ -11,11 +11,14 @@ Failure policy: none at run time; a malformed declaration fails at import (a tes
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
-from ingester.config_parse import as_bool, as_str
+from dotenv import dotenv_values
+
+from ingester.config_parse import ConfigError, as_bool, as_str
 
 Command = Literal["run", "rules", "check", "status"]
 ALL_COMMANDS: tuple[Command, ...] = ("run", "rules", "check", "status")
@@ -122,3 +125,49 @@ def format_value(value: object) -> str:
     if isinstance(value, tuple):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+def merged_values(
+    cls: type[Any], cli: Mapping[str, object], environ: Mapping[str, str], dotenv_path: Path | None
+) -> dict[str, Any]:
+    """The fields of settings class ``cls`` that are set somewhere, parsed: CLI flags (field names) > environment >
+    ``.env`` file (defaults are the class's).
+
+    ``cli`` values that are None are ignored (an unset flag). ``dotenv_path`` that does not exist is ignored; pass
+    None to skip ``.env`` entirely. An empty value counts as unset. An unknown flag is a ConfigError.
+    """
+    dotenv: dict[str, str] = {}
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        dotenv = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+    known = {f.name for f in dataclasses.fields(cls)}
+    for name in cli:
+        if name not in known:
+            raise ConfigError(f"unknown setting {name!r}")
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        declared = declaration(f)
+        cli_value = cli.get(f.name)
+        if cli_value is not None:
+            kwargs[f.name] = declared.parse(declared.env, cli_value)
+            continue
+        for env_name in (declared.env, *declared.fallback_env):
+            raw = environ.get(env_name) or dotenv.get(env_name)
+            if raw:
+                kwargs[f.name] = declared.parse(env_name, raw)
+                break
+    return kwargs
+
+
+def public_values(settings: Any) -> dict[str, object]:
+    """A settings object's values as JSON-able values with secrets masked (for logs and ``check``)."""
+    out: dict[str, object] = {}
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if declaration(f).secret:
+            value = "***" if value else None
+        elif isinstance(value, Path):
+            value = str(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out

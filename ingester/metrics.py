@@ -51,6 +51,15 @@ class MetricsPublisher:
             delta = value - self._previous.get(key, 0)
             self._previous[key] = value
             data.append({"MetricName": metric, "Dimensions": self._dimensions, "Value": delta, "Unit": "Count"})
+        if snapshot.get("x_usage_percent") is not None:  # the X source, once it has read X's usage endpoint
+            data.append(
+                {
+                    "MetricName": "XUsagePercent",
+                    "Dimensions": self._dimensions,
+                    "Value": float(snapshot["x_usage_percent"]),
+                    "Unit": "Percent",
+                }
+            )
         data.append(
             {
                 "MetricName": "StreamConnected",

@@ -145,6 +145,7 @@ module "opensearch" {
 
   # Authentication: IAM master user (admin role) and the Cognito login of Dashboards.
   admin_principal_arns         = var.opensearch_admin_principal_arns
+  admin_pass_role_arns         = module.monitoring[*].sentiment_alert_role_arn
   dashboards_mfa_configuration = var.dashboards_mfa_configuration
   cognito_domain_prefix        = var.dashboards_cognito_domain_prefix
 }

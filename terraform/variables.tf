@@ -153,7 +153,7 @@ variable "opensearch_auto_tune_enabled" {
 }
 
 variable "opensearch_admin_principal_arns" {
-  description = "IAM principals allowed to assume the OpenSearch admin role (the domain's master user). Empty = this account, i.e. whoever its IAM policies allow sts:AssumeRole on <name_prefix>-opensearch-admin."
+  description = "IAM roles or users allowed to assume the OpenSearch admin role (the domain's master user). Empty = the role or user that applies Terraform (refused when that is the account's root user). Set it when more than one identity administers the domain or applies the stack (a CI role, a team role)."
   type        = list(string)
   default     = []
 }
@@ -247,9 +247,9 @@ variable "firehose_buffering_size" {
 }
 
 variable "firehose_retry_duration" {
-  description = "Seconds Firehose retries OpenSearch before backing documents up to S3 (0-7200)."
+  description = "Seconds Firehose retries OpenSearch before backing documents up to S3 (0-7200). The default, an hour, covers a first deploy: the ingester starts sending while Terraform still applies, and OpenSearch refuses Firehose (HTTP 403) until make opensearch-setup maps its role, minutes later."
   type        = number
-  default     = 300
+  default     = 3600
 }
 
 variable "processor_buffer_size" {

@@ -48,13 +48,14 @@ which needs the ``zstandard`` C extension (no pure-Python wheel; Python's own ``
 
 Resuming: the ``time_us`` (and, from a v2 server, the sequence number and its endpoint) of the last event handled
 (accepted into the WAL, filtered or dropped) is kept in STATE_DIR/bluesky-cursor.json with the ids of the posts
-accepted in the last 2 × BLUESKY_CURSOR_REWIND_S, written atomically at most once a second and when the source
-stops. Reconnecting to the endpoint that delivered the last event resumes exactly there (no rewind: a rewind
-there only repeats events, and an endpoint that closes every connection after a few events would never get past
-it); a failover to another endpoint, or a restart, rewinds by BLUESKY_CURSOR_REWIND_S (instances stamp
+accepted in the last 2 × BLUESKY_CURSOR_REWIND_S, written atomically at most every SAVE_INTERVAL_S (0.2 s) and when
+the source stops. Reconnecting to the endpoint that delivered the last event resumes exactly there (no rewind: a
+rewind there only repeats events, and an endpoint that closes every connection after a few events would never get
+past it); a failover to another endpoint, or a restart, rewinds by BLUESKY_CURSOR_REWIND_S (instances stamp
 ``time_us`` with their own clocks). The posts replayed are skipped by id: within a run by the pipeline's dedupe
-window, after a restart by the saved ids. After a kill -9 or a power loss at most the last second of saved ids
-may be missing: those posts can be sent twice, which the OpenSearch ``_id`` (the post's AT URI) absorbs.
+window, after a restart by the saved ids. After a kill -9 or a power loss at most the last SAVE_INTERVAL_S (0.2 s)
+of saved ids may be missing: those posts can be sent twice, which the OpenSearch ``_id`` (the post's AT URI)
+absorbs.
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ MAX_FRAME_BYTES = 4 * 1024 * 1024
 WS_MAX_FRAME_BYTES = 4 * MAX_FRAME_BYTES
 #: How often the read loop checks ``stop`` while no frame arrives.
 POLL_S = 0.5
-SAVE_INTERVAL_S = 1.0
+#: The cursor file is rewritten at most this often: after a kill -9 the posts accepted in the last interval are
+#: read again and, missing from the saved ids, sent again.
+SAVE_INTERVAL_S = 0.2
 #: Most post ids kept in the cursor file (accepted posts of the last 2 × rewind).
 MAX_SAVED_IDS = 20_000
 #: Below this a cursor is a Jetstream v2 sequence number; at or above it a microsecond timestamp (docs, 5.1).

@@ -15,9 +15,17 @@ capped exponential backoff and jitter (``ingester.backoff``) from the policy's H
 (320 s), 401 waits at most UNAUTHORIZED_RETRY_MAX_S; the stream's reconnects follow X's documented schedule instead
 (``ingester.xclient``).
 
-MAX_POSTS_PER_DAY: X bills per post read. When the count of posts read today (UTC, persisted in
-STATE_DIR/x-daily-count.json so restarts do not reset it) reaches the cap, the stream disconnects until
-the next UTC midnight.
+MAX_POSTS_PER_DAY and MAX_POSTS_PER_MONTH: X bills per post read, and its pay-per-use access stops at 2 million
+post reads a month per app (https://docs.x.com/x-api/usage/introduction). When the count of posts read today
+(UTC, persisted in STATE_DIR/x-daily-count.json so restarts do not reset it) or this month (UTC calendar month,
+STATE_DIR/x-monthly-count.json) reaches its cap, the stream disconnects until the next day, or month, starts.
+
+X's own count: every X_USAGE_INTERVAL_S (default 15 minutes; X allows 50 calls per 15 minutes) the source reads
+GET /2/usage/tweets (https://docs.x.com/x-api/x-api-v2/usage/tweets: ``project_usage``, ``project_cap``,
+``cap_reset_day``) into ``x_usage_posts``, ``x_usage_cap`` and ``x_usage_percent`` (the XUsagePercent metric, its
+alarm at 80 %). The percentage is of X's ``project_cap`` (2,000,000 for pay-per-use when X reports none): X counts
+every app of the project, so it is not compared with MAX_POSTS_PER_MONTH, which caps this ingester's own reads. A
+failed read is logged once per failure spell and tried again at the next interval, never fatal.
 """
 
 from __future__ import annotations
@@ -52,10 +60,29 @@ from ingester.xclient import ReconnectPolicy, StreamHandler, XStreamingClient
 log = logging.getLogger(__name__)
 
 DAILY_COUNT_FILE = "x-daily-count.json"
+MONTHLY_COUNT_FILE = "x-monthly-count.json"
+USAGE_PATH = "/2/usage/tweets"
+#: X's pay-per-use access: at most this many post reads a month per app (https://docs.x.com/x-api/usage/introduction).
+PAY_PER_USE_MONTHLY_CAP = 2_000_000
+#: X usage above this share of the monthly cap is logged as a warning at each read (the alarm fires there too).
+USAGE_WARN_PERCENT = 80.0
 
 
 def _today() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def _this_month() -> str:
+    return datetime.now(UTC).strftime("%Y-%m")
+
+
+def seconds_until_next_utc_month(now: datetime | None = None) -> float:
+    now = now or datetime.now(UTC)
+    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (
+        first.replace(year=first.year + 1, month=1) if first.month == 12 else first.replace(month=first.month + 1)
+    )
+    return max(0.0, (following - now).total_seconds())
 
 
 def seconds_until_next_utc_day(now: datetime | None = None) -> float:
@@ -65,7 +92,8 @@ def seconds_until_next_utc_day(now: datetime | None = None) -> float:
 
 
 class DailyCounter:
-    """Posts read today (UTC), persisted at most once a second and on close."""
+    """Posts read in the current period (``today`` names it: the UTC day, or the month for the monthly cap),
+    persisted at most once a second and on close."""
 
     def __init__(self, path: Path, cap: int | None, today: Callable[[], str] = _today) -> None:
         self.path = path
@@ -158,6 +186,11 @@ class XSource:
         self._token_refresher = token_refresher
         self.policy = policy or ReconnectPolicy().scaled(settings.x_reconnect_backoff_scale)
         self.daily = DailyCounter(settings.state_dir / DAILY_COUNT_FILE, settings.max_posts_per_day)
+        self.monthly = DailyCounter(
+            settings.state_dir / MONTHLY_COUNT_FILE, settings.max_posts_per_month, today=_this_month
+        )
+        self._usage_failing = False
+        self._usage_polling = False
         self._client: XStreamingClient | None = None
         self._connections = 0
         self._stop = threading.Event()
@@ -215,7 +248,8 @@ class XSource:
             log.debug("tweet id=%s came with partial errors: %s", envelope["tweet"]["id"], message["errors"])
         sink.accept(envelope)
         self.daily.add()
-        if self.daily.reached() and self._client is not None:
+        self.monthly.add()
+        if (self.daily.reached() or self.monthly.reached()) and self._client is not None:
             self._pause_for_cap()
         if not sink.wants_more and self._client is not None:
             self._client.disconnect()
@@ -236,16 +270,24 @@ class XSource:
             else:
                 log.warning("X stream error payload: %s: %s", title, detail)
 
+    def _cap_wait(self) -> tuple[str, float]:
+        """Which cap is reached and the seconds until it resets (the monthly one first: it is the longer wait)."""
+        if self.monthly.reached():
+            return f"monthly cap MAX_POSTS_PER_MONTH={self.monthly.cap}", seconds_until_next_utc_month()
+        return f"daily cap MAX_POSTS_PER_DAY={self.daily.cap}", seconds_until_next_utc_day()
+
     def _pause_for_cap(self) -> None:
         self._paused = True
         self.daily.save()
-        wait = seconds_until_next_utc_day()
+        self.monthly.save()
+        which, wait = self._cap_wait()
         until = (datetime.now(UTC) + timedelta(seconds=wait)).isoformat(timespec="seconds").replace("+00:00", "Z")
         self.stats.set("paused_until", until)
         log.warning(
-            "daily cap MAX_POSTS_PER_DAY=%s reached (%d posts read today): disconnecting until %s",
-            self.settings.max_posts_per_day,
+            "%s reached (%d posts read today, %d this month): disconnecting until %s",
+            which,
             self.daily.count,
+            self.monthly.count,
             until,
         )
         assert self._client is not None
@@ -313,15 +355,47 @@ class XSource:
             return token
         return None
 
+    # -- X's usage endpoint --------------------------------------------------------------------------
+    def read_usage(self) -> dict[str, int] | None:
+        """One read of GET /2/usage/tweets into the stats; None (logged once per failure spell) when it fails."""
+        import requests
+
+        url = self.settings.x_api_base_url + USAGE_PATH
+        try:
+            resp = requests.get(url, headers={"Authorization": f"Bearer {self._token}"}, timeout=10)
+            data = resp.json().get("data") if resp.status_code == 200 else None
+            usage, cap = int(data["project_usage"]), int(data["project_cap"])  # type: ignore[index]
+        except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+            if not self._usage_failing:
+                log.warning("could not read X's usage (%s %s): %s", "GET", USAGE_PATH, type(exc).__name__)
+            self._usage_failing = True
+            return None
+        self._usage_failing = False
+        limit = cap if cap > 0 else PAY_PER_USE_MONTHLY_CAP  # X's count is of all the project's apps: its own cap
+        percent = round(100.0 * usage / limit, 2)
+        self.stats.set("x_usage_posts", usage)
+        self.stats.set("x_usage_cap", limit)
+        self.stats.set("x_usage_percent", percent)
+        if percent >= USAGE_WARN_PERCENT:
+            log.warning("X usage at %.1f %% of the monthly cap (%d of %d posts read)", percent, usage, limit)
+        return {"usage": usage, "cap": cap}
+
+    def _poll_usage(self, stop: threading.Event) -> None:
+        interval = self.settings.x_usage_interval_s
+        while not stop.is_set():
+            self.read_usage()
+            if stop.wait(interval):
+                return
+
     def run(self, sink: Sink, stop: threading.Event) -> None:
         self._stop = stop
         token = self.wait_for_token(stop)
         if token is None:
             return
         while not stop.is_set() and sink.wants_more:
-            if self.daily.reached():
-                wait = seconds_until_next_utc_day()
-                log.info("daily cap reached; stream resumes in %.0f s (00:00 UTC)", wait)
+            if self.daily.reached() or self.monthly.reached():
+                which, wait = self._cap_wait()
+                log.info("%s reached; stream resumes in %.0f s (00:00 UTC)", which, wait)
                 if stop.wait(wait + 1):
                     return
                 self.stats.set("paused_until", None)
@@ -340,6 +414,9 @@ class XSource:
                 if stop.is_set():
                     return
                 self._rules_synced = True
+            if self.settings.x_usage_interval_s > 0 and not self._usage_polling:  # once the token works
+                self._usage_polling = True
+                threading.Thread(target=self._poll_usage, args=(stop,), name="x-usage", daemon=True).start()
             client.filter(
                 tweet_fields=list(TWEET_FIELDS),
                 expansions=list(EXPANSIONS),
@@ -347,6 +424,7 @@ class XSource:
             )
             self.stats.set("stream_connected", False)
             self.daily.save()
+            self.monthly.save()
             if not self._paused:
                 return
 
@@ -358,3 +436,4 @@ class XSource:
         if client is not None:
             client.disconnect()
         self.daily.save()
+        self.monthly.save()

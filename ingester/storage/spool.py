@@ -83,6 +83,8 @@ class Spool:
         self._lock = threading.Lock()
         self._write: tuple[int, int, int] | None = None  # (segment, fd, bytes)
         self._head: _Head | None = None
+        #: delivered segments whose delete the disk refused (read-only): deleted at the next drain, never resent
+        self._undeleted: set[int] = set()
         self.torn_lines = 0
         self.pending_records = 0
         self.pending_bytes = 0  # bytes of spool segments on disk (what SPOOL_MAX_BYTES caps)
@@ -95,7 +97,15 @@ class Spool:
             self.pending_bytes += path.stat().st_size
 
     def _segments(self) -> list[Path]:
-        return sorted(p for p in self.directory.glob(f"*{SPOOL_SUFFIX}") if seq_of(p) is not None)
+        """The segments still to drain, oldest first: delivered ones the disk would not let go are retried, not
+        listed."""
+        for seq in sorted(self._undeleted):
+            self._remove_locked(seq)
+        return sorted(
+            p
+            for p in self.directory.glob(f"*{SPOOL_SUFFIX}")
+            if seq_of(p) is not None and seq_of(p) not in self._undeleted
+        )
 
     def path(self, seq: int) -> Path:
         return self.directory / segment_name(seq, SPOOL_SUFFIX)
@@ -266,9 +276,16 @@ class Spool:
             size = path.stat().st_size
         except FileNotFoundError:
             size = 0
-        path.unlink(missing_ok=True)
-        self.marks(seq).remove()
-        self._legacy_cursor_path(seq).unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+            self.marks(seq).remove()
+            self._legacy_cursor_path(seq).unlink(missing_ok=True)
+        except OSError as exc:  # delivered: keep it out of the drain, delete it when the disk lets us
+            if seq not in self._undeleted:
+                log.warning("could not delete delivered spool segment %s (%s); retrying", path.name, exc)
+            self._undeleted.add(seq)
+            return
+        self._undeleted.discard(seq)
         self.pending_bytes = max(0, self.pending_bytes - size)
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ Reason = Literal[
     "not_an_object",  # valid JSON, but not a JSON object
     "not_an_envelope",  # an object without "v" that is not a document either
     "unknown_version",  # "v" is present but not 1
+    "missing_tweet_id",  # a redriven document whose tweet_id is not a non-empty string (see classify)
     "invalid_envelope",  # a required envelope field is missing or has the wrong type
     "text_too_long",  # longer than MAX_TEXT_CHARS (document.py)
     "sentiment_error",  # the backend failed this record after retries
@@ -83,6 +84,12 @@ def classify(value: dict[str, Any]) -> Kind:
             return "envelope"
         raise DecodeError("unknown_version", repr(version)[:40])
     if is_document(value):
+        # The index's ingest pipeline refuses a document without tweet_id (its `fail` processor: HTTP 500, which
+        # Firehose retries for its whole retry window before the record reaches the failed prefix). Refused here
+        # instead, it goes there at once, as ProcessingFailed.
+        tweet_id = value["tweet_id"]
+        if not isinstance(tweet_id, str) or not tweet_id.strip():
+            raise DecodeError("missing_tweet_id", type(tweet_id).__name__)
         return "document"
     raise DecodeError("not_an_envelope")
 

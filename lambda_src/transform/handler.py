@@ -57,17 +57,26 @@ class Runtime:
 
 
 def build_backend(settings: Settings) -> SentimentBackend:
+    """The backend SENTIMENT_BACKEND names, behind Comprehend when SENTIMENT_FALLBACK=comprehend (embedded, vader)."""
+    if settings.sentiment_backend == "comprehend":
+        from transform.sentiment.comprehend import ComprehendBackend
+
+        return ComprehendBackend(concurrency=settings.comprehend_concurrency)
+    backend: SentimentBackend
     if settings.sentiment_backend == "embedded":
         from transform.sentiment.embedded import EmbeddedBackend
 
-        return EmbeddedBackend()
-    if settings.sentiment_backend == "vader":
+        backend = EmbeddedBackend()
+    else:
         from transform.sentiment.vader import VaderBackend
 
-        return VaderBackend()
-    from transform.sentiment.comprehend import ComprehendBackend
+        backend = VaderBackend()
+    if settings.sentiment_fallback == "comprehend":
+        from transform.sentiment.comprehend import ComprehendBackend
+        from transform.sentiment.fallback import FallbackBackend
 
-    return ComprehendBackend(concurrency=settings.comprehend_concurrency)
+        return FallbackBackend(backend, ComprehendBackend(concurrency=settings.comprehend_concurrency))
+    return backend
 
 
 def build_enricher(settings: Settings) -> Enricher | None:
@@ -255,7 +264,7 @@ def _complete(
         else:
             document.update(sentiment=None, sentiment_skipped=outcome.reason, sentiment_score=None)
             slot.skipped = outcome.reason
-        document["sentiment_model"] = model_name
+        document["sentiment_model"] = (outcome.model if isinstance(outcome, Scored) else None) or model_name
         try:
             slot.result, slot.out = "Ok", encode_document(document)
         except (ValueError, TypeError):

@@ -23,6 +23,11 @@ from typing import Any, Literal
 
 BackendName = Literal["embedded", "vader", "comprehend"]
 BACKENDS: tuple[BackendName, ...] = ("embedded", "vader", "comprehend")
+FallbackName = Literal[
+    "none",  # texts the backend cannot score stay unscored (sentiment_skipped: unsupported_language)
+    "comprehend",  # those Comprehend supports go to BatchDetectSentiment (billed; needs the IAM grant)
+]
+FALLBACKS: tuple[FallbackName, ...] = ("none", "comprehend")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_CONCURRENCY = 32
 EnrichmentName = Literal["entities", "key_phrases"]
@@ -75,6 +80,12 @@ def _parse_bool(name: str, raw: str) -> bool:
 def _backend(name: str, value: Any) -> Any:
     if value not in BACKENDS:
         raise ConfigError(f"{name}={value!r} is not a known backend: expected one of {', '.join(BACKENDS)}")
+    return value
+
+
+def _fallback(name: str, value: Any) -> Any:
+    if value not in FALLBACKS:
+        raise ConfigError(f"{name}={value!r} is not a known fallback: expected one of {', '.join(FALLBACKS)}")
     return value
 
 
@@ -187,6 +198,18 @@ class Settings:
         "ProcessingFailed (`enrichment_error` / `enrichment_timeout`).",
         parse=_parse_list,
         check=_enrichments,
+    )
+
+    # Last, so positional construction (Settings("vader", 8, ...)) keeps its meaning.
+    sentiment_fallback: FallbackName = setting(
+        "none",
+        env="SENTIMENT_FALLBACK",
+        help="`none` or `comprehend` (case-insensitive). With `comprehend`, posts the embedded or `vader` backend "
+        "cannot score (languages without an embedded model) go to Amazon Comprehend BatchDetectSentiment when "
+        "Comprehend supports their language (ja, ko, zh, zh-TW, Hindi in Devanagari, …; billed, docs/costs.md; the "
+        "function needs `comprehend:BatchDetectSentiment`). No effect with `SENTIMENT_BACKEND=comprehend`.",
+        parse=_lower,
+        check=_fallback,
     )
 
     def __post_init__(self) -> None:

@@ -49,7 +49,19 @@ from scripts.ops.opensearch.client import OpenSearchError
 log = logging.getLogger("scripts.demo")
 
 LIVE_SOURCES = {"x": "X stream", "bluesky": "Bluesky Jetstream", "replay": "replay"}
-LIVE_CONNECT_TIMEOUT_S = 60.0  # --live: stop with a clear message when X was never reached in this time
+LIVE_CONNECT_TIMEOUT_S = 60.0  # a live source never reached in this time: stop with a clear message
+# What each live source's "never connected" most likely means, beyond the network (the last error is quoted too).
+LIVE_CAUSES = {"x": "network, token or rules", "bluesky": "network or BLUESKY_ENDPOINTS"}
+# A failed name lookup, as the ingester's status records it (the exception's type and text: socket.gaierror from
+# the Jetstream client, urllib3's NameResolutionError under the X client). Only text crosses the status file, so the
+# demo reads these markers; one is enough to stop at once: offline, waiting LIVE_CONNECT_TIMEOUT_S changes nothing.
+NAME_LOOKUP_FAILED = (
+    "gaierror",
+    "NameResolutionError",
+    "Name or service not known",
+    "Temporary failure in name resolution",
+    "nodename nor servname provided",
+)
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -180,6 +192,7 @@ def read_source_status(state_dir: Path) -> dict[str, Any]:
         "dead_lettered": status.get("dead_lettered", 0),
         "spool_records": status.get("spool_records", 0),
         "stream_connected": bool(status.get("stream_connected")),
+        "last_error": str(status.get("last_error") or ""),
         "malformed": sum(int(n) for n in dropped.values()),
         "dropped": dropped,
         **{key: status.get(key) for key in DELETION_KEYS},
@@ -324,21 +337,35 @@ class Demo:
             self.report.maybe_write(now)
             if self.args.duration and now - started >= self.args.duration:
                 self.stopper.request(f"--duration {self.args.duration:g} s")
-            if self.live and not connected_once:
-                connected_once = bool(read_source_status(self.paths.state).get("stream_connected"))
-                if not connected_once and now - started >= LIVE_CONNECT_TIMEOUT_S and not self.unreachable:
+            if self.live and not connected_once and not self.unreachable:
+                status = read_source_status(self.paths.state)
+                connected_once = bool(status.get("stream_connected"))
+                why = self._never_connected(status, now - started)
+                if not connected_once and why:
                     self.unreachable = True
-                    self.stopper.request(
-                        f"could not connect to the {LIVE_SOURCES[self.settings.source]} within "
-                        f"{LIVE_CONNECT_TIMEOUT_S:.0f} s "
-                        f"(network, token or rules: see {self.paths.log})"
-                    )
+                    self.stopper.request(why)
             if self.view is not None:
                 footer = "stopping: flushing…" if self.stop.is_set() else (self.tail.last or "")
                 self.view.draw(self.snapshot(), footer=footer)
             elif now >= next_progress:
                 print(render_progress(self.snapshot()), file=self.out, flush=True)
                 next_progress = now + 2.0
+
+    def _never_connected(self, status: dict[str, Any], elapsed: float) -> str | None:
+        """Why to stop a live run that has not connected yet, or None to keep waiting."""
+        name, error = LIVE_SOURCES[self.settings.source], str(status.get("last_error") or "")
+        if any(marker in error for marker in NAME_LOOKUP_FAILED):
+            return (
+                f"cannot look up the {name} server's address ({error}): no network or no DNS on this machine; "
+                "the replay demo (make demo, no ARGS) needs neither"
+            )
+        if elapsed >= LIVE_CONNECT_TIMEOUT_S:
+            last = f"; last error: {error}" if error else ""
+            return (
+                f"could not connect to the {name} within {LIVE_CONNECT_TIMEOUT_S:.0f} s "
+                f"({LIVE_CAUSES.get(self.settings.source, 'network')}{last}; see {self.paths.log})"
+            )
+        return None
 
     def _stop_reason(self, snap: Snapshot, code: int) -> str:
         if self.stopper.reason is not None:

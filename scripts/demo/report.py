@@ -1,9 +1,9 @@
 """The demo's HTML report: the dashboard's panels drawn from the SQLite store, as one self-contained page.
 
-:func:`collect` runs the report's queries (all of them are here, over a read-only connection of their own, so
-the firehose thread's writes are never interleaved with them); :func:`render` turns the result into HTML with
-inline SVG and inline CSS (no script, no font, no network: the page opens from ``file://`` anywhere);
-:class:`ReportWriter` rewrites the file atomically (a temporary file renamed over it) every
+:func:`collect` runs the report's queries (all of them are here, over a read-only connection of their own, in one
+read transaction, so every panel counts the same snapshot while the firehose thread writes); :func:`render` turns
+the result into HTML with inline SVG and inline CSS (no script, no font, no network: the page opens from
+``file://`` anywhere); :class:`ReportWriter` rewrites the file atomically (a temporary file renamed over it) every
 :data:`REFRESH_S` seconds while the demo runs, and the page reloads itself at that pace; the last write,
 when the run ends, drops the reload.
 
@@ -19,6 +19,7 @@ first batch) gives an empty report, not an error.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import math
@@ -43,6 +44,12 @@ RULES_SHOWN = 6  # small multiples in "sentiment over time by rule"
 #: The fixed sentiment colours: the dashboards' own (one definition); SKIPPED is their "no sentiment" bucket.
 HEX = {**{k: v for k, v in SENTIMENT_COLOURS.items() if k.isupper()}, "SKIPPED": SENTIMENT_COLOURS["no sentiment"]}
 RULE_PALETTE = ("#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#ff7f0e")
+# The over-time charts' axis spans the bulk of the posts, not one outlier: it runs from the 1st to the 99th
+# percentile of created_at, widened to the oldest and newest post when they lie within AXIS_SLACK of that span (at
+# least AXIS_SLACK_MIN_S); posts dated further out (a clock years off, an old reply in a replay) are counted instead.
+AXIS_TRIM = 0.01
+AXIS_SLACK = 1.0
+AXIS_SLACK_MIN_S = 3600
 SENTIMENT_SQL = "coalesce(sentiment, 'SKIPPED')"
 EPOCH_SQL = "CAST(strftime('%s', {}) AS INTEGER)"  # epoch seconds of an ISO timestamp (unixepoch() needs SQLite 3.38)
 
@@ -55,11 +62,14 @@ class ReportData:
 
     total: int = 0
     sentiments: dict[str, int] = field(default_factory=dict)
+    sources: Bars = field(default_factory=list)  # the documents' own source field, by count
     bucket_s: int = 60
     buckets: list[int] = field(default_factory=list)  # bucket start, epoch seconds, ascending
+    off_axis: int = 0  # posts the over-time charts leave out: no usable created_at, or dated far off the axis
     # rule -> bucket start -> sentiment -> count
     by_rule: dict[str, dict[int, dict[str, int]]] = field(default_factory=dict)
     langs: Bars = field(default_factory=list)
+    lang_sentiments: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # lang -> sentiment -> count
     negative_authors: Bars = field(default_factory=list)
     engaged: list[tuple[str, str, int, int, int, str]] = field(default_factory=list)  # user, text, ♥, ↻, ↩, sentiment
     kinds: Bars = field(default_factory=list)  # original / retweet / reply / quote
@@ -82,8 +92,37 @@ def _by_sentiment(conn: sqlite3.Connection, sql: str) -> list[tuple[str, dict[st
     return ranked[:TOP]
 
 
+def time_axis(conn: sqlite3.Connection) -> tuple[int, int] | None:
+    """(first, last) epoch seconds the over-time charts span (see AXIS_TRIM), or None when no post has a usable
+    created_at."""
+    epoch = EPOCH_SQL.format("created_at")
+    (n,) = conn.execute(f"SELECT count({epoch}) FROM tweets").fetchone()  # noqa: S608
+    if not n:
+        return None
+
+    def nth(offset: int) -> int:
+        sql = f"SELECT {epoch} AS e FROM tweets WHERE e IS NOT NULL ORDER BY e LIMIT 1 OFFSET ?"  # noqa: S608
+        return int(conn.execute(sql, (offset,)).fetchone()[0])
+
+    trim = math.ceil(n * AXIS_TRIM) if n > 2 else 0
+    oldest, newest = nth(0), nth(n - 1)
+    low, high = nth(trim), nth(n - 1 - trim)
+    slack = max(AXIS_SLACK_MIN_S, (high - low) * AXIS_SLACK)
+    return (oldest if low - oldest <= slack else low), (newest if newest - high <= slack else high)
+
+
 def collect(conn: sqlite3.Connection) -> ReportData:
-    """Every panel's numbers (the report's queries, all in this function)."""
+    """Every panel's numbers (the report's queries, all in this function), from one snapshot of the store."""
+    with contextlib.suppress(sqlite3.OperationalError):  # already in a transaction (a caller's): its snapshot serves
+        conn.execute("BEGIN")  # one read transaction: the demo's writes between two queries stay invisible
+    try:
+        return _collect(conn)
+    finally:
+        if conn.in_transaction:
+            conn.rollback()  # a read transaction: nothing to commit
+
+
+def _collect(conn: sqlite3.Connection) -> ReportData:
     data = ReportData()
     try:
         counts = conn.execute(f"SELECT {SENTIMENT_SQL}, count(*) FROM tweets GROUP BY 1").fetchall()  # noqa: S608
@@ -93,22 +132,33 @@ def collect(conn: sqlite3.Connection) -> ReportData:
     data.total = sum(data.sentiments.values())
     if not data.total:
         return data
-    first, last = conn.execute(
-        f"SELECT min({EPOCH_SQL.format('created_at')}), max({EPOCH_SQL.format('created_at')}) FROM tweets"  # noqa: S608
-    ).fetchone()
-    if first is not None:
-        span = max(1, int(last) - int(first))
+    data.sources = [
+        (str(source), int(n))
+        for source, n in conn.execute("SELECT coalesce(source, '?'), count(*) FROM tweets GROUP BY 1 ORDER BY 2 DESC")
+    ]
+    axis = time_axis(conn)
+    data.off_axis = data.total
+    if axis is not None:
+        first, last = axis
+        span = max(1, last - first)
         data.bucket_s = max(60, math.ceil(span / MAX_BUCKETS / 60) * 60)
-        start = int(first) // data.bucket_s * data.bucket_s
-        data.buckets = list(range(start, int(last) + 1, data.bucket_s))
+        start = first // data.bucket_s * data.bucket_s
+        data.buckets = list(range(start, last + 1, data.bucket_s))
+        epoch = EPOCH_SQL.format("created_at")
+        (data.off_axis,) = conn.execute(
+            f"SELECT count(*) FROM tweets WHERE {epoch} IS NULL OR {epoch} NOT BETWEEN ? AND ?",  # noqa: S608
+            (first, last),
+        ).fetchone()
         rows = conn.execute(
             f"SELECT r.value, {EPOCH_SQL.format('t.created_at')} / ? * ?, {SENTIMENT_SQL}, count(*) "  # noqa: S608
             "FROM tweets t, json_each(CASE WHEN json_valid(t.rules) THEN t.rules ELSE '[]' END) r "
-            "WHERE t.created_at IS NOT NULL GROUP BY 1, 2, 3",
-            (data.bucket_s, data.bucket_s),
+            f"WHERE {EPOCH_SQL.format('t.created_at')} BETWEEN ? AND ? GROUP BY 1, 2, 3",
+            (data.bucket_s, data.bucket_s, first, last),
         )
         by_rule: dict[str, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
         for rule, bucket, sentiment, n in rows:
+            if bucket is None:  # defensive: the WHERE already keeps only parseable times
+                continue
             by_rule[str(rule)][int(bucket)][str(sentiment)] = int(n)
         ranked = sorted(by_rule, key=lambda r: (-sum(sum(b.values()) for b in by_rule[r].values()), r))
         data.by_rule = {rule: dict(by_rule[rule]) for rule in ranked[:RULES_SHOWN]}
@@ -118,6 +168,10 @@ def collect(conn: sqlite3.Connection) -> ReportData:
             "SELECT coalesce(lang, '?'), count(*) FROM tweets GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?", (TOP,)
         )
     ]
+    data.lang_sentiments = _by_sentiment(
+        conn,
+        f"SELECT coalesce(lang, '?'), {SENTIMENT_SQL}, count(*) FROM tweets GROUP BY 1, 2",  # noqa: S608
+    )
     data.negative_authors = [
         (str(u), int(n))
         for u, n in conn.execute(
@@ -273,8 +327,10 @@ def share_bar(rows: Bars) -> str:
     return _svg("kinds", body, height=64 + 22 * len(rows))
 
 
-def _axis_time(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M")
+def _axis_time(epoch: int, *, zone: bool = False) -> str:
+    """The bucket's start as the axes label it: UTC (the store's times), the zone named on the last label."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.strftime("%H:%M UTC" if zone else "%H:%M")
 
 
 def _polyline(points: Sequence[tuple[float, float]], color: str, attrs: str) -> str:
@@ -290,7 +346,8 @@ def _frame(buckets: list[int], box: tuple[int, int, int, int], labels: tuple[str
         f'<line x1="{left}" y1="{bottom}" x2="{left + width}" y2="{bottom}" stroke="#bbb"/>',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="#bbb"/>',
         f'<text x="{left}" y="{bottom + 14}" class="small">{_axis_time(buckets[0])}</text>',
-        f'<text x="{left + width}" y="{bottom + 14}" class="small" text-anchor="end">{_axis_time(buckets[-1])}</text>',
+        f'<text x="{left + width}" y="{bottom + 14}" class="small" text-anchor="end">'
+        f"{_axis_time(buckets[-1], zone=True)}</text>",
         f'<text x="{left - 4}" y="{top + 8}" class="small" text-anchor="end">{labels[0]}</text>',
         f'<text x="{left - 4}" y="{bottom}" class="small" text-anchor="end">{labels[1]}</text>',
     ]
@@ -300,15 +357,29 @@ def _x(buckets: list[int], i: int, left: int, width: int) -> float:
     return left + (width * i / (len(buckets) - 1) if len(buckets) > 1 else width / 2)
 
 
+def legend(entries: Sequence[tuple[str, str, str]], y: float, *, left: float = 10, step: float = 150) -> list[str]:
+    """A row of (key, label, colour) entries: a colour swatch (a rect, which the stylesheet's ``svg text`` fill
+    cannot override) and its label, each in a ``<g class="legend-entry">``."""
+    out = []
+    for i, (key, label, color) in enumerate(entries):
+        x = left + i * step
+        out.append(
+            f'<g class="legend-entry" data-key="{_e(key)}"><rect class="swatch" x="{x:.0f}" y="{y - 10:.0f}" '
+            f'width="12" height="12" fill="{color}"/><text x="{x + 16:.0f}" y="{y:.0f}">{_e(label)}</text></g>'
+        )
+    return out
+
+
 def over_time_by_rule(data: ReportData) -> str:
-    """Small multiples: per rule, one line per sentiment (tweets per bucket)."""
+    """Small multiples: per rule, one line per sentiment (tweets per bucket), under a legend of the sentiments."""
     if not data.by_rule or not data.buckets:
         return _empty("sentiment-by-rule")
-    cell_w, cell_h, cols = 300, 130, 3
+    cell_w, cell_h, cols, legend_h = 300, 130, 3, 24
     rows_n = math.ceil(len(data.by_rule) / cols)
-    body = []
+    drawn = [s for s in SENTIMENTS if any(s in b for series in data.by_rule.values() for b in series.values())]
+    body = legend([(s, LABELS[s], HEX[s]) for s in drawn], 14, step=140)
     for k, (rule, series) in enumerate(data.by_rule.items()):
-        ox, oy = (k % cols) * cell_w, (k // cols) * cell_h
+        ox, oy = (k % cols) * cell_w, (k // cols) * cell_h + legend_h
         left, top, width, height = ox + 34, oy + 22, cell_w - 50, cell_h - 50
         peak = max((n for b in series.values() for n in b.values()), default=1) or 1
         body.append(
@@ -325,7 +396,7 @@ def over_time_by_rule(data: ReportData) -> str:
             ]
             body.append(_polyline(points, HEX[s], f'class="line" data-sentiment="{s}"'))
         body.append("</g>")
-    return _svg("sentiment-by-rule", body, height=rows_n * cell_h, width=cols * cell_w)
+    return _svg("sentiment-by-rule", body, height=rows_n * cell_h + legend_h, width=cols * cell_w)
 
 
 def net_sentiment(data: ReportData) -> str:
@@ -336,9 +407,10 @@ def net_sentiment(data: ReportData) -> str:
     body = _frame(data.buckets, (left, top, width, height), ("+100%", "-100%"))
     zero = top + height / 2
     body.append(f'<line x1="{left}" y1="{zero}" x2="{left + width}" y2="{zero}" stroke="#ddd" stroke-dasharray="4"/>')
-    legend = []
+    entries = []
     for k, (rule, series) in enumerate(data.by_rule.items()):
         color = RULE_PALETTE[k % len(RULE_PALETTE)]
+        entries.append((rule, fit(clean(rule), 9), color))
         points = []
         for i, b in enumerate(data.buckets):
             counts = series.get(b)
@@ -347,10 +419,8 @@ def net_sentiment(data: ReportData) -> str:
             net = (counts.get("POSITIVE", 0) - counts.get("NEGATIVE", 0)) / sum(counts.values())
             points.append((_x(data.buckets, i, left, width), zero - net * height / 2))
         body.append(_polyline(points, color, f'class="line" data-rule="{_e(rule)}"'))
-        legend.append(
-            f'<text x="{left + 70 * k}" y="{top + height + 32}" fill="{color}">{_e(fit(clean(rule), 10))}</text>'
-        )
-    return _svg("net-sentiment", body + legend, height=H + 20)
+    body += legend(entries, top + height + 34, left=left, step=70)
+    return _svg("net-sentiment", body, height=H + 20)
 
 
 def engaged_table(rows: list[tuple[str, str, int, int, int, str]]) -> str:
@@ -373,6 +443,7 @@ h1{font-size:18px;margin:0 0 4px}.meta{color:#666;margin-bottom:12px}
 .grid{display:flex;flex-wrap:wrap;gap:12px}
 .panel{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px;max-width:100%;overflow:auto}
 .panel h2{font-size:14px;margin:0 0 6px}.wide{flex-basis:100%}
+svg{max-width:100%;height:auto}
 svg text{font:12px system-ui,sans-serif;fill:#333}svg text.small{font-size:10px;fill:#777}
 svg text.big{font-size:22px;font-weight:600}svg text.title{font-weight:600}
 table{border-collapse:collapse;font-size:12px}td,th{border-bottom:1px solid #eee;padding:3px 6px;text-align:left}
@@ -388,14 +459,18 @@ def render(
     source: str = "",
     notes: Sequence[str] = (),
 ) -> str:
-    """The whole page; ``refresh_s`` adds the reload (while the demo runs), None leaves it out (final page);
-    ``notes`` are lines under the header (the deletions: seen, applied, lag)."""
+    """The whole page; ``refresh_s`` adds the reload (while the demo runs), None leaves it out (final page).
+    ``source`` is what this run reads; the header also names the sources of the documents in the store, which
+    include earlier runs' unless the demo ran with --reset. ``notes`` are lines under the header (the deletions:
+    seen, applied, lag)."""
+    off_axis = f"; {data.off_axis:,} posts dated outside the axis not drawn" if data.off_axis else ""
     panels = [
         ("sentiment-donut", "Sentiment", donut(data.sentiments), ""),
-        ("sentiment-by-rule", f"Sentiment over time by tracked rule ({data.bucket_s // 60} min buckets, created_at)",
-         over_time_by_rule(data), "wide"),
+        ("sentiment-by-rule", f"Sentiment over time by tracked rule ({data.bucket_s // 60} min buckets of "
+         f"created_at, UTC{off_axis})", over_time_by_rule(data), "wide"),
         ("net-sentiment", "Net sentiment per rule (positive share − negative share)", net_sentiment(data), ""),
         ("languages", "Languages", bars("languages", data.langs), ""),
+        ("language-sentiment", "Sentiment by language", stacked("language-sentiment", data.lang_sentiments), ""),
         ("negative-authors", "Top authors by negative posts",
          bars("negative-authors", data.negative_authors, color=HEX["NEGATIVE"], prefix="@"), ""),
         ("kinds", "Retweet and reply share", share_bar(data.kinds), ""),
@@ -405,6 +480,7 @@ def render(
         ("engaged", "Most engaged posts (likes + reposts + replies)", engaged_table(data.engaged), "wide"),
     ]  # fmt: skip
     refresh = f'<meta http-equiv="refresh" content="{refresh_s:g}">' if refresh_s else ""
+    by_source = f" (source {', '.join(f'{name} {n:,}' for name, n in data.sources)})" if data.sources else ""
     state = f"refreshes every {refresh_s:g} s while the demo runs" if refresh_s else "final (the demo has finished)"
     sections = "".join(
         f'<section class="panel {cls}" id="panel-{pid}"><h2>{_e(title)}</h2>{body}</section>'
@@ -414,8 +490,8 @@ def render(
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{refresh}'
         "<title>Tweet sentiment · local demo report</title>"
         f"<style>{CSS}</style></head><body><h1>Tweet sentiment · local demo</h1>"
-        f'<div class="meta">{data.total:,} documents · {_e(source)} · generated '
-        f"{generated.strftime('%Y-%m-%d %H:%M:%S')} UTC · {state}</div>"
+        f'<div class="meta">{data.total:,} documents{_e(by_source)} · this run reads {_e(source or "?")} · '
+        f"generated {generated.strftime('%Y-%m-%d %H:%M:%S')} UTC · {state}</div>"
         + "".join(f'<div class="meta note">{_e(note)}</div>' for note in notes)
         + f'<div class="grid">{sections}</div></body></html>\n'
     )

@@ -25,7 +25,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -45,6 +45,9 @@ DEFAULT_SAMPLE = REPO_ROOT / "scripts" / "demo" / "data" / "sample_tweets.jsonl"
 DEFAULT_OUTPUT = Path("demo-output")
 STREAM_NAME = "demo"
 VIEW_RATE = 200.0  # tweets/s replayed by default when the live view is on, so there is something to watch
+# Terms the Bluesky demo tracks when TRACKED_TERMS is set nowhere (the environment, the --env-file): the sample's
+# tracked rules, so `make demo ARGS="--source bluesky"` runs as the README writes it. Bluesky is free to read.
+DEMO_BLUESKY_TERMS = ("travel", "music", "sports", "food", "tech")
 IGNORED_X_HINT = "demo: X_BEARER_TOKEN is configured but ignored; replaying the sample (--live reads the X stream)"
 NOISY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "requests_oauthlib", "oauthlib", "tweepy")
 
@@ -126,6 +129,10 @@ def ingester_settings(
             env = dict(os.environ if environ is None else environ)
             source = "bluesky" if getattr(args, "source", None) == "bluesky" else "x"
             settings = Settings.from_sources({"source": source, **common}, env, args.env_file)
+            if source == "bluesky" and not settings.tracked_terms:
+                settings = replace(settings, tracked_terms=DEMO_BLUESKY_TERMS)
+                print(f"demo: TRACKED_TERMS is not set: tracking the demo's terms {', '.join(DEMO_BLUESKY_TERMS)} "
+                      "(set TRACKED_TERMS to choose yours)", file=sys.stderr)  # fmt: skip
         else:
             sample = Path(args.sample) if args.sample else DEFAULT_SAMPLE
             if sample.is_dir():

@@ -11,6 +11,7 @@ import pytest
 
 from ingester.app import run
 from ingester.config import Settings
+from ingester.sources.replay import REPLAY_OFFSET_FILE
 from tests.chaos.chaos import RECOVERY_S, ChaosFirehose, Schedule, check_invariant
 from tests.chaos.conftest import chaos_seconds
 from tests.support.faults import ReadOnlyFolder
@@ -83,7 +84,8 @@ def test_replay_and_writer_keep_the_invariant_under_faults(
             )
             runner.start()
             runner.join(timeout=max(0.0, moment - firehose.now()))
-            finished = not runner.is_alive()  # read the whole file and delivered it: a new run would start over
+            # Read the whole file and delivered all of it (the offset is gone): a new run would start over
+            finished = not runner.is_alive() and not (state / REPLAY_OFFSET_FILE).exists()
             stop.set()
             runner.join(timeout=30)
             assert not runner.is_alive(), f"run() did not return after stop ({context})"
@@ -95,6 +97,7 @@ def test_replay_and_writer_keep_the_invariant_under_faults(
         done.set()
         faults.join(timeout=5)
     if not finished:  # After the faults: one run reads the rest and drains the spool, within the bound
+        assert (state / REPLAY_OFFSET_FILE).exists() or firehose.delivered, context
         started = time.monotonic()
         assert run(settings(None), firehose_client=firehose) == 0, context
         recovery = time.monotonic() - started

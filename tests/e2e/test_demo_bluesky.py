@@ -80,3 +80,23 @@ def test_every_matching_post_reaches_the_store_once_across_a_disconnect_and_a_re
     docs = [json.loads(r[0]) for r in rows(out / "tweets.db")]
     assert {d["source"] for d in docs} == {"bluesky"}
     assert all(d["hashtags"] == [] and "aws" in d["rules"] for d in docs)  # no facets in these posts
+
+
+def test_as_the_readme_writes_it_offline_it_stops_at_the_first_failed_lookup(tmp_path: Path) -> None:
+    # Given `make demo ARGS="--source bluesky"` with no TRACKED_TERMS anywhere, on a machine whose DNS cannot resolve
+    # the Jetstream host (.invalid never resolves)
+    env = {k: v for k, v in demo_env().items() if k != "TRACKED_TERMS"}
+    env["BLUESKY_ENDPOINTS"] = "wss://jetstream.invalid/subscribe"
+    (tmp_path / "empty.env").write_text("")  # and no .env either
+    run = subprocess.run(
+        [sys.executable, "-m", "scripts.demo", "--source", "bluesky", "--no-view",
+         "--output-dir", str(tmp_path / "out"), "--env-file", str(tmp_path / "empty.env")],
+        cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    # Then it runs with the demo's terms (saying so), and stops on the failed lookup, naming it, instead of waiting
+    # out the 60 s connect timeout and blaming "network, token or rules"
+    assert "demo: TRACKED_TERMS is not set: tracking the demo's terms travel, music, sports, food, tech" in run.stderr
+    assert run.returncode == 1, run.stderr
+    assert "cannot look up the Bluesky Jetstream server's address (Jetstream jetstream.invalid: gaierror" in run.stdout
+    assert "no network or no DNS on this machine" in run.stdout
+    assert "within 60 s" not in run.stdout and "token or rules" not in run.stdout

@@ -51,6 +51,22 @@ FILLS = """JSON.stringify(Object.fromEntries([...document.querySelectorAll('#pan
   .map(p => [p.dataset.sentiment, getComputedStyle(p).fill])))"""
 
 
+# The net-sentiment legend: each swatch's drawn colour beside its rule's line colour (a fill attribute on the text
+# was overridden by the stylesheet's `svg text` rule, so the legend drew every rule in the same grey).
+LEGEND = """JSON.stringify({
+  swatches: Object.fromEntries([...document.querySelectorAll('#panel-net-sentiment g.legend-entry')]
+    .map(g => [g.dataset.key, getComputedStyle(g.querySelector('rect.swatch')).fill])),
+  lines: Object.fromEntries([...document.querySelectorAll('#panel-net-sentiment polyline.line')]
+    .map(l => [l.dataset.rule, getComputedStyle(l).stroke])),
+  sentiments: [...document.querySelectorAll('#panel-sentiment-by-rule g.legend-entry')].map(g => g.dataset.key),
+  utc: [...document.querySelectorAll('#panel-sentiment-by-rule text')].some(t => t.textContent.endsWith(' UTC')),
+})"""
+
+# Panels wider than their box scroll sideways; none may at an 800 px wide window.
+OVERFLOW = """JSON.stringify([...document.querySelectorAll('section.panel')]
+  .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.id))"""
+
+
 def rgb(hex_colour: str) -> str:
     r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgb({r}, {g}, {b})"
@@ -82,10 +98,17 @@ def test_report_renders_every_panel_in_headless_chromium(tmp_path: Path) -> None
         browser.open(report.resolve().as_uri())
         drawn = json.loads(browser.evaluate(MEASURE % json.dumps(PANELS)))
         fills = json.loads(browser.evaluate(FILLS))
+        legend = json.loads(browser.evaluate(LEGEND))
         browser.screenshot(tmp_path / "report.png")
         errors, requests = browser.console_errors(), browser.network_requests()
     finally:
         browser.close()
+    narrow = Browser(CHROMIUM, tmp_path / "profile-800", width=800)
+    try:
+        narrow.open(report.resolve().as_uri())
+        scrolling = json.loads(narrow.evaluate(OVERFLOW))
+    finally:
+        narrow.close()
 
     # Then every panel is drawn, in the fixed colours, with no console error and no request off the machine
     for panel, shapes in drawn.items():
@@ -93,6 +116,12 @@ def test_report_renders_every_panel_in_headless_chromium(tmp_path: Path) -> None
         assert shapes["drawn"] > 0 and shapes["width"] > 100 and shapes["height"] > 20, (panel, shapes)
     assert drawn["panel-sentiment-by-rule"]["drawn"] >= 6 * 3  # six rules, three or more sentiments each
     assert fills["NEGATIVE"] == rgb(HEX["NEGATIVE"]) and fills["POSITIVE"] == rgb(HEX["POSITIVE"])
+    # the net-sentiment legend draws each rule in its line's colour, the per-rule charts name their sentiments
+    # and their time zone, and at 800 px no panel scrolls sideways
+    assert len(legend["lines"]) == 6 and legend["swatches"] == legend["lines"]
+    assert len(set(legend["lines"].values())) == 6
+    assert legend["sentiments"][:2] == ["POSITIVE", "NEGATIVE"] and legend["utc"]
+    assert scrolling == []
     assert errors == []
     assert requests == []
     assert (tmp_path / "report.png").read_bytes().startswith(b"\x89PNG")

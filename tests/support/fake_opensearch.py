@@ -66,6 +66,9 @@ class FakeState:
     version: dict[str, Any] = field(default_factory=lambda: {"distribution": "opensearch", "number": "2.13.0"})
     basic_auth: tuple[str, str] | None = None  # require these credentials when set
     force_status: int | None = None  # answer every request with this status when set
+    # How Dashboards (the _dashboards paths) refuses a signed request, as a domain with Cognito sign-in might:
+    # "forbidden" (403 JSON) or "sign_in" (302 to a login page that answers HTML). None: it serves the API.
+    dashboards_refusal: str | None = None
     templates: dict[str, Any] = field(default_factory=dict)
     pipelines: dict[str, Any] = field(default_factory=dict)  # ingest pipeline id -> body, from PUT _ingest/pipeline
     ism: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -364,6 +367,20 @@ class _Handler(QuietHandler):
             state.requests.append(rec)
             if state.force_status is not None:
                 self.reply_json(state.force_status, {"error": {"type": "forced", "reason": "forced by test"}})
+                return
+            if split.path == "/login":
+                self.reply(200, b"<html><body>Sign in with your Cognito user</body></html>", "text/html")
+                return
+            if split.path.startswith("/_dashboards") and state.dashboards_refusal == "forbidden":
+                self.reply_json(
+                    403, {"message": "User: arn:aws:sts::123456789012:assumed-role/admin/s is not authorized"}
+                )
+                return
+            if split.path.startswith("/_dashboards") and state.dashboards_refusal == "sign_in":
+                self.send_response(302)
+                self.send_header("Location", "/login?redirect_uri=%2F_dashboards")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
                 return
             if state.basic_auth is not None:
                 user, password = state.basic_auth

@@ -43,6 +43,8 @@ class FakeX:
     stopping: threading.Event = field(default_factory=threading.Event)
     _next_rule_id: int = 1000
     url: str = ""
+    #: What GET /2/usage/tweets answers (its ``data``, as X documents it), or None for a 503.
+    usage: dict[str, Any] | None = None
 
 
 def _handler(fake: FakeX) -> type[BaseHTTPRequestHandler]:
@@ -67,6 +69,11 @@ def _handler(fake: FakeX) -> type[BaseHTTPRequestHandler]:
                 self.reply_json(200, {"data": list(fake.rules), "meta": meta} if fake.rules else {"meta": meta})
             elif parsed.path == "/2/tweets/search/stream":
                 self._stream()
+            elif parsed.path == "/2/usage/tweets":
+                if fake.usage is None:
+                    self.reply_json(503, {"title": "Service Unavailable"})
+                else:
+                    self.reply_json(200, {"data": fake.usage})
             else:
                 self.reply_json(404, {"title": "Not Found"})
 

@@ -40,6 +40,9 @@ class Scores:
 class Scored:
     label: Label
     scores: Scores
+    model: str | None = None
+    """The model that scored this text when it is not the backend's ``model_name`` (another language's model, or
+    Comprehend as the fallback); the document's ``sentiment_model``. None: the backend's own."""
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
-"""Embedded backend (the default): a linear model trained on public tweets, pure Python, English only.
+"""Embedded backend (the default): linear models trained on public tweets, pure Python, eight languages.
 
-The model is multinomial logistic regression over binary features of the text: words and word pairs with
-negation marking (``not good`` → ``good_NEG``), emoticons and emoji, counts of Bing Liu's opinion-lexicon words
-and VADER's compound score in bins (VADER runs first, on the same cleaned text, so its rules about intensifiers,
-"but" and capitals reach the model). Its weights are ``embedded_weights.json`` beside this module, written by
-``scripts/dev/sentiment/train.py`` (``make train-sentiment DATA=...``); :func:`features` is the one definition of the
-features, imported by the training script, so training and inference cannot drift apart.
+English is scored by the model this module defines; Arabic, German, Spanish, French, Hindi, Italian and Portuguese
+by their own smaller models (:mod:`transform.sentiment.multilingual`, loaded per language on first use, separable
+from the English one). The English model is multinomial logistic regression over binary features of the text:
+words and word pairs with negation marking (``not good`` → ``good_NEG``), emoticons and emoji, counts of Bing Liu's
+opinion-lexicon words and VADER's compound score in bins (VADER runs first, on the same cleaned text, so its rules
+about intensifiers, "but" and capitals reach the model). Its weights are ``embedded_weights.json`` beside this
+module, written by ``scripts/dev/sentiment/train.py`` (``make train-sentiment DATA=...``); :func:`features` is the one
+definition of the features, imported by the training script, so training and inference cannot drift apart.
 
 Decision: the class with the highest probability after a per-class bias learnt on a validation split (an
 asymmetric neutral band: VADER's symmetric ±0.05 is a large part of its error). MIXED only when the model gives
@@ -13,30 +15,48 @@ both POSITIVE and NEGATIVE at least ``mixed_threshold`` (from the weights file) 
 than the remainder. The scores are the three probabilities, except that for MIXED-eligible texts the
 probability both polar classes share (twice the smaller) moves to ``mixed``; the four always sum to 1.
 
-Failure policy: a weights file that is missing, malformed or fails its checksum raises :class:`WeightsError`
-when the backend is built, so a damaged zip fails the cold start instead of scoring with a broken model.
-Scoring itself never raises for one text.
+Failure policy: an English weights file that is missing, malformed or fails its checksum raises
+:class:`WeightsError` when the backend is built, so a damaged zip fails the cold start instead of scoring with a
+broken model. Another language's damaged file fails that language's records when it is first needed (see
+:class:`EmbeddedBackend`). Scoring itself never raises for one text.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
+import logging
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
-from transform.sentiment import Label, Scored, Scores
-from transform.sentiment.vader import Analyzer, VaderBackend
+from transform.sentiment import Deadline, Failed, Outcome, Scored, ScoreRequest, Skipped
+from transform.sentiment.languages import to_embedded
+from transform.sentiment.linear import CLASSES, Model
+from transform.sentiment.multilingual import LanguageModels, in_script
+from transform.sentiment.vader import NOTHING_LEFT, Analyzer, VaderBackend, clean_for_vader
+from transform.sentiment.weights_file import WeightsError, checksum, read_verified
+
+__all__ = [  # CLASSES, Model, WeightsError and checksum are re-exported: the training script and tests use them
+    "CLASSES",
+    "FORMAT",
+    "NEGATION_SCOPE",
+    "WEIGHTS_PATH",
+    "EmbeddedBackend",
+    "Model",
+    "WeightsError",
+    "checksum",
+    "features",
+    "load_weights",
+    "tokens",
+]
+
+log = logging.getLogger(__name__)
 
 WEIGHTS_PATH: Final = Path(__file__).with_name("embedded_weights.json")
 FORMAT: Final = "tweet-sentiment-linear/1"
 """The weights file's ``format``; a file of another format is refused."""
-CLASSES: Final[tuple[Label, Label, Label]] = ("NEGATIVE", "NEUTRAL", "POSITIVE")
-"""Order of every weight vector and bias in the weights file."""
 
 _APOSTROPHES = str.maketrans({"`": "'", "\u2019": "'", "\u2018": "'"})
 _ENTITIES = (("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'))
@@ -60,10 +80,6 @@ _KEPT_SYMBOLS: Final = ".,;:!?<>=8"
 NEGATION_SCOPE: Final = 3
 """Words after a negator that are marked ``_NEG`` (fewer if punctuation comes first)."""
 _FIRST_SYMBOL: Final = 0x2190  # arrows, dingbats, emoji...: symbols below this (%, $, &) carry no sentiment
-
-
-class WeightsError(RuntimeError):
-    """The weights file is missing, malformed or damaged; the message names the file and the problem."""
 
 
 def tokens(cleaned: str) -> list[str]:
@@ -135,62 +151,9 @@ def features(cleaned: str, compound: float, lexicon: tuple[frozenset[str], froze
     return found
 
 
-@dataclass(frozen=True)
-class Model:
-    """The trained weights: what :func:`load_weights` returns and ``scripts/dev/sentiment/train.py`` writes."""
-
-    version: str
-    weights: dict[str, list[float]]
-    """Feature name -> weights of NEGATIVE, NEUTRAL, POSITIVE."""
-    bias: tuple[float, float, float]
-    decision_bias: tuple[float, float, float]
-    mixed_threshold: float
-    lexicon: tuple[frozenset[str], frozenset[str]]
-
-    def probabilities(self, found: Iterable[str]) -> tuple[float, float, float]:
-        neg, neu, pos = self.bias
-        weights = self.weights
-        for name in found:
-            w = weights.get(name)
-            if w is not None:
-                neg += w[0]
-                neu += w[1]
-                pos += w[2]
-        top = max(neg, neu, pos)
-        e_neg, e_neu, e_pos = math.exp(neg - top), math.exp(neu - top), math.exp(pos - top)
-        total = e_neg + e_neu + e_pos
-        return e_neg / total, e_neu / total, e_pos / total
-
-    def decide(self, probabilities: tuple[float, float, float]) -> Scored:
-        neg, neu, pos = probabilities
-        if min(pos, neg) >= self.mixed_threshold:
-            shared = min(pos, neg)
-            return Scored("MIXED", Scores(positive=pos - shared, negative=neg - shared, neutral=neu, mixed=2 * shared))
-        adjusted = [math.log(max(p, 1e-12)) + b for p, b in zip(probabilities, self.decision_bias, strict=True)]
-        label = CLASSES[adjusted.index(max(adjusted))]
-        return Scored(label, Scores(positive=pos, negative=neg, neutral=neu, mixed=0.0))
-
-
-def checksum(body: bytes) -> str:
-    """sha256 of the weights file's body (everything after its header line)."""
-    return hashlib.sha256(body).hexdigest()
-
-
 def load_weights(path: Path = WEIGHTS_PATH) -> Model:
-    """Read and verify a weights file: a header line (format, sha256 of the body), then the body, one JSON each.
-
-    The checksum covers the body's bytes, so verifying it costs a hash, not a second serialisation.
-    """
-    try:
-        header_line, body = path.read_bytes().split(b"\n", 1)
-        header = json.loads(header_line)
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"{path}: cannot read the sentiment weights: {exc}") from exc
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise WeightsError(f"{path}: not a {FORMAT} weights file")
-    digest = checksum(body)
-    if header.get("sha256") != digest:
-        raise WeightsError(f"{path}: checksum mismatch (damaged or edited weights file): retrain or rebuild")
+    """Read and verify a weights file (:func:`transform.sentiment.weights_file.read_verified`) and build the model."""
+    digest, body = read_verified(path, FORMAT)
     try:
         document = json.loads(body)
         weights: dict[str, list[float]] = document["weights"]
@@ -216,17 +179,56 @@ def _triple(values: Sequence[float]) -> tuple[float, float, float]:
 
 
 class EmbeddedBackend(VaderBackend):
-    """Scores English texts with the trained model; every other language is skipped as unsupported.
+    """Scores English with the trained English model and ar, de, es, fr, hi, it, pt with their own models (when
+    their files are in the build); every other language is skipped as unsupported.
 
-    A :class:`VaderBackend` (same cleaning, languages and empty-text rule) whose decision is the trained model's,
-    with VADER's compound score as one of its features.
+    For English, a :class:`VaderBackend` (same cleaning, languages and empty-text rule) whose decision is the trained
+    model's, with VADER's compound score as one of its features. The language of a request is X's code mapped by
+    :func:`transform.sentiment.languages.to_embedded` (``pt-BR`` → ``pt``; ``und``, ``zxx`` and missing → None).
+    A damaged language file fails that language's records (``sentiment_error``, kept for redrive), logged once per
+    container and language.
     """
 
-    def __init__(self, model: Model | None = None, analyzer: Analyzer | None = None) -> None:
+    def __init__(
+        self, model: Model | None = None, analyzer: Analyzer | None = None, languages: LanguageModels | None = None
+    ) -> None:
         super().__init__(analyzer)
         self._model = model if model is not None else load_weights()
         self._model_name = f"embedded-{self._model.version}"
+        self._languages = languages if languages is not None else LanguageModels()
+        self._broken: set[str] = set()
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """Every language this backend scores: ``en`` and those whose files are present."""
+        return frozenset({"en"}) | self._languages.available
 
     def decide(self, cleaned: str, raw: dict[str, float]) -> Scored:
         found = features(cleaned, float(raw["compound"]), self._model.lexicon)
         return self._model.decide(self._model.probabilities(found))
+
+    def score_in(self, language: str | None, text: str) -> Outcome:
+        """The outcome for ``text`` in ``language`` (a primary subtag from ``to_embedded``, or None)."""
+        if language == "en":
+            return self.score_text(text)
+        if language is None or language not in self._languages.available:
+            return Skipped("unsupported_language")
+        try:
+            model = self._languages.get(language)
+        except WeightsError:
+            if language not in self._broken:
+                self._broken.add(language)
+                log.exception("the %s sentiment model cannot be loaded; its records fail", language)
+            return Failed("sentiment_error")
+        assert model is not None  # available, so present
+        cleaned = clean_for_vader(text)
+        if not cleaned:
+            return replace(NOTHING_LEFT, model=f"embedded-{language}-{model.version}")
+        if not in_script(cleaned, model.script):
+            return Skipped("unsupported_language")
+        decided = model.model.decide(model.score_text(text))
+        return replace(decided, model=f"embedded-{language}-{model.version}")
+
+    def score(self, requests: Sequence[ScoreRequest], deadline: Deadline) -> list[Outcome]:
+        del deadline  # embedded and fast (see make eval for posts/s)
+        return [self.score_in(to_embedded(req.lang), req.text) for req in requests]

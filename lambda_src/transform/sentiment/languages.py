@@ -41,6 +41,21 @@ def to_comprehend(code: str) -> str | None:
     return primary
 
 
+EMBEDDED_LANGUAGES = frozenset({"en", "ar", "de", "es", "fr", "hi", "it", "pt"})
+"""The languages the embedded backend has a model for (each but ``en`` may be left out of a build)."""
+
+
+def to_embedded(code: str) -> str | None:
+    """The embedded model's language for X's ``code`` (its primary subtag: ``pt-BR`` → ``pt``, ``hi-Latn`` → ``hi``),
+    or None for undetermined, special and other languages (``und``, ``zxx``, ``qme``, ``nl``, ``""``).
+
+    Script subtags are not refused here: each model checks the script of the text itself
+    (``transform.sentiment.multilingual.in_script``), which also catches posts X tagged without one.
+    """
+    primary = normalise(code).partition("-")[0]
+    return primary if primary in EMBEDDED_LANGUAGES else None
+
+
 def is_english(code: str) -> bool:
     """True for ``en`` and its regional variants (``en-gb``, ``en-US``): what the VADER backend scores."""
     norm = normalise(code)

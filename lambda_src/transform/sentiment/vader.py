@@ -23,7 +23,8 @@ _LEADING_RT = re.compile(r"^\s*RT\b(?:\s*[@＠]\w+)?:?")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<!\w)[@＠]\w+")
 _SPACES = re.compile(r"\s+")
-_NOTHING_LEFT = Scored("NEUTRAL", Scores(positive=0.0, negative=0.0, neutral=1.0, mixed=0.0))
+NOTHING_LEFT = Scored("NEUTRAL", Scores(positive=0.0, negative=0.0, neutral=1.0, mixed=0.0))
+"""The outcome of a text with nothing left after cleaning (only mentions and links), in every embedded model."""
 
 
 class Analyzer(Protocol):
@@ -79,7 +80,7 @@ class VaderBackend:
     def score_text(self, text: str) -> Scored:
         cleaned = clean_for_vader(text)
         if not cleaned:
-            return _NOTHING_LEFT
+            return NOTHING_LEFT
         return self.decide(cleaned, self._analyzer.polarity_scores(cleaned))
 
     def decide(self, cleaned: str, raw: dict[str, float]) -> Scored:

@@ -1,4 +1,4 @@
-"""Evaluate the embedded sentiment backends side by side (``make eval``): prints one table; asserts nothing.
+"""Evaluate the embedded sentiment backends side by side (``make eval``): prints tables; asserts nothing.
 
     python -m scripts.dev.sentiment.eval [--data /path/to/data] [--sdist build/sdist/vaderSentiment-3.3.2.tar.gz]
 
@@ -16,13 +16,24 @@ CPU time of this process, best of 3, so other load on the machine does not count
 (built fresh): its size and the cold start of a container (fresh interpreter, unpacked zip: import the handler
 and build the backend, median of 5 runs, in wall-clock time and in CPU time: on a shared machine the first
 includes waiting for a core). The header prints the machine's load average.
+
+Then, when DATA holds ``umsab/``, every language of UMSAB's ``val`` split (324 tweets each; its test split is not
+used here) through the ``embedded`` backend: the share scored, accuracy, macro-F1 beside FastText's published
+figure for that language, the confusion matrix, posts/s in that language (CPU time, best of 3, the language's model
+already loaded) and the time its model takes to load on the first post in it; the macro-F1 averaged over the eight
+languages against the target. Then a mixed-language stream (all eight languages' val tweets, seeded shuffle) through
+``process_event``: posts/s on one core. Last, the share of the bundled sample (scripts/demo/data/sample_tweets.jsonl:
+82 % en, 5 % es, 3 % each fr, de, pt, 2 % ja, 2 % und) that each backend scores, and the share
+``SENTIMENT_FALLBACK=comprehend`` would add (sent to Comprehend; not called here).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import random
 import sys
 import tempfile
 import time
@@ -35,12 +46,23 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 sys.path[:0] = [str(REPO_ROOT / "lambda_src"), str(REPO_ROOT)]
 
 from transform.handler import build_backend, process_event  # noqa: E402
-from transform.sentiment import Deadline, Scored, ScoreRequest, SentimentBackend  # noqa: E402
+from transform.sentiment import Deadline, Scored, ScoreRequest, SentimentBackend, Skipped  # noqa: E402
+from transform.sentiment.embedded import EmbeddedBackend  # noqa: E402
+from transform.sentiment.languages import to_comprehend  # noqa: E402
+from transform.sentiment.multilingual import LanguageModels  # noqa: E402
 from transform.settings import BackendName, Settings  # noqa: E402
 
 from scripts.dev.bench.transform_bench import TIMED_IMPORT, make_event, subprocess_ms  # noqa: E402
 from scripts.dev.generate_sample import DEFAULT_SDIST, download_sdist  # noqa: E402
-from scripts.dev.sentiment.data import GOLD, SAMPLE_NEUTRAL_BAND, Example, read_sample_ratings, read_tse  # noqa: E402
+from scripts.dev.sentiment.data import (  # noqa: E402
+    GOLD,
+    SAMPLE_NEUTRAL_BAND,
+    UMSAB_FOLDERS,
+    Example,
+    read_sample_ratings,
+    read_tse,
+    read_umsab,
+)
 from scripts.dev.sentiment.metrics import PREDICTED, Report, report  # noqa: E402
 from scripts.packaging import build_lambda  # noqa: E402
 
@@ -55,14 +77,23 @@ TARGETS = (
 )
 
 
-def predict(backend: SentimentBackend, examples: Sequence[Example]) -> list[str]:
-    outcomes = backend.score([ScoreRequest(e.text, "en") for e in examples], Deadline(3600))
+FASTTEXT_F1 = {"ar": 0.460, "de": 0.596, "en": 0.509, "es": 0.501, "fr": 0.548, "hi": 0.371, "it": 0.547, "pt": 0.551}
+"""UMSAB macro-F1 of FastText trained per language (XLM-T paper, Barbieri et al., LREC 2022): each language's floor."""
+TARGET_AVERAGE_F1 = 0.55
+"""Target for the macro-F1 averaged over UMSAB's eight languages (published: FastText 0.510, XLM-T 0.694)."""
+MIXED_STREAM_SEED = 23
+SAMPLE = REPO_ROOT / "scripts" / "demo" / "data" / "sample_tweets.jsonl"
+
+
+def predict(backend: SentimentBackend, examples: Sequence[Example], lang: str = "en") -> list[str]:
+    outcomes = backend.score([ScoreRequest(e.text, lang) for e in examples], Deadline(3600))
     return [o.label if isinstance(o, Scored) else "NONE" for o in outcomes]
 
 
-def tweets_per_second(backend: SentimentBackend, texts: Sequence[str]) -> float:
-    """Records/s of CPU time through ``process_event``, batches of BATCH, best of 3 passes."""
-    events = [make_event([(t, "en") for t in texts[i : i + BATCH]]) for i in range(0, len(texts), BATCH)]
+def tweets_per_second(backend: SentimentBackend, texts: Sequence[str], langs: Sequence[str] | None = None) -> float:
+    """Records/s of CPU time through ``process_event``, batches of BATCH, best of 3 (all English unless ``langs``)."""
+    pairs = list(zip(texts, langs or ["en"] * len(texts), strict=True))
+    events = [make_event(pairs[i : i + BATCH]) for i in range(0, len(pairs), BATCH)]
     best = float("inf")
     for _ in range(3):
         started = time.process_time()
@@ -128,9 +159,90 @@ def evaluate(
     return results
 
 
+def scoring_speed(backend: SentimentBackend, examples: Sequence[Example], lang: str) -> float:
+    """Posts/s of CPU time through ``backend.score`` alone (no decode/encode), best of 3 passes."""
+    requests = [ScoreRequest(e.text, lang) for e in examples]
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        backend.score(requests, Deadline(3600))
+        best = min(best, time.process_time() - started)
+    return len(requests) / best
+
+
+def load_ms(language: str) -> float:
+    """CPU ms to load one language's model (what the first post in that language pays in a container)."""
+    models = LanguageModels()
+    started = time.process_time()
+    models.get(language)
+    return (time.process_time() - started) * 1000
+
+
+def evaluate_languages(umsab: Path, backend: SentimentBackend) -> float:
+    """The per-language table on UMSAB val; returns the macro-F1 averaged over the eight languages."""
+    print(
+        f"\nUMSAB val, embedded backend ({backend.model_name}), per language: scored share, accuracy, macro-F1 "
+        "(FastText's published figure is the floor), posts/s through the backend (CPU), model load (CPU)"
+    )
+    print("  lang | n   | scored | acc   | macro-F1 | FastText | verdict | posts/s | load ms | model")
+    confusions: list[str] = []
+    f1s: dict[str, float] = {}
+    for lang in sorted(UMSAB_FOLDERS):
+        examples = read_umsab(umsab, lang, "val")
+        outcomes = backend.score([ScoreRequest(e.text, lang) for e in examples], Deadline(3600))
+        predicted = [o.label if isinstance(o, Scored) else "NONE" for o in outcomes]
+        models = sorted({o.model or backend.model_name for o in outcomes if isinstance(o, Scored)})
+        r = report([e.label for e in examples], predicted)
+        f1s[lang] = r.macro_f1
+        scored = sum(isinstance(o, Scored) for o in outcomes) / len(outcomes)
+        floor = FASTTEXT_F1[lang]
+        load = "-" if lang == "en" else f"{load_ms(lang):.0f}"
+        print(f"  {lang:<4} | {r.n} | {scored:6.1%} | {r.accuracy:.3f} | {r.macro_f1:8.3f} | {floor:8.3f} | "
+              f"{'PASS' if r.macro_f1 >= floor else 'MISS':<7} | {scoring_speed(backend, examples, lang):7,.0f} | "
+              f"{load:>7} | {', '.join(models)}")  # fmt: skip
+        confusions += format_confusion(lang, r)
+    average = sum(f1s.values()) / len(f1s)
+    print(f"  average macro-F1 over {len(f1s)} languages: {average:.3f} (target ≥ {TARGET_AVERAGE_F1}: "
+          f"{'PASS' if average >= TARGET_AVERAGE_F1 else 'MISS'}; FastText 0.510, XLM-T 0.694 published)")  # fmt: skip
+    print("\n".join(confusions))
+    return average
+
+
+def mixed_stream(umsab: Path, backend: SentimentBackend) -> None:
+    """Posts/s through ``process_event`` on all eight languages' val tweets, interleaved (seeded shuffle)."""
+    pairs = [(e.text, lang) for lang in sorted(UMSAB_FOLDERS) for e in read_umsab(umsab, lang, "val")]
+    random.Random(MIXED_STREAM_SEED).shuffle(pairs)  # noqa: S311 -- a reproducible order, not security
+    texts, langs = [t for t, _ in pairs], [lang for _, lang in pairs]
+    rate = tweets_per_second(backend, texts, langs)
+    print(f"\nmixed-language stream (UMSAB val, {len(pairs):,} posts, 8 languages interleaved), embedded, through "
+          f"process_event in batches of {BATCH}: {rate:,.0f} posts/s on one core (CPU time, best of 3; "
+          f"target ≥ 3,000: {'PASS' if rate >= 3000 else 'MISS'})")  # fmt: skip
+
+
+def sample_share(backends: dict[BackendName, SentimentBackend]) -> None:
+    """The share of the bundled sample's posts each backend scores, and what the Comprehend fallback would add."""
+    requests = []
+    for line in SAMPLE.read_text(encoding="utf-8").splitlines():
+        data = json.loads(line)["data"]
+        requests.append(ScoreRequest(data["text"], data.get("lang", "und")))
+    langs = Counter(r.lang for r in requests)
+    print(f"\nshare scored of a mixed stream: the bundled sample ({len(requests):,} posts: "
+          + ", ".join(f"{lang} {n / len(requests):.0%}" for lang, n in langs.most_common()) + ")")  # fmt: skip
+    print("  backend   | scored | + with SENTIMENT_FALLBACK=comprehend (to Comprehend) | still unscored")
+    for name, backend in backends.items():
+        outcomes = backend.score(requests, Deadline(3600))
+        scored = sum(isinstance(o, Scored) for o in outcomes)
+        handed = sum(
+            o == Skipped("unsupported_language") and to_comprehend(r.lang) is not None
+            for o, r in zip(outcomes, requests, strict=True)
+        )
+        n = len(requests)
+        print(f"  {name:<9} | {scored / n:6.1%} | {handed / n:52.1%} | {(n - scored - handed) / n:.1%}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, help="folder with tse/test.csv (the TSE test split)")
+    parser.add_argument("--data", type=Path, help="folder with tse/test.csv (the TSE test split) and umsab/")
     parser.add_argument("--sdist", type=Path, default=DEFAULT_SDIST, help="vaderSentiment-3.3.2.tar.gz")
     args = parser.parse_args(argv)
     logging.getLogger("transform").setLevel(logging.ERROR)  # the per-invocation INFO line is not the point here
@@ -167,6 +279,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             delta = by_backend["embedded"].macro_recall - by_backend["vader"].macro_recall
             print(f"  embedded - vader, macro-recall on {set_name}: {delta * 100:+.1f} points")
     print(TARGETS)
+
+    embedded = backends["embedded"]
+    assert isinstance(embedded, EmbeddedBackend)
+    umsab = args.data / "umsab" if args.data else None
+    if umsab is not None and (umsab / UMSAB_FOLDERS["es"]).is_dir():
+        evaluate_languages(umsab, embedded)
+        mixed_stream(umsab, embedded)
+    else:
+        print(
+            "\nNOTE: no umsab/ in DATA: the per-language evaluation is skipped. Pass DATA=/path/to/folder "
+            "holding umsab/ (cardiffnlp/xlm-t data/sentiment) to add it."
+        )
+    sample_share(backends)
     return 0
 
 

@@ -3,8 +3,9 @@
     make train-sentiment DATA=/path/to/data        # .venv-train/bin/python -m scripts.dev.sentiment.train --data ...
 
 DATA holds ``tse/train.csv`` (Kaggle "Tweet Sentiment Extraction") and ``opinion_lexicon/`` (Bing Liu); see
-scripts/dev/sentiment/data.py. The TSE test split is never read here: the regularisation strength and the per-class
-decision biases are chosen on a validation split carved from train.csv (10 %, seeded shuffle); the final
+scripts/dev/sentiment/data.py. (The other languages' models: ``scripts/dev/sentiment/train_multilingual.py``, which the
+same ``make train-sentiment`` runs next.) The TSE test split is never read here: the regularisation strength and the
+per-class decision biases are chosen on a validation split carved from train.csv (10 %, seeded shuffle); the final
 weights are then fit on the whole of train.csv with the chosen strength.
 
 The optimiser is scikit-learn's LogisticRegression (multinomial, L-BFGS): deterministic for the same input, and
@@ -16,7 +17,6 @@ the same function the Lambda runs, so training and inference cannot drift apart.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 from collections import Counter
@@ -27,7 +27,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[3]
 sys.path[:0] = [str(REPO_ROOT / "lambda_src"), str(REPO_ROOT)]
 
-from transform.sentiment.embedded import CLASSES, FORMAT, WEIGHTS_PATH, checksum, features  # noqa: E402
+from transform.sentiment import weights_file  # noqa: E402
+from transform.sentiment.embedded import CLASSES, FORMAT, WEIGHTS_PATH, features  # noqa: E402
 from transform.sentiment.vader import clean_for_vader, new_analyzer  # noqa: E402
 
 from scripts.dev.sentiment.data import GOLD, Example, read_lexicon, read_tse  # noqa: E402
@@ -136,10 +137,8 @@ def weights_document(
 
 
 def serialise(document: dict[str, Any]) -> bytes:
-    """Byte-stable file content: a header line (format, sha256 of the body), then the body, canonical JSON."""
-    body = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    header = json.dumps({"format": FORMAT, "sha256": checksum(body)}, sort_keys=True, separators=(",", ":"))
-    return header.encode("ascii") + b"\n" + body
+    """Byte-stable file content (:func:`transform.sentiment.weights_file.serialise` in this model's format)."""
+    return weights_file.serialise(document, FORMAT)
 
 
 def train(train_csv: Path, lexicon_dir: Path, output: Path, log: Any = print) -> dict[str, Any]:

@@ -35,7 +35,14 @@ MONITOR_NAME = "tweets-negative-spike"
 CHANNEL_ID = "tweets-negative-spike-sns"
 CHANNEL_NAME = "tweets negative spike (SNS)"
 SCHEDULE_MINUTES = 5  # how often the monitor runs; each run looks back over the window
-RULES_PER_RUN = 100  # composite page size: the busiest rules beyond this are not evaluated in a run
+# Composite page size. Not a cap on rules: a bucket-level monitor run pages through every composite page (the
+# Alerting plugin's BucketLevelMonitorRunner repeats the search while the aggregation returns an after_key), so
+# every rule in the window is evaluated, RULES_PER_PAGE at a time.
+RULES_PER_PAGE = 100
+# The time field the window is on: when the ingester received the post, not its author's clock (created_at). A
+# backlog drained late (an outage, a spooled hour), a replay, or an author's skewed clock puts created_at outside
+# the last window_minutes, and such posts would never alert; received_at is in every document.
+WINDOW_FIELD = "received_at"
 
 
 @dataclass(frozen=True)
@@ -91,8 +98,8 @@ def monitor(thresholds: SpikeThresholds, channel_id: str = CHANNEL_ID) -> dict[s
     window = f"{{{{period_end}}}}||-{thresholds.window_minutes}m"
     message = (
         f"Negative sentiment spike: more than {thresholds.negative_percent:g} % of at least {thresholds.min_posts} "
-        f"scored posts in the {thresholds.window_minutes} minutes up to {{{{ctx.periodEnd}}}} were NEGATIVE for "
-        "these tracked rules: {{#ctx.newAlerts}}{{bucket_keys}} {{/ctx.newAlerts}}. "
+        f"scored posts received in the {thresholds.window_minutes} minutes up to {{{{ctx.periodEnd}}}} were "
+        "NEGATIVE for these tracked rules: {{#ctx.newAlerts}}{{bucket_keys}} {{/ctx.newAlerts}}. "
         "Open the Tweet sentiment dashboard and filter on the rule."
     )
     return {
@@ -112,7 +119,7 @@ def monitor(thresholds: SpikeThresholds, channel_id: str = CHANNEL_ID) -> dict[s
                                 "filter": [
                                     {
                                         "range": {
-                                            "created_at": {
+                                            WINDOW_FIELD: {
                                                 "from": window,
                                                 "to": "{{period_end}}",
                                                 "include_lower": True,
@@ -131,7 +138,7 @@ def monitor(thresholds: SpikeThresholds, channel_id: str = CHANNEL_ID) -> dict[s
                         "aggregations": {
                             "by_rule": {
                                 "composite": {
-                                    "size": RULES_PER_RUN,
+                                    "size": RULES_PER_PAGE,
                                     "sources": [
                                         {"rule": {"terms": {"field": "rules", "missing_bucket": False, "order": "asc"}}}
                                     ],

@@ -53,6 +53,14 @@ class OpenSearchError(RuntimeError):
     """A failure with a message a person can act on."""
 
 
+class Refused(OpenSearchError):
+    """HTTP 401 or 403: the server understood the request and will not serve this principal."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def endpoint_url(endpoint: str) -> str:
     """``search-x.eu-west-1.es.amazonaws.com`` -> ``https://search-x...``; URLs with a scheme are kept."""
     endpoint = endpoint.strip().rstrip("/")
@@ -285,7 +293,7 @@ class Client:
             self.writes += 1
         log.debug("%s %s -> %s", method, url, resp.status_code)
         if resp.status_code in (401, 403):
-            raise OpenSearchError(
+            raise Refused(
                 f"{method} {path} was refused with HTTP {resp.status_code} using {self.auth.describe(resolve=True)}: "
                 f"{_error_text(resp)}. "
                 + (
@@ -293,7 +301,8 @@ class Client:
                     if self.auth.kind == "basic"
                     else "Map this IAM principal to a security role (or use the admin role, the master user), "
                     "and check the domain's access policy."
-                )
+                ),
+                resp.status_code,
             )
         if resp.status_code not in ok:
             text = _error_text(resp)

@@ -4,17 +4,25 @@ OpenSearch Dashboards: ``POST <dashboards>/api/saved_objects/_import?overwrite=t
 Kibana (``--kibana``): the same path under the Kibana base URL with ``kbn-xsrf: true``. Upload is multipart
 (field ``file``). The objects use the 7.10 saved-object format (migrationVersion <= 7.10.0) that both
 OpenSearch Dashboards 1.x/2.x and Kibana 7.10.x import.
+
+A refusal of the signed API is its own failure (:class:`DashboardsRefused`), one line with the manual import: on an
+Amazon OpenSearch Service domain with Cognito sign-in, whether Dashboards' API takes a SigV4-signed request from the
+master user has not been tried against a real domain here. It can answer 401/403, or redirect to the Cognito login
+page (an HTML page where JSON was expected); either way the saved objects file imports by hand in the Dashboards UI.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.ops.opensearch.client import Client, OpenSearchError
+import requests
+
+from scripts.ops.opensearch.client import Client, OpenSearchError, Refused
 from scripts.ops.opensearch.resources import DATA_DIR, is_subset
 
 NDJSON_PATH = DATA_DIR / "dashboards.ndjson"
@@ -87,6 +95,37 @@ def differs(shipped: dict[str, Any], stored: dict[str, Any] | None) -> bool:
     return _references(shipped) != _references(stored)
 
 
+class DashboardsRefused(OpenSearchError):
+    """Dashboards' saved-objects API did not serve the signed request; the message says how to import by hand."""
+
+
+def manual_import(flavour: Flavour) -> str:
+    """What to do instead, on one line."""
+    where = "Stack Management" if flavour is KIBANA else "Dashboards Management"
+    return (
+        f"import {os.path.relpath(NDJSON_PATH)} by hand: sign in to {flavour.name}, {where} > Saved "
+        "objects > Import, choose the file, keep 'Automatically overwrite conflicts'; then rerun with --skip-dashboards"
+    )
+
+
+def _checked(resp: requests.Response, flavour: Flavour, what: str) -> requests.Response:
+    """``resp`` when it is the API's JSON answer; :class:`DashboardsRefused` when a sign-in page answered instead."""
+    content_type = resp.headers.get("Content-Type", "")
+    if resp.history or "json" not in content_type:
+        via = f"redirected to {resp.url.split('?')[0]}" if resp.history else f"a {content_type or 'non-JSON'} page"
+        raise DashboardsRefused(
+            f"{flavour.name} answered {what} with a sign-in page ({via}), not its API: the signed request did not get "
+            f"past the domain's Dashboards sign-in; {manual_import(flavour)}"
+        )
+    return resp
+
+
+def _get_stored(client: Client, flavour: Flavour, obj: dict[str, Any], headers: dict[str, str]) -> Any | None:
+    resp = client.request("GET", f"api/saved_objects/{obj['type']}/{obj['id']}", headers=headers, ok=(200, 404))
+    _checked(resp, flavour, f"GET api/saved_objects/{obj['type']}/{obj['id']}")
+    return None if resp.status_code == 404 else resp.json()
+
+
 def sync(
     client: Client, flavour: Flavour, objects: list[dict[str, Any]], ndjson: bytes, *, tenant: str | None = None
 ) -> tuple[str, list[str]]:
@@ -99,20 +138,24 @@ def sync(
     if tenant:
         headers["securitytenant"] = tenant
     changed = []
-    for obj in objects:
-        stored = client.get_json(f"api/saved_objects/{obj['type']}/{obj['id']}", headers=headers)
-        if differs(obj, stored):
-            changed.append(f"{obj['type']}/{obj['id']}")
-    if not changed:
-        return "unchanged", []
-    resp = client.request(
-        "POST",
-        "api/saved_objects/_import",
-        params={"overwrite": "true"},
-        headers=headers,
-        files={"file": ("tweets-dashboards.ndjson", ndjson, "application/ndjson")},
-    )
-    result = resp.json()
+    try:
+        for obj in objects:
+            if differs(obj, _get_stored(client, flavour, obj, headers)):
+                changed.append(f"{obj['type']}/{obj['id']}")
+        if not changed:
+            return "unchanged", []
+        resp = client.request(
+            "POST",
+            "api/saved_objects/_import",
+            params={"overwrite": "true"},
+            headers=headers,
+            files={"file": ("tweets-dashboards.ndjson", ndjson, "application/ndjson")},
+        )
+    except Refused as exc:
+        raise DashboardsRefused(
+            f"{flavour.name} refused the signed saved-objects request (HTTP {exc.status}); {manual_import(flavour)}"
+        ) from exc
+    result = _checked(resp, flavour, "POST api/saved_objects/_import").json()
     if not result.get("success"):
         errors = result.get("errors") or []
         detail = (

@@ -303,10 +303,14 @@ resource "aws_instance" "this" {
     volume_size           = var.root_volume_size
     encrypted             = true
     delete_on_termination = true
+
+    # The root volume's own tags, not the instance's volume_tags: volume_tags tags every volume attached to the
+    # instance, the state volume included, whose aws_ebs_volume.tags then fight it on every plan (the provider's
+    # aws_instance documentation: "resource cycling and inconsistent behavior").
+    tags = merge(var.tags, { Name = var.name })
   }
 
-  tags        = merge(var.tags, { Name = var.name })
-  volume_tags = merge(var.tags, { Name = var.name })
+  tags = merge(var.tags, { Name = var.name })
 
   lifecycle {
     precondition {

@@ -32,6 +32,7 @@ locals {
     stream_disconnected_minutes = 5   # the issue's "disconnected for 5 minutes"
     no_posts_minutes            = 60  # connected, yet no post for an hour
     spool_full_percent          = 80  # of the ingester's spool cap
+    x_usage_percent             = 80  # of X's monthly post-read cap (GET /2/usage/tweets)
     delivery_success_ratio      = 1   # Firehose's share of records indexed: anything below, for 15 minutes
     data_freshness_seconds      = 900 # AWS's recommended bound: the largest buffering interval (15 minutes)
     processing_failed_percent   = 5   # of the records the transform saw

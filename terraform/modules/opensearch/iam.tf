@@ -4,13 +4,21 @@
 # fine-grained access control (master user; role mappings applied by `make opensearch-setup`), and
 # which networks may reach the endpoint by the domain's access policy.
 
+# Who runs Terraform, as a principal a trust policy can name: for an assumed-role session (SSO, a CI role) the role
+# with its path, otherwise the IAM user itself.
+data "aws_iam_session_context" "deployer" {
+  arn = data.aws_caller_identity.current.arn
+}
+
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
 
-  # Empty list = the account itself: any principal of this account whose IAM policy allows
-  # sts:AssumeRole on the admin role may assume it (access delegated to the account's IAM policies).
-  admin_principal_arns = length(var.admin_principal_arns) > 0 ? var.admin_principal_arns : ["arn:${local.partition}:iam::${local.account_id}:root"]
+  # Empty list = the identity that applies Terraform, the one `make deploy` then runs `make opensearch-setup` as.
+  # Not the account root: trusting "arn:...:root" delegates to every IAM policy of the account, so anyone allowed
+  # sts:AssumeRole on "*" (PowerUserAccess, many CI roles) would become the domain's master user.
+  admin_principal_arns = length(var.admin_principal_arns) > 0 ? var.admin_principal_arns : [data.aws_iam_session_context.deployer.issuer_arn]
+  deployer_is_root     = endswith(data.aws_iam_session_context.deployer.issuer_arn, ":root")
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -36,6 +44,39 @@ resource "aws_iam_role" "admin" {
   max_session_duration = 3600
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(var.admin_principal_arns) > 0 || !local.deployer_is_root
+      error_message = "Terraform runs as the account's root user, so by default the OpenSearch admin role would trust the whole account: set opensearch_admin_principal_arns to the roles or users that administer the domain (or apply as an IAM role or user)."
+    }
+  }
+}
+
+# The admin role creates the alert's SNS channel (`make opensearch-setup`), which names the role OpenSearch Service
+# assumes to publish: passing that role is iam:PassRole for the caller, to OpenSearch Service only.
+data "aws_iam_policy_document" "admin_pass_role" {
+  count = length(var.admin_pass_role_arns) > 0 ? 1 : 0
+
+  statement {
+    sid       = "PassTheAlertRoleToOpenSearch"
+    actions   = ["iam:PassRole"]
+    resources = var.admin_pass_role_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["es.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "admin_pass_role" {
+  count = length(var.admin_pass_role_arns) > 0 ? 1 : 0
+
+  name   = "pass-alert-role"
+  role   = aws_iam_role.admin.id
+  policy = data.aws_iam_policy_document.admin_pass_role[0].json
 }
 
 # ---------------------------------------------------------------------------------------------------

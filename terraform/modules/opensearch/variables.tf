@@ -111,13 +111,24 @@ variable "auto_tune_enabled" {
 }
 
 variable "admin_principal_arns" {
-  description = "IAM principals (account root, role or user ARNs) trusted to assume the admin role, the domain's master user. Empty = this account's root, i.e. any principal of this account whose IAM policy allows sts:AssumeRole on the role."
+  description = "IAM principals (role or user ARNs; an account root only if you mean every principal its IAM policies allow) trusted to assume the admin role, the domain's master user. Empty = the role or user that applies Terraform (refused when that is the root user)."
   type        = list(string)
   default     = []
 
   validation {
     condition     = alltrue([for a in var.admin_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/.+|user/.+)$", a))])
     error_message = "Each admin_principal_arns entry must be an IAM ARN of an account root, role or user, e.g. arn:aws:iam::123456789012:role/Admin (a role trust policy accepts no wildcards or groups)."
+  }
+}
+
+variable "admin_pass_role_arns" {
+  description = "IAM roles the admin role may pass to OpenSearch Service (iam:PassRole, iam:PassedToService es.amazonaws.com): the role the alert's SNS channel publishes with. Empty = no PassRole grant."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.admin_pass_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", a))])
+    error_message = "Each admin_pass_role_arns entry must be an IAM role ARN, e.g. arn:aws:iam::123456789012:role/tweets-opensearch-alerts."
   }
 }
 

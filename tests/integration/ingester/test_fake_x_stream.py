@@ -159,6 +159,35 @@ def test_a_line_over_the_limit_is_skipped_and_the_posts_after_it_still_arrive(tm
     assert status is not None and status["dropped"] == {"line_too_long": 1}
 
 
+def test_the_monthly_cap_disconnects_and_x_usage_becomes_a_metric(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given 18 posts read earlier this month and a monthly cap of 20, and X reporting 1.7 of 2 million reads
+    (tmp_path / "state").mkdir()
+    month = time.strftime("%Y-%m", time.gmtime())
+    (tmp_path / "state" / "x-monthly-count.json").write_text(f'{{"date": "{month}", "count": 18}}')
+    fake = FakeX(connections=[Connection(steps=tweets(0, 20))])
+    fake.usage = {"cap_reset_day": 10, "project_cap": "2000000", "project_id": "1", "project_usage": "1700000"}
+    client = FakeFirehose()
+    with serve(fake):
+        code = run_until(
+            settings(tmp_path, fake.url, max_posts_per_month=20, x_usage_interval_s=0.2),
+            client,
+            lambda: (
+                (read_status_or_none(tmp_path) or {}).get("paused_until")
+                and (read_status_or_none(tmp_path) or {}).get("x_usage_percent") is not None
+            ),
+        )
+    # Then only 2 more posts were read, and X's count is in the status (85 % of its cap: warned)
+    assert code == 0
+    assert len(client.delivered_ids()) == 2
+    assert "monthly cap MAX_POSTS_PER_MONTH=20 reached" in caplog.text
+    status = read_status_or_none(tmp_path)
+    assert status is not None and status["x_usage_percent"] == 85.0 and status["x_usage_cap"] == 2_000_000
+    assert "X usage at 85.0 % of the monthly cap" in caplog.text
+    assert any(path == "/2/usage/tweets" for _, path, _ in fake.requests)
+
+
 def read_status_or_none(tmp_path: Path) -> dict[str, object] | None:
     try:
         return read_status(tmp_path / "state")

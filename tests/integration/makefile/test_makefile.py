@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,15 +17,18 @@ from tests.support.paths import REPO_ROOT
 pytestmark = needs_make
 
 STUB = """#!/usr/bin/env bash
-# Records its argv (one JSON list per line) and, as terraform, answers `output -raw NAME` from $FAKE_OUTPUTS.
+# Records its argv (one JSON list per line) and, as terraform, answers `output -no-color -json` from $FAKE_OUTPUTS.
 printf '%s\\n' "$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$(basename "$0")" "$@")" >> "$CALLS"
-if [ "$(basename "$0")" = terraform ] && [ "$2" = output ]; then
-  python3 -c 'import json,os,sys; print(json.loads(os.environ["FAKE_OUTPUTS"])[sys.argv[1]], end="")' "$4"
+if [ "$(basename "$0")" = terraform ] && [ "$2" = output ] && [ "$4" = -json ]; then
+  python3 -c 'import json,os; o = json.loads(os.environ["FAKE_OUTPUTS"])
+print(json.dumps({k: {"value": v} for k, v in o.items()}))'
 fi
 """
 
 
-def run_make(tmp_path: Path, target: str, outputs: dict[str, str]) -> list[list[str]]:
+def run_make(
+    tmp_path: Path, target: str, outputs: dict[str, str], *, status: int = 0
+) -> tuple[list[list[str]], subprocess.CompletedProcess[str]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     for name in ("terraform", "ssh", "aws"):
@@ -40,9 +44,10 @@ def run_make(tmp_path: Path, target: str, outputs: dict[str, str]) -> list[list[
         "FAKE_OUTPUTS": json.dumps(outputs),
         "HOME": str(tmp_path),
     }
-    proc = make(target, f"TF={bin_dir / 'terraform'}", env=env)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return [json.loads(line) for line in calls.read_text().splitlines()]
+    # PYTHON: this interpreter, not a pyenv shim (which puts its own bin/, with a real aws, first on PATH)
+    proc = make(target, f"TF={bin_dir / 'terraform'}", f"PYTHON={sys.executable}", env=env)
+    assert proc.returncode == status, proc.stdout + proc.stderr
+    return [json.loads(line) for line in calls.read_text().splitlines()], proc
 
 
 SSH_OUTPUTS = {"ssh_command": "ssh -i ~/.ssh/ops.pem ec2-user@203.0.113.7", "ingester_instance_id": "i-0abc"}
@@ -54,17 +59,17 @@ SSM_OUTPUTS = {
 
 
 def test_ssh_runs_the_ssh_command_output(tmp_path: Path) -> None:
-    calls = run_make(tmp_path, "ssh", SSH_OUTPUTS)
+    calls, _ = run_make(tmp_path, "ssh", SSH_OUTPUTS)
     assert calls[-1] == ["ssh", "-i", f"{tmp_path}/.ssh/ops.pem", "ec2-user@203.0.113.7"]
 
 
 def test_ssh_falls_back_to_session_manager(tmp_path: Path) -> None:
-    calls = run_make(tmp_path, "ssh", SSM_OUTPUTS)
+    calls, _ = run_make(tmp_path, "ssh", SSM_OUTPUTS)
     assert calls[-1] == ["aws", "ssm", "start-session", "--region", "eu-west-1", "--target", "i-0abc"]
 
 
 def test_logs_follows_the_journal_over_ssh(tmp_path: Path) -> None:
-    calls = run_make(tmp_path, "logs", SSH_OUTPUTS)
+    calls, _ = run_make(tmp_path, "logs", SSH_OUTPUTS)
     assert calls[-1] == [
         "ssh",
         "-i",
@@ -80,7 +85,7 @@ def test_logs_follows_the_journal_over_ssh(tmp_path: Path) -> None:
 
 
 def test_logs_follows_the_journal_through_session_manager(tmp_path: Path) -> None:
-    calls = run_make(tmp_path, "logs", SSM_OUTPUTS)
+    calls, _ = run_make(tmp_path, "logs", SSM_OUTPUTS)
     assert calls[-1] == [
         "aws",
         "ssm",
@@ -94,6 +99,17 @@ def test_logs_follows_the_journal_through_session_manager(tmp_path: Path) -> Non
         "--parameters",
         '{"command":["sudo journalctl -u tweet-ingester -f"]}',
     ]
+
+
+@pytest.mark.parametrize("target", ["ssh", "logs"])
+def test_ssh_and_logs_on_an_empty_state_are_one_line_and_run_nothing(tmp_path: Path, target: str) -> None:
+    # Given a root module with no state (`terraform output -json` prints {} and exits 0, as after `init`)
+    calls, proc = run_make(tmp_path, target, {}, status=2)
+    # Then make says what to do in one line, and neither ssh nor aws is started with Terraform's text as arguments
+    (line,) = [line for line in proc.stderr.splitlines() if not line.startswith("make: ***")]
+    assert line.startswith(f"make {target}: no deployed stack in terraform ")
+    assert "run `make deploy` first" in line
+    assert [call[0] for call in calls] == ["terraform"]
 
 
 def test_deploy_builds_applies_then_sets_up_opensearch() -> None:
@@ -198,6 +214,18 @@ def test_a_virtualenv_of_an_older_python_is_rebuilt(tmp_path: Path) -> None:
     assert "is not a Python >= 3.11 virtualenv; rebuilding it" in proc.stdout
     assert proc.returncode != 0
     assert not venv.exists()
+
+
+@pytest.mark.parametrize(("no_color", "expected"), [("1", "-no-color"), ("", "")])
+def test_no_color_reaches_terraform(no_color: str, expected: str) -> None:
+    # Terraform does not read NO_COLOR itself; every terraform command a target runs gets -no-color through
+    # TF_CLI_ARGS_<command> (a recipe line added with --eval prints them as the targets' recipes would see them)
+    show = 'show-tf-args: ; @echo "$${TF_CLI_ARGS_init:-}|$${TF_CLI_ARGS_plan:-}|$${TF_CLI_ARGS_apply:-}|' \
+           '$${TF_CLI_ARGS_destroy:-}|$${TF_CLI_ARGS_output:-}"'  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    proc = make("-s", f"NO_COLOR={no_color}", "--eval", show, "show-tf-args", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "|".join([expected] * 5)
 
 
 @needs_make

@@ -115,7 +115,7 @@ def ingester_metrics() -> set[Metric]:
     publisher = MetricsPublisher(_Recorder(), INGESTER_NAMESPACE, STREAM)
     return {
         metric(INGESTER_NAMESPACE, d["MetricName"], {x["Name"]: x["Value"] for x in d["Dimensions"]})
-        for d in publisher.build({})
+        for d in publisher.build({"x_usage_percent": 0.0})  # XUsagePercent: once the X source has read X's usage
     }
 
 
@@ -214,7 +214,8 @@ def test_every_alarm_watches_a_metric_that_is_emitted(plan: Planned) -> None:
     names = {a["values"]["alarm_name"].removeprefix("contract-") for a in alarms}
     # Comprehend throttling exists only where there are Comprehend calls to count
     assert ("comprehend-throttling" in names) == (backend == "comprehend")
-    assert len(names) == 16 + (backend == "comprehend")
+    assert {"ingester-stream-gap", "ingester-x-usage-high"} <= names  # issue 19: gaps, X's monthly usage
+    assert len(names) == 18 + (backend == "comprehend")
 
 
 def test_every_dashboard_line_is_an_emitted_metric(plan: Planned) -> None:

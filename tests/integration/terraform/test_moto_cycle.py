@@ -168,7 +168,11 @@ def as_list(value: str | list[str]) -> list[str]:
 
 
 def test_second_plan_shows_no_changes(stack: Stack) -> None:
-    # Then a second plan against the same account has nothing to do (exit 0, not 2)
+    # Given the stack as applied, with the ingester's separate state volume on (the default) and attached
+    kinds = {r["type"] for r in state_resources(stack.applied) if r["address"].startswith("module.ingester.")}
+    assert {"aws_ebs_volume", "aws_volume_attachment"} <= kinds
+    # Then a second plan against the same account has nothing to do (exit 0, not 2): no tag fight between the
+    # instance and the state volume, no trust or policy that moves
     result = stack.tf.run(["plan", "-detailed-exitcode", "-no-color", "-input=false"], ok=(0, 2))
     assert result.returncode == 0, f"second plan is not empty:\n{result.stdout[-8000:]}"
 
@@ -262,7 +266,7 @@ def test_stream_delivers_to_opensearch_through_the_transform(stack: Stack) -> No
     assert dest["BufferingHints"] == {"IntervalInSeconds": 0, "SizeInMBs": 5}  # buffering_preset "realtime"
     # Firehose sends no document id; the index's default pipeline sets _id = tweet_id (one document per tweet).
     assert dest["DocumentIdOptions"] == {"DefaultDocumentIdFormat": "NO_DOCUMENT_ID"}
-    assert dest["RetryOptions"] == {"DurationInSeconds": 300}
+    assert dest["RetryOptions"] == {"DurationInSeconds": 3600}  # an hour: through a first deploy's role mapping
     assert dest["CloudWatchLoggingOptions"]["Enabled"] is True
     assert dest["CloudWatchLoggingOptions"]["LogGroupName"] == stack.out("firehose_log_group_name")
     backup = dest["S3DestinationDescription"]
@@ -431,14 +435,20 @@ def test_master_user_is_the_admin_role_and_no_secret_exists(stack: Stack) -> Non
     admin_arn = stack.out("opensearch_admin_role_arn")
     assert master["master_user_arn"] == admin_arn == "arn:aws:iam::123456789012:role/tweet-sentiment-opensearch-admin"
     assert not master["master_user_name"] and not master["master_user_password"]
-    # The admin role trusts the account (delegated to its IAM policies) and carries no permission itself:
+    # The admin role trusts the identity that applied (moto's default caller), never the whole account, and its only
+    # permission is passing the alert role to OpenSearch Service (the SNS channel make opensearch-setup creates):
     # what it may do inside OpenSearch comes from fine-grained access control.
     iam = stack.client("iam")
     role = iam.get_role(RoleName="tweet-sentiment-opensearch-admin")["Role"]
     (trust,) = allow_statements(role["AssumeRolePolicyDocument"])
     assert trust["Action"] == "sts:AssumeRole"
-    assert trust["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
-    assert iam.list_role_policies(RoleName="tweet-sentiment-opensearch-admin")["PolicyNames"] == []
+    assert trust["Principal"] == {"AWS": stack.client("sts").get_caller_identity()["Arn"]}
+    assert iam.list_role_policies(RoleName="tweet-sentiment-opensearch-admin")["PolicyNames"] == ["pass-alert-role"]
+    policy = iam.get_role_policy(RoleName="tweet-sentiment-opensearch-admin", PolicyName="pass-alert-role")
+    (grant,) = allow_statements(policy["PolicyDocument"])
+    assert as_list(grant["Action"]) == ["iam:PassRole"]
+    assert as_list(grant["Resource"]) == [stack.out("sentiment_alert_role_arn")]
+    assert grant["Condition"] == {"StringEquals": {"iam:PassedToService": "es.amazonaws.com"}}
     assert iam.list_attached_role_policies(RoleName="tweet-sentiment-opensearch-admin")["AttachedPolicies"] == []
     # No secret of any kind was created in the account.
     assert stack.client("secretsmanager").list_secrets()["SecretList"] == []

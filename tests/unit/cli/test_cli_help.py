@@ -11,7 +11,16 @@ import pytest
 from ingester import __version__
 from ingester.cli import build_parser as ingester_parser
 from ingester.cli import main as ingester_main
-from scripts.ops import deployer_ip, redrive, smoke, state_backend, upgrade_ingester, x_token
+from scripts.ops import (
+    aws_credentials,
+    deployer_ip,
+    ingester_shell,
+    redrive,
+    smoke,
+    state_backend,
+    upgrade_ingester,
+    x_token,
+)
 from scripts.ops.opensearch import dashboards_user, setup
 
 # deployer_ip and state_backend build their parser inside main(): capture it from the ArgumentParser they make.
@@ -45,6 +54,8 @@ TOOLS: dict[str, ParserFactory] = {
     "dashboards_user": dashboards_user.build_parser,
     "state_backend": lambda: _parser_built_by(state_backend.main),
     "deployer_ip": lambda: _parser_built_by(deployer_ip.main),
+    "aws_credentials": lambda: _parser_built_by(aws_credentials.main),
+    "ingester_shell": lambda: _parser_built_by(ingester_shell.main),
 }
 MAINS: dict[str, Callable[[list[str]], object]] = {
     "ingester": ingester_main,
@@ -56,6 +67,8 @@ MAINS: dict[str, Callable[[list[str]], object]] = {
     "dashboards_user": dashboards_user.main,
     "state_backend": state_backend.main,
     "deployer_ip": deployer_ip.main,
+    "aws_credentials": aws_credentials.main,
+    "ingester_shell": ingester_shell.main,
 }
 
 

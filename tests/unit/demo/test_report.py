@@ -58,7 +58,7 @@ def test_collect_on_a_database_without_the_table_is_empty(tmp_path: Path) -> Non
     with connect_readonly(tmp_path / "empty.db") as conn:
         data = collect(conn)
     assert data.total == 0
-    assert render(data, refresh_s=3, generated=NOW).count("no data yet") == 10  # every panel
+    assert render(data, refresh_s=3, generated=NOW).count("no data yet") == 11  # every panel
 
 
 def test_page_escapes_tweet_text_and_loads_nothing_from_the_network(store: SQLiteStore) -> None:
@@ -96,3 +96,69 @@ def test_a_failed_write_is_reported_not_raised(
     assert writer.write(final=False) is False
     writer.close()
     assert len([r for r in caplog.records if "could not write the HTML report" in r.message]) == 1
+
+
+def test_all_panels_count_one_snapshot_while_the_demo_writes(store: SQLiteStore) -> None:
+    # Given the demo's writer commits more posts between two of the report's queries
+    writer = sqlite3.connect(store.path)
+    more = [make_doc(tweet_id=str(100 + i), sentiment="POSITIVE", lang="fr", created_at="2026-11-26T09:03:00.000Z")
+            for i in range(5)]  # fmt: skip
+
+    def write_between_queries(statement: str) -> None:
+        if "GROUP BY 1 ORDER BY 2 DESC" in statement and not more_written:
+            more_written.append(True)
+            store.upsert(more, "2026-11-26T09:07:00.000Z")
+
+    more_written: list[bool] = []
+    with connect_readonly(store.path) as conn:
+        conn.set_trace_callback(write_between_queries)
+        data = collect(conn)
+        conn.set_trace_callback(None)
+        later = collect(conn)
+    writer.close()
+    # Then the report is of one moment: every panel agrees with the total it printed
+    assert more_written
+    assert data.total == 4 and sum(n for _, n in data.langs) == 4 and sum(n for _, n in data.kinds) == 4
+    assert later.total == 9  # and the next report sees the new posts
+
+
+def test_a_post_without_a_usable_time_is_counted_not_raised(store: SQLiteStore) -> None:
+    # created_at a string SQLite cannot read as a time: its bucket would be NULL
+    store.upsert([make_doc(tweet_id="9", created_at="yesterday", rules=["brand"])], "2026-11-26T09:06:00.000Z")
+    with connect_readonly(store.path) as conn:
+        data = collect(conn)
+    assert data.total == 5 and data.off_axis == 1
+    assert sum(sum(b.values()) for b in data.by_rule["brand"].values()) == 3  # the readable ones
+    assert "1 posts dated outside the axis not drawn" in render(data, refresh_s=None, generated=NOW)
+
+
+def test_one_outlier_date_does_not_stretch_the_time_axis(store: SQLiteStore) -> None:
+    # Given one post dated years before the rest (a skewed clock)
+    store.upsert([make_doc(tweet_id="8", created_at="2019-01-01T00:00:00.000Z", rules=["brand"])], "2026-11-26T09:06Z")
+    with connect_readonly(store.path) as conn:
+        data = collect(conn)
+    # Then the axis still spans 09:00-09:05 in one-minute buckets, and the outlier is counted apart
+    assert data.bucket_s == 60 and len(data.buckets) == 6
+    assert data.off_axis == 1
+
+
+def test_the_header_names_the_sources_of_the_documents_not_only_this_run(store: SQLiteStore) -> None:
+    # Given a store left by an earlier run of another source
+    store.upsert([make_doc(tweet_id="7", source="bluesky")], "2026-11-26T09:06:00.000Z")
+    with connect_readonly(store.path) as conn:
+        page = render(collect(conn), refresh_s=None, generated=NOW, source="sample scripts/data/sample.jsonl")
+    meta = page.split('<div class="meta">', 1)[1].split("</div>", 1)[0]
+    assert meta.startswith("5 documents (source replay 4, bluesky 1) · this run reads sample ")
+
+
+def test_net_sentiment_legend_has_a_swatch_per_rule_and_charts_say_utc(store: SQLiteStore) -> None:
+    with connect_readonly(store.path) as conn:
+        page = render(collect(conn), refresh_s=None, generated=NOW)
+    net = page.split('data-panel="net-sentiment"', 1)[1].split("</svg>", 1)[0]
+    swatches = re.findall(r'<g class="legend-entry" data-key="([^"]+)"><rect class="swatch" [^>]*fill="([^"]+)"', net)
+    lines = dict(re.findall(r'<polyline class="line" data-rule="([^"]+)" points="[^"]*" fill="none" stroke="([^"]+)"',
+                            net))  # fmt: skip
+    assert dict(swatches) == lines and len(lines) == 2
+    by_rule = page.split('data-panel="sentiment-by-rule"', 1)[1].split("</svg>", 1)[0]
+    assert re.findall(r'class="legend-entry" data-key="(\w+)"', by_rule) == ["POSITIVE", "NEGATIVE"]
+    assert "09:05 UTC</text>" in by_rule

@@ -315,3 +315,23 @@ def test_atomic_write_replaces_whole_or_not_at_all(tmp_path: Path, monkeypatch: 
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temporary file left
     atomic_write(target, b"new")
     assert target.read_bytes() == b"new"
+
+
+def test_a_delivered_spool_segment_the_disk_will_not_delete_is_not_sent_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a spool segment of 3 records, drained while the state dir is read-only (found by the chaos tier:
+    # the refused delete killed the writer thread)
+    _, spool = make(tmp_path)
+    spool.write([b'{"n":1}', b'{"n":2}', b'{"n":3}'])
+    readonly = ReadOnlyFolder(tmp_path)
+    readonly.install(monkeypatch)
+    batch = spool.next_batch(500, 4 * 1024 * 1024)
+    assert batch is not None
+    readonly.active = True
+    spool.ack(batch, range(3))  # no exception
+    # Then it is not drained again, and it is deleted once the disk lets go
+    assert spool.next_batch(500, 4 * 1024 * 1024) is None
+    readonly.active = False
+    assert spool.next_batch(500, 4 * 1024 * 1024) is None
+    assert not list((tmp_path / "spool").glob("*.jsonl"))

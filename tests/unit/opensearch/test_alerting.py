@@ -64,8 +64,10 @@ def test_the_monitor_looks_back_over_the_window_per_rule_and_notifies_the_channe
     search = body["inputs"][0]["search"]
     assert search["indices"] == ["tweets-*"]
     (window, scored) = search["query"]["query"]["bool"]["filter"]
-    assert window["range"]["created_at"]["from"] == "{{period_end}}||-30m"
-    assert window["range"]["created_at"]["to"] == "{{period_end}}"
+    # on when the ingester received each post: a drained backlog, a replay or a skewed author clock still alerts
+    assert list(window["range"]) == ["received_at"]
+    assert window["range"]["received_at"]["from"] == "{{period_end}}||-30m"
+    assert window["range"]["received_at"]["to"] == "{{period_end}}"
     assert scored == {"exists": {"field": "sentiment", "boost": 1.0}}  # the share is of scored posts
     composite = search["query"]["aggregations"]["by_rule"]
     assert composite["composite"]["sources"][0]["rule"]["terms"]["field"] == "rules"
@@ -85,7 +87,7 @@ def test_the_monitor_is_sent_in_the_form_the_alerting_plugin_stores() -> None:
 
     assert is_subset(body, alerting_stored(body))
     shorthand = {**body, "inputs": [{"search": {"indices": ["tweets-*"], "query": {
-        "query": {"bool": {"filter": {"range": {"created_at": {"gte": "{{period_end}}||-15m"}}}}}}}}]}  # fmt: skip
+        "query": {"bool": {"filter": {"range": {"received_at": {"gte": "{{period_end}}||-15m"}}}}}}}}]}  # fmt: skip
     assert not is_subset(shorthand, alerting_stored(shorthand))
 
 
@@ -131,7 +133,7 @@ def test_a_changed_threshold_updates_the_same_monitor_with_its_seq_no(fake_os: F
     assert status(out, f"notification channel {alerting.CHANNEL_ID}") == "unchanged"
     after = fake_os.state.monitors[monitor_id]["monitor"]
     assert "55 * params._count" in after["triggers"][0]["bucket_level_trigger"]["condition"]["script"]["source"]
-    assert after["inputs"][0]["search"]["query"]["query"]["bool"]["filter"][0]["range"]["created_at"]["from"] == (
+    assert after["inputs"][0]["search"]["query"]["query"]["bool"]["filter"][0]["range"]["received_at"]["from"] == (
         "{{period_end}}||-60m"
     )
     assert len(fake_os.state.monitors) == 1
@@ -205,3 +207,20 @@ def test_the_terraform_variable_has_the_same_defaults_and_limits_as_the_setup() 
     assert f"window_minutes >= {alerting.SCHEDULE_MINUTES} " in block and "window_minutes <= 1440" in block
     assert "negative_percent > 0" in block and "negative_percent < 100" in block and "min_posts >= 1" in block
     assert f"every {alerting.SCHEDULE_MINUTES} minutes" in block
+
+
+def test_a_monitor_windowed_on_created_at_by_an_older_setup_is_moved_to_received_at(
+    fake_os: FakeOpenSearch, capsys
+) -> None:
+    # Given the monitor an older setup stored, its window on the author's clock (created_at)
+    assert run(fake_os, capsys, *ALERT)[0] == 0
+    ((monitor_id, stored),) = fake_os.state.monitors.items()
+    window = stored["monitor"]["inputs"][0]["search"]["query"]["query"]["bool"]["filter"][0]["range"]
+    window["created_at"] = window.pop("received_at")
+    # When the setup runs again
+    code, out, err = run(fake_os, capsys, *ALERT)
+    # Then the same monitor is updated in place to the ingester's receive time
+    assert code == 0, err
+    assert status(out, f"alert monitor {alerting.MONITOR_NAME}") == "updated"
+    after = fake_os.state.monitors[monitor_id]["monitor"]["inputs"][0]["search"]["query"]["query"]["bool"]["filter"][0]
+    assert list(after["range"]) == ["received_at"]

@@ -290,7 +290,7 @@ def test_referenced_fields_sees_every_kind_of_field_use() -> None:
 
 
 def test_ndjson_parses_with_unique_ids_and_known_types() -> None:
-    assert len(BY_ID) == len(OBJECTS) == 16
+    assert len(BY_ID) == len(OBJECTS) == 17
     assert {o["type"] for o in OBJECTS} == {"index-pattern", "visualization", "search", "dashboard"}
 
 
@@ -382,6 +382,9 @@ def test_the_required_panels_are_there() -> None:
     assert ("terms", "group", "sentiment") in aggs(by_rule) and ("terms", "split", "rules") in aggs(by_rule)
     languages = visualizations["tweets-language-by-sentiment"]
     assert ("terms", "segment", "lang") in aggs(languages) and ("terms", "group", "sentiment") in aggs(languages)
+    shares = visualizations["tweets-sentiment-share-by-language"]  # issue 23: each language's sentiment mix, 100 %
+    assert ("terms", "segment", "lang") in aggs(shares) and ("terms", "group", "sentiment") in aggs(shares)
+    assert shares["params"]["valueAxes"][0]["scale"]["mode"] == "percentage"
     authors = BY_ID[("visualization", "tweets-top-negative-authors")]
     assert ("terms", "segment", "author.username") in aggs(vis_state(authors))
     assert search_source(authors)["query"] == {"query": "sentiment:NEGATIVE", "language": "kuery"}
@@ -459,7 +462,8 @@ def splits_by_sentiment(obj: dict[str, Any]) -> bool:
 
 def test_every_sentiment_split_panel_has_the_fixed_sentiment_colours() -> None:
     split = [o for o in OBJECTS if splits_by_sentiment(o)]
-    assert len(split) == 7  # share, over time, over time per rule, languages, hashtags, entities, topics
+    assert len(split) == 8  # share, over time, over time per rule, languages, language shares, hashtags, entities,
+    # topics
     for obj in split:
         colours = json.loads(obj["attributes"]["uiStateJSON"])["vis"]["colors"]
         assert colours == SENTIMENT_COLOURS, obj["id"]
@@ -480,3 +484,14 @@ def test_the_sentiment_colours_cover_every_sentiment_and_read_as_named() -> None
     assert max(red, green, blue) - min(red, green, blue) < 40  # grey
     red, green, blue = rgb(SENTIMENT_COLOURS["MIXED"])
     assert red > blue and green > blue  # amber: red and green over blue
+
+
+def test_tweets_per_minute_stays_per_minute_when_dashboards_widens_the_buckets() -> None:
+    # Over the default 24 h, Dashboards widens 1-minute buckets (histogram:maxBars, 100 by default) to 15-30 minutes;
+    # without scaleMetricValues each point would be a 15-30 minute count labelled "per minute".
+    state = vis_state(BY_ID[("visualization", "tweets-per-minute")])
+    (histogram,) = [agg for agg in state["aggs"] if agg["type"] == "date_histogram"]
+    assert histogram["params"]["interval"] == "m"
+    assert histogram["params"]["scaleMetricValues"] is True
+    (count,) = [agg for agg in state["aggs"] if agg["type"] == "count"]
+    assert count["params"]["customLabel"] == "Tweets per minute"

@@ -114,7 +114,7 @@ def test_first_run_creates_everything_with_the_right_requests(fake_os: FakeOpenS
     assert imp.header("securitytenant") == "global"
     assert (imp.header("Content-Type") or "").startswith("multipart/form-data; boundary=")
     assert NDJSON_PATH.read_bytes() in imp.body
-    assert len(fake_os.state.saved_objects) == len(load_objects()) == 16
+    assert len(fake_os.state.saved_objects) == len(load_objects()) == 17
     assert "done: 9 write request(s)" in out  # pipeline, template, ISM + attach, 3 roles, mapping, import
 
 
@@ -194,7 +194,7 @@ def test_a_changed_object_is_written_again(fake_os: FakeOpenSearch, capsys) -> N
     assert statuses["index template tweets"] == "updated"
     assert statuses["ingest pipeline tweets-id"] == "updated"
     assert statuses["Dashboards saved objects"] == "imported"
-    assert "visualization/tweets-sentiment-share" in out or "1 of 16 differed" in out
+    assert "visualization/tweets-sentiment-share" in out or "1 of 17 differed" in out
     assert statuses["ISM policy tweets-retention"] == "unchanged"
     writes = [r.path for r in fake_os.state.requests[before:] if r.method != "GET"]
     assert writes == [
@@ -515,3 +515,31 @@ def test_a_different_index_prefix_in_terraform_is_refused(fake_os: FakeOpenSearc
     assert code == 1
     assert "index_name_prefix is 'posts'" in capsys.readouterr().err
     assert fake_os.state.requests == []
+
+
+@pytest.mark.parametrize(
+    ("refusal", "says"),
+    [
+        ("forbidden", "OpenSearch Dashboards refused the signed saved-objects request (HTTP 403); "),
+        ("sign_in", "OpenSearch Dashboards answered GET api/saved_objects/index-pattern/tweets-index-pattern with a "
+                    "sign-in page (redirected to "),
+    ],
+)  # fmt: skip
+def test_a_dashboards_refusal_is_one_line_naming_the_manual_import(
+    fake_os: FakeOpenSearch, capsys, refusal: str, says: str
+) -> None:
+    # Given a domain whose Dashboards does not let the signed request through (Cognito sign-in in front of it)
+    fake_os.state.dashboards_refusal = refusal
+    # When the setup reaches the saved objects
+    code, out, err = run(fake_os, capsys)
+    # Then the steps before it are done, and the failure is one line that says how to import by hand
+    assert code == 1
+    assert step_status(out)["index template tweets"] in {"created", "unchanged"}
+    (line,) = err.splitlines()
+    assert line.startswith("python -m scripts.ops.opensearch: " + says), line
+    assert line.endswith(
+        "import scripts/ops/opensearch/data/dashboards.ndjson by hand: sign in to OpenSearch Dashboards, Dashboards "
+        "Management > Saved objects > Import, choose the file, keep 'Automatically overwrite conflicts'; then rerun "
+        "with --skip-dashboards"
+    )
+    assert not fake_os.state.saved_objects

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from transform.sentiment.embedded import EmbeddedBackend, load_weights
+from transform.sentiment.multilingual import LANGUAGES, WEIGHTS_DIR
 
-from scripts.dev.sentiment.data import Example, read_lexicon, read_tse, sample_label
+from scripts.dev.sentiment.data import UMSAB_SOURCES, Example, read_lexicon, read_tse, read_umsab, sample_label
 from scripts.dev.sentiment.metrics import report
 from scripts.dev.sentiment.train import VALIDATION_SHARE, split
 from tests.support.paths import REPO_ROOT
-
-TRAIN_PYTHON = Path(os.environ.get("TRAIN_PYTHON", REPO_ROOT / ".venv-train" / "bin" / "python"))
 
 
 def test_split_is_seeded_disjoint_and_complete() -> None:
@@ -63,35 +59,26 @@ def test_metrics_on_a_known_confusion() -> None:
         report(gold, predicted[:-1])
 
 
-def write_fixture(folder: Path) -> None:
-    """A tiny, clearly separable training set in the layout of DATA (tse/, opinion_lexicon/)."""
-    (folder / "tse").mkdir(parents=True)
-    (folder / "opinion_lexicon").mkdir()
-    rows = ["textID,text,selected_text,sentiment"]
-    for i in range(20):
-        rows += [f"p{i},I love it so much {i},love,positive", f"n{i},I hate this awful thing {i},hate,negative",
-                 f"u{i},the bus leaves at {i},x,neutral"]  # fmt: skip
-    (folder / "tse" / "train.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    (folder / "opinion_lexicon" / "positive-words.txt").write_text("love\n", encoding="utf-8")
-    (folder / "opinion_lexicon" / "negative-words.txt").write_text("hate\nawful\n", encoding="utf-8")
+def test_read_umsab_pairs_lines_and_maps_labels(tmp_path: Path) -> None:
+    folder = tmp_path / "umsab" / "spanish"
+    folder.mkdir(parents=True)
+    (folder / "val_text.txt").write_text("qué asco\nla reunión es a las 5\nme encanta\n", encoding="utf-8")
+    (folder / "val_labels.txt").write_text("0\n1\n2\n", encoding="utf-8")
+    assert read_umsab(tmp_path / "umsab", "es", "val") == [
+        Example("qué asco", "NEGATIVE"), Example("la reunión es a las 5", "NEUTRAL"), Example("me encanta", "POSITIVE")
+    ]  # fmt: skip
+    (folder / "val_labels.txt").write_text("0\n1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="3 texts but 2 labels"):
+        read_umsab(tmp_path / "umsab", "es", "val")
+    (folder / "val_labels.txt").write_text("0\n1\n7\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="expected labels 0, 1 or 2"):
+        read_umsab(tmp_path / "umsab", "es", "val")
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not TRAIN_PYTHON.exists(), reason="needs the training env: make train-sentiment creates it")
-def test_training_is_deterministic_and_writes_a_loadable_model(tmp_path: Path) -> None:
-    # Given a tiny data folder
-    write_fixture(tmp_path / "data")
-    outputs = [tmp_path / "a.json", tmp_path / "b.json"]
-    # When the training script runs twice, as `make train-sentiment` runs it
-    for output in outputs:
-        proc = subprocess.run(
-            [str(TRAIN_PYTHON), "-m", "scripts.dev.sentiment.train", "--data", str(tmp_path / "data"), "--output",
-             str(output)],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
-        assert proc.returncode == 0, proc.stderr
-    # Then both files are byte-identical, verify, and the model separates what it was taught
-    assert outputs[0].read_bytes() == outputs[1].read_bytes()
-    backend = EmbeddedBackend(model=load_weights(outputs[0]))
-    assert backend.score_text("I love it").label == "POSITIVE"
-    assert backend.score_text("I hate this awful thing").label == "NEGATIVE"
+def test_notice_names_the_source_dataset_of_every_shipped_language_file() -> None:
+    notice = (REPO_ROOT / "NOTICE").read_text(encoding="utf-8")
+    shipped = sorted(path.stem for path in WEIGHTS_DIR.glob("*.json"))
+    assert shipped == sorted(LANGUAGES)
+    for language in shipped:
+        assert f"{language}.json: {UMSAB_SOURCES[language]}" in notice, language
+    assert "UMSAB" in notice and "cardiffnlp/xlm-t" in notice

@@ -41,6 +41,11 @@ def test_document_is_recognised_for_redrive() -> None:
         (b64('{"v": "1"}'), "unknown_version"),
         (b64('{"v": true}'), "unknown_version"),  # True == 1 in Python; not in the contract
         (b64('{"v": null, "tweet_id": "1", "sentiment_model": "x"}'), "unknown_version"),
+        # a redriven document the ingest pipeline's fail processor would refuse with a 500, retried by Firehose
+        (b64('{"tweet_id": null, "sentiment_model": "x"}'), "missing_tweet_id"),
+        (b64('{"tweet_id": "", "sentiment_model": "x"}'), "missing_tweet_id"),
+        (b64('{"tweet_id": "  ", "sentiment_model": "x"}'), "missing_tweet_id"),
+        (b64('{"tweet_id": 17, "sentiment_model": "x"}'), "missing_tweet_id"),
     ],
 )
 def test_unreadable_records_raise_their_reason(data: object, reason: str) -> None:

@@ -63,10 +63,12 @@ def test_complaints_with_polite_or_negated_words_are_not_positive(embedded: Embe
     assert embedded.score_text(text).label != "POSITIVE"
 
 
-def test_non_english_is_skipped(embedded: EmbeddedBackend) -> None:
-    outcomes = embedded.score([ScoreRequest("great", "en"), ScoreRequest("genial", "es")], Deadline(10))
-    assert isinstance(outcomes[0], Scored)
-    assert outcomes[1] == Skipped("unsupported_language")
+def test_languages_without_a_model_are_skipped(embedded: EmbeddedBackend) -> None:
+    requests = [ScoreRequest("great", "en"), ScoreRequest("geweldig", "nl"), ScoreRequest("great", "und"),
+                ScoreRequest("great", "")]  # fmt: skip
+    outcomes = embedded.score(requests, Deadline(10))
+    assert isinstance(outcomes[0], Scored) and outcomes[0].model is None  # the backend's own model name
+    assert outcomes[1:] == [Skipped("unsupported_language")] * 3
 
 
 def test_tokens_normalise_apostrophes_entities_elongation_and_keep_emoji() -> None:

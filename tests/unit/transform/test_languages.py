@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from transform.sentiment.languages import COMPREHEND_LANGUAGES, is_english, to_comprehend
+from transform.sentiment.languages import COMPREHEND_LANGUAGES, is_english, to_comprehend, to_embedded
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,32 @@ def test_undetermined_special_and_unsupported_codes_are_skipped(x_code: str) -> 
 def test_vader_reads_english_only() -> None:
     assert is_english("en") and is_english("EN-us")
     assert not is_english("es") and not is_english("und") and not is_english("eng")
+
+
+@pytest.mark.parametrize(
+    ("x_code", "expected"),
+    [
+        ("en", "en"),
+        ("EN-gb", "en"),
+        ("es", "es"),
+        ("es-419", "es"),
+        ("pt-BR", "pt"),
+        ("pt_PT", "pt"),
+        ("fr-CA", "fr"),
+        ("de", "de"),
+        ("it", "it"),
+        ("ar", "ar"),
+        ("hi", "hi"),
+        ("hi-Latn", "hi"),  # the Hindi model reads romanised Hindi; the script check refuses Devanagari text
+        ("und", None),
+        ("zxx", None),
+        ("qme", None),
+        ("", None),
+        ("ja", None),
+        ("zh-TW", None),
+        ("nl", None),
+        ("eng", None),
+    ],
+)
+def test_embedded_languages_map_by_primary_subtag(x_code: str, expected: str | None) -> None:
+    assert to_embedded(x_code) == expected

@@ -13,7 +13,7 @@ import ingester.config_declare
 def test_every_lambda_setting_is_declared() -> None:
     fields = dataclasses.fields(transform_settings.Settings)
     envs = [transform_settings.declaration(f).env for f in fields]
-    assert len(envs) == len(set(envs)) == 6
+    assert len(envs) == len(set(envs)) == 7
     assert all(transform_settings.declaration(f).help.strip() for f in fields)
 
 
