@@ -19,8 +19,8 @@ locals {
   bundle_key              = "ingester/ingester-bundle.tar.gz"
   x_token_parameter_name  = "/${var.name_prefix}/x-bearer-token"
 
-  lambda_zip_path      = coalesce(var.lambda_zip_path, "${path.root}/../dist/transform.zip")
-  ingester_bundle_path = coalesce(var.ingester_bundle_path, "${path.root}/../dist/ingester-bundle.tar.gz")
+  lambda_zip_path      = coalesce(var.lambda_zip_path, "${path.module}/../dist/transform.zip")
+  ingester_bundle_path = coalesce(var.ingester_bundle_path, "${path.module}/../dist/ingester-bundle.tar.gz")
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -120,7 +120,6 @@ module "iam" {
   ingester_ssm_parameter_names = [local.x_token_parameter_name]
   ingester_bundle_object_arn   = "${module.artifacts.bucket_arn}/${local.bundle_key}"
   firehose_vpc_delivery        = var.opensearch_vpc != null
-  transform_comprehend_actions = module.lambda.comprehend_actions
 }
 
 module "opensearch" {
@@ -154,7 +153,6 @@ module "lambda" {
   source = "./modules/lambda"
 
   function_name                  = local.transform_function_name
-  role_arn                       = module.iam.transform_role_arn
   zip_path                       = local.lambda_zip_path
   runtime                        = var.lambda_runtime
   architecture                   = var.lambda_architecture
@@ -162,6 +160,7 @@ module "lambda" {
   timeout                        = var.lambda_timeout
   reserved_concurrent_executions = var.lambda_reserved_concurrent_executions
   sentiment_backend              = var.sentiment_backend
+  sentiment_fallback             = var.sentiment_fallback
   comprehend_concurrency         = var.comprehend_concurrency
   comprehend_enrichments         = var.comprehend_enrichments
   emit_metrics                   = var.transform_emit_metrics || var.monitoring_enabled # the alarms watch them

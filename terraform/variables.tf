@@ -275,14 +275,15 @@ variable "lambda_zip_path" {
 }
 
 variable "sentiment_backend" {
-  description = "Sentiment backend: embedded (trained model in the zip, English, free), vader (embedded lexicon, English, free) or comprehend (Amazon Comprehend, 12 languages, billed per 100 characters)."
+  description = "Sentiment backend: embedded (trained model in the zip, English, free), vader (embedded lexicon, English, free) or comprehend (Amazon Comprehend, 12 languages, billed per 100 characters). Validated by the lambda module's variable of the same name (one copy of the list)."
   type        = string
   default     = "embedded"
+}
 
-  validation {
-    condition     = contains(["embedded", "vader", "comprehend"], var.sentiment_backend)
-    error_message = "sentiment_backend must be embedded, vader or comprehend."
-  }
+variable "sentiment_fallback" {
+  description = "What the transform does with posts the embedded or vader backend cannot score (languages without an embedded model; SENTIMENT_FALLBACK): none (the default: leave them unscored) or comprehend (Amazon Comprehend scores those in a language it supports, billed per 100 characters; only then the transform role gets comprehend:BatchDetectSentiment). No effect with sentiment_backend = comprehend. Validated by the lambda module's variable of the same name."
+  type        = string
+  default     = "none"
 }
 
 variable "comprehend_concurrency" {

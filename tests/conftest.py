@@ -22,6 +22,13 @@ from tests.support.net import free_port
 from tests.support.paths import REPO_ROOT
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The chaos tier's default seed is the UTC day: read it once, here, before xdist starts its workers (they
+    inherit the environment), so every worker collects the same test ids even across midnight."""
+    if not hasattr(config, "workerinput"):
+        os.environ.setdefault("CHAOS_DAY", str(int(time.time() // 86_400)))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield

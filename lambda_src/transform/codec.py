@@ -22,6 +22,7 @@ Reason = Literal[
     "not_an_envelope",  # an object without "v" that is not a document either
     "unknown_version",  # "v" is present but not 1
     "missing_tweet_id",  # a redriven document whose tweet_id is not a non-empty string (see classify)
+    "id_too_long",  # the post id is over MAX_ID_BYTES in UTF-8: OpenSearch refuses such an _id
     "invalid_envelope",  # a required envelope field is missing or has the wrong type
     "text_too_long",  # longer than MAX_TEXT_CHARS (document.py)
     "sentiment_error",  # the backend failed this record after retries
@@ -33,6 +34,13 @@ Reason = Literal[
 ]
 
 Kind = Literal["envelope", "document"]
+
+#: OpenSearch refuses a document ``_id`` over 512 bytes, and the index's ingest pipeline makes the post id the
+#: ``_id``. The ingester refuses such a post at intake (``ingester.envelope.MAX_ID_BYTES``, the same limit: the zip
+#: cannot import the ingester, a test checks the two agree); a redriven record or another producer can still bring
+#: one, and OpenSearch's refusal would only reach the failed prefix after Firehose's whole retry window.
+MAX_ID_BYTES = 512
+
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -48,6 +56,14 @@ class DecodeError(Exception):
 class Decoded:
     kind: Kind
     value: dict[str, Any]
+
+
+def check_id_length(tweet_id: str) -> str:
+    """``tweet_id`` itself; raises DecodeError(id_too_long) when OpenSearch would refuse it as an ``_id``."""
+    size = len(tweet_id.encode("utf-8", "surrogatepass"))
+    if size > MAX_ID_BYTES:
+        raise DecodeError("id_too_long", f"{size} bytes")
+    return tweet_id
 
 
 def decode_data(data: object) -> dict[str, Any]:
@@ -90,6 +106,7 @@ def classify(value: dict[str, Any]) -> Kind:
         tweet_id = value["tweet_id"]
         if not isinstance(tweet_id, str) or not tweet_id.strip():
             raise DecodeError("missing_tweet_id", type(tweet_id).__name__)
+        check_id_length(tweet_id)
         return "document"
     raise DecodeError("not_an_envelope")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from transform.codec import DecodeError, sanitise
+from transform.codec import DecodeError, check_id_length, sanitise
 
 MAX_TEXT_CHARS = 50_000
 """Longest text accepted. X's longest post (a note tweet) is 25,000 characters; twice that leaves room for
@@ -224,9 +224,9 @@ def _rules(envelope: dict[str, Any]) -> list[str]:
 def _tweet_id(tweet: dict[str, Any]) -> str:
     raw = tweet.get("id")
     if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-        return str(raw)
+        return check_id_length(str(raw))
     if isinstance(raw, str) and raw.strip():
-        return sanitise(raw.strip())
+        return check_id_length(sanitise(raw.strip()))
     raise invalid("tweet.id")
 
 

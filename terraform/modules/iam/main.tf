@@ -1,20 +1,22 @@
-# Least-privilege roles for the three principals of the pipeline. Every ARN is built from the names the
+# Least-privilege roles of the Firehose stream and the ingester box. Every ARN is built from the names the
 # root passes in, so this module does not depend on the resources it grants access to (no cycles) and
-# each grant names exactly one stream, function, domain, bucket, log group or parameter.
+# each grant names exactly one stream, function, domain, bucket, log group or parameter. (The transform
+# Lambda's role lives with the function, in modules/lambda/iam.tf.)
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
+# The provider's Region: aws_service.region reads it on hashicorp/aws 5.100 and 6.x alike (aws_region.name is
+# deprecated in 6.x, its successor aws_region.region absent from 5.x: docs/design.md, "Provider versions").
+data "aws_service" "current" { service_id = "ec2" }
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
+  region     = data.aws_service.current.region
 
   delivery_stream_arn     = "arn:${local.partition}:firehose:${local.region}:${local.account_id}:deliverystream/${var.delivery_stream_name}"
   firehose_log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.firehose_log_group_name}"
   transform_function_arn  = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.transform_function_name}"
-  transform_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${var.transform_function_name}"
   ingester_parameter_arns = [for n in var.ingester_ssm_parameter_names : "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${n}"]
 }
 
@@ -176,67 +178,6 @@ resource "aws_iam_role_policy" "firehose_vpc" {
   name   = "vpc-delivery"
   role   = aws_iam_role.firehose.id
   policy = data.aws_iam_policy_document.firehose_vpc.json
-}
-
-# ---------------------------------------------------------------------------------------------------
-# Transform Lambda execution role
-# ---------------------------------------------------------------------------------------------------
-
-data "aws_iam_policy_document" "lambda_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "transform" {
-  name               = "${var.name_prefix}-transform"
-  description        = "Execution role of the tweet sentiment transform Lambda"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-
-  tags = var.tags
-}
-
-data "aws_iam_policy_document" "transform_comprehend" {
-  count = length(var.transform_comprehend_actions) > 0 ? 1 : 0
-  #checkov:skip=CKV_AWS_356:Comprehend's real-time detect calls support no resource-level permissions; "*" is the only resource AWS accepts for them.
-  # Amazon Comprehend's synchronous detect APIs have no resource-level permissions: the only
-  # resource AWS accepts for them is "*". The actions are the calls the transform makes, as the lambda module
-  # derives them from the backend and the enrichments (the comprehend backend batches every text; it never
-  # calls DetectSentiment). With the embedded or vader backend and no enrichment there is none, and no policy.
-  statement {
-    sid       = "ComprehendBatchDetect"
-    actions   = sort(distinct(var.transform_comprehend_actions))
-    resources = ["*"]
-  }
-}
-
-# The transform's metrics are CloudWatch embedded-metric-format lines in its own log group (see
-# lambda_src/transform/observability.py): CloudWatch extracts them from the logs, so the function needs
-# no cloudwatch:PutMetricData.
-data "aws_iam_policy_document" "transform_logs" {
-  statement {
-    sid       = "OwnLogGroup"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${local.transform_log_group_arn}:*"]
-  }
-}
-
-resource "aws_iam_role_policy" "transform_comprehend" {
-  count  = length(var.transform_comprehend_actions) > 0 ? 1 : 0
-  name   = "comprehend-sentiment"
-  role   = aws_iam_role.transform.id
-  policy = data.aws_iam_policy_document.transform_comprehend[0].json
-}
-
-resource "aws_iam_role_policy" "transform_logs" {
-  name   = "cloudwatch-logs"
-  role   = aws_iam_role.transform.id
-  policy = data.aws_iam_policy_document.transform_logs.json
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -421,10 +362,4 @@ resource "aws_iam_instance_profile" "ingester" {
   role = aws_iam_role.ingester.name
 
   tags = var.tags
-}
-
-# transform_comprehend became conditional (no Comprehend policy without a Comprehend call).
-moved {
-  from = aws_iam_role_policy.transform_comprehend
-  to   = aws_iam_role_policy.transform_comprehend[0]
 }

@@ -8,11 +8,6 @@ output "firehose_role_name" {
   value       = aws_iam_role.firehose.name
 }
 
-output "transform_role_arn" {
-  description = "ARN of the transform Lambda's execution role."
-  value       = aws_iam_role.transform.arn
-}
-
 output "ingester_role_arn" {
   description = "ARN of the ingester instance role."
   value       = aws_iam_role.ingester.arn

@@ -1,5 +1,5 @@
 variable "name_prefix" {
-  description = "Prefix of every role name (roles are <prefix>-firehose, <prefix>-transform, <prefix>-ingester)."
+  description = "Prefix of every role name (roles are <prefix>-firehose and <prefix>-ingester)."
   type        = string
 
   validation {
@@ -35,7 +35,7 @@ variable "firehose_log_group_name" {
 }
 
 variable "transform_function_name" {
-  description = "Name of the transform Lambda function (Firehose invokes it; its role writes its log group)."
+  description = "Name of the transform Lambda function (the Firehose role may invoke it)."
   type        = string
 }
 
@@ -63,17 +63,6 @@ variable "firehose_vpc_delivery" {
   description = "Grant the Firehose role the EC2 network-interface permissions it needs to deliver into a VPC domain."
   type        = bool
   default     = false
-}
-
-variable "transform_comprehend_actions" {
-  description = "Comprehend actions the transform calls (the lambda module's output comprehend_actions); the transform role gets exactly these, and no Comprehend policy when empty."
-  type        = list(string)
-  default     = []
-
-  validation {
-    condition     = length(setsubtract(var.transform_comprehend_actions, ["comprehend:BatchDetectSentiment", "comprehend:BatchDetectEntities", "comprehend:BatchDetectKeyPhrases"])) == 0
-    error_message = "transform_comprehend_actions may hold only comprehend:BatchDetectSentiment, comprehend:BatchDetectEntities and comprehend:BatchDetectKeyPhrases (the transform's calls)."
-  }
 }
 
 variable "tags" {

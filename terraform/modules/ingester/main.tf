@@ -3,7 +3,9 @@
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
+# The provider's Region: aws_service.region reads it on hashicorp/aws 5.100 and 6.x alike (aws_region.name is
+# deprecated in 6.x, its successor aws_region.region absent from 5.x: docs/design.md, "Provider versions").
+data "aws_service" "current" { service_id = "ec2" }
 
 data "aws_subnet" "this" {
   id = var.subnet_id
@@ -34,7 +36,7 @@ data "aws_ami" "this" {
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
+  region     = data.aws_service.current.region
 
   token_parameter_arn = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.x_bearer_token_parameter_name}"
   token_key_alias     = "alias/${var.name}-x-bearer-token"
@@ -47,7 +49,7 @@ locals {
   # first one's state directory, so on the state volume too): each has its own WAL, spool, cursor and lock.
   common_env = {
     DELIVERY_STREAM_NAME = var.delivery_stream_name
-    AWS_REGION           = data.aws_region.current.name
+    AWS_REGION           = data.aws_service.current.region
     TRACKED_TERMS        = join(",", [for t in var.tracked_terms : trimspace(t)])
     CLOUDWATCH_METRICS   = var.cloudwatch_metrics ? "true" : "false"
     METRICS_NAMESPACE    = var.metrics_namespace

@@ -18,7 +18,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_115:Concurrency is a variable (root: lambda_reserved_concurrent_executions, default unreserved): Firehose bounds its own parallel invocations per stream, and a reservation takes capacity from the account's pool.
   function_name    = var.function_name
   description      = "Tweet sentiment transform: Firehose records -> OpenSearch documents with sentiment"
-  role             = var.role_arn
+  role             = aws_iam_role.execution.arn
   filename         = var.zip_path
   source_code_hash = filebase64sha256(var.zip_path)
   handler          = var.handler
@@ -36,6 +36,7 @@ resource "aws_lambda_function" "this" {
   environment {
     variables = {
       SENTIMENT_BACKEND      = var.sentiment_backend
+      SENTIMENT_FALLBACK     = var.sentiment_fallback
       COMPREHEND_CONCURRENCY = tostring(var.comprehend_concurrency)
       ENRICHMENTS            = join(",", var.comprehend_enrichments)
       EMIT_METRICS           = var.emit_metrics ? "true" : "false"
@@ -46,7 +47,9 @@ resource "aws_lambda_function" "this" {
 
   tags = merge(var.tags, { Name = var.function_name })
 
-  depends_on = [aws_cloudwatch_log_group.this]
+  # The log group first (so Lambda never creates it without retention), and the role's policies: a first
+  # invocation must already be allowed to write its logs and call Comprehend.
+  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.logs, aws_iam_role_policy.comprehend]
 }
 
 # The alias Firehose invokes. An apply that changes the code moves it to the new version; rolling back is
@@ -56,15 +59,4 @@ resource "aws_lambda_alias" "live" {
   description      = "Version the Firehose processor invokes"
   function_name    = aws_lambda_function.this.function_name
   function_version = aws_lambda_function.this.version
-}
-
-# The Comprehend actions the function calls: BatchDetectSentiment with the comprehend backend
-# (lambda_src/transform/sentiment/comprehend.py), one action per optional enrichment (lambda_src/transform/enrichments.py).
-# The root passes them to the iam module, so the role grants exactly what SENTIMENT_BACKEND and ENRICHMENTS use.
-locals {
-  sentiment_actions = var.sentiment_backend == "comprehend" ? ["comprehend:BatchDetectSentiment"] : []
-  enrichment_actions = {
-    entities    = "comprehend:BatchDetectEntities"
-    key_phrases = "comprehend:BatchDetectKeyPhrases"
-  }
 }

@@ -28,7 +28,12 @@ output "log_group_name" {
   value       = aws_cloudwatch_log_group.this.name
 }
 
-output "comprehend_actions" {
-  description = "The Comprehend actions the function calls (for its role): the backend's and the enabled enrichments'; empty with an embedded backend and no enrichment."
-  value       = sort(concat(local.sentiment_actions, [for e in var.comprehend_enrichments : local.enrichment_actions[e]]))
+output "role_arn" {
+  description = "ARN of the function's execution role (created here, granted exactly the calls the function's settings make)."
+  value       = aws_iam_role.execution.arn
+}
+
+output "role_name" {
+  description = "Name of the function's execution role (the function's name)."
+  value       = aws_iam_role.execution.name
 }

@@ -8,11 +8,6 @@ variable "function_name" {
   }
 }
 
-variable "role_arn" {
-  description = "ARN of the execution role (from the iam module)."
-  type        = string
-}
-
 variable "zip_path" {
   description = "Path of the deployment package built by `make build` (dist/transform.zip)."
   type        = string
@@ -84,9 +79,24 @@ variable "sentiment_backend" {
   type        = string
   default     = "embedded"
 
+  # The Terraform source of truth of the backend names (the root passes its value here unvalidated). They are the
+  # transform's BACKENDS (lambda_src/transform/settings.py); tests/unit/terraform/test_shared_rules.py keeps them equal.
   validation {
     condition     = contains(["embedded", "vader", "comprehend"], var.sentiment_backend)
     error_message = "sentiment_backend must be embedded, vader or comprehend."
+  }
+}
+
+variable "sentiment_fallback" {
+  description = "What the function does with posts the embedded or vader backend cannot score, i.e. languages without an embedded model (its SENTIMENT_FALLBACK setting): none (leave them unscored) or comprehend (Amazon Comprehend scores those in a language it supports, billed per 100 characters; grants comprehend:BatchDetectSentiment)."
+  type        = string
+  default     = "none"
+
+  # The one Terraform copy of the transform's FALLBACKS (lambda_src/transform/settings.py; the root passes its value here
+  # unvalidated); tests/unit/terraform/test_shared_rules.py keeps them equal.
+  validation {
+    condition     = contains(["none", "comprehend"], var.sentiment_fallback)
+    error_message = "sentiment_fallback must be none or comprehend."
   }
 }
 

@@ -2,7 +2,9 @@
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
+# The provider's Region: aws_service.region reads it on hashicorp/aws 5.100 and 6.x alike (aws_region.name is
+# deprecated in 6.x, its successor aws_region.region absent from 5.x: docs/design.md, "Provider versions").
+data "aws_service" "current" { service_id = "ec2" }
 
 locals {
   # Where metrics come from: each source's namespace and the dimensions it publishes with (the Lambda's under
@@ -25,7 +27,7 @@ locals {
 
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
+  region     = data.aws_service.current.region
 
   # The thresholds' names and defaults (docs/operate.md, Alarms, lists them with the alarms).
   default_thresholds = {

@@ -38,6 +38,8 @@ variable "transform" {
     sentiment_backend = string
   })
 
+  # A copy of modules/lambda's backend list: each module validates its own inputs and stands alone, and HCL cannot share
+  # a validation between modules. tests/unit/terraform/test_shared_rules.py keeps the copies equal.
   validation {
     condition     = contains(["embedded", "vader", "comprehend"], var.transform.sentiment_backend)
     error_message = "transform.sentiment_backend must be embedded, vader or comprehend (the transform's backends)."

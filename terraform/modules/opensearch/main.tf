@@ -5,10 +5,12 @@
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
+# The provider's Region: aws_service.region reads it on hashicorp/aws 5.100 and 6.x alike (aws_region.name is
+# deprecated in 6.x, its successor aws_region.region absent from 5.x: docs/design.md, "Provider versions").
+data "aws_service" "current" { service_id = "ec2" }
 
 locals {
-  domain_arn = "arn:${data.aws_partition.current.partition}:es:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:domain/${var.domain_name}"
+  domain_arn = "arn:${data.aws_partition.current.partition}:es:${data.aws_service.current.region}:${data.aws_caller_identity.current.account_id}:domain/${var.domain_name}"
 
   auto_tune_supported = !can(regex("^t[23]\\.", var.instance_type))
   in_vpc              = var.vpc_options != null

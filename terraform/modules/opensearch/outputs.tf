@@ -40,7 +40,7 @@ output "cognito_identity_pool_id" {
 
 output "cognito_login_domain" {
   description = "Host name of the Cognito hosted login page Dashboards redirects to."
-  value       = "${aws_cognito_user_pool_domain.dashboards.domain}.auth.${data.aws_region.current.name}.amazoncognito.com"
+  value       = "${aws_cognito_user_pool_domain.dashboards.domain}.auth.${data.aws_service.current.region}.amazoncognito.com"
 }
 
 output "log_group_names" {

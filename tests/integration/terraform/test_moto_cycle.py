@@ -295,6 +295,7 @@ def test_transform_function_configuration(stack: Stack) -> None:
     assert config["Architectures"] == ["arm64"]
     assert config["Environment"]["Variables"] == {
         "SENTIMENT_BACKEND": "embedded",  # the variable's default: a fresh deploy scores with the trained model
+        "SENTIMENT_FALLBACK": "none",  # the default: no Comprehend call, no Comprehend grant
         "COMPREHEND_CONCURRENCY": "4",
         "EMIT_METRICS": "true",
         "METRICS_NAMESPACE": "TweetSentiment/Transform",

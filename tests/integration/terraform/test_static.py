@@ -40,10 +40,14 @@ def test_root_validates_with_the_committed_lock_file(terraform_copy: tuple[Path,
     assert (root / ".terraform.lock.hcl").read_text() == (TERRAFORM_DIR / ".terraform.lock.hcl").read_text()
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_module_validates(terraform_copy: tuple[Path, Path], module: str) -> None:
+EXAMPLES = sorted(p.name for p in (TERRAFORM_DIR / "examples").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("directory", [f"modules/{m}" for m in MODULES] + [f"examples/{e}" for e in EXAMPLES])
+def test_module_and_example_validates(terraform_copy: tuple[Path, Path], directory: str) -> None:
+    # a module on its own, and each example (a root calling the stack) after `terraform init` from the mirror
     root, cli = terraform_copy
-    tf = Terraform(root / "modules" / module, cli)
+    tf = Terraform(root / directory, cli)
     tf.init(backend=False)
     result = json.loads(tf.run(["validate", "-json", "-no-color"]).stdout)
     assert result["valid"] is True, result["diagnostics"]
@@ -57,7 +61,24 @@ def test_only_the_aws_provider_is_required() -> None:
     root_versions = (TERRAFORM_DIR / "versions.tf").read_text()
     assert 'version = "~> 5.100"' in root_versions
     for module in MODULES:
-        assert 'version = ">= ' in (MODULES_DIR / module / "versions.tf").read_text(), module
+        # 5.100 (tested) up to, not including, 7.0: the modules use nothing 6.x removes or deprecates
+        assert 'version = ">= 5.100, < 7.0"' in (MODULES_DIR / module / "versions.tf").read_text(), module
+        assert (MODULES_DIR / module / "versions.tf").resolve() == MODULES_DIR / "versions.tf", module
+
+
+def tf_texts(directory: Path) -> dict[Path, str]:
+    return {p: p.read_text() for p in directory.rglob("*.tf") if ".terraform" not in p.parts}
+
+
+def test_nothing_reads_the_region_through_an_attribute_one_provider_line_lacks_or_deprecates() -> None:
+    # aws_region.name (and .id) are deprecated in 6.x; aws_region.region does not exist in 5.100.
+    assert [p for p, text in tf_texts(TERRAFORM_DIR).items() if re.search(r"data\.aws_region\.", text)] == []
+
+
+def test_no_module_configures_a_provider() -> None:
+    # Modules inherit the caller's provider (a module with its own provider block cannot be used with count,
+    # for_each or depends_on, and removing it orphans its resources).
+    assert [p for p, text in tf_texts(MODULES_DIR).items() if re.search(r'^provider "', text, flags=re.MULTILINE)] == []
 
 
 def test_lock_file_pins_one_aws_version_for_every_platform() -> None:
@@ -144,6 +165,9 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
         # ingester/config.py refuses any other level with exit 2, which systemd never restarts.
         ({"ingester_log_level": "TRACE"}, "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (the"),
         ({"ingester_source": "mastodon"}, "ingester_source must be x, bluesky or both."),
+        # Validated once, by the lambda module: the root passes these through unvalidated.
+        ({"sentiment_backend": "textblob"}, "sentiment_backend must be embedded, vader or comprehend."),
+        ({"sentiment_fallback": "vader"}, "sentiment_fallback must be none or comprehend."),
         # failed records hold post text: a deleted post's copy must be gone within the retention window
         ({"failed_records_expiration_days": 30}, "failed_records_expiration_days must be a whole number from 1 to"),
         ({"failed_records_expiration_days": 0}, "failed_records_expiration_days must be a whole number from 1 to"),

@@ -8,14 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.terraform import (
-    TERRAFORM_DIR,
-    documented_dirs,
-    parse_outputs,
-    parse_variables,
-    readme_docs_block,
-    render_docs,
-)
+from scripts.dev.terraform_docs import documented_dirs, parse_outputs, parse_variables, readme_docs_block, render_docs
+from tests.support.terraform import TERRAFORM_DIR
 
 SKIP_COMMENT = re.compile(r"#checkov:skip=(CKV2?_AWS_\d+):(.*)")
 
@@ -37,7 +31,7 @@ def test_readme_tables_match_variables_and_outputs(directory: Path) -> None:
     block = readme_docs_block(readme)
     assert block is not None, f"{readme} has no generated inputs/outputs tables"
     assert block == render_docs(directory), (
-        f"{readme} is out of date with variables.tf/outputs.tf: run `python -m tests.support.terraform docs`"
+        f"{readme} is out of date with variables.tf/outputs.tf: run `python -m scripts.dev.terraform_docs`"
     )
 
 

@@ -46,3 +46,39 @@ def test_the_auto_tune_rule_is_one_pattern() -> None:
     # and nothing spells the t2/t3 rule another way
     for name, text in tf_files().items():
         assert not re.search(r'regex\("\^t[^"]*"', text.replace(f"regex({AUTO_TUNE_UNSUPPORTED}", "")), name
+
+
+def backend_lists() -> dict[str, list[str]]:
+    """Every list a sentiment_backend is validated against, by file."""
+    return {
+        name: re.findall(r'"([a-z]+)"', match.group(1))
+        for name, text in tf_files().items()
+        for match in re.finditer(r"contains\(\[([^\]]*)\], var\.(?:transform\.)?sentiment_backend\)", text)
+    }
+
+
+def test_the_backend_names_are_the_transforms_and_listed_in_two_modules_only() -> None:
+    # The transform's own list (SENTIMENT_BACKEND) is the truth; modules/lambda holds the Terraform source of truth,
+    # which the root passes its variable to unvalidated; modules/monitoring keeps a copy because it stands alone.
+    from transform.settings import BACKENDS
+
+    lists = backend_lists()
+    assert set(lists) == {"modules/lambda/variables.tf", "modules/monitoring/variables.tf"}
+    for where, names in lists.items():
+        assert names == list(BACKENDS), where
+    # and the root declares the variable without a validation of its own
+    root = tf_files()["variables.tf"]
+    block = root.split('variable "sentiment_backend" {', 1)[1].split("\n}\n", 1)[0]
+    assert "validation" not in block
+
+
+def test_the_fallback_names_are_the_transforms() -> None:
+    # modules/lambda validates sentiment_fallback once (the root passes it through): its list is the transform's.
+    from transform.settings import FALLBACKS
+
+    lists = [
+        (name, re.findall(r'"([a-z]+)"', match.group(1)))
+        for name, text in tf_files().items()
+        for match in re.finditer(r"contains\(\[([^\]]*)\], var\.sentiment_fallback\)", text)
+    ]
+    assert lists == [("modules/lambda/variables.tf", list(FALLBACKS))]

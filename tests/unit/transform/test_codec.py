@@ -6,7 +6,8 @@ import base64
 import json
 
 import pytest
-from transform.codec import DecodeError, decode_document, decode_record, encode_document, sanitise
+from transform.codec import MAX_ID_BYTES, DecodeError, decode_document, decode_record, encode_document, sanitise
+from transform.document import build_draft
 
 from tests.support.transform import b64, envelope, record_data
 
@@ -46,6 +47,8 @@ def test_document_is_recognised_for_redrive() -> None:
         (b64('{"tweet_id": "", "sentiment_model": "x"}'), "missing_tweet_id"),
         (b64('{"tweet_id": "  ", "sentiment_model": "x"}'), "missing_tweet_id"),
         (b64('{"tweet_id": 17, "sentiment_model": "x"}'), "missing_tweet_id"),
+        # an _id OpenSearch refuses (over 512 bytes): 171 three-byte characters are 513 bytes
+        (b64(json.dumps({"tweet_id": "€" * 171, "sentiment_model": "x"}, ensure_ascii=False)), "id_too_long"),
     ],
 )
 def test_unreadable_records_raise_their_reason(data: object, reason: str) -> None:
@@ -67,3 +70,24 @@ def test_lone_surrogates_become_replacement_characters() -> None:
     raw = base64.b64decode(encode_document(value)).decode("utf-8")
     assert json.loads(raw)["text"] == "bad \ufffd pair"
     assert sanitise("ok \udfff") == "ok \ufffd"
+
+
+def test_the_id_limit_is_the_ingesters() -> None:
+    # The zip cannot import the ingester: the two copies of OpenSearch's _id limit must agree.
+    from ingester.envelope import MAX_ID_BYTES as INGESTER_LIMIT
+
+    assert MAX_ID_BYTES == INGESTER_LIMIT == 512
+
+
+@pytest.mark.parametrize(
+    ("tweet_id", "ok"), [("1" * 512, True), ("1" * 513, False), ("€" * 170, True), ("€" * 171, False)]
+)
+def test_envelopes_with_an_id_opensearch_would_refuse_are_refused(tweet_id: str, ok: bool) -> None:
+    given = {"v": 1, "source": "x", "received_at": "2026-11-26T10:00:00.000Z", "matching_rules": [],
+             "tweet": {"id": tweet_id, "text": "hello"}}  # fmt: skip
+    if ok:
+        assert build_draft(given, "2026-11-26T10:00:01.000Z").document["tweet_id"] == tweet_id
+    else:
+        with pytest.raises(DecodeError) as info:
+            build_draft(given, "2026-11-26T10:00:01.000Z")
+        assert info.value.reason == "id_too_long"

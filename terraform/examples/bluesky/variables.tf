@@ -1,0 +1,4 @@
+variable "dashboards_allowed_cidrs" {
+  description = "Source CIDRs allowed to reach OpenSearch and Dashboards, e.g. [\"203.0.113.7/32\"] (your public IP)."
+  type        = list(string)
+}
