@@ -31,6 +31,8 @@ from ingester.deletions.deleter import Deleter, DeletionTarget, DeletionWorker
 from ingester.deletions.opensearch import OpenSearchDeleteTarget, sigv4_signer
 from ingester.deletions.publish import S3TombstonePublisher
 from ingester.deletions.store import DeletionStore
+from ingester.deletions.x_compliance import STATE_FILE as COMPLIANCE_STATE_FILE
+from ingester.deletions.x_compliance import ComplianceSchedule
 from ingester.firehose.put import FirehoseClient
 from ingester.metrics import MetricsPublisher
 from ingester.pipeline import Pipeline
@@ -236,14 +238,19 @@ class _Parts:
     reporter: Reporter
     deletions: DeletionStore
     deleter: DeletionWorker
+    compliance: ComplianceSchedule | None = None
 
     def start(self) -> None:
         self.wal.start()
         self.writer.start()
         self.deleter.start()
+        if self.compliance is not None:
+            self.compliance.start()
 
     def close_deletions(self) -> None:
         """A last deleter round (tombstones recorded while stopping), then the store's file."""
+        if self.compliance is not None:
+            self.compliance.close()
         self.deleter.close()
         self.deletions.close()
 
@@ -337,7 +344,19 @@ def _build(
         reapply_interval_s=settings.deletion_reapply_interval_s,
         publish=publish,
     )
-    return _Parts(stats, wal, spool, writer, pipeline, source, reporter, deletions, deleter)
+    compliance = None
+    if settings.source == "x" and settings.x_compliance_interval_h > 0:
+        from ingester.secrets import resolve_bearer_token
+
+        compliance = ComplianceSchedule(
+            deletions,
+            stats,
+            settings.state_dir / COMPLIANCE_STATE_FILE,
+            base_url=settings.x_api_base_url,
+            token=functools.partial(resolve_bearer_token, settings),
+            interval_s=settings.x_compliance_interval_h * 3600,
+        )
+    return _Parts(stats, wal, spool, writer, pipeline, source, reporter, deletions, deleter, compliance)
 
 
 def _run_locked(

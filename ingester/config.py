@@ -506,6 +506,15 @@ class Settings:
         range=(1, 3650),
         section="deletions",
     )
+    x_compliance_interval_h: float = setting(
+        24.0,
+        env="X_COMPLIANCE_INTERVAL_H",
+        help="Hours between X batch compliance runs (INGESTER_SOURCE=x): the ids stored within RETENTION_DAYS are "
+        "checked and what X answers deleted, protected, suspended or deactivated is removed; 0 disables it.",
+        parse=as_float,
+        range=(0, 24 * 7),
+        section="deletions",
+    )
     tombstones_s3_uri: str | None = setting(
         env="TOMBSTONES_S3_URI",
         help="s3://bucket/key the deleter publishes the live tombstones to (ids only), so `make redrive` skips "

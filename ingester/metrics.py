@@ -92,6 +92,15 @@ class MetricsPublisher:
                 "Unit": "Count",
             }
         )
+        if snapshot.get("x_compliance_age_h") is not None:  # the X source only: Bluesky has no compliance job
+            data.append(
+                {
+                    "MetricName": "XComplianceAgeHours",
+                    "Dimensions": self._dimensions,
+                    "Value": float(snapshot["x_compliance_age_h"]),
+                    "Unit": "None",
+                }
+            )
         for metric, key in (("DeletionLagP50", "deletion_lag_p50_s"), ("DeletionLagP99", "deletion_lag_p99_s")):
             if snapshot.get(key) is not None:  # no deletion applied yet: no figure, rather than a made-up 0
                 data.append(

@@ -52,6 +52,7 @@ class Stats:
         "deletions_reapplied",  # tombstones applied again (re-apply window, sweeps): copies that came back
         "deletions_removed",  # documents the targets reported removed
         "deletion_failures",  # delete calls a target refused or could not answer (the ids stay pending)
+        "x_compliance_failures",  # X compliance jobs that failed (HTTP error, failed or expired job, timeout)
     )
 
     def __init__(self) -> None:

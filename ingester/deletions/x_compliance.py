@@ -161,3 +161,111 @@ def apply_results(data: bytes, job_type: JobType, store: DeletionStore, result: 
             result.tombstones += 1
     if result.malformed:
         log.warning("X compliance job %s: %d malformed result line(s) skipped", result.job_id, result.malformed)
+
+
+STATE_FILE = "x-compliance.json"
+#: After a failed run, the next try comes this much later (or at the interval, if shorter).
+RETRY_AFTER_S = 3600.0
+
+
+class ComplianceSchedule:
+    """Runs the tweets job over the ledger's post ids and the users job over its author ids every ``interval_s``
+    (X_COMPLIANCE_INTERVAL_H), in a thread of its own (a job can take minutes to an hour). The time of the last
+    clean run is kept in STATE_DIR/x-compliance.json and published as the ``x_compliance_age_h`` gauge (hours since
+    it, or since the ingester started when there was none): the XComplianceAgeHours metric, alarmed past 26 h."""
+
+    def __init__(
+        self,
+        store: DeletionStore,
+        stats: Any,
+        state_path: Any,
+        *,
+        base_url: str,
+        token: Callable[[], str],
+        interval_s: float,
+        session: requests.Session | None = None,
+        poll_s: float = 30.0,
+    ) -> None:
+        import threading
+
+        self.store = store
+        self.stats = stats
+        self.state_path = state_path
+        self.base_url = base_url
+        self.token = token
+        self.interval_s = interval_s
+        self.session = session or requests.Session()
+        self.poll_s = poll_s
+        self.stop = threading.Event()
+        self._started = time.time()
+        self._thread: threading.Thread | None = None
+
+    def last_success(self) -> float | None:
+        try:
+            value = json.loads(self.state_path.read_text(encoding="utf-8")).get("last_success")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return float(value) if isinstance(value, int | float) else None
+
+    def age_hours(self, now: float | None = None) -> float:
+        now = time.time() if now is None else now
+        return round((now - (self.last_success() or self._started)) / 3600, 2)
+
+    def run_once(self) -> bool:
+        """Both jobs; True when both completed cleanly (then the success time is saved)."""
+        from ingester.storage.files import atomic_write
+
+        ledger = self.store.ledger_ids()
+        jobs: list[tuple[JobType, list[str]]] = [
+            ("tweets", [post for post, _ in ledger]),
+            ("users", sorted({author for _, author in ledger})),
+        ]
+        clean = True
+        for job_type, ids in jobs:
+            if not ids:
+                continue
+            try:
+                result = run_job(self.session, self.base_url, self.token(), job_type, ids, store=self.store,
+                                 poll_s=self.poll_s)  # fmt: skip
+            except ComplianceError as exc:
+                clean = False
+                self.stats.incr("x_compliance_failures")
+                self.stats.error(f"X compliance {job_type}: {exc}")
+                log.error("X compliance %s job failed: %s; every id is checked again at the next run", job_type, exc)
+                continue
+            clean = clean and result.clean
+            log.info(
+                "X compliance %s job %s: %d id(s) checked, %d answer(s), %d tombstone(s), %d scrub_geo, %d malformed",
+                job_type, result.job_id, result.uploaded, result.answers, result.tombstones, result.scrub_geo,
+                result.malformed,
+            )  # fmt: skip
+        if clean:
+            try:
+                atomic_write(self.state_path, json.dumps({"last_success": time.time()}).encode())
+            except OSError as exc:
+                log.warning("could not save %s: %s", self.state_path, exc)
+        self.stats.set("x_compliance_age_h", self.age_hours())
+        return clean
+
+    def start(self) -> None:
+        import threading
+
+        self._thread = threading.Thread(target=self._run, name="x-compliance", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            self.stats.set("x_compliance_age_h", self.age_hours())
+            last = self.last_success()
+            wait = 0.0 if last is None else max(0.0, last + self.interval_s - time.time())
+            if wait > 0 and self.stop.wait(min(wait, 300.0)):
+                return
+            if wait > 300.0:
+                continue
+            if not self.run_once() and self.stop.wait(min(RETRY_AFTER_S, self.interval_s)):
+                return
+
+    def close(self) -> None:
+        self.stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -99,3 +99,39 @@ def test_a_job_that_never_completes_times_out(fake: FakeXCompliance, store: Dele
         run_job(requests.Session(), fake.url, "test-token", "tweets", IDS, store=store, poll_s=0, timeout_s=5,
                 clock=lambda: float(next(ticks)))  # fmt: skip
     assert caught.value.status == "timeout"
+
+
+def test_the_schedule_checks_the_ledger_and_records_a_clean_run(
+    fake: FakeXCompliance, store: DeletionStore, tmp_path: Path
+) -> None:
+    from ingester.deletions.x_compliance import ComplianceSchedule
+
+    # Given posts accepted by two authors, one post deleted and one author suspended on X
+    for i, post in enumerate(IDS):
+        store.accepted(post, "42" if i < 5 else "43")
+    fake.answers = {IDS[7]: "deleted", "42": "suspended"}
+    stats = Stats()
+    schedule = ComplianceSchedule(store, stats, tmp_path / "x-compliance.json", base_url=fake.url,
+                                  token=lambda: "test-token", interval_s=86_400, poll_s=0)  # fmt: skip
+    assert schedule.last_success() is None
+    # When it runs
+    assert schedule.run_once()
+    # Then both jobs went to X with the ledger's ids, and their answers are tombstones
+    by_type = {fake.jobs[j]["type"]: ids for j, ids in fake.uploads.items()}
+    assert by_type == {"tweets": IDS, "users": ["42", "43"]}
+    assert store.is_deleted(IDS[7], "43") and store.is_deleted(IDS[0], "42") and not store.is_deleted(IDS[8], "43")
+    assert schedule.last_success() is not None
+    assert stats.snapshot()["x_compliance_age_h"] == 0.0
+
+
+def test_a_failed_run_is_not_a_success_and_counts(fake: FakeXCompliance, store: DeletionStore, tmp_path: Path) -> None:
+    from ingester.deletions.x_compliance import ComplianceSchedule
+
+    store.accepted(IDS[0], "42")
+    fake.create_status = [503]
+    stats = Stats()
+    schedule = ComplianceSchedule(store, stats, tmp_path / "x-compliance.json", base_url=fake.url,
+                                  token=lambda: "test-token", interval_s=86_400, poll_s=0)  # fmt: skip
+    assert not schedule.run_once()
+    assert schedule.last_success() is None
+    assert stats.get("x_compliance_failures") == 1
