@@ -115,7 +115,11 @@ def ingester_metrics() -> set[Metric]:
     publisher = MetricsPublisher(_Recorder(), INGESTER_NAMESPACE, STREAM)
     return {
         metric(INGESTER_NAMESPACE, d["MetricName"], {x["Name"]: x["Value"] for x in d["Dimensions"]})
-        for d in publisher.build({"x_usage_percent": 0.0})  # XUsagePercent: once the X source has read X's usage
+        # XUsagePercent: once the X source has read X's usage; XComplianceAgeHours: an X ingester's compliance
+        # job; DeletionLagP50/P99: once a deletion was applied. Each is published only when it has a figure.
+        for d in publisher.build(
+            {"x_usage_percent": 0.0, "x_compliance_age_h": 0.0, "deletion_lag_p50_s": 0.0, "deletion_lag_p99_s": 0.0}
+        )
     }
 
 
