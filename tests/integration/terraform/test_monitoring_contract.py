@@ -219,7 +219,8 @@ def test_every_alarm_watches_a_metric_that_is_emitted(plan: Planned) -> None:
     # Comprehend throttling exists only where there are Comprehend calls to count
     assert ("comprehend-throttling" in names) == (backend == "comprehend")
     assert {"ingester-stream-gap", "ingester-x-usage-high"} <= names  # issue 19: gaps, X's monthly usage
-    assert len(names) == 18 + (backend == "comprehend")
+    assert {"ingester-deletions-stuck", "ingester-x-compliance-stale"} <= names  # issue 20: deletions
+    assert len(names) == 20 + (backend == "comprehend")
 
 
 def test_every_dashboard_line_is_an_emitted_metric(plan: Planned) -> None:
