@@ -110,13 +110,14 @@ build: ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (pur
 	$(PYTHON) scripts/packaging/build_lambda.py
 	$(PYTHON) scripts/packaging/build_ingester_bundle.py
 
-bench: setup ## Benchmarks (transform, ingester writer, local end-to-end, Bluesky filter, sources under faults) beside baselines
+bench: setup ## Benchmarks (transform, ingester writer, local end-to-end, Bluesky filter, sources under faults, deletion lag) beside baselines
 	$(PY) scripts/dev/bench/transform_bench.py
 	$(PY) scripts/dev/bench/ingester_bench.py
 	$(PY) scripts/dev/bench/durability_bench.py
 	$(PY) scripts/dev/bench/demo_bench.py
 	$(PY) scripts/dev/bench/bluesky_bench.py
 	$(PY) scripts/dev/bench/sources_bench.py
+	$(PY) scripts/dev/bench/deletion_bench.py
 
 train-sentiment: $(TRAIN_VENV)/.installed ## Retrain every embedded sentiment model: English (embedded_weights.json) and ar de es fr hi it pt (multilingual_weights/) (DATA=folder with tse/, opinion_lexicon/, umsab/)
 	@test -n "$(DATA)" || { echo "usage: make train-sentiment DATA=/path/to/data (holds tse/train.csv, opinion_lexicon/ and umsab/)" >&2; exit 2; }
