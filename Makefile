@@ -91,30 +91,33 @@ fmt: setup ## Format Python and Terraform code in place
 	$(VENV)/bin/ruff check --fix .
 	@if ls $(TF_DIR)/*.tf >/dev/null 2>&1; then $(TF) fmt -recursive $(TF_DIR); fi
 
-# pytest-xdist workers: `auto` is one per core; TEST_WORKERS=0 runs in this process (for pdb).
+# pytest-xdist workers: `auto` is one per core; 0 runs in this process (for pdb). The whole suite takes more
+# workers than cores: most of its time is terraform and moto waiting on each other, not CPU.
 TEST_WORKERS ?= auto
-XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
+SUITE_WORKERS ?= 4
+xdist = $(if $(filter 0,$(1)),,-n $(1) --dist loadfile)
 
 test-fast: setup ## The inner loop: unit tests only (no build, no terraform, no make, no emulator process), in parallel
-	$(PY) -m pytest tests/unit $(XDIST) -q $(ARGS)
+	$(PY) -m pytest tests/unit $(call xdist,$(TEST_WORKERS)) -q $(ARGS)
 
 test: setup build $(CHECKOV_VENV)/.installed $(PARLIAMENT_VENV)/.installed $(TRAIN_VENV)/.installed ## Build, then run the whole test suite (unit, integration: moto server + terraform + systemd boot, e2e)
 	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov PARLIAMENT_BIN=$(CURDIR)/$(PARLIAMENT_VENV)/bin/parliament \
 	  TRAIN_PYTHON=$(CURDIR)/$(TRAIN_VENV)/bin/python \
-	  $(PY) -m pytest $(XDIST) --dist loadfile $(ARGS)
+	  $(PY) -m pytest $(call xdist,$(SUITE_WORKERS)) $(ARGS)
 
 build: ## Build dist/transform.zip (Lambda) and dist/ingester-bundle.tar.gz (pure Python, arm64 and x86_64); needs only python3 + pip
 	$(NEED_PYTHON)
 	$(PYTHON) scripts/packaging/build_lambda.py
 	$(PYTHON) scripts/packaging/build_ingester_bundle.py
 
-bench: setup ## Benchmarks (transform, ingester writer, local end-to-end, Bluesky filter, sources under faults) beside baselines
+bench: setup ## Benchmarks (transform, ingester writer, local end-to-end, Bluesky filter, sources under faults, deletion lag) beside baselines
 	$(PY) scripts/dev/bench/transform_bench.py
 	$(PY) scripts/dev/bench/ingester_bench.py
 	$(PY) scripts/dev/bench/durability_bench.py
 	$(PY) scripts/dev/bench/demo_bench.py
 	$(PY) scripts/dev/bench/bluesky_bench.py
 	$(PY) scripts/dev/bench/sources_bench.py
+	$(PY) scripts/dev/bench/deletion_bench.py
 
 train-sentiment: $(TRAIN_VENV)/.installed ## Retrain every embedded sentiment model: English (embedded_weights.json) and ar de es fr hi it pt (multilingual_weights/) (DATA=folder with tse/, opinion_lexicon/, umsab/)
 	@test -n "$(DATA)" || { echo "usage: make train-sentiment DATA=/path/to/data (holds tse/train.csv, opinion_lexicon/ and umsab/)" >&2; exit 2; }

@@ -19,6 +19,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +27,12 @@ from typing import IO, Any
 from ingester import __version__
 from ingester.aws import make_boto3_client
 from ingester.config import ConfigError, Settings
+from ingester.deletions.deleter import Deleter, DeletionTarget, DeletionWorker
+from ingester.deletions.opensearch import OpenSearchDeleteTarget, sigv4_signer
+from ingester.deletions.publish import S3TombstonePublisher
+from ingester.deletions.store import DeletionStore
+from ingester.deletions.x_compliance import STATE_FILE as COMPLIANCE_STATE_FILE
+from ingester.deletions.x_compliance import ComplianceSchedule
 from ingester.firehose.put import FirehoseClient
 from ingester.metrics import MetricsPublisher
 from ingester.pipeline import Pipeline
@@ -69,7 +76,7 @@ class StateLock:
             self._handle = None
 
 
-def make_source(settings: Settings, stats: Stats) -> Source:
+def make_source(settings: Settings, stats: Stats, deletions: DeletionStore | None = None) -> Source:
     if settings.source == "replay":
         from ingester.sources.replay import REPLAY_OFFSET_FILE, ReplaySource
 
@@ -84,7 +91,7 @@ def make_source(settings: Settings, stats: Stats) -> Source:
     if settings.source == "bluesky":
         from ingester.sources.bluesky import BlueskySource
 
-        return BlueskySource(settings, stats)
+        return BlueskySource(settings, stats, deletions=deletions)
     from ingester.secrets import SecretNotSetError, resolve_bearer_token
     from ingester.sources.x import XSource
 
@@ -185,6 +192,7 @@ def run(
     *,
     firehose_client: FirehoseClient | None = None,
     stop_event: threading.Event | None = None,
+    deletion_targets: Sequence[DeletionTarget] = (),
 ) -> int:
     """Run the ingester until the source ends (replay), ``limit`` is reached, or ``stop_event`` is set.
 
@@ -208,7 +216,7 @@ def run(
         log.error("configuration error: %s", exc)
         return EXIT_CONFIG
     try:
-        return _run_locked(settings, firehose_client, stop)
+        return _run_locked(settings, firehose_client, stop, deletion_targets)
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
         return EXIT_CONFIG
@@ -228,10 +236,52 @@ class _Parts:
     pipeline: Pipeline
     source: Source
     reporter: Reporter
+    deletions: DeletionStore
+    deleter: DeletionWorker
+    compliance: ComplianceSchedule | None = None
+
+    def start(self) -> None:
+        self.wal.start()
+        self.writer.start()
+        self.deleter.start()
+        if self.compliance is not None:
+            self.compliance.start()
+
+    def close_deletions(self) -> None:
+        """A last deleter round (tombstones recorded while stopping), then the store's file."""
+        if self.compliance is not None:
+            self.compliance.close()
+        self.deleter.close()
+        self.deletions.close()
 
 
-def _build(settings: Settings, firehose_client: FirehoseClient | None, stop: threading.Event) -> _Parts:
+def _deletion_targets(settings: Settings, extra: Sequence[DeletionTarget]) -> list[DeletionTarget]:
+    """OpenSearch (OPENSEARCH_ENDPOINT, SigV4 with the instance role unless it is a plain-http local cluster) and
+    the caller's own targets (the demo's SQLite)."""
+    targets = list(extra)
+    if settings.opensearch_endpoint:
+        signer = None
+        if settings.opensearch_endpoint.startswith("https://"):
+            try:
+                signer = sigv4_signer(settings.aws_region)
+            except ValueError as exc:
+                raise ConfigError(f"OPENSEARCH_ENDPOINT is set but requests cannot be signed: {exc}") from exc
+        targets.append(OpenSearchDeleteTarget(settings.opensearch_endpoint, signer=signer))
+    return targets
+
+
+def _build(
+    settings: Settings,
+    firehose_client: FirehoseClient | None,
+    stop: threading.Event,
+    deletion_targets: Sequence[DeletionTarget] = (),
+) -> _Parts:
     stats = Stats()
+    deletions = DeletionStore(
+        settings.state_dir,
+        retention_s=settings.retention_days * 86_400,
+        tombstone_ttl_s=settings.tombstone_days * 86_400,
+    )
     client: FirehoseClient = firehose_client or make_boto3_client("firehose", settings)
     metrics = None
     if settings.cloudwatch_metrics:
@@ -268,6 +318,7 @@ def _build(settings: Settings, firehose_client: FirehoseClient | None, stop: thr
         spool_after_s=settings.spool_after_s,
         max_backoff_s=settings.max_backoff_s,
         shutdown_grace_s=settings.shutdown_grace_s,
+        deleted=deletions.covers_record,
     )
     pipeline = Pipeline(
         wal=wal,
@@ -277,14 +328,44 @@ def _build(settings: Settings, firehose_client: FirehoseClient | None, stop: thr
         dedupe_window=settings.dedupe_window,
         limit=settings.limit,
         stop_event=stop,
+        deletions=deletions,
     )
-    source = make_source(settings, stats)
+    source = make_source(settings, stats, deletions)
     reporter = Reporter(settings, stats, writer, wal, metrics)
-    return _Parts(stats, wal, spool, writer, pipeline, source, reporter)
+    targets = _deletion_targets(settings, deletion_targets)
+    if not targets:
+        log.warning("OPENSEARCH_ENDPOINT is not set: deletions are recorded and kept out of Firehose, not applied")
+    publish = None
+    if settings.tombstones_s3_uri:
+        publish = S3TombstonePublisher(make_boto3_client("s3", settings), settings.tombstones_s3_uri)
+    deleter = DeletionWorker(
+        Deleter(deletions, targets, stats, reapply_window_s=settings.deletion_reapply_window_s),
+        interval_s=settings.deletion_interval_s,
+        reapply_interval_s=settings.deletion_reapply_interval_s,
+        publish=publish,
+    )
+    compliance = None
+    if settings.source == "x" and settings.x_compliance_interval_h > 0:
+        from ingester.secrets import resolve_bearer_token
+
+        compliance = ComplianceSchedule(
+            deletions,
+            stats,
+            settings.state_dir / COMPLIANCE_STATE_FILE,
+            base_url=settings.x_api_base_url,
+            token=functools.partial(resolve_bearer_token, settings),
+            interval_s=settings.x_compliance_interval_h * 3600,
+        )
+    return _Parts(stats, wal, spool, writer, pipeline, source, reporter, deletions, deleter, compliance)
 
 
-def _run_locked(settings: Settings, firehose_client: FirehoseClient | None, stop: threading.Event) -> int:
-    parts = _build(settings, firehose_client, stop)
+def _run_locked(
+    settings: Settings,
+    firehose_client: FirehoseClient | None,
+    stop: threading.Event,
+    deletion_targets: Sequence[DeletionTarget] = (),
+) -> int:
+    parts = _build(settings, firehose_client, stop, deletion_targets)
     source, writer, reporter = parts.source, parts.writer, parts.reporter
     source_error: list[BaseException] = []
 
@@ -302,8 +383,7 @@ def _run_locked(settings: Settings, firehose_client: FirehoseClient | None, stop
         settings.delivery_stream,
         settings.state_dir,
     )
-    parts.wal.start()
-    writer.start()
+    parts.start()
     reporter.state = "running"
     reporter.start()
     reader = threading.Thread(target=read, name=f"source-{source.name}", daemon=True)
@@ -339,6 +419,7 @@ def _run_locked(settings: Settings, firehose_client: FirehoseClient | None, stop
             source.drained()
         return code
     finally:
+        parts.close_deletions()
         _report_stopped(reporter, code)
 
 

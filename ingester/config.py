@@ -49,6 +49,7 @@ from ingester.config_parse import (
     check_limit,
     check_metrics_namespace,
     check_range,
+    check_s3_uri,
     check_terms,
     check_ws_urls,
     one_of,
@@ -285,7 +286,8 @@ class Settings:
         env="CLOUDWATCH_METRICS",
         help="CloudWatch custom metrics, one batched PutMetricData call per METRICS_INTERVAL_S: Received, "
         "Delivered, Spooled, Dropped, DeadLettered, Duplicates, StorageErrors, StreamConnected, SpoolRecords, "
-        "SpoolFullPercent.",
+        "SpoolFullPercent, Gaps, GapSeconds, DeletionsApplied, DeletionFailures, DeletionsPending, DeletionLagP50, "
+        "DeletionLagP99.",
         parse=as_bool,
         essential=True,
     )
@@ -475,6 +477,79 @@ class Settings:
         range=(0.05, 86_400),
     )
 
+    opensearch_endpoint: str | None = setting(
+        env="OPENSEARCH_ENDPOINT",
+        help="The OpenSearch domain's https endpoint the deleter removes deleted posts from (`_delete_by_query` on "
+        "tweets-*, SigV4-signed with the instance role); unset: deletions are still recorded as tombstones and "
+        "kept out of Firehose, and applied to OpenSearch once it is set.",
+        check=check_http_url,
+        section="deletions",
+        example="https://search-tweets-abc123.eu-west-1.es.amazonaws.com",
+        commented=True,
+    )
+    retention_days: int = setting(
+        30,
+        env="RETENTION_DAYS",
+        help="Days a post stays in OpenSearch (the index retention): how long the ingester remembers the ids it "
+        "accepted, so their deletes are applied and the X compliance job can check them.",
+        parse=as_int,
+        range=(1, 3650),
+        section="deletions",
+    )
+    tombstone_days: int = setting(
+        35,
+        env="TOMBSTONE_DAYS",
+        help="Days a deletion (tombstone) is kept and enforced: at least RETENTION_DAYS, the longest any copy of a "
+        "post can come back (spool, Firehose retries, a redrive of a failed-record file, which S3 expires at "
+        "RETENTION_DAYS).",
+        parse=as_int,
+        range=(1, 3650),
+        section="deletions",
+    )
+    x_compliance_interval_h: float = setting(
+        24.0,
+        env="X_COMPLIANCE_INTERVAL_H",
+        help="Hours between X batch compliance runs (INGESTER_SOURCE=x): the ids stored within RETENTION_DAYS are "
+        "checked and what X answers deleted, protected, suspended or deactivated is removed; 0 disables it.",
+        parse=as_float,
+        range=(0, 24 * 7),
+        section="deletions",
+    )
+    tombstones_s3_uri: str | None = setting(
+        env="TOMBSTONES_S3_URI",
+        help="s3://bucket/key the deleter publishes the live tombstones to (ids only), so `make redrive` skips "
+        "deleted posts; unset: not published.",
+        check=check_s3_uri,
+        section="deletions",
+        example="s3://tweet-sentiment-failed-records/tombstones/ingester.jsonl",
+        commented=True,
+    )
+    deletion_interval_s: float = setting(
+        5.0,
+        env="DELETION_INTERVAL_S",
+        help="Seconds between the deleter's rounds (pending tombstones sent to OpenSearch, failures retried).",
+        parse=as_float,
+        range=(0.05, 3600),
+        section="deletions",
+    )
+    deletion_reapply_window_s: float = setting(
+        9000.0,
+        env="DELETION_REAPPLY_WINDOW_S",
+        help="Tombstones this recent are deleted again every DELETION_REAPPLY_INTERVAL_S: a copy can still come out "
+        "of a Firehose buffer (up to 900 s) or its OpenSearch retries (up to 7,200 s) after the delete.",
+        parse=as_float,
+        range=(0, 7 * 86_400),
+        section="deletions",
+    )
+    deletion_reapply_interval_s: float = setting(
+        300.0,
+        env="DELETION_REAPPLY_INTERVAL_S",
+        help="Seconds between re-applications of the recent tombstones (see DELETION_REAPPLY_WINDOW_S).",
+        parse=as_float,
+        range=(0.05, 86_400),
+        section="deletions",
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             declared = declaration(f)
@@ -490,6 +565,11 @@ class Settings:
     # -- validation per command -------------------------------------------------------------------
     def require_for_run(self) -> None:
         """Raise ConfigError naming the first setting ``run`` needs but lacks."""
+        if self.tombstone_days < self.retention_days:
+            raise ConfigError(
+                f"TOMBSTONE_DAYS ({self.tombstone_days}) must be at least RETENTION_DAYS ({self.retention_days}): a "
+                "deletion must be enforced as long as any copy of the post can come back"
+            )
         if not self.delivery_stream:
             raise ConfigError("DELIVERY_STREAM_NAME is required (the Firehose delivery stream to put records into)")
         self.require_for_source()

@@ -31,6 +31,7 @@ SECTIONS: dict[str, str] = {
     "replay": "replay source",
     "writer": "Firehose writer",
     "state": "state and observability",
+    "deletions": "deletions (tombstones, the deleter)",
 }
 
 

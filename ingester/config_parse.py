@@ -141,6 +141,14 @@ def check_http_url(env_name: str, value: Any) -> str:
     return str(value.rstrip("/"))
 
 
+def check_s3_uri(env_name: str, value: Any) -> str:
+    text = str(value)
+    bucket, _, key = text.removeprefix("s3://").partition("/")
+    if not text.startswith("s3://") or not bucket or not key.strip("/"):
+        raise ConfigError(f"{env_name} must be s3://bucket/key; got {value!r}")
+    return text
+
+
 def check_ws_urls(env_name: str, value: Any) -> tuple[str, ...]:
     urls = tuple(value)
     if not urls:

@@ -20,6 +20,8 @@ COUNTER_METRICS = {
     "StorageErrors": "storage_errors",
     "Gaps": "gaps",  # stretches of the stream the source could not read (the ingester-stream-gap alarm)
     "GapSeconds": "gap_seconds",
+    "DeletionsApplied": "deletions_applied",  # tombstones a target took (OpenSearch, per target)
+    "DeletionFailures": "deletion_failures",  # delete calls refused or unanswered (ids stay pending, retried)
 }
 
 
@@ -82,6 +84,33 @@ class MetricsPublisher:
                 "Unit": "Percent",
             }
         )
+        data.append(
+            {
+                "MetricName": "DeletionsPending",
+                "Dimensions": self._dimensions,
+                "Value": int(snapshot.get("deletions_pending") or 0),
+                "Unit": "Count",
+            }
+        )
+        if snapshot.get("x_compliance_age_h") is not None:  # the X source only: Bluesky has no compliance job
+            data.append(
+                {
+                    "MetricName": "XComplianceAgeHours",
+                    "Dimensions": self._dimensions,
+                    "Value": float(snapshot["x_compliance_age_h"]),
+                    "Unit": "None",
+                }
+            )
+        for metric, key in (("DeletionLagP50", "deletion_lag_p50_s"), ("DeletionLagP99", "deletion_lag_p99_s")):
+            if snapshot.get(key) is not None:  # no deletion applied yet: no figure, rather than a made-up 0
+                data.append(
+                    {
+                        "MetricName": metric,
+                        "Dimensions": self._dimensions,
+                        "Value": float(snapshot[key]),
+                        "Unit": "Seconds",
+                    }
+                )
         return data
 
     def publish(self, snapshot: dict[str, Any]) -> bool:

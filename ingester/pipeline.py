@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ingester.deletions.store import DeletionStore
 from ingester.envelope import MalformedMessage, encode
 from ingester.firehose.limits import MAX_RECORD_BYTES
 from ingester.stats import Stats
@@ -66,8 +67,10 @@ class Pipeline:
         dedupe_window: int,
         limit: int | None = None,
         stop_event: threading.Event | None = None,
+        deletions: DeletionStore | None = None,
     ) -> None:
         self._wal = wal
+        self._deletions = deletions
         self._writer = writer
         self._dead = dead_letter
         self._stats = stats
@@ -109,12 +112,10 @@ class Pipeline:
         except MalformedMessage as exc:
             self.drop(exc.reason)
             return False
-        with self._lock:
-            self._count_read()
-            if self._recent.seen(tweet_id):
-                self._stats.incr("duplicates")
-                log.debug("duplicate tweet id=%s skipped", tweet_id)
-                return False
+        author = envelope.get("author", {}).get("id") or envelope["tweet"].get("author_id")
+        author_id = str(author) if author is not None else None
+        if self._skipped(tweet_id, author_id):
+            return False
         if len(data) > MAX_RECORD_BYTES:
             detail = f"{len(data)} bytes > {MAX_RECORD_BYTES}"
             if (
@@ -131,10 +132,26 @@ class Pipeline:
         if segment is None:
             return False
         self._stats.incr("accepted")
+        if self._deletions is not None and author_id is not None:
+            self._deletions.accepted(tweet_id, author_id)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("accepted tweet id=%s", tweet_id)
         self._writer.put(data, segment, self._stop)
         return True
+
+    def _skipped(self, tweet_id: str, author_id: str | None) -> bool:
+        """Counts the read; True for a duplicate, or a post deleted (or of an author removed) since: a replay or a
+        late copy of it is not sent again."""
+        with self._lock:
+            self._count_read()
+            if self._recent.seen(tweet_id):
+                self._stats.incr("duplicates")
+                log.debug("duplicate tweet id=%s skipped", tweet_id)
+                return True
+        if self._deletions is not None and self._deletions.is_deleted(tweet_id, author_id):
+            self._stats.incr("deleted_before_send")
+            return True
+        return False
 
     def _durably(self, write: Callable[[], T]) -> T | None:
         """Run a durable write, retrying while STATE_DIR refuses it (disk full): the source is paused (it is

@@ -45,6 +45,14 @@ class Stats:
         "gaps",  # stretches of the stream the source could not read (retention exceeded, CursorTooOld, a skipped frame)
         "gap_seconds",  # their total length in the source's time, whole seconds rounded up
         "storage_errors",  # durable writes (WAL, spool, dead letters) that failed: disk full, I/O error, spool cap
+        "deletions_seen",  # deletion events of the source (post deletes, removed accounts), stored by us or not
+        "deletions_recorded",  # of those, the ones of a post or author we stored: tombstones written
+        "deleted_before_send",  # records of a deleted post or author dropped from the WAL, spool or a batch unsent
+        "deletions_applied",  # tombstones a deletion target took for the first time (one per target)
+        "deletions_reapplied",  # tombstones applied again (re-apply window, sweeps): copies that came back
+        "deletions_removed",  # documents the targets reported removed
+        "deletion_failures",  # delete calls a target refused or could not answer (the ids stay pending)
+        "x_compliance_failures",  # X compliance jobs that failed (HTTP error, failed or expired job, timeout)
     )
 
     def __init__(self) -> None:

@@ -120,8 +120,10 @@ class FirehoseWriter:
         sleep: Callable[[float], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        deleted: Callable[[bytes], bool] | None = None,
     ) -> None:
         self._client = client
+        self._deleted = deleted
         self._stream = stream_name
         self._wal = wal
         self._spool = spool
@@ -423,7 +425,16 @@ class FirehoseWriter:
         return self._spool.pending_records
 
     def _put(self, records: list[bytes], indices: list[int]) -> Failures:
-        """One PutRecordBatch call; returns the entries that failed (none when a refused batch is dead-lettered)."""
+        """One PutRecordBatch call; returns the entries that failed (none when a refused batch is dead-lettered).
+        Records of a post deleted since it was accepted (``deleted``) are left out and count as delivered to the
+        caller: they settle in the WAL and leave the spool without reaching Firehose (``deleted_before_send``)."""
+        if self._deleted is not None:
+            gone = {i for i in indices if self._deleted(records[i])}
+            if gone:
+                self._stats.incr("deleted_before_send", len(gone))
+                indices = [i for i in indices if i not in gone]
+                if not indices:
+                    return {}
         self._stats.incr("api_calls")
         try:
             failed = put_once(self._client, self._stream, records, indices)

@@ -93,7 +93,7 @@ module "s3" {
 
   bucket_name                    = local.backup_bucket_name
   force_destroy                  = var.force_destroy_bucket
-  failed_records_expiration_days = var.failed_records_expiration_days
+  failed_records_expiration_days = coalesce(var.failed_records_expiration_days, max(var.retention_days - 1, 1))
 }
 
 # The ingester bundle lives apart from the failed records: it is rebuilt by `make build`, so this
@@ -229,6 +229,10 @@ module "ingester" {
   cloudwatch_metrics            = var.ingester_cloudwatch_metrics || var.monitoring_enabled # the alarms watch them
   metrics_namespace             = var.ingester_metrics_namespace
   log_level                     = var.ingester_log_level
+  opensearch_endpoint           = module.opensearch.domain_endpoint
+  retention_days                = var.retention_days
+  tombstone_days                = coalesce(var.tombstone_days, var.retention_days + 5)
+  tombstones_s3_prefix          = "s3://${module.s3.bucket_name}/tombstones/"
 }
 
 module "monitoring" {

@@ -145,3 +145,8 @@ output "monitoring_dashboard_url" {
   description = "Console URL of the pipeline-health CloudWatch dashboard (null when monitoring_enabled is false)."
   value       = one(module.monitoring[*].dashboard_url)
 }
+
+output "ingester_role_arn" {
+  description = "The ingester's instance role: make opensearch-setup maps it to the tweets_deleter security role (delete-by-query on tweets-* only), so its deleter can remove deleted posts."
+  value       = module.iam.ingester_role_arn
+}

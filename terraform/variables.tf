@@ -60,9 +60,14 @@ variable "artifacts_bucket_name" {
 }
 
 variable "failed_records_expiration_days" {
-  description = "Days after which failed records in the backup bucket expire (0 = keep forever). Redrive them before then."
+  description = "Days after which failed records in the backup bucket expire; they hold post text, so at most retention_days - 1 (their non-current version goes a day later): a deleted post's copy is gone within the retention window. Null: retention_days - 1 (at least 1). Redrive them before then."
   type        = number
-  default     = 90
+  default     = null
+
+  validation {
+    condition     = var.failed_records_expiration_days == null || try(var.failed_records_expiration_days >= 1 && floor(var.failed_records_expiration_days) == var.failed_records_expiration_days && var.failed_records_expiration_days <= max(var.retention_days - 1, 1), false)
+    error_message = "failed_records_expiration_days must be a whole number from 1 to retention_days - 1: failed records hold post text, and a deleted post's copies must be gone within the retention window."
+  }
 }
 
 variable "force_destroy_bucket" {
@@ -82,7 +87,7 @@ variable "index_name" {
 }
 
 variable "retention_days" {
-  description = "Days the OpenSearch indices are kept: the OpenSearch setup step (make opensearch-setup) applies it as an ISM policy that deletes older indices."
+  description = "Days the OpenSearch indices are kept: the OpenSearch setup step (make opensearch-setup) applies it as an ISM policy that deletes older indices. Also bounds the failed records in S3 (failed_records_expiration_days) and how long the ingester remembers accepted ids for deletions (RETENTION_DAYS)."
   type        = number
   default     = 30
 
@@ -514,4 +519,15 @@ variable "alarm_emails" {
   description = "Email addresses the alarm topic notifies (each confirms a subscription email). Empty = none; subscribe other endpoints to the monitoring_sns_topic_arn output."
   type        = list(string)
   default     = []
+}
+
+variable "tombstone_days" {
+  description = "Days the ingester keeps and enforces a deletion (TOMBSTONE_DAYS): at least retention_days, the longest any copy of a deleted post can come back (a redrive of a failed-record file). Null: retention_days + 5."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.tombstone_days == null || try(var.tombstone_days >= var.retention_days && var.tombstone_days <= 3650 && floor(var.tombstone_days) == var.tombstone_days, false)
+    error_message = "tombstone_days must be a whole number from retention_days to 3650: a deletion must be enforced as long as a copy of the post can come back."
+  }
 }

@@ -2,8 +2,11 @@
 
 Jetstream has no server-side text filter: the subscription asks for posts only, and every ``commit``/``create`` of
 a post whose text matches a tracked term (:class:`ingester.rules.TermMatcher`, the X rules' terms) becomes an
-envelope v1 with ``source = "bluesky"`` (:func:`ingester.envelope.from_bluesky_post`). Other events (deletes,
-updates, identity and account events) and posts that match nothing are counted as ``filtered_out``, not read.
+envelope v1 with ``source = "bluesky"`` (:func:`ingester.envelope.from_bluesky_post`). Delete commits of posts and
+``#account`` events of deleted, taken-down or suspended accounts become tombstones when we stored the post or a
+post of the author (:mod:`ingester.deletions`; counted ``deletions_seen`` / ``deletions_recorded``); a tombstone
+that cannot be made durable ends the connection before the cursor passes it. Other events (updates, identity
+events) and posts that match nothing are counted as ``filtered_out``, not read.
 
 Failure policy: a source makes progress or says loudly that it cannot.
 
@@ -70,6 +73,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ingester.backoff import Backoff
 from ingester.config import Settings
+from ingester.deletions.bluesky import bluesky_deletion
+from ingester.deletions.store import DeletionStore
 from ingester.envelope import MalformedMessage, bluesky_post, from_bluesky_post, loads, utc_now_iso
 from ingester.rules import TermMatcher
 from ingester.sources import Sink
@@ -253,6 +258,8 @@ def v1_event(event: dict[str, Any]) -> dict[str, Any] | None:
     if name == "commit":
         keys = ("rev", "operation", "collection", "rkey", "cid", "record")
         out["commit"] = {k: payload[k] for k in keys if k in payload}
+    elif name == "account":
+        out["account"] = {k: payload[k] for k in ("active", "status", "did", "seq", "time") if k in payload}
     return out
 
 
@@ -284,7 +291,15 @@ class _Rejected(Exception):
 class BlueskySource:
     name = "bluesky"
 
-    def __init__(self, settings: Settings, stats: Stats, *, backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        stats: Stats,
+        *,
+        backoff: Backoff | None = None,
+        deletions: DeletionStore | None = None,
+    ) -> None:
+        self.deletions = deletions
         self.endpoints = settings.bluesky_endpoints
         self.stats = stats
         self.stall_timeout_s = settings.stall_timeout_s
@@ -385,16 +400,36 @@ class BlueskySource:
         raw_seq = event.get("cursor") if isinstance(event, dict) else None
         time_us = raw_time if _is_int(raw_time) else None
         seq = raw_seq if _is_int(raw_seq) else None
+        deletion = bluesky_deletion(event)
+        if deletion is not None:
+            self._record_deletion(*deletion)
         try:
-            post = bluesky_post(event)
+            post = bluesky_post(event) if deletion is None else None
             terms = self.matcher.matches(post[1]["record"]["text"]) if post is not None else []
             if post is None or not terms:
-                self.stats.incr("filtered_out")
+                if deletion is None:
+                    self.stats.incr("filtered_out")
                 return time_us, seq, None
             return time_us, seq, from_bluesky_post(*post, terms)
         except MalformedMessage as exc:
             self._drop(sink, exc.reason)
             return time_us, seq, None
+
+    def _record_deletion(self, kind: Literal["post", "author"], item_id: str, event_at: float | None) -> None:
+        """A post delete or a removed account: a tombstone when we stored the post (or a post of the author).
+        ``OSError`` (the tombstone could not be made durable) propagates: the connection ends with the cursor
+        before this event, so it is read again after the reconnect."""
+        self.stats.incr("deletions_seen")
+        if self.deletions is None or not self.deletions.stored(kind, item_id):
+            return
+        try:
+            recorded = self.deletions.tombstone(kind, item_id, source="bluesky", event_at=event_at)
+        except OSError:
+            self.stats.incr("storage_errors")
+            log.error("could not record a Bluesky deletion (%s); reading it again after a reconnect", kind)
+            raise
+        if recorded is not None:
+            self.stats.incr("deletions_recorded")
 
     def _drop(self, sink: Sink, reason: str) -> None:
         log.warning("unusable message from Jetstream: %s; skipped", reason)

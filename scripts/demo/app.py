@@ -37,6 +37,8 @@ from types import FrameType
 from typing import Any, TextIO
 
 from ingester import __version__
+from ingester.stats import Stats
+from scripts.demo.deletions import final_sweep
 from scripts.demo.delivery import Snapshot
 from scripts.demo.report import ReportWriter
 from scripts.demo.store import StoreError
@@ -193,7 +195,22 @@ def read_source_status(state_dir: Path) -> dict[str, Any]:
         "last_error": str(status.get("last_error") or ""),
         "malformed": sum(int(n) for n in dropped.values()),
         "dropped": dropped,
+        **{key: status.get(key) for key in DELETION_KEYS},
     }
+
+
+#: The ingester's deletion counters and gauges the summary and the report show.
+DELETION_KEYS = (
+    "deletions_seen",
+    "deletions_recorded",
+    "deletions_applied",
+    "deleted_before_send",
+    "deletions_pending",
+    "deletion_failures",
+    "deletion_lag_p50_s",
+    "deletion_lag_p99_s",
+    "tombstones",
+)
 
 
 class Stopper:
@@ -248,6 +265,7 @@ class Demo:
         self.stop = threading.Event()
         self.stopper = Stopper(self.stop)
         self.code: int | None = None
+        self.sweep: Stats | None = None
         self.unreachable = False
         self.report = ReportWriter(self.paths.db, self.paths.report, source=self.source_desc)
         self.view: LiveView | None = None
@@ -263,7 +281,12 @@ class Demo:
         from ingester.app import run as run_ingester
 
         try:
-            self.code = run_ingester(self.settings, firehose_client=self.firehose, stop_event=self.stop)
+            self.code = run_ingester(
+                self.settings,
+                firehose_client=self.firehose,
+                stop_event=self.stop,
+                deletion_targets=self.pieces.deletion_targets,
+            )
         except Exception:
             log.exception("the ingester crashed")
             self.code = EXIT_FATAL
@@ -296,6 +319,12 @@ class Demo:
         finally:
             self.stopper.restore()
             self.firehose.close()
+            self.sweep = final_sweep(
+                self.paths.state,
+                self.pieces.deletion_targets,
+                retention_days=self.settings.retention_days,
+                tombstone_days=self.settings.tombstone_days,
+            )
         return self._finish()
 
     def _watch(self, worker: threading.Thread, started: float) -> None:
@@ -304,6 +333,7 @@ class Demo:
         while worker.is_alive():
             worker.join(timeout=0.25)
             now = time.monotonic()
+            self.report.notes = deletion_notes(read_source_status(self.paths.state), None)
             self.report.maybe_write(now)
             if self.args.duration and now - started >= self.args.duration:
                 self.stopper.request(f"--duration {self.args.duration:g} s")
@@ -367,6 +397,8 @@ class Demo:
                 f"indexed {self.indexer.indexed:,} document(s) into {self.indexer.version} at "
                 f"{self.indexer.client.base_url} ({self.indexer.index_name(datetime.now(UTC))})"
             )
+        self.report.notes = deletion_notes(snap.source, self.sweep)
+        notes.extend(self.report.notes)
         if self.tail.count:
             notes.append(f"{self.tail.count} warning(s) logged; details in {self.paths.log}")
         report_written = self.report.write(final=True)
@@ -389,6 +421,30 @@ class Demo:
         self.store.close()
         print(render_summary(summary, color=self.view is not None and self.view.color), file=self.out, flush=True)
         return code
+
+
+def deletion_notes(source: Mapping[str, Any], sweep: Stats | None) -> list[str]:
+    """The summary's deletion lines: what the source saw and recorded, what the deleter applied and how fast."""
+    seen = int(source.get("deletions_seen") or 0)
+    if not seen and not source.get("tombstones"):
+        return []
+    lines = [
+        f"deletions: {seen:,} seen, {int(source.get('deletions_recorded') or 0):,} of stored posts or authors "
+        f"recorded, {int(source.get('deletions_applied') or 0):,} applied, "
+        f"{int(source.get('deleted_before_send') or 0):,} kept out of Firehose, "
+        f"{int(source.get('deletions_pending') or 0):,} pending"
+    ]
+    p50, p99 = source.get("deletion_lag_p50_s"), source.get("deletion_lag_p99_s")
+    if p50 is not None and p99 is not None:
+        lines.append(f"deletion lag (recorded to applied): p50 {p50:.2f} s, p99 {p99:.2f} s")
+    if sweep is not None:
+        again = sweep.get("deletions_removed")
+        failures = sweep.get("deletion_failures")
+        lines.append(
+            f"final deletion sweep after the flush: {again:,} late copies removed"
+            + (f", {failures:,} delete call(s) failed (ids pending for the next run)" if failures else "")
+        )
+    return lines
 
 
 def run(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:

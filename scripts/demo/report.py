@@ -447,10 +447,18 @@ table{border-collapse:collapse;font-size:12px}td,th{border-bottom:1px solid #eee
 """
 
 
-def render(data: ReportData, *, refresh_s: float | None, generated: datetime, source: str = "") -> str:
+def render(
+    data: ReportData,
+    *,
+    refresh_s: float | None,
+    generated: datetime,
+    source: str = "",
+    notes: Sequence[str] = (),
+) -> str:
     """The whole page; ``refresh_s`` adds the reload (while the demo runs), None leaves it out (final page).
     ``source`` is what this run reads; the header also names the sources of the documents in the store, which
-    include earlier runs' unless the demo ran with --reset."""
+    include earlier runs' unless the demo ran with --reset. ``notes`` are lines under the header (the deletions:
+    seen, applied, lag)."""
     off_axis = f"; {data.off_axis:,} posts dated outside the axis not drawn" if data.off_axis else ""
     panels = [
         ("sentiment-donut", "Sentiment", donut(data.sentiments), ""),
@@ -480,7 +488,8 @@ def render(data: ReportData, *, refresh_s: float | None, generated: datetime, so
         f"<style>{CSS}</style></head><body><h1>Tweet sentiment · local demo</h1>"
         f'<div class="meta">{data.total:,} documents{_e(by_source)} · this run reads {_e(source or "?")} · '
         f"generated {generated.strftime('%Y-%m-%d %H:%M:%S')} UTC · {state}</div>"
-        f'<div class="grid">{sections}</div></body></html>\n'
+        + "".join(f'<div class="meta note">{_e(note)}</div>' for note in notes)
+        + f'<div class="grid">{sections}</div></body></html>\n'
     )
 
 
@@ -492,6 +501,8 @@ class ReportWriter:
         self.path = path
         self.source = source
         self.refresh_s = refresh_s
+        #: lines shown under the header (set by the demo: the deletion counts and lag)
+        self.notes: list[str] = []
         self._next = 0.0
         self._conn: sqlite3.Connection | None = None
         self._warned = False
@@ -508,7 +519,11 @@ class ReportWriter:
                 self._conn = connect_readonly(self.db)
             data = collect(self._conn)
             page = render(
-                data, refresh_s=None if final else self.refresh_s, generated=datetime.now(UTC), source=self.source
+                data,
+                refresh_s=None if final else self.refresh_s,
+                generated=datetime.now(UTC),
+                source=self.source,
+                notes=self.notes,
             )
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # as readable as the rest of the output

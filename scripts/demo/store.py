@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,11 +135,13 @@ class SQLiteStore:
 
     def __init__(self, path: Path | str, schema_path: Path = DOCUMENT_SCHEMA) -> None:
         self.path = Path(path)
+        self._lock = threading.RLock()
         self.columns = load_columns(schema_path)
         self.required = tuple(json.loads(schema_path.read_text(encoding="utf-8")).get("required", ()))
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            # one connection shared by the local Firehose (upserts) and the deleter (deletes), under self._lock
             self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
@@ -211,24 +214,47 @@ class SQLiteStore:
             ids.append((doc["tweet_id"],))
             for side in SIDE_TABLES:
                 side_rows[side.name].extend((doc["tweet_id"], *item) for item in side.rows(doc))
-        try:
-            self.conn.execute("BEGIN")
-            self.conn.executemany(self._upsert_sql, rows)
-            for side in SIDE_TABLES:
-                marks = ", ".join("?" for _ in range(len(side.columns) + 1))
-                self.conn.executemany(f"DELETE FROM {side.name} WHERE tweet_id = ?", ids)  # noqa: S608
-                self.conn.executemany(f"INSERT OR IGNORE INTO {side.name} VALUES ({marks})", side_rows[side.name])  # noqa: S608
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+        with self._lock:
+            try:
+                self.conn.execute("BEGIN")
+                self.conn.executemany(self._upsert_sql, rows)
+                for side in SIDE_TABLES:
+                    marks = ", ".join("?" for _ in range(len(side.columns) + 1))
+                    self.conn.executemany(f"DELETE FROM {side.name} WHERE tweet_id = ?", ids)  # noqa: S608
+                    self.conn.executemany(f"INSERT OR IGNORE INTO {side.name} VALUES ({marks})", side_rows[side.name])  # noqa: S608
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
         return len(rows)
 
+    def delete(self, posts: Sequence[str], authors: Sequence[str]) -> int:
+        """Remove the documents of these post ids and of every post of these author ids (and their side rows);
+        returns how many documents went. Raises ``sqlite3.Error`` (nothing removed)."""
+        with self._lock:
+            try:
+                self.conn.execute("BEGIN")
+                doomed = [(p,) for p in posts]
+                for author in authors:
+                    doomed += self.conn.execute(f"SELECT tweet_id FROM {TABLE} WHERE author_id = ?", (author,))  # noqa: S608
+                removed = 0
+                for side in SIDE_TABLES:
+                    self.conn.executemany(f"DELETE FROM {side.name} WHERE tweet_id = ?", doomed)  # noqa: S608
+                for item in doomed:
+                    removed += self.conn.execute(f"DELETE FROM {TABLE} WHERE tweet_id = ?", item).rowcount  # noqa: S608
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        return removed
+
     def count(self) -> int:
-        return int(self.conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])  # noqa: S608
+        with self._lock:
+            return int(self.conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])  # noqa: S608
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        return list(self.conn.execute(sql, tuple(params)))
+        with self._lock:
+            return list(self.conn.execute(sql, tuple(params)))
 
     def close(self) -> None:
         self.conn.close()

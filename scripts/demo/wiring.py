@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from scripts.demo.deletions import OpenSearchSinkDeleteTarget, SQLiteDeleteTarget
 from scripts.demo.delivery import DemoStats, StoreTarget
 from scripts.demo.failed import FailedWriter
 from scripts.demo.firehose import LocalFirehose
@@ -36,6 +37,7 @@ from scripts.demo.store import SQLiteStore
 
 if TYPE_CHECKING:
     from ingester.config import Settings as IngesterSettings
+    from ingester.deletions.deleter import DeletionTarget
     from scripts.demo.opensearch_sink import OpenSearchIndexer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -116,6 +118,11 @@ def ingester_settings(
         "linger_ms": 250,  # a demo wants to see tweets soon; production keeps its own default
         "status_interval_s": 0.5,
         "stats_interval_s": 3600.0,
+        # deletions reach SQLite (and --opensearch-url) within a second; the re-apply window covers the local
+        # Firehose's buffer, as the deployed one covers Firehose's (a post deleted while buffered does not stay)
+        "deletion_interval_s": 0.5,
+        "deletion_reapply_interval_s": 1.0,
+        "deletion_reapply_window_s": float(getattr(args, "buffer_interval", 0.0) or 0.0) + 60.0,
     }
     try:
         if live:
@@ -244,6 +251,7 @@ class Pieces:
     failed: FailedWriter
     indexer: OpenSearchIndexer | None
     firehose: LocalFirehose
+    deletion_targets: list[DeletionTarget]
 
 
 def source_description(settings: IngesterSettings, *, live: bool) -> str:
@@ -291,6 +299,9 @@ def build(args: argparse.Namespace, out: TextIO, environ: Mapping[str, str]) -> 
         buffer_interval_s=args.buffer_interval,
     )
     target.lambda_arn = firehose.lambda_arn
+    deletion_targets: list[DeletionTarget] = [SQLiteDeleteTarget(store)]
+    if indexer is not None:
+        deletion_targets.append(OpenSearchSinkDeleteTarget(indexer.client))
     return Pieces(
         paths=paths,
         live=live,
@@ -304,4 +315,5 @@ def build(args: argparse.Namespace, out: TextIO, environ: Mapping[str, str]) -> 
         failed=failed,
         indexer=indexer,
         firehose=firehose,
+        deletion_targets=deletion_targets,
     )

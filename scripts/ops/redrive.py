@@ -9,6 +9,12 @@ object without ``"v"`` that has ``tweet_id`` and ``sentiment_model``, so it is n
 batching, the put and its retries are ``ingester.firehose.put.put_all``'s: this tool chooses what to send and what
 to do with each object afterwards.
 
+Deleted posts are not brought back: the tombstones the ingester publishes (``--tombstones``, default every object
+under ``tombstones/`` in the bucket: ids only) are read first, and a record of a deleted post, or of a post whose
+author's account was removed, is not sent; it counts as done (``skipped: deleted``), so its object is moved like
+one whose records were all accepted. A post deleted after the last publication that a redrive sends is removed
+again by the ingester's deleter within its re-apply interval.
+
 Guarantees (failure policy): PutRecordBatch calls of at most 500 records and 4 MiB; only the entries that failed
 are resent (at once after a call that accepted some, after capped exponential backoff with jitter when one accepted
 none: ``ingester.firehose.put.pause_after``), up to ``RetryPolicy.attempts`` calls a batch; a missing
@@ -32,6 +38,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingester.deletions.store import read_tombstone_lines, record_ids
 from ingester.firehose import failed_records
 from ingester.firehose.failed_records import OPENSEARCH_FAILED, PROCESSING_FAILED, Line
 from ingester.firehose.limits import MAX_RECORD_BYTES
@@ -43,6 +50,30 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PREFIXES = (f"{PROCESSING_FAILED}/", f"{OPENSEARCH_FAILED}/")
 REDRIVEN = "redriven/"
+TOMBSTONES = "tombstones/"
+
+
+@dataclass(frozen=True)
+class Tombstones:
+    """Post ids and author ids deleted at the source: their records are never put back."""
+
+    posts: frozenset[str] = frozenset()
+    authors: frozenset[str] = frozenset()
+
+    def covers(self, data: bytes | None) -> bool:
+        ids = record_ids(data) if data is not None else None
+        return ids is not None and (ids[0] in self.posts or (ids[1] is not None and ids[1] in self.authors))
+
+
+def load_tombstones(s3: Any, bucket: str, prefix: str = TOMBSTONES) -> Tombstones:
+    """Every tombstone published under ``prefix`` (one object per ingester service)."""
+    posts: set[str] = set()
+    authors: set[str] = set()
+    for key in list_keys(s3, bucket, prefix):
+        more_posts, more_authors = read_tombstone_lines(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        posts |= more_posts
+        authors |= more_authors
+    return Tombstones(frozenset(posts), frozenset(authors))
 
 
 class RedriveError(RuntimeError):
@@ -105,6 +136,8 @@ class Report:
     objects_moved: int = 0
     records_seen: int = 0
     records_put: int = 0
+    records_deleted: int = 0
+    tombstones: int = 0
     put_calls: int = 0
     by_prefix: Counter[str] = field(default_factory=Counter)
     by_error_code: Counter[str] = field(default_factory=Counter)
@@ -117,6 +150,10 @@ class Report:
         lines.append(f"  objects: {self.objects_seen} found, {self.objects_moved} moved to {REDRIVEN}")
         lines.append(
             f"  records: {self.records_seen} found, {self.records_put} put ({self.put_calls} PutRecordBatch calls)"
+        )
+        lines.append(
+            f"  skipped: deleted {self.records_deleted} (posts deleted at the source; "
+            f"{self.tombstones} tombstones read)"
         )
         for prefix, n in sorted(self.by_prefix.items()):
             lines.append(f"  {prefix:<34} {n:>8} records")
@@ -140,6 +177,7 @@ class Settings:
     include_non_json: bool = False
     max_objects: int | None = None
     progress_every: float = 5.0
+    tombstones_prefix: str = TOMBSTONES
 
 
 def list_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
@@ -158,6 +196,7 @@ def redrive_object(
     *,
     report: Report,
     policy: RetryPolicy,
+    tombstones: Tombstones | None = None,
 ) -> None:
     body = s3.get_object(Bucket=settings.bucket, Key=key)["Body"].read()
     try:
@@ -169,8 +208,11 @@ def redrive_object(
     report.by_prefix[prefix] += len(records)
     report.by_error_code.update(r.error_code for r in records)
     report.by_kind.update(r.kind for r in records)
+    deleted = {id(r) for r in records if tombstones is not None and tombstones.covers(r.data)}
+    report.records_deleted += len(deleted)
     if settings.dry_run:
         return
+    records = [r for r in records if id(r) not in deleted]  # done: a deleted post is never put back
     send = [r for r in records if r.sendable or (settings.include_non_json and r.kind == "not-json")]
     try:
         calls, failed = put_all(firehose, settings.stream, [r.data or b"" for r in send], policy)
@@ -201,7 +243,9 @@ def redrive_object(
         s3.delete_object(Bucket=settings.bucket, Key=key)
         report.objects_moved += 1
         return
-    if len(still_failing) < len(records):  # keep only what still fails, so a re-run never resends what got through
+    if len(still_failing) < len(records) + len(
+        deleted
+    ):  # keep only what still fails, so a re-run never resends what got through
         rewritten = failed_records.encode_object(still_failing, gzipped=failed_records.is_gzipped(body))
         s3.put_object(Bucket=settings.bucket, Key=key, Body=rewritten)
     reasons = Counter(f"{r['errorCode']}: {r['errorMessage']}" for r in still_failing)
@@ -226,14 +270,16 @@ def run(
             if state != "ACTIVE":
                 raise RedriveError(f"delivery stream {settings.stream} is {state}, not ACTIVE")
         work = [(key, prefix) for prefix in settings.prefixes for key in list_keys(s3, settings.bucket, prefix)]
+        tombstones = load_tombstones(s3, settings.bucket, settings.tombstones_prefix)
     except ClientError as exc:
         raise RedriveError(f"cannot read s3://{settings.bucket} or stream {settings.stream}: {exc}") from exc
     if settings.max_objects is not None:
         work = work[: settings.max_objects]
     print(f"{len(work)} object(s) under {', '.join(settings.prefixes)} in s3://{settings.bucket}", file=out, flush=True)
+    report.tombstones = len(tombstones.posts) + len(tombstones.authors)
     last = time.monotonic()
     for n, (key, prefix) in enumerate(work, start=1):
-        redrive_object(s3, firehose, settings, key, prefix, report=report, policy=policy)
+        redrive_object(s3, firehose, settings, key, prefix, report=report, policy=policy, tombstones=tombstones)
         report.objects_seen += 1
         if time.monotonic() - last >= settings.progress_every or n == len(work):
             print(f"progress: {n}/{len(work)} objects, {report.records_seen} records read, {report.records_put} put",
@@ -265,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="count records by error code; send nothing, move nothing")
     p.add_argument("--include-non-json", action="store_true", help="also send rawData that is not JSON")
     p.add_argument("--max-objects", type=int, help="stop after this many objects (for a careful first run)")
+    p.add_argument(
+        "--tombstones-prefix",
+        default=TOMBSTONES,
+        help="where the ingester publishes its tombstones in the bucket (records of deleted posts are not sent)",
+    )
     add_verbose_argument(p, help="log every object and API call")
     return p
 
@@ -289,6 +340,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             dry_run=args.dry_run,
             include_non_json=args.include_non_json,
             max_objects=args.max_objects,
+            tombstones_prefix=args.tombstones_prefix,
         )
         report = run(settings)
     except (RedriveError, TerraformOutputsError, BotoCoreError, ClientError) as exc:

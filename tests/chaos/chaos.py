@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from ingester.app import run
+from ingester.config import Settings
 from ingester.firehose.limits import MAX_BATCH_RECORDS
 
 #: Duplicates one restart may cause: the records of the batches in flight when it stopped (one from the WAL, one
@@ -117,3 +119,41 @@ def check_invariant(
     bound = DUPLICATES_PER_RESTART * max(1, restarts)
     assert duplicates <= bound, f"{duplicates} duplicates > {bound} for {restarts} restart(s) ({context})"
     return {"posts": len(want), "delivered": len(got), "duplicates": duplicates, "restarts": restarts}
+
+
+#: The ingester's timings, shrunk so that a schedule of seconds sees many batches, spools and restarts.
+FAST_TIMINGS: dict[str, float] = {
+    "linger_ms": 20,
+    "wal_commit_ms": 20,
+    "spool_after_s": 0.2,
+    "max_backoff_s": 0.2,
+    "shutdown_grace_s": 0.5,
+    "status_interval_s": 0.2,
+}
+
+
+class IngesterRun:
+    """One lifetime of the ingester: ``ingester.app.run`` in a thread, stopped by its own event (SIGTERM's)."""
+
+    def __init__(self, settings: Settings, firehose: ChaosFirehose) -> None:
+        self.stop_event = threading.Event()
+        self.codes: list[int] = []
+        self.thread = threading.Thread(
+            target=lambda: self.codes.append(run(settings, firehose_client=firehose, stop_event=self.stop_event)),
+            daemon=True,
+        )
+        self.thread.start()
+
+    def stop(self, context: str) -> None:
+        """Stop it and wait: run() must return (with 0, or 1 for a source that gave up)."""
+        self.stop_event.set()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), f"run() did not return after stop ({context})"
+
+
+def run_until(settings: Settings, firehose: ChaosFirehose, moment: float, context: str) -> IngesterRun:
+    """A run from now until ``moment`` on the fake Firehose's clock (or until it ends by itself), then stopped."""
+    lifetime = IngesterRun(settings, firehose)
+    lifetime.thread.join(timeout=max(0.0, moment - firehose.now()))
+    lifetime.stop(context)
+    return lifetime

@@ -13,10 +13,17 @@ from typing import Any
 
 import pytest
 
-from ingester.app import run
 from ingester.config import Settings
 from ingester.sources.bluesky import CURSOR_FILE
-from tests.chaos.chaos import RECOVERY_S, ChaosFirehose, Schedule, check_invariant
+from tests.chaos.chaos import (
+    FAST_TIMINGS,
+    RECOVERY_S,
+    ChaosFirehose,
+    IngesterRun,
+    Schedule,
+    check_invariant,
+    run_until,
+)
 from tests.chaos.conftest import chaos_seconds
 from tests.support.fake_jetstream import BASE_TIME_US, DID, FakeJetstream, fake_jetstream, post_event
 
@@ -112,12 +119,7 @@ def test_bluesky_source_keeps_the_invariant_under_faults(seed: int, tmp_path: Pa
             bluesky_cursor_rewind_s=0.5,
             bluesky_reconnect_max_s=0.5,
             bluesky_gap_min_s=1.0,
-            linger_ms=20,
-            wal_commit_ms=20,
-            spool_after_s=0.2,
-            max_backoff_s=0.2,
-            shutdown_grace_s=0.5,
-            status_interval_s=0.2,
+            **FAST_TIMINGS,
         )
 
     def in_gap(post_id: str) -> bool:
@@ -130,15 +132,7 @@ def test_bluesky_source_keeps_the_invariant_under_faults(seed: int, tmp_path: Pa
             feeder = threading.Thread(target=feed_and_toggle, daemon=True)
             feeder.start()
             for n, moment in enumerate([*stops, seconds]):
-                stop = threading.Event()
-                runner = threading.Thread(
-                    target=lambda stop=stop: run(settings(), firehose_client=firehose, stop_event=stop), daemon=True
-                )
-                runner.start()
-                runner.join(timeout=max(0.0, moment - firehose.now()))
-                stop.set()
-                runner.join(timeout=30)
-                assert not runner.is_alive(), f"run() did not return after stop (seed {seed})"
+                run_until(settings(), firehose, moment, f"seed {seed}")
                 restarts += 1
                 if n == gap_after_stop:  # the events 3 s past the cursor age out while the ingester is down
                     saved = json.loads((state / CURSOR_FILE).read_text())["time_us"]
@@ -148,12 +142,8 @@ def test_bluesky_source_keeps_the_invariant_under_faults(seed: int, tmp_path: Pa
             total = counter[0]
             # After the faults: a run catches up with everything appended, within the bound
             last_stamp = BASE_TIME_US + (total - 1) * STEP_US
-            stop = threading.Event()
-            runner = threading.Thread(
-                target=lambda: run(settings(), firehose_client=firehose, stop_event=stop), daemon=True
-            )
             started = time.monotonic()
-            runner.start()
+            last = IngesterRun(settings(), firehose)
 
             def caught_up() -> bool:
                 saved = json.loads((state / CURSOR_FILE).read_text()) if (state / CURSOR_FILE).exists() else {}
@@ -167,8 +157,7 @@ def test_bluesky_source_keeps_the_invariant_under_faults(seed: int, tmp_path: Pa
             while not caught_up() and time.monotonic() - started < RECOVERY_S:
                 time.sleep(0.1)
             recovery = time.monotonic() - started
-            stop.set()
-            runner.join(timeout=30)
+            last.stop(f"seed {seed}")
     finally:
         done.set()
         logging.getLogger("ingester.sources.bluesky").removeHandler(gap_log)

@@ -12,7 +12,7 @@ import pytest
 from ingester.app import run
 from ingester.config import Settings
 from ingester.sources.replay import REPLAY_OFFSET_FILE
-from tests.chaos.chaos import RECOVERY_S, ChaosFirehose, Schedule, check_invariant
+from tests.chaos.chaos import FAST_TIMINGS, RECOVERY_S, ChaosFirehose, IngesterRun, Schedule, check_invariant
 from tests.chaos.conftest import chaos_seconds
 from tests.support.faults import ReadOnlyFolder
 from tests.support.ingester import tweet_id, write_replay
@@ -50,12 +50,7 @@ def test_replay_and_writer_keep_the_invariant_under_faults(
             delivery_stream="chaos",
             state_dir=state,
             rate=rate,
-            linger_ms=20,
-            wal_commit_ms=20,
-            spool_after_s=0.2,
-            max_backoff_s=0.2,
-            shutdown_grace_s=0.5,
-            status_interval_s=0.2,
+            **FAST_TIMINGS,
         )
 
     done = threading.Event()
@@ -74,22 +69,12 @@ def test_replay_and_writer_keep_the_invariant_under_faults(
     try:
         # The schedule: runs at a rate that spreads the file over it, each stopped at the next moment (SIGTERM)
         for moment in [*stops, seconds]:
-            stop = threading.Event()
-            codes: list[int] = []
-            runner = threading.Thread(
-                target=lambda codes=codes, stop=stop: codes.append(
-                    run(settings(posts / seconds * 1.5), firehose_client=firehose, stop_event=stop)
-                ),
-                daemon=True,
-            )
-            runner.start()
-            runner.join(timeout=max(0.0, moment - firehose.now()))
+            lifetime = IngesterRun(settings(posts / seconds * 1.5), firehose)
+            lifetime.thread.join(timeout=max(0.0, moment - firehose.now()))
             # Read the whole file and delivered all of it (the offset is gone): a new run would start over
-            finished = not runner.is_alive() and not (state / REPLAY_OFFSET_FILE).exists()
-            stop.set()
-            runner.join(timeout=30)
-            assert not runner.is_alive(), f"run() did not return after stop ({context})"
-            assert codes and codes[0] in (0, 1), f"exit {codes} ({context})"
+            finished = not lifetime.thread.is_alive() and not (state / REPLAY_OFFSET_FILE).exists()
+            lifetime.stop(context)
+            assert lifetime.codes and lifetime.codes[0] in (0, 1), f"exit {lifetime.codes} ({context})"
             if finished:
                 break
             restarts += 1

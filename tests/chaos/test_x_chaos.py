@@ -4,16 +4,22 @@ stalls, lines over the limit, Firehose faults, and stops at random moments, then
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ingester.app import run
 from ingester.config import Settings
-from tests.chaos.chaos import RECOVERY_S, ChaosFirehose, Schedule, check_invariant
+from tests.chaos.chaos import (
+    FAST_TIMINGS,
+    RECOVERY_S,
+    ChaosFirehose,
+    IngesterRun,
+    Schedule,
+    check_invariant,
+    run_until,
+)
 from tests.chaos.conftest import chaos_seconds
 from tests.support.fake_x import Connection, FakeX, serve
 from tests.support.ingester import stream_message, tweet_id
@@ -92,40 +98,22 @@ def test_x_source_keeps_the_invariant_under_faults(seed: int, tmp_path: Path) ->
             stall_timeout_s=0.5,
             x_reconnect_backoff_scale=0.01,
             state_dir=tmp_path / "state",
-            linger_ms=20,
-            wal_commit_ms=20,
-            spool_after_s=0.2,
-            max_backoff_s=0.2,
-            shutdown_grace_s=0.5,
-            status_interval_s=0.2,
+            **FAST_TIMINGS,
         )
 
     restarts = 0
     try:
         with serve(fake):
             for moment in [*stops, seconds]:
-                stop = threading.Event()
-                runner = threading.Thread(
-                    target=lambda stop=stop: run(settings(), firehose_client=firehose, stop_event=stop), daemon=True
-                )
-                runner.start()
-                runner.join(timeout=max(0.0, moment - firehose.now()))
-                stop.set()
-                runner.join(timeout=30)
-                assert not runner.is_alive(), f"run() did not return after stop (seed {seed})"
+                run_until(settings(), firehose, moment, f"seed {seed}")
                 restarts += 1
             # After the faults: a run delivers what the last ones left in the WAL and the spool, within the bound
             started = time.monotonic()
-            stop = threading.Event()
-            runner = threading.Thread(
-                target=lambda: run(settings(), firehose_client=firehose, stop_event=stop), daemon=True
-            )
-            runner.start()
+            last = IngesterRun(settings(), firehose)
             while set(accepted.ids) - set(firehose.delivered) and time.monotonic() - started < RECOVERY_S:
                 time.sleep(0.1)
             recovery = time.monotonic() - started
-            stop.set()
-            runner.join(timeout=30)
+            last.stop(f"seed {seed}")
     finally:
         pipeline_log.removeHandler(accepted)
         pipeline_log.setLevel(level)

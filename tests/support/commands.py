@@ -7,6 +7,7 @@ Makefile's targets through it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,17 @@ from tests.support.paths import REPO_ROOT
 needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
 
 
+#: What a parent make (``make test`` runs pytest) exports to its children. A user's shell has none of these: left in,
+#: a ``make`` a test runs would print ``make[1]: Entering directory`` lines and share the parent's job server.
+PARENT_MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR")
+
+
+def user_shell_env(env: Mapping[str, str] | None) -> dict[str, str]:
+    """``env`` (default: this process's environment) as a user's shell would have it: no parent make's variables."""
+    base = os.environ if env is None else env
+    return {k: v for k, v in base.items() if k not in PARENT_MAKE_VARIABLES}
+
+
 def run(
     args: Sequence[str],
     *,
@@ -28,11 +40,12 @@ def run(
     timeout: float = 60,
     check: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``args`` in ``cwd`` (default: the repository root) with ``env`` (default: this process's environment)."""
+    """Run ``args`` in ``cwd`` (default: the repository root) with ``env`` (default: this process's environment),
+    without a parent make's variables (:func:`user_shell_env`)."""
     return subprocess.run(
         list(args),
         cwd=cwd,
-        env=None if env is None else dict(env),
+        env=user_shell_env(env),
         input=input,
         capture_output=True,
         text=True,

@@ -42,6 +42,24 @@ V2_PATH = "/xrpc/network.bsky.jetstream.subscribeEvents"
 DID = "did:plc:abcdefghijklmnopqrstuvwx"
 
 
+def delete_event(time_us: int, rkey: str, *, did: str = DID) -> dict[str, Any]:
+    """A Jetstream delete commit of a post (no record), as Jetstream sends it."""
+    return {
+        "did": did,
+        "time_us": time_us,
+        "kind": "commit",
+        "commit": {"rev": "3l3qo2vutsw2c", "operation": "delete", "collection": "app.bsky.feed.post", "rkey": rkey},
+    }
+
+
+def account_event(time_us: int, status: str | None, *, did: str = DID, active: bool = False) -> dict[str, Any]:
+    """A Jetstream ``account`` event (an account's hosting status changed)."""
+    account: dict[str, Any] = {"active": active, "did": did, "seq": 1409753013, "time": "2026-12-01T12:00:00Z"}
+    if status is not None:
+        account["status"] = status
+    return {"did": did, "time_us": time_us, "kind": "account", "account": account}
+
+
 def post_event(
     time_us: int,
     text: str,

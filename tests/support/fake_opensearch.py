@@ -82,6 +82,8 @@ class FakeState:
     indices: dict[str, dict[str, Any]] = field(default_factory=dict)  # index -> _id -> document, from _bulk
     fail_ids: set[str] = field(default_factory=set)  # _bulk refuses these _ids with a mapper_parsing_exception
     unavailable: int = 0  # answer this many _bulk calls with 503 first
+    refuse_deletes: int = 0  # answer this many _delete_by_query calls with refuse_status first
+    refuse_status: int = 503
     on_search: Callable[[FakeState], None] | None = None  # runs before each _search (e.g. to "index" records)
     seq_no: int = 0
     notification_configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # config_id -> stored entry
@@ -100,6 +102,32 @@ class FakeState:
         settings = best["template"].get("settings") or {}
         found = settings.get("index", {}).get("default_pipeline", settings.get("index.default_pipeline"))
         return str(found) if found is not None else None
+
+    def delete_by_query(self, pattern: str, query: dict[str, Any]) -> tuple[int, Any]:
+        """``POST <pattern>/_delete_by_query`` with a ``bool.should`` of ``terms`` (the deleter's query): removes the
+        matching documents from every index the pattern names (and from :attr:`documents`)."""
+        if self.refuse_deletes > 0:
+            self.refuse_deletes -= 1
+            kind = "security_exception" if self.refuse_status == 403 else "es_rejected_execution_exception"
+            return self.refuse_status, {"error": {"type": kind, "reason": "refused by the fake"}}
+        wanted: dict[str, set[str]] = {}
+        for clause in query["bool"]["should"]:
+            field_name, values = next(iter(clause["terms"].items()))
+            wanted.setdefault(field_name, set()).update(values)
+
+        def match(doc: dict[str, Any]) -> bool:
+            return any(_lookup(doc, name) in values for name, values in wanted.items())
+
+        deleted = 0
+        for name, docs in self.indices.items():
+            if fnmatchcase(name, pattern):
+                for key in [k for k, d in docs.items() if match(d)]:
+                    del docs[key]
+                    deleted += 1
+        for key in [k for k, d in self.documents.items() if match(d)]:
+            del self.documents[key]
+            deleted += 1
+        return 200, {"took": 1, "deleted": deleted, "failures": []}
 
     def bulk(self, body: bytes) -> tuple[int, Any]:
         """``POST _bulk`` of index actions: the default pipeline, then the first template's mapping when applied."""
@@ -433,6 +461,8 @@ class _Handler(QuietHandler):
             return _security_resource(state.roles, parts[4], method, rec, _role_as_read)
         if parts[:4] == ["_plugins", "_security", "api", "rolesmapping"] and len(parts) == 5:
             return _security_resource(state.mappings, parts[4], method, rec, _mapping_as_read)
+        if len(parts) == 2 and parts[1] == "_delete_by_query" and method == "POST" and "bool" in rec.json()["query"]:
+            return state.delete_by_query(parts[0], rec.json()["query"])
         if len(parts) == 2 and parts[1] in ("_search", "_delete_by_query") and method == "POST":
             query = rec.json()["query"]
             if "terms" in query:

@@ -6,7 +6,8 @@
   each document's ``_id`` to its ``tweet_id``, so a tweet delivered twice (at-least-once delivery, Firehose sending
   no id) overwrites itself instead of becoming a second document. See docs/opensearch.md, "One document per tweet".
 - ``data/ism_policy.json``: ISM policy deleting indices older than the retention (``RETENTION_DAYS`` placeholder).
-- ``data/roles.json``: the security roles ``tweets_writer`` (Firehose, docs/design.md §2.4) and ``tweets_reader``.
+- ``data/roles.json``: the security roles ``tweets_writer`` (Firehose, docs/design.md §2.4), ``tweets_reader`` and
+  ``tweets_deleter`` (the ingester's deleter: delete-by-query on tweets-* only).
 - ``data/dashboards.ndjson``: the Dashboards saved objects.
 """
 
@@ -25,6 +26,8 @@ PIPELINE_ID = "tweets-id"
 """The ingest pipeline the index template names as ``index.default_pipeline``."""
 WRITER_ROLE = "tweets_writer"
 READER_ROLE = "tweets_reader"
+DELETER_ROLE = "tweets_deleter"
+"""Delete-by-query on tweets-* only: the ingester's deleter (its instance role is the backend role)."""
 # Built-in role that lets a user sign in to and use OpenSearch Dashboards (cluster read and search, index
 # monitoring, writes to the Dashboards indices); combined with READER_ROLE for the data.
 DASHBOARDS_ROLE = "kibana_user"

@@ -11,7 +11,9 @@ step and sends no write request):
 4. ISM policy ``_plugins/_ism/policies/tweets-retention`` (delete after ``retention_days``; ``ism_template`` attaches
    it to new ``tweets-*`` indices; on creation it is also added to existing indices, on update existing indices
    are moved to the new version)
-5. security role ``tweets_writer`` and its role mapping: the Firehose role ARN is merged into the backend roles
+5. security role ``tweets_writer`` and its role mapping: the Firehose role ARN is merged into the backend roles;
+   security role ``tweets_deleter`` (delete-by-query on tweets-* only) mapped to the ingester's instance role
+   (output ``ingester_role_arn`` or ``--deleter-role-arn``), so its deleter can remove deleted posts
 6. security role ``tweets_reader`` (read-only) and the Dashboards users' access: the role signed-in Cognito users
    get (``dashboards_user_role_arn``) plus any ``--reader-backend-role`` / ``--reader-user`` are merged into the
    mappings of ``tweets_reader`` and of the built-in ``kibana_user`` (sign in to and use Dashboards)
@@ -53,6 +55,7 @@ from scripts.ops.opensearch.client import (
 )
 from scripts.ops.opensearch.resources import (
     DASHBOARDS_ROLE,
+    DELETER_ROLE,
     INDEX_PATTERN,
     ISM_POLICY_ID,
     PIPELINE_ID,
@@ -83,6 +86,7 @@ class Settings:
     username: str | None
     firehose_role_arn: str
     retention_days: int
+    deleter_role_arn: str | None = None
     dashboards_user_role_arn: str | None = None
     shards: int | None = None
     replicas: int | None = None
@@ -137,6 +141,7 @@ class Settings:
             else resolve.require(args.firehose_role_arn, flag="--firehose-role-arn", output="firehose_role_arn")
         )
         dashboards_role = resolve.get(args.dashboards_user_role_arn, output="dashboards_user_role_arn")
+        deleter_role = None if args.skip_roles else resolve.get(args.deleter_role_arn, output="ingester_role_arn")
         retention = resolve.require(args.retention_days, flag="--retention-days", output="retention_days")
         try:
             retention_days = int(retention)
@@ -157,6 +162,7 @@ class Settings:
             username=args.username,
             firehose_role_arn=str(firehose_role_arn),
             retention_days=retention_days,
+            deleter_role_arn=str(deleter_role) if deleter_role else None,
             dashboards_user_role_arn=str(dashboards_role) if dashboards_role else None,
             shards=args.shards,
             replicas=args.replicas,
@@ -372,6 +378,15 @@ def run(settings: Settings, out: Any = None) -> Reporter:
     else:
         step_role(client, report, WRITER_ROLE)
         step_role_mapping(client, report, WRITER_ROLE, [settings.firehose_role_arn])
+        step_role(client, report, DELETER_ROLE)
+        if settings.deleter_role_arn:
+            step_role_mapping(client, report, DELETER_ROLE, [settings.deleter_role_arn])
+        else:
+            report.step(
+                f"role mapping {DELETER_ROLE}",
+                "skipped",
+                "no ingester_role_arn output or --deleter-role-arn: deleted posts cannot be removed from OpenSearch",
+            )
         step_role(client, report, READER_ROLE)
         readers, users = settings.reader_backend_roles_all, settings.reader_users
         if readers or users:
@@ -415,6 +430,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_auth_arguments(p)
     p.add_argument("--region", help="AWS region; default: output aws_region, else parsed from the endpoint")
     p.add_argument("--firehose-role-arn", help="IAM role Firehose delivers with; default: output firehose_role_arn")
+    p.add_argument(
+        "--deleter-role-arn",
+        help="IAM role the ingester's deleter signs with (mapped to tweets_deleter); default: output ingester_role_arn",
+    )
     p.add_argument(
         "--dashboards-user-role-arn",
         help="IAM role of signed-in Dashboards (Cognito) users, mapped to tweets_reader and kibana_user; "

@@ -197,7 +197,7 @@ data "aws_iam_policy_document" "ec2_assume" {
 
 resource "aws_iam_role" "ingester" {
   name               = "${var.name_prefix}-ingester"
-  description        = "Instance role of the tweet ingester (Firehose put, its SSM parameters, its metrics)"
+  description        = "Instance role of the tweet ingester (Firehose put, its SSM parameters, its metrics, deletes in tweets-*)"
   assume_role_policy = data.aws_iam_policy_document.ec2_assume.json
 
   tags = var.tags
@@ -292,6 +292,39 @@ data "aws_iam_policy_document" "ingester_session_manager" {
     ]
     resources = ["*"]
   }
+}
+
+# The ingester's deleter removes deleted posts: POST <domain>/tweets-*/_delete_by_query and no other path or
+# verb. Fine-grained access control then maps this role to the tweets_deleter security role, which allows only
+# the delete-by-query actions on tweets-* (scripts/ops/opensearch/data/roles.json): two locks, both on deleting.
+data "aws_iam_policy_document" "ingester_opensearch_delete" {
+  statement {
+    sid       = "DeleteByQueryOnTweets"
+    actions   = ["es:ESHttpPost"]
+    resources = ["${var.opensearch_domain_arn}/${var.index_name_prefix}-*/_delete_by_query"]
+  }
+}
+
+# The deleter publishes its tombstones (ids only) where `make redrive` reads them, so a redrive never puts a
+# deleted post back: writes only under tombstones/ of the backup bucket.
+data "aws_iam_policy_document" "ingester_tombstones" {
+  statement {
+    sid       = "PublishTombstones"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.backup_bucket_arn}/tombstones/*"]
+  }
+}
+
+resource "aws_iam_role_policy" "ingester_tombstones" {
+  name   = "tombstones-publish"
+  role   = aws_iam_role.ingester.id
+  policy = data.aws_iam_policy_document.ingester_tombstones.json
+}
+
+resource "aws_iam_role_policy" "ingester_opensearch_delete" {
+  name   = "opensearch-delete"
+  role   = aws_iam_role.ingester.id
+  policy = data.aws_iam_policy_document.ingester_opensearch_delete.json
 }
 
 resource "aws_iam_role_policy" "ingester_firehose" {

@@ -54,6 +54,9 @@ locals {
     CLOUDWATCH_METRICS   = var.cloudwatch_metrics ? "true" : "false"
     METRICS_NAMESPACE    = var.metrics_namespace
     LOG_LEVEL            = var.log_level
+    OPENSEARCH_ENDPOINT  = "https://${var.opensearch_endpoint}"
+    RETENTION_DAYS       = tostring(var.retention_days)
+    TOMBSTONE_DAYS       = tostring(var.tombstone_days)
   }
   x_env = {
     INGESTER_SOURCE              = "x"
@@ -64,8 +67,11 @@ locals {
   # `both`: two services on one state volume, the Bluesky one in a sub-folder, so 90 % + 50 % = 140 % of the
   # volume; each gets an explicit share instead, adding up to the 90 % one service would have.
   spool_share = var.ingester_source == "both" ? { SPOOL_SHARE = "0.45" } : {}
-  env         = merge(local.common_env, local.spool_share, var.ingester_source == "bluesky" ? { INGESTER_SOURCE = "bluesky" } : local.x_env)
-  bluesky_env = var.ingester_source == "both" ? merge(local.common_env, local.spool_share, { INGESTER_SOURCE = "bluesky", STATE_DIR = "/var/lib/tweet-ingester/bluesky" }) : {}
+  # Each service publishes its own tombstones (make redrive reads every object under the prefix).
+  tombstones_env         = var.tombstones_s3_prefix == null ? {} : { TOMBSTONES_S3_URI = "${var.tombstones_s3_prefix}tweet-ingester.jsonl" }
+  bluesky_tombstones_env = var.tombstones_s3_prefix == null ? {} : { TOMBSTONES_S3_URI = "${var.tombstones_s3_prefix}tweet-ingester-bluesky.jsonl" }
+  env                    = merge(local.common_env, local.spool_share, local.tombstones_env, var.ingester_source == "bluesky" ? { INGESTER_SOURCE = "bluesky" } : local.x_env)
+  bluesky_env            = var.ingester_source == "both" ? merge(local.common_env, local.spool_share, local.bluesky_tombstones_env, { INGESTER_SOURCE = "bluesky", STATE_DIR = "/var/lib/tweet-ingester/bluesky" }) : {}
 
   state_device_name = "/dev/sdf"
   # What the install script needs to mount the state volume (user_data.sh.tftpl); empty ID: no separate volume.

@@ -220,3 +220,46 @@ variable "state_volume_size" {
     error_message = "state_volume_size must be 0 (no separate volume) or a whole number of GiB from 1 to 16384 (the gp3 size limit)."
   }
 }
+
+variable "opensearch_endpoint" {
+  description = "Host name of the OpenSearch domain's HTTPS endpoint (no scheme): the ingester's deleter removes deleted posts there (OPENSEARCH_ENDPOINT)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9.-]+$", var.opensearch_endpoint))
+    error_message = "opensearch_endpoint must be a host name without scheme or path (the domain's endpoint attribute)."
+  }
+}
+
+variable "retention_days" {
+  description = "Days posts stay in OpenSearch (RETENTION_DAYS): how long the ingester remembers the ids it accepted, for deletions."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.retention_days >= 1 && var.retention_days <= 3650 && floor(var.retention_days) == var.retention_days
+    error_message = "retention_days must be a whole number of days between 1 and 3650."
+  }
+}
+
+variable "tombstone_days" {
+  description = "Days a deletion is kept and enforced (TOMBSTONE_DAYS); at least retention_days."
+  type        = number
+  default     = 35
+
+  validation {
+    condition     = var.tombstone_days >= 1 && var.tombstone_days <= 3650 && floor(var.tombstone_days) == var.tombstone_days
+    error_message = "tombstone_days must be a whole number of days between 1 and 3650 (and at least retention_days)."
+  }
+}
+
+variable "tombstones_s3_prefix" {
+  description = "s3://bucket/prefix/ the deleter publishes its tombstones under (ids only; TOMBSTONES_S3_URI = <prefix><service>.jsonl), read by make redrive. Null: not published."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.tombstones_s3_prefix == null || can(regex("^s3://[a-z0-9.-]{3,63}/.+/$", var.tombstones_s3_prefix))
+    error_message = "tombstones_s3_prefix must be s3://bucket/prefix/ (ending in a slash)."
+  }
+}

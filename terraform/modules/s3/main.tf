@@ -87,8 +87,10 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
-  # The two folders Firehose writes failed records to (see modules/firehose). Static rules rather than a
-  # dynamic block, so scanners see every rule; with failed_records_expiration_days = 0 they are disabled.
+  # The two folders Firehose writes failed records to (see modules/firehose): they hold post text, so they expire
+  # (the root sets at most retention_days - 1, plus the day for the non-current version: gone within the
+  # retention window, as the index is). Static rules rather than a dynamic block, so scanners see every rule;
+  # with failed_records_expiration_days = 0 (the artifacts bucket, which has no such folders) they are disabled.
   rule {
     id     = "expire-processing-failed"
     status = var.failed_records_expiration_days > 0 ? "Enabled" : "Disabled"
@@ -99,6 +101,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
     expiration {
       days = max(var.failed_records_expiration_days, 1)
+    }
+
+    # The bucket is versioned: expiring adds a delete marker and keeps the text in a non-current version. It goes
+    # a day later (where two rules overlap, S3 honours the shorter expiration).
+    noncurrent_version_expiration {
+      noncurrent_days = 1
     }
   }
 
@@ -112,6 +120,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
     expiration {
       days = max(var.failed_records_expiration_days, 1)
+    }
+
+    # The bucket is versioned: expiring adds a delete marker and keeps the text in a non-current version. It goes
+    # a day later (where two rules overlap, S3 honours the shorter expiration).
+    noncurrent_version_expiration {
+      noncurrent_days = 1
     }
   }
 

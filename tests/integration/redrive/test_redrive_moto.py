@@ -151,3 +151,35 @@ def test_explicit_prefix_replaces_the_defaults(aws: dict[str, Any], capsys) -> N
     assert "redriven/AmazonOpenSearchService_failed/x" in keys(s3, BACKUP)
     assert {KEY_A, KEY_B, KEY_C} <= keys(s3, BACKUP)
     assert len(read_back(DELIVERED)) == 5
+
+
+def test_a_redrive_never_puts_back_a_deleted_post(aws: dict[str, Any], capsys, tmp_path) -> None:
+    from ingester.deletions.publish import S3TombstonePublisher
+    from ingester.deletions.store import DeletionStore
+
+    s3 = aws["s3"]
+    # Given the ingester's deleter published tombstones: two posts deleted, and a document's post
+    store = DeletionStore(tmp_path, retention_s=86_400, tombstone_ttl_s=86_400)
+    for post in ("1700000003", "1700001001", "1800000002"):
+        store.tombstone("post", post, source="x")
+    assert S3TombstonePublisher(s3, f"s3://{BACKUP}/tombstones/ingester.jsonl")(store.tombstones())
+    published = s3.get_object(Bucket=BACKUP, Key="tombstones/ingester.jsonl")["Body"].read()
+    assert b"text" not in published  # ids only
+    # When the redrive runs
+    code = run()
+    out = capsys.readouterr().out
+    # Then the deleted posts are not put back, everything else is, and their objects still move on
+    sent = {d.get("tweet", {}).get("id") or d.get("tweet_id") for d in read_back(DELIVERED)}
+    assert not sent & {"1700000003", "1700001001", "1800000002"}
+    assert len(read_back(DELIVERED)) == 628 - 3
+    assert keys(s3, BACKUP) == {KEY_B, UNRELATED, f"redriven/{KEY_A}", f"redriven/{KEY_C}", "tombstones/ingester.jsonl"}
+    assert "skipped: deleted 3 (posts deleted at the source; 3 tombstones read)" in out
+    assert code == 1  # KEY_B's non-JSON record still stays put
+
+
+def test_a_removed_author_s_posts_are_not_put_back(aws: dict[str, Any], capsys) -> None:
+    s3 = aws["s3"]
+    s3.put_object(Bucket=BACKUP, Key="tombstones/bluesky.jsonl", Body=b'{"d":"author","id":"42","t":1,"src":"x"}\n')
+    run()
+    assert read_back(DELIVERED) == []  # every test record is by author 42
+    assert "skipped: deleted 628" in capsys.readouterr().out

@@ -121,7 +121,11 @@ def ingester_metrics() -> set[Metric]:
     publisher = MetricsPublisher(_Recorder(), INGESTER_NAMESPACE, STREAM)
     return {
         metric(INGESTER_NAMESPACE, d["MetricName"], {x["Name"]: x["Value"] for x in d["Dimensions"]})
-        for d in publisher.build({"x_usage_percent": 0.0})  # XUsagePercent: once the X source has read X's usage
+        # XUsagePercent: once the X source has read X's usage; XComplianceAgeHours: an X ingester's compliance
+        # job; DeletionLagP50/P99: once a deletion was applied. Each is published only when it has a figure.
+        for d in publisher.build(
+            {"x_usage_percent": 0.0, "x_compliance_age_h": 0.0, "deletion_lag_p50_s": 0.0, "deletion_lag_p99_s": 0.0}
+        )
     }
 
 
@@ -219,7 +223,8 @@ def test_every_alarm_watches_a_metric_that_is_emitted(plan: Planned) -> None:
     # Comprehend throttling exists only where there are Comprehend calls to count
     assert ("comprehend-throttling" in names) == (backend == "comprehend")
     assert {"ingester-stream-gap", "ingester-x-usage-high"} <= names  # issue 19: gaps, X's monthly usage
-    assert len(names) == 18 + (backend == "comprehend")
+    assert {"ingester-deletions-stuck", "ingester-x-compliance-stale"} <= names  # issue 20: deletions
+    assert len(names) == 20 + (backend == "comprehend")
 
 
 def test_every_dashboard_line_is_an_emitted_metric(plan: Planned) -> None:

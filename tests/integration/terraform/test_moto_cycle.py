@@ -235,6 +235,11 @@ def test_bundle_is_uploaded_and_pinned_by_user_data(stack: Stack) -> None:
         "CLOUDWATCH_METRICS": "true",
         "METRICS_NAMESPACE": "TweetSentiment/Ingester",
         "LOG_LEVEL": "INFO",
+        # the deleter: the domain it deletes in, how long ids and deletions are kept, where redrive finds them
+        "OPENSEARCH_ENDPOINT": f"https://{stack.out('opensearch_endpoint')}",
+        "RETENTION_DAYS": "30",
+        "TOMBSTONE_DAYS": "35",
+        "TOMBSTONES_S3_URI": f"s3://{stack.out('backup_bucket_name')}/tombstones/tweet-ingester.jsonl",
     }
     copy = next(line for line in user_data.splitlines() if line.startswith("aws s3 cp"))
     uri = copy.split()[-2]
@@ -698,6 +703,26 @@ def test_ingester_role_reads_exactly_one_parameter_and_has_no_kms_grant(stack: S
     assert not [s for s in statements if "kms:" in json.dumps(s["Action"])]
     session = {a for s in statements for a in as_list(s["Action"]) if a.startswith(("ssmmessages:", "ec2messages:"))}
     assert session == {a for a in STAR_RESOURCE_ACTIONS if a.startswith(("ssmmessages:", "ec2messages:"))}
+
+
+def test_ingester_role_may_delete_only_in_tweets_and_write_only_tombstones(stack: Stack) -> None:
+    iam = stack.client("iam")
+    statements = [
+        statement
+        for name in iam.list_role_policies(RoleName="tweet-sentiment-ingester")["PolicyNames"]
+        for statement in allow_statements(
+            iam.get_role_policy(RoleName="tweet-sentiment-ingester", PolicyName=name)["PolicyDocument"]
+        )
+    ]
+    es = [
+        (as_list(s["Action"]), as_list(s["Resource"]))
+        for s in statements
+        if any(a.startswith("es:") for a in as_list(s["Action"]))
+    ]
+    domain_arn = f"arn:aws:es:{REGION}:123456789012:domain/tweet-sentiment"
+    assert es == [(["es:ESHttpPost"], [f"{domain_arn}/tweets-*/_delete_by_query"])]
+    writes = [(as_list(s["Action"]), as_list(s["Resource"])) for s in statements if "s3:Put" in json.dumps(s)]
+    assert writes == [(["s3:PutObject"], [f"arn:aws:s3:::{stack.out('backup_bucket_name')}/tombstones/*"])]
 
 
 def test_every_iam_policy_document_passes_parliament(stack: Stack) -> None:

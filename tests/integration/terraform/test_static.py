@@ -168,6 +168,10 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
         # Validated once, by the lambda module: the root passes these through unvalidated.
         ({"sentiment_backend": "textblob"}, "sentiment_backend must be embedded, vader or comprehend."),
         ({"sentiment_fallback": "vader"}, "sentiment_fallback must be none or comprehend."),
+        # failed records hold post text: a deleted post's copy must be gone within the retention window
+        ({"failed_records_expiration_days": 30}, "failed_records_expiration_days must be a whole number from 1 to"),
+        ({"failed_records_expiration_days": 0}, "failed_records_expiration_days must be a whole number from 1 to"),
+        ({"tombstone_days": 29}, "tombstone_days must be a whole number from retention_days to 3650"),
     ],
 )
 def test_bad_root_values_are_refused_at_plan_time(

@@ -123,3 +123,27 @@ def test_metrics_are_one_batched_call_with_deltas() -> None:
     second = publisher.build({**snap, "read": 21})
     received = next(m for m in second if m["MetricName"] == "Received")
     assert received["Value"] == 6  # delta since the previous publish
+
+
+def test_deletion_metrics_applied_failures_pending_and_lag() -> None:
+    from ingester.metrics import MetricsPublisher
+
+    publisher = MetricsPublisher(None, "TweetSentiment/Ingester", "tweets")  # type: ignore[arg-type]
+    first = {m["MetricName"]: m for m in publisher.build({"deletions_applied": 4, "deletions_pending": 0})}
+    assert first["DeletionsApplied"]["Value"] == 4 and first["DeletionsPending"]["Value"] == 0
+    assert "DeletionLagP99" not in first  # nothing applied with a measured lag yet: no made-up figure
+    assert "XComplianceAgeHours" not in first  # not an X ingester: no compliance job, no figure
+    snap = {"deletions_applied": 10, "deletion_failures": 3, "deletions_pending": 2, "deletion_lag_p99_s": 1.5}
+    second = {
+        m["MetricName"]: m for m in publisher.build({**snap, "deletion_lag_p50_s": 0.2, "x_compliance_age_h": 27.5})
+    }
+    assert second["XComplianceAgeHours"]["Value"] == 27.5
+    assert second["DeletionsApplied"]["Value"] == 6  # delta
+    assert second["DeletionFailures"]["Value"] == 3
+    assert second["DeletionsPending"]["Value"] == 2
+    assert second["DeletionLagP99"] == {
+        "MetricName": "DeletionLagP99",
+        "Dimensions": [{"Name": "DeliveryStream", "Value": "tweets"}],
+        "Value": 1.5,
+        "Unit": "Seconds",
+    }

@@ -27,6 +27,7 @@ STEPS = [
     "ISM policy tweets-retention",
     "security role tweets_writer",
     "role mapping tweets_writer",
+    "security role tweets_deleter",
     "security role tweets_reader",
     "Dashboards saved objects",
 ]
@@ -47,7 +48,13 @@ def run(
 def step_status(out: str) -> dict[str, str]:
     statuses = {}
     for line in out.splitlines():
-        for step in [*STEPS, "role mapping tweets_reader", "role mapping kibana_user", "cluster"]:
+        for step in [
+            *STEPS,
+            "role mapping tweets_deleter",
+            "role mapping tweets_reader",
+            "role mapping kibana_user",
+            "cluster",
+        ]:
             if line.startswith(step + " "):
                 statuses[step] = line[len(step) :].split()[0]
     return statuses
@@ -66,7 +73,8 @@ def test_first_run_creates_everything_with_the_right_requests(fake_os: FakeOpenS
     assert code == 0, err
     statuses = step_status(out)
     assert statuses["cluster"] == "ok"
-    assert [statuses[s] for s in STEPS] == ["created"] * 6 + ["imported"]
+    assert [statuses[s] for s in STEPS] == ["created"] * 7 + ["imported"]
+    assert statuses["role mapping tweets_deleter"] == "skipped"  # no ingester role given
     assert statuses["role mapping tweets_reader"] == "skipped"
     assert statuses["role mapping kibana_user"] == "skipped"
 
@@ -107,7 +115,28 @@ def test_first_run_creates_everything_with_the_right_requests(fake_os: FakeOpenS
     assert (imp.header("Content-Type") or "").startswith("multipart/form-data; boundary=")
     assert NDJSON_PATH.read_bytes() in imp.body
     assert len(fake_os.state.saved_objects) == len(load_objects()) == 17
-    assert "done: 8 write request(s)" in out  # pipeline, template, ISM + attach, 2 roles, mapping, import
+    assert "done: 9 write request(s)" in out  # pipeline, template, ISM + attach, 3 roles, mapping, import
+
+
+def test_the_deleter_role_may_only_delete_in_tweets_and_is_mapped_to_the_ingester_role(
+    fake_os: FakeOpenSearch, capsys
+) -> None:
+    ingester_role = "arn:aws:iam::123456789012:role/tweets-ingester"
+    code, out, err = run(fake_os, capsys, "--deleter-role-arn", ingester_role)
+    assert code == 0, err
+    assert step_status(out)["role mapping tweets_deleter"] == "created"
+    (deleter,) = by_path(fake_os, "PUT", "/_plugins/_security/api/roles/tweets_deleter")
+    assert deleter.json() == role("tweets_deleter")
+    (grant,) = deleter.json()["index_permissions"]
+    assert grant["index_patterns"] == ["tweets-*"]
+    # deletes (and the search and scroll a delete-by-query runs), never index, update or manage
+    assert all(
+        a.startswith(("indices:data/write/delete", "indices:data/write/bulk", "indices:data/read/"))
+        for a in grant["allowed_actions"]
+    )
+    assert not {"crud", "write", "manage", "create_index", "indices:data/write/index"} & set(grant["allowed_actions"])
+    (mapping,) = by_path(fake_os, "PUT", "/_plugins/_security/api/rolesmapping/tweets_deleter")
+    assert mapping.json() == {"backend_roles": [ingester_role], "hosts": [], "users": []}
 
 
 def test_one_data_node_gets_no_replicas_so_indices_can_turn_green(fake_os: FakeOpenSearch, capsys) -> None:
