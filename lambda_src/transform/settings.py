@@ -77,16 +77,20 @@ def _parse_bool(name: str, raw: str) -> bool:
 # -- validators: (variable name, value of the field) -> the value; run on every construction ------------------
 
 
-def _backend(name: str, value: Any) -> Any:
-    if value not in BACKENDS:
-        raise ConfigError(f"{name}={value!r} is not a known backend: expected one of {', '.join(BACKENDS)}")
-    return value
+def _one_of(kind: str, choices: tuple[str, ...]) -> Callable[[str, Any], Any]:
+    """A check that the value is one of ``choices``; the error calls the value "not <kind>"."""
+
+    def check(name: str, value: Any) -> Any:
+        if value not in choices:
+            raise ConfigError(f"{name}={value!r} is not {kind}: expected one of {', '.join(choices)}")
+        return value
+
+    return check
 
 
-def _fallback(name: str, value: Any) -> Any:
-    if value not in FALLBACKS:
-        raise ConfigError(f"{name}={value!r} is not a known fallback: expected one of {', '.join(FALLBACKS)}")
-    return value
+_backend = _one_of("a known backend", BACKENDS)
+_fallback = _one_of("a known fallback", FALLBACKS)
+_log_level = _one_of("a log level", LOG_LEVELS)
 
 
 def _enrichments(name: str, value: Any) -> Any:
@@ -108,12 +112,6 @@ def _concurrency(name: str, value: Any) -> Any:
 def _namespace(name: str, value: Any) -> Any:
     if not value or len(value) > 255:
         raise ConfigError(f"{name} must be a non-empty string of at most 255 characters")
-    return value
-
-
-def _log_level(name: str, value: Any) -> Any:
-    if value not in LOG_LEVELS:
-        raise ConfigError(f"{name}={value!r} is not a log level: expected one of {', '.join(LOG_LEVELS)}")
     return value
 
 

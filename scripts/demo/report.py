@@ -92,6 +92,11 @@ def _by_sentiment(conn: sqlite3.Connection, sql: str) -> list[tuple[str, dict[st
     return ranked[:TOP]
 
 
+def _top_counts(conn: sqlite3.Connection, sql: str) -> list[tuple[str, int]]:
+    """Rows of (name, count) from ``sql``, whose one ``?`` is its LIMIT: the TOP of them."""
+    return [(str(name), int(n)) for name, n in conn.execute(sql, (TOP,))]
+
+
 def time_axis(conn: sqlite3.Connection) -> tuple[int, int] | None:
     """(first, last) epoch seconds the over-time charts span (see AXIS_TRIM), or None when no post has a usable
     created_at."""
@@ -162,24 +167,18 @@ def _collect(conn: sqlite3.Connection) -> ReportData:
             by_rule[str(rule)][int(bucket)][str(sentiment)] = int(n)
         ranked = sorted(by_rule, key=lambda r: (-sum(sum(b.values()) for b in by_rule[r].values()), r))
         data.by_rule = {rule: dict(by_rule[rule]) for rule in ranked[:RULES_SHOWN]}
-    data.langs = [
-        (str(lang), int(n))
-        for lang, n in conn.execute(
-            "SELECT coalesce(lang, '?'), count(*) FROM tweets GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?", (TOP,)
-        )
-    ]
+    data.langs = _top_counts(
+        conn, "SELECT coalesce(lang, '?'), count(*) FROM tweets GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?"
+    )
     data.lang_sentiments = _by_sentiment(
         conn,
         f"SELECT coalesce(lang, '?'), {SENTIMENT_SQL}, count(*) FROM tweets GROUP BY 1, 2",  # noqa: S608
     )
-    data.negative_authors = [
-        (str(u), int(n))
-        for u, n in conn.execute(
-            "SELECT coalesce(author_username, author_id, '?'), count(*) FROM tweets WHERE sentiment = 'NEGATIVE' "
-            "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
-            (TOP,),
-        )
-    ]
+    data.negative_authors = _top_counts(
+        conn,
+        "SELECT coalesce(author_username, author_id, '?'), count(*) FROM tweets WHERE sentiment = 'NEGATIVE' "
+        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
+    )
     data.engaged = [
         (str(u), str(text), int(likes), int(reposts), int(replies), str(s))
         for u, text, likes, reposts, replies, s in conn.execute(
@@ -196,12 +195,9 @@ def _collect(conn: sqlite3.Connection) -> ReportData:
         f"sum(NOT {retweet} AND NOT {reply} AND NOT {quote}) FROM tweets"
     ).fetchone()
     data.kinds = [(name, int(n or 0)) for name, n in zip(("retweet", "reply", "quote", "original"), kinds, strict=True)]
-    data.hashtags = [
-        (str(h), int(n))
-        for h, n in conn.execute(
-            "SELECT hashtag, count(*) FROM tweet_hashtags GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?", (TOP,)
-        )
-    ]
+    data.hashtags = _top_counts(
+        conn, "SELECT hashtag, count(*) FROM tweet_hashtags GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?"
+    )
     data.entities = _by_sentiment(
         conn,
         f"SELECT e.text, {SENTIMENT_SQL}, count(DISTINCT t.tweet_id) FROM tweet_entities e "  # noqa: S608

@@ -9,6 +9,7 @@ with registry access run plain ``terraform init``.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -17,6 +18,10 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
 
 from tests.support import commands
 from tests.support.paths import REPO_ROOT
@@ -46,6 +51,18 @@ def unavailable_reason() -> str | None:
     if not (mirror / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
         return f"no hashicorp/aws provider mirror under {mirror} (set TF_PLUGIN_MIRROR)"
     return None
+
+
+def require_terraform() -> None:
+    """Skip the calling test or fixture where terraform or the provider mirror is missing (see unavailable_reason)."""
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+def reset_moto(endpoint: str) -> None:
+    """Empty the moto server's emulated account (every region and service)."""
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
 
 
 def write_cli_config(directory: Path) -> Path:
@@ -143,6 +160,20 @@ def placeholder_bundle(path: Path) -> Path:
         info.mode = 0o755
         archive.addfile(info, io.BytesIO(script))
     return path
+
+
+def write_case_tfvars(tf: Terraform, **tfvars: Any) -> dict[str, Any]:
+    """Write ``case.auto.tfvars.json`` for a plan of the root: placeholder artefacts (built beside the workdir's
+    copy), a documentation CIDR for Dashboards, then ``tfvars`` over them. Returns what it wrote."""
+    work = tf.workdir.parent
+    values = {
+        "lambda_zip_path": str(placeholder_lambda_zip(work / "transform.zip")),
+        "ingester_bundle_path": str(placeholder_bundle(work / "ingester-bundle.tar.gz")),
+        "dashboards_allowed_cidrs": ["203.0.113.7/32"],
+        **tfvars,
+    }
+    (tf.workdir / "case.auto.tfvars.json").write_text(json.dumps(values), encoding="utf-8")
+    return values
 
 
 def moto_provider_override(endpoint: str, services: Sequence[str]) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,11 +32,10 @@ from transform.sentiment.vader import clean_for_vader, new_analyzer  # noqa: E40
 
 from scripts.dev.sentiment.data import GOLD, Example, read_lexicon, read_tse  # noqa: E402
 from scripts.dev.sentiment.metrics import report  # noqa: E402
+from scripts.dev.sentiment.sparse import matrix, vocabulary  # noqa: E402
 
 SEED = 2020
 VALIDATION_SHARE = 0.1
-MIN_COUNT = 2
-"""A feature seen in fewer training texts than this is not in the model."""
 C_GRID = (0.1, 0.2, 0.3, 0.5, 1.0)
 """Inverse L2 strengths tried on the validation split."""
 BIAS_GRID = tuple(round(-1.0 + 0.1 * i, 1) for i in range(21))
@@ -66,22 +64,6 @@ def featurise(examples: Sequence[Example], lexicon: tuple[frozenset[str], frozen
         compound = float(analyzer.polarity_scores(cleaned)["compound"]) if cleaned else 0.0
         rows.append(features(cleaned, compound, lexicon) if cleaned else set())
     return rows
-
-
-def vocabulary(rows: Sequence[set[str]]) -> list[str]:
-    counts = Counter(name for row in rows for name in row)
-    return sorted(name for name, count in counts.items() if count >= MIN_COUNT)
-
-
-def matrix(rows: Sequence[set[str]], vocab: Sequence[str]) -> Any:
-    from scipy.sparse import csr_matrix
-
-    index = {name: i for i, name in enumerate(vocab)}
-    indptr, indices = [0], []
-    for row in rows:
-        indices.extend(sorted(index[name] for name in row if name in index))
-        indptr.append(len(indices))
-    return csr_matrix(([1.0] * len(indices), indices, indptr), shape=(len(rows), len(vocab)))
 
 
 def fit(x: Any, labels: Sequence[str], c: float) -> Any:

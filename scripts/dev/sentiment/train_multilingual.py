@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -50,6 +49,7 @@ from transform.sentiment.weights_file import serialise  # noqa: E402
 
 from scripts.dev.sentiment.data import GOLD, UMSAB_FOLDERS, Example, read_umsab  # noqa: E402
 from scripts.dev.sentiment.metrics import report  # noqa: E402
+from scripts.dev.sentiment.sparse import matrix, vocabulary  # noqa: E402
 
 SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec(char_min=0, char_max=0, word_pairs=False),
@@ -60,8 +60,6 @@ SPECS: tuple[FeatureSpec, ...] = (
 """Feature sets tried per language, cheapest first: words; words and pairs; with character 2–4-grams; 2–5-grams."""
 C_GRID = (0.01, 0.03, 0.1, 0.3)
 """Inverse L2 strengths tried per feature set."""
-MIN_COUNT = 2
-"""A feature seen in fewer training texts than this is not in the model."""
 LEVELS = 127
 """Quantisation: the largest weight of a file is ±LEVELS steps."""
 KEEP_GRID = (5_000, 10_000, 20_000, 40_000)
@@ -96,22 +94,6 @@ def script_of(examples: Sequence[Example]) -> Script:
     """The script most letters of the training texts are written in (the model refuses texts in another)."""
     text = " ".join(e.text for e in examples)
     return "arabic" if len(_ARABIC.findall(text)) > len(_LATIN.findall(text)) else "latin"
-
-
-def vocabulary(rows: Sequence[set[str]]) -> list[str]:
-    counts = Counter(name for row in rows for name in row)
-    return sorted(name for name, count in counts.items() if count >= MIN_COUNT)
-
-
-def matrix(rows: Sequence[set[str]], vocab: Sequence[str]) -> Any:
-    from scipy.sparse import csr_matrix
-
-    index = {name: i for i, name in enumerate(vocab)}
-    indptr, indices = [0], []
-    for row in rows:
-        indices.extend(sorted(index[name] for name in row if name in index))
-        indptr.append(len(indices))
-    return csr_matrix(([1.0] * len(indices), indices, indptr), shape=(len(rows), len(vocab)))
 
 
 @dataclass(frozen=True)

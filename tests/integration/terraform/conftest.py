@@ -6,14 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.terraform import copy_root, unavailable_reason, write_cli_config
+from tests.support.terraform import copy_root, require_terraform, write_cli_config
 
 
 @pytest.fixture(scope="session")
 def terraform_copy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(copy of terraform/, CLI config): init writes .terraform/ and module lock files, never into the repo."""
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+    require_terraform()
     work = tmp_path_factory.mktemp("tf-static")
     return copy_root(work), write_cli_config(work / "cli")

@@ -19,7 +19,6 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 
 from tests.support import terraform as tf_support
 from tests.support.paths import REPO_ROOT
@@ -62,10 +61,8 @@ def stage_artefacts(work: Path) -> None:
 
 @pytest.fixture(scope="module")
 def bluesky(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
-    reason = tf_support.unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    tf_support.require_terraform()
+    tf_support.reset_moto(moto_server)
     work = tmp_path_factory.mktemp("tf-example-bluesky")
     stage_artefacts(work)
     tf = tf_support.moto_root(moto_server, work, example="bluesky")
@@ -79,7 +76,7 @@ def bluesky(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     finally:
         # Reset, not destroy: destroying this stack shape is tested by the cycle (test_moto_cycle.py), and here it
         # would add about 80 s of CI time for nothing new. The next user of the server resets it anyway.
-        requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+        tf_support.reset_moto(moto_server)
 
 
 def test_the_ingester_reads_bluesky_and_the_stack_is_named_after_the_example(bluesky: Applied) -> None:

@@ -29,9 +29,7 @@ KEY_PHRASES = "comprehend:BatchDetectKeyPhrases"
 
 def moto_root(work: Path, module: str, moto_server: str, services: tuple[str, ...]) -> tf_support.Terraform:
     """A copy of ``module`` as a root whose provider talks to the moto server; initialised (skips without terraform)."""
-    reason = tf_support.unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+    tf_support.require_terraform()
     copy = work / module
     shutil.copytree(tf_support.MODULES_DIR / module, copy, ignore=shutil.ignore_patterns(".terraform*"))
     # a module has no provider block of its own (the root's is inherited), so this is a plain file, not an override

@@ -17,7 +17,6 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 from transform.handler import process_event
 from transform.sentiment import SentimentBackend
 from transform.sentiment.comprehend import ComprehendBackend
@@ -26,7 +25,14 @@ from transform.settings import Settings
 
 from ingester.metrics import MetricsPublisher
 from tests.support.paths import EVENTS_DIR
-from tests.support.terraform import MODULES_DIR, Terraform, moto_provider_override, unavailable_reason, write_cli_config
+from tests.support.terraform import (
+    MODULES_DIR,
+    Terraform,
+    moto_provider_override,
+    require_terraform,
+    reset_moto,
+    write_cli_config,
+)
 from tests.support.transform import StubComprehend
 
 pytestmark = [pytest.mark.terraform, pytest.mark.moto_server]
@@ -155,10 +161,8 @@ class Planned:
 def plan(
     request: pytest.FixtureRequest, moto_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Planned]:
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    require_terraform()
+    reset_moto(moto_server)
     backend = str(request.param)
     work = tmp_path_factory.mktemp(f"tf-monitoring-{backend}")
     root = work / "root"

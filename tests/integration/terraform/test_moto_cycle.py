@@ -22,7 +22,6 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 
 from tests.support.commands import run
 from tests.support.iam_lint import (
@@ -42,7 +41,8 @@ from tests.support.terraform import (
     moto_root,
     placeholder_bundle,
     placeholder_lambda_zip,
-    unavailable_reason,
+    require_terraform,
+    reset_moto,
 )
 from tests.support.terraform import MOTO_REGION as REGION
 
@@ -113,11 +113,9 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+    require_terraform()
     # Given an empty emulated account
-    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    reset_moto(moto_server)
     work = tmp_path_factory.mktemp("tf-moto-cycle")
     # When the stack is initialised from the mirror
     tf = moto_root(moto_server, work)
@@ -165,6 +163,16 @@ def allow_statements(document: dict[str, Any] | str) -> list[dict[str, Any]]:
 
 def as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
+
+
+def inline_allow_statements(stack: Stack, role: str) -> list[dict[str, Any]]:
+    """The Allow statements of every inline policy of the role, as IAM returns them."""
+    iam = stack.client("iam")
+    return [
+        statement
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+        for statement in allow_statements(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+    ]
 
 
 def test_second_plan_shows_no_changes(stack: Stack) -> None:
@@ -672,10 +680,7 @@ def test_iam_policies_name_their_resources_and_never_grant_star_actions(stack: S
     ]
     transform_actions = {
         action
-        for name in iam.list_role_policies(RoleName="tweet-sentiment-transform")["PolicyNames"]
-        for statement in allow_statements(
-            iam.get_role_policy(RoleName="tweet-sentiment-transform", PolicyName=name)["PolicyDocument"]
-        )
+        for statement in inline_allow_statements(stack, "tweet-sentiment-transform")
         for action in as_list(statement["Action"])
     }
     # The default backend (embedded) calls no Comprehend API: no Comprehend grant at all
@@ -683,14 +688,7 @@ def test_iam_policies_name_their_resources_and_never_grant_star_actions(stack: S
 
 
 def test_ingester_role_reads_exactly_one_parameter_and_has_no_kms_grant(stack: Stack) -> None:
-    iam = stack.client("iam")
-    statements = [
-        statement
-        for name in iam.list_role_policies(RoleName="tweet-sentiment-ingester")["PolicyNames"]
-        for statement in allow_statements(
-            iam.get_role_policy(RoleName="tweet-sentiment-ingester", PolicyName=name)["PolicyDocument"]
-        )
-    ]
+    statements = inline_allow_statements(stack, "tweet-sentiment-ingester")
     parameter_arn = f"arn:aws:ssm:{REGION}:123456789012:parameter{stack.out('x_bearer_token_parameter_name')}"
     ssm_grants = [
         (as_list(s["Action"]), as_list(s["Resource"])) for s in statements if "ssm:" in json.dumps(s["Action"])
@@ -708,14 +706,7 @@ def test_ingester_role_reads_exactly_one_parameter_and_has_no_kms_grant(stack: S
 
 
 def test_ingester_role_may_delete_only_in_tweets_and_write_only_tombstones(stack: Stack) -> None:
-    iam = stack.client("iam")
-    statements = [
-        statement
-        for name in iam.list_role_policies(RoleName="tweet-sentiment-ingester")["PolicyNames"]
-        for statement in allow_statements(
-            iam.get_role_policy(RoleName="tweet-sentiment-ingester", PolicyName=name)["PolicyDocument"]
-        )
-    ]
+    statements = inline_allow_statements(stack, "tweet-sentiment-ingester")
     es = [
         (as_list(s["Action"]), as_list(s["Resource"]))
         for s in statements

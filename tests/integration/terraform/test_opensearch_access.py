@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.terraform import MODULES_DIR, Terraform, unavailable_reason, write_cli_config
+from tests.support.terraform import MODULES_DIR, Terraform, require_terraform, write_cli_config
 
 pytestmark = [pytest.mark.terraform, pytest.mark.moto_server]
 
@@ -27,9 +27,7 @@ HTTP_ACTIONS = {f"es:ESHttp{verb}" for verb in ("Delete", "Get", "Head", "Patch"
 
 @pytest.fixture(scope="module")
 def module_root(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+    require_terraform()
     work = tmp_path_factory.mktemp("tf-opensearch-access")
     root = work / "opensearch"
     shutil.copytree(MODULES_DIR / "opensearch", root, ignore=shutil.ignore_patterns(".terraform*"))

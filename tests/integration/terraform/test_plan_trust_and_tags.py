@@ -20,7 +20,6 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 
 from tests.support.net import QuietHandler, in_background
 from tests.support.terraform import (
@@ -29,9 +28,9 @@ from tests.support.terraform import (
     Terraform,
     moto_provider_override,
     moto_root,
-    placeholder_bundle,
-    placeholder_lambda_zip,
-    unavailable_reason,
+    require_terraform,
+    reset_moto,
+    write_case_tfvars,
 )
 
 pytestmark = [pytest.mark.terraform, pytest.mark.moto_server, pytest.mark.slow]
@@ -43,23 +42,14 @@ SSO_ROLE = "AWSReservedSSO_Admin_0123456789abcdef"
 
 @pytest.fixture(scope="module")
 def root(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terraform]:
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    require_terraform()
+    reset_moto(moto_server)
     yield moto_root(moto_server, tmp_path_factory.mktemp("tf-trust-tags"))
 
 
 def plan(tf: Terraform, **tfvars: Any) -> dict[str, Any]:
     """``terraform show -json`` of a plan of the whole root with these variables."""
-    work = tf.workdir.parent
-    values = {
-        "lambda_zip_path": str(placeholder_lambda_zip(work / "transform.zip")),
-        "ingester_bundle_path": str(placeholder_bundle(work / "ingester-bundle.tar.gz")),
-        "dashboards_allowed_cidrs": ["203.0.113.7/32"],
-        **tfvars,
-    }
-    (tf.workdir / "case.auto.tfvars.json").write_text(json.dumps(values), encoding="utf-8")
+    write_case_tfvars(tf, **tfvars)
     tf.run(["plan", "-no-color", "-input=false", "-lock=false", "-out=case.tfplan"], timeout=300)
     shown: dict[str, Any] = json.loads(tf.run(["show", "-json", "case.tfplan"]).stdout)
     return shown
@@ -202,16 +192,9 @@ def test_applying_as_the_root_user_with_no_admins_listed_is_refused(root: Terraf
     override.write_text(text, encoding="utf-8")
     try:
         with in_background(server.serve_forever, server.shutdown):
-            work = root.workdir.parent
-            values = {
-                "lambda_zip_path": str(placeholder_lambda_zip(work / "transform.zip")),
-                "ingester_bundle_path": str(placeholder_bundle(work / "ingester-bundle.tar.gz")),
-                "dashboards_allowed_cidrs": ["203.0.113.7/32"],
-            }
-            (root.workdir / "case.auto.tfvars.json").write_text(json.dumps(values), encoding="utf-8")
+            write_case_tfvars(root)
             refused = root.run(["plan", "-no-color", "-input=false", "-lock=false"], ok=(1,), timeout=300)
-            values["opensearch_admin_principal_arns"] = [f"arn:aws:iam::{ACCOUNT}:role/platform-admins"]
-            (root.workdir / "case.auto.tfvars.json").write_text(json.dumps(values), encoding="utf-8")
+            write_case_tfvars(root, opensearch_admin_principal_arns=[f"arn:aws:iam::{ACCOUNT}:role/platform-admins"])
             listed = root.run(["plan", "-no-color", "-input=false", "-lock=false"], ok=(0, 1), timeout=300)
     finally:
         override.unlink()

@@ -6,21 +6,19 @@ emulated account that lacks something a real account may lack, and checks terraf
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-import requests
 
 from tests.support.terraform import (
     MOTO_CREDENTIALS,
     Terraform,
     moto_root,
-    placeholder_bundle,
-    placeholder_lambda_zip,
-    unavailable_reason,
+    require_terraform,
+    reset_moto,
+    write_case_tfvars,
 )
 
 pytestmark = [pytest.mark.terraform, pytest.mark.moto_server, pytest.mark.slow]
@@ -28,28 +26,19 @@ pytestmark = [pytest.mark.terraform, pytest.mark.moto_server, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def root(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terraform]:
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+    require_terraform()
     yield moto_root(moto_server, tmp_path_factory.mktemp("tf-preconditions"))
 
 
 def plan(tf: Terraform, moto_server: str, **tfvars: Any) -> str:
     """Plan in a freshly reset emulated account; returns terraform's combined output (the plan must fail)."""
-    work = tf.workdir.parent
-    values = {
-        "lambda_zip_path": str(placeholder_lambda_zip(work / "transform.zip")),
-        "ingester_bundle_path": str(placeholder_bundle(work / "ingester-bundle.tar.gz")),
-        "dashboards_allowed_cidrs": ["203.0.113.7/32"],
-        **tfvars,
-    }
-    (tf.workdir / "case.auto.tfvars.json").write_text(json.dumps(values), encoding="utf-8")
+    write_case_tfvars(tf, **tfvars)
     result = tf.run(["plan", "-no-color", "-input=false", "-lock=false"], ok=(1,), timeout=300)
     return " ".join((result.stdout + result.stderr).split())
 
 
 def reset(moto_server: str) -> Any:
-    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    reset_moto(moto_server)
     return boto3.client("ec2", endpoint_url=moto_server, **MOTO_CREDENTIALS)
 
 
