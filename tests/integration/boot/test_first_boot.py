@@ -293,6 +293,8 @@ module "ingester" {{
   delivery_stream_name          = "{STREAM}"
   tracked_terms                 = ["aws", "machine learning"]
   x_bearer_token_parameter_name = "{TOKEN_PARAMETER}"
+  # The deleter's domain: nothing here is deleted (no tombstone), so it is never called from the container.
+  opensearch_endpoint = "search-tweets-boot-abc123.{REGION}.es.amazonaws.com"
 }}
 
 output "aws_region" {{
