@@ -26,3 +26,17 @@ def make_boto3_client(service: str, settings: Settings) -> Any:
         return boto3.client(service, region_name=settings.aws_region, config=config)
     except NoRegionError:
         raise ConfigError("AWS_REGION is required (no region in the environment or the AWS config)") from None
+
+
+def sigv4_headers(
+    credentials: Any, region: str, *, method: str, url: str, body: bytes, headers: dict[str, str], service: str = "es"
+) -> dict[str, str]:
+    """``headers`` plus what botocore's SigV4Auth adds for this request (Authorization, X-Amz-Date and, for
+    temporary credentials, X-Amz-Security-Token): the one place that signs a request for OpenSearch, used by the
+    ingester's deleter and the operator tools. ``credentials`` are botocore's (refreshable): frozen per request."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
+    SigV4Auth(credentials.get_frozen_credentials(), service, region).add_auth(request)
+    return dict(request.headers.items())

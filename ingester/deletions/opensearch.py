@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from ingester.aws import sigv4_headers
 from ingester.deletions.deleter import DeletionFailed
 
 INDEX_PATTERN = "tweets-*"
@@ -82,8 +83,6 @@ def sigv4_signer(region: str | None, session: Any | None = None) -> Any:
     (the instance role on EC2), credentials refreshed by botocore as they rotate. Raises ValueError without a
     region or credentials."""
     import boto3
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
 
     session = session or boto3.Session()
     region = region or session.region_name
@@ -94,8 +93,6 @@ def sigv4_signer(region: str | None, session: Any | None = None) -> Any:
         raise ValueError("no AWS credentials for signing OpenSearch requests (the instance role is missing?)")
 
     def sign(url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
-        request = AWSRequest(method="POST", url=url, data=body, headers=headers)
-        SigV4Auth(credentials.get_frozen_credentials(), "es", region).add_auth(request)
-        return dict(request.headers.items())
+        return sigv4_headers(credentials, region, method="POST", url=url, body=body, headers=headers)
 
     return sign

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ingester.aws import sigv4_headers
+
 log = logging.getLogger(__name__)
 
 # The Terraform variable holding the source-IP allow-list of the domain (terraform/variables.tf).
@@ -91,18 +93,22 @@ class SigV4RequestsAuth(requests.auth.AuthBase):
         self.service = service
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
         headers = {}
         if r.headers.get("Content-Type"):
             headers["Content-Type"] = r.headers["Content-Type"]
         body = r.body.encode() if isinstance(r.body, str) else r.body
-        aws_request = AWSRequest(method=r.method, url=r.url, data=body or b"", headers=headers)
-        SigV4Auth(self.credentials.get_frozen_credentials(), self.service, self.region).add_auth(aws_request)
+        signed = sigv4_headers(
+            self.credentials,
+            self.region,
+            method=str(r.method),
+            url=str(r.url),
+            body=body or b"",
+            headers=headers,
+            service=self.service,
+        )
         for name in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"):
-            if name in aws_request.headers:
-                r.headers[name] = aws_request.headers[name]
+            if name in signed:
+                r.headers[name] = signed[name]
         return r
 
 
