@@ -27,6 +27,7 @@ from typing import IO, Any
 from ingester import __version__
 from ingester.aws import make_boto3_client
 from ingester.config import ConfigError, Settings
+from ingester.config_require import require_for_run
 from ingester.deletions.deleter import Deleter, DeletionTarget, DeletionWorker
 from ingester.deletions.opensearch import OpenSearchDeleteTarget, sigv4_signer
 from ingester.deletions.publish import S3TombstonePublisher
@@ -201,7 +202,7 @@ def run(
     """
     stop = stop_event or threading.Event()
     try:
-        settings.require_for_run()
+        require_for_run(settings)
         settings.state_dir.mkdir(parents=True, exist_ok=True)
     except ConfigError as exc:
         log.error("configuration error: %s", exc)

@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ingester.aws import make_boto3_client
 from ingester.config import ConfigError, Settings
+from ingester.config_require import require_for_run
 
 CheckResult = tuple[str, bool, str]
 
@@ -85,7 +86,7 @@ def check_x(settings: Settings) -> list[CheckResult]:
 def run_checks(settings: Settings) -> list[CheckResult]:
     results: list[CheckResult] = []
     try:
-        settings.require_for_run()
+        require_for_run(settings)
         results.append(("config", True, f"source={settings.source} delivery_stream={settings.delivery_stream}"))
     except ConfigError as exc:
         results.append(("config", False, str(exc)))

@@ -20,7 +20,9 @@ from types import FrameType
 from typing import Any
 
 from ingester import __version__, logsetup
-from ingester.config import SETTINGS, Command, ConfigError, Settings, default_state_dir, describe_default
+from ingester.config import SETTINGS, Command, ConfigError, Settings, default_state_dir
+from ingester.config_declare import default_text
+from ingester.config_require import require_for_x
 from ingester.stats import read_status
 
 
@@ -35,7 +37,7 @@ def _setting_flags(parser: argparse.ArgumentParser, command: Command) -> None:
     for name, declared in SETTINGS.items():
         if declared.flag is None or command not in declared.commands:
             continue
-        default = describe_default(name)
+        default = default_text(Settings, name)
         help_text = f"{declared.env}: {declared.help_with_values}"
         if default:
             help_text += f" Default: {default}."
@@ -164,7 +166,7 @@ def cmd_rules(settings: Settings, *, apply: bool) -> int:
     from ingester.secrets import SecretUnavailableError, resolve_bearer_token
 
     try:
-        settings.require_for_x()
+        require_for_x(settings)
         desired = desired_rules(settings.tracked_terms, suffix=settings.x_rule_suffix, max_rules=settings.x_max_rules)
         token = resolve_bearer_token(settings)
         logsetup.register_secret(token)

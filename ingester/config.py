@@ -1,8 +1,7 @@
 """Settings: each declared once, as a field of the frozen dataclass :class:`Settings`.
 
-The machinery lives beside it: :mod:`ingester.config_declare` (:class:`Setting`, :func:`setting`) and
-:mod:`ingester.config_parse` (parsers, validators, :class:`ConfigError`); this module holds the settings themselves
-and re-exports those names, so ``from ingester.config import ConfigError, Setting, SECTIONS`` keeps working.
+Beside it: :mod:`ingester.config_declare` (:func:`setting` and the machinery), :mod:`ingester.config_parse` (parsers,
+validators, :class:`ConfigError`; re-exported here) and :mod:`ingester.config_require` (what each command needs).
 
 A field's declaration (:func:`setting`) holds everything about it: the field name and type, the default, the
 environment variable, the parser, the range or validator, the help text, the ``.env.example`` line and the
@@ -29,7 +28,9 @@ from ingester.config_declare import (
     SECTIONS,
     Command,
     Setting,
+    check_fields,
     declaration,
+    default_text,
     format_value,
     merged_values,
     public_values,
@@ -48,16 +49,13 @@ from ingester.config_parse import (
     check_http_url,
     check_limit,
     check_metrics_namespace,
-    check_range,
     check_s3_uri,
     check_terms,
     check_ws_urls,
     one_of,
     to_path,
 )
-from ingester.firehose.limits import MAX_BATCH_BYTES as FIREHOSE_MAX_BATCH_BYTES
-from ingester.firehose.limits import MAX_BATCH_RECORDS as FIREHOSE_MAX_BATCH_RECORDS
-from ingester.firehose.limits import MAX_RECORD_BYTES as FIREHOSE_MAX_RECORD_BYTES
+from ingester.firehose import limits as firehose
 
 SourceName = Literal["x", "bluesky", "replay"]
 SOURCES: tuple[str, ...] = ("x", "bluesky", "replay")
@@ -375,19 +373,19 @@ class Settings:
         commands=("run",),
     )
     max_batch_records: int = setting(
-        FIREHOSE_MAX_BATCH_RECORDS,
+        firehose.MAX_BATCH_RECORDS,
         env="MAX_BATCH_RECORDS",
         help="Records per PutRecordBatch call (Firehose's limit: 500).",
         parse=as_int,
-        range=(1, FIREHOSE_MAX_BATCH_RECORDS),
+        range=(1, firehose.MAX_BATCH_RECORDS),
         section="writer",
     )
     max_batch_bytes: int = setting(
-        FIREHOSE_MAX_BATCH_BYTES,
+        firehose.MAX_BATCH_BYTES,
         env="MAX_BATCH_BYTES",
         help="Bytes per PutRecordBatch call (Firehose's limit: 4 MiB; at least one 1,000 KiB record).",
         parse=as_int,
-        range=(FIREHOSE_MAX_RECORD_BYTES, FIREHOSE_MAX_BATCH_BYTES),
+        range=(firehose.MAX_RECORD_BYTES, firehose.MAX_BATCH_BYTES),
         section="writer",
     )
     queue_max_records: int = setting(
@@ -551,52 +549,7 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            declared = declaration(f)
-            value = getattr(self, f.name)
-            if value is None:
-                continue
-            if declared.check is not None:
-                value = declared.check(declared.env, value)
-                object.__setattr__(self, f.name, value)
-            if declared.range is not None:
-                check_range(declared.env, value, *declared.range)
-
-    # -- validation per command -------------------------------------------------------------------
-    def require_for_run(self) -> None:
-        """Raise ConfigError naming the first setting ``run`` needs but lacks."""
-        if self.tombstone_days < self.retention_days:
-            raise ConfigError(
-                f"TOMBSTONE_DAYS ({self.tombstone_days}) must be at least RETENTION_DAYS ({self.retention_days}): a "
-                "deletion must be enforced as long as any copy of the post can come back"
-            )
-        if not self.delivery_stream:
-            raise ConfigError("DELIVERY_STREAM_NAME is required (the Firehose delivery stream to put records into)")
-        self.require_for_source()
-
-    def require_for_source(self) -> None:
-        if self.source == "bluesky":
-            if not self.tracked_terms:
-                raise ConfigError(
-                    "TRACKED_TERMS is required when INGESTER_SOURCE=bluesky (comma-separated terms; posts are "
-                    "filtered locally)"
-                )
-        elif self.source == "replay":
-            if self.replay_file is None:
-                raise ConfigError("REPLAY_FILE is required when INGESTER_SOURCE=replay (a JSONL file)")
-            if not self.replay_file.is_file():
-                raise ConfigError(f"REPLAY_FILE {str(self.replay_file)!r} does not exist or is not a file")
-        else:
-            self.require_for_x()
-
-    def require_for_x(self) -> None:
-        if not self.tracked_terms:
-            raise ConfigError("TRACKED_TERMS is required when INGESTER_SOURCE=x (comma-separated terms to track)")
-        if not self.x_bearer_token and not self.x_bearer_token_ssm_parameter:
-            raise ConfigError(
-                "X_BEARER_TOKEN_SSM_PARAMETER (an SSM SecureString name) or X_BEARER_TOKEN (local use only) "
-                "is required when INGESTER_SOURCE=x"
-            )
+        check_fields(self)
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
@@ -623,15 +576,6 @@ SETTINGS: dict[str, Setting] = {f.name: declaration(f) for f in dataclasses.fiel
 ENV_NAMES: dict[str, str] = {name: declared.env for name, declared in SETTINGS.items()}
 
 
-def describe_default(name: str) -> str:
-    """The default of setting ``name`` as it is written in ``.env`` ("" when there is none)."""
-    f = next(f for f in dataclasses.fields(Settings) if f.name == name)
-    declared = declaration(f)
-    if declared.default_text is not None:
-        return declared.default_text
-    return format_value(f.default)
-
-
 __all__ = [
     "ALL_COMMANDS",
     "BLUESKY_PUBLIC_ENDPOINTS",
@@ -649,7 +593,7 @@ __all__ = [
     "SourceName",
     "declaration",
     "default_state_dir",
-    "describe_default",
+    "default_text",
     "format_value",
     "setting",
 ]

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from dotenv import dotenv_values
 
-from ingester.config_parse import ConfigError, as_bool, as_str
+from ingester.config_parse import ConfigError, as_bool, as_str, check_range
 
 Command = Literal["run", "rules", "check", "status"]
 ALL_COMMANDS: tuple[Command, ...] = ("run", "rules", "check", "status")
@@ -112,6 +112,29 @@ def declaration(f: dataclasses.Field[Any]) -> Setting:
     declared = f.metadata[_SETTING]
     assert isinstance(declared, Setting)
     return declared
+
+
+def check_fields(settings: Any) -> None:
+    """Run each field's ``check`` (which may normalise the value) and ``range`` on a new frozen settings object."""
+    for f in dataclasses.fields(settings):
+        declared = declaration(f)
+        value = getattr(settings, f.name)
+        if value is None:
+            continue
+        if declared.check is not None:
+            value = declared.check(declared.env, value)
+            object.__setattr__(settings, f.name, value)
+        if declared.range is not None:
+            check_range(declared.env, value, *declared.range)
+
+
+def default_text(cls: type[Any], name: str) -> str:
+    """The default of field ``name`` of settings class ``cls`` as it is written in ``.env`` ("" when none)."""
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    declared = declaration(f)
+    if declared.default_text is not None:
+        return declared.default_text
+    return format_value(f.default)
 
 
 def format_value(value: object) -> str:

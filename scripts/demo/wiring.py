@@ -109,6 +109,7 @@ def ingester_settings(
 ) -> IngesterSettings:
     """The ingester's settings for this run; ``environ`` (default ``os.environ``) feeds --live only."""
     from ingester.config import ConfigError, Settings
+    from ingester.config_require import require_for_run
 
     rate = args.rate if args.rate is not None else (VIEW_RATE if view and not live else 0.0)
     common: dict[str, Any] = {
@@ -147,7 +148,7 @@ def ingester_settings(
                 replay_shift_to_now=not args.original_dates,  # so a dashboard's last-24-hours range shows the run
                 **common,
             )
-        settings.require_for_run()  # a missing setting fails here with its name, before anything starts
+        require_for_run(settings)  # a missing setting fails here with its name, before anything starts
         return settings
     except ConfigError as exc:
         raise DemoConfigError(str(exc)) from None

@@ -28,7 +28,7 @@ for _path in (REPO_ROOT, REPO_ROOT / "lambda_src"):
 
 from transform import settings as transform_settings  # noqa: E402
 
-from ingester.config import SECTIONS, SETTINGS, describe_default, format_value  # noqa: E402
+from ingester.config import SECTIONS, SETTINGS, Settings, default_text, format_value  # noqa: E402
 
 ENV_EXAMPLE_HEADER = """\
 # Ingester settings. Precedence: command-line flags > environment > this file (.env) > defaults.
@@ -48,7 +48,7 @@ def _default(name: str) -> str:
     declared = SETTINGS[name]
     if declared.default_text is not None:  # computed: words, not a value
         return _cell(declared.default_text)
-    return _code(describe_default(name))
+    return _code(default_text(Settings, name))
 
 
 def _code(value: str) -> str:
@@ -66,7 +66,7 @@ def env_example() -> str:
             if declared.default_text is not None:
                 text += f" Default: {declared.default_text}."
             lines += textwrap.wrap(text, WIDTH, initial_indent="# ", subsequent_indent="# ", break_on_hyphens=False)
-            value = declared.example if declared.example is not None else describe_default(name)
+            value = declared.example if declared.example is not None else default_text(Settings, name)
             lines.append(f"{'# ' if declared.commented else ''}{declared.env}={value}")
     return "\n".join(lines) + "\n"
 

@@ -36,7 +36,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[3]
 sys.path[:0] = [str(REPO_ROOT / "lambda_src"), str(REPO_ROOT)]
 
-from ingester.config import describe_default  # noqa: E402
+from ingester.config import Settings, default_text  # noqa: E402
 from scripts.demo.delivery import DemoStats, StoreTarget  # noqa: E402
 from scripts.demo.failed import FailedWriter  # noqa: E402
 from scripts.demo.firehose import LocalFirehose  # noqa: E402
@@ -163,7 +163,7 @@ def main() -> int:
                 rate=args.paced_rate,
             )
         )
-        default_linger_ms = int(describe_default("linger_ms"))  # the ingester's own default, as deployed
+        default_linger_ms = int(default_text(Settings, "linger_ms"))  # the ingester's own default, as deployed
         rows.append(
             run_pipeline(
                 f"deployed defaults, {args.sparse_rate:g} tweets/s (linger {default_linger_ms} ms, buffer 0.01 s)",

@@ -15,6 +15,7 @@ from transform.document import build_draft
 from ingester.app import run
 from ingester.backoff import Backoff
 from ingester.config import ConfigError, Settings
+from ingester.config_require import require_for_run
 from ingester.envelope import bluesky_post, from_bluesky_post
 from ingester.rules import TermMatcher
 from ingester.sources.bluesky import CURSOR_FILE, BlueskySource, with_cursor
@@ -123,9 +124,9 @@ def test_the_local_filter_matches_whole_words_hashtags_phrases_and_mentions_in_a
 
 
 def test_bluesky_needs_tracked_terms_but_no_x_token(tmp_path: Path) -> None:
-    Settings(source="bluesky", delivery_stream="s", tracked_terms=("aws",)).require_for_run()
+    require_for_run(Settings(source="bluesky", delivery_stream="s", tracked_terms=("aws",)))
     with pytest.raises(ConfigError, match="TRACKED_TERMS"):
-        Settings(source="bluesky", delivery_stream="s").require_for_run()
+        require_for_run(Settings(source="bluesky", delivery_stream="s"))
     with pytest.raises(ConfigError, match="ws:// or wss://"):
         Settings(source="bluesky", bluesky_endpoints=("https://example.com",))
 

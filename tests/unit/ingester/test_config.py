@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingester.config import ConfigError, Settings
+from ingester.config_require import require_for_run
 
 
 def test_precedence_cli_over_env_over_dotenv_over_default(tmp_path: Path) -> None:
@@ -35,7 +36,7 @@ def test_keyword_construction_for_replay(tmp_path: Path) -> None:
     replay = tmp_path / "t.jsonl"
     replay.write_text("")
     s = Settings(source="replay", replay_file=replay, delivery_stream="demo", state_dir=tmp_path, rate=None, loop=False)
-    s.require_for_run()
+    require_for_run(s)
     with pytest.raises(AttributeError):
         s.source = "x"  # type: ignore[misc]
 
@@ -89,7 +90,7 @@ def test_malformed_dotenv_value_names_the_setting(tmp_path: Path) -> None:
 def test_missing_settings_for_run_are_named(env: dict[str, str], names: str) -> None:
     settings = Settings.from_sources({}, env, None)
     with pytest.raises(ConfigError, match=names):
-        settings.require_for_run()
+        require_for_run(settings)
 
 
 def test_parsing_of_types() -> None:
