@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -107,27 +107,22 @@ def make_source(settings: Settings, stats: Stats, deletions: DeletionStore | Non
     return XSource(settings, token, stats, token_refresher=refresher)
 
 
+@dataclass(eq=False)
 class Reporter:
     """Writes the state file every STATUS_INTERVAL_S, logs a JSON stats line every STATS_INTERVAL_S, and
     (CLOUDWATCH_METRICS=true) publishes metrics every METRICS_INTERVAL_S."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        stats: Stats,
-        writer: FirehoseWriter,
-        wal: Wal,
-        metrics: MetricsPublisher | None,
-    ) -> None:
-        self._settings = settings
-        self._stats = stats
-        self._writer = writer
-        self._wal = wal
-        self._metrics = metrics
-        self._stop = threading.Event()
+    settings: Settings
+    stats: Stats
+    writer: FirehoseWriter
+    wal: Wal
+    metrics: MetricsPublisher | None
+    state: str = field(default="starting", init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _status_failing: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
         self._thread = threading.Thread(target=self._run, name="reporter", daemon=True)
-        self._status_failing = False
-        self.state = "starting"
 
     def start(self) -> None:
         self._thread.start()
@@ -136,38 +131,38 @@ class Reporter:
         """Stop the thread; publish the last interval's metrics so a stop never swallows them."""
         self._stop.set()
         self._thread.join(timeout=5)
-        if self._metrics is not None:
-            self._metrics.publish(self._stats.snapshot())
+        if self.metrics is not None:
+            self.metrics.publish(self.stats.snapshot())
 
     def extra(self) -> dict[str, Any]:
         return {
             "state": self.state,
             "version": __version__,
-            "source": self._settings.source,
-            "delivery_stream": self._settings.delivery_stream,
-            "state_dir": str(self._settings.state_dir),
-            "wal_unsettled": self._wal.unsettled(),
-            "queue_depth": self._writer.queue_depth(),
+            "source": self.settings.source,
+            "delivery_stream": self.settings.delivery_stream,
+            "state_dir": str(self.settings.state_dir),
+            "wal_unsettled": self.wal.unsettled(),
+            "queue_depth": self.writer.queue_depth(),
         }
 
     def write_status(self) -> None:
         try:
-            write_status(self._settings.state_dir, self._stats.snapshot(), self.extra())
+            write_status(self.settings.state_dir, self.stats.snapshot(), self.extra())
         except OSError as exc:
             if not self._status_failing:  # once per failure spell: a full disk would repeat it every interval
-                log.error("could not write the state file in %s: %s", self._settings.state_dir, exc)
+                log.error("could not write the state file in %s: %s", self.settings.state_dir, exc)
             self._status_failing = True
         else:
             self._status_failing = False
 
     def log_stats(self) -> dict[str, Any]:
-        snap = self._stats.snapshot()
+        snap = self.stats.snapshot()
         snap.update(self.extra())
         log.info("stats", extra={"stats": snap})
         return snap
 
     def _run(self) -> None:
-        s = self._settings
+        s = self.settings
         now = time.monotonic()
         next_status = now
         next_stats = now + s.stats_interval_s
@@ -180,11 +175,11 @@ class Reporter:
             if now >= next_stats:
                 snap = self.log_stats()
                 next_stats = now + s.stats_interval_s
-                if self._metrics is not None and now >= next_metrics:
-                    self._metrics.publish(snap)
+                if self.metrics is not None and now >= next_metrics:
+                    self.metrics.publish(snap)
                     next_metrics = now + s.metrics_interval_s
-            elif self._metrics is not None and now >= next_metrics:
-                self._metrics.publish(self._stats.snapshot())
+            elif self.metrics is not None and now >= next_metrics:
+                self.metrics.publish(self.stats.snapshot())
                 next_metrics = now + s.metrics_interval_s
 
 

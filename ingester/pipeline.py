@@ -10,6 +10,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ingester.deletions.store import DeletionStore
@@ -54,43 +55,35 @@ class RecentIds:
         return len(self._order)
 
 
+@dataclass(eq=False, kw_only=True)
 class Pipeline:
     """Thread-safe entry point for sources. ``wants_more`` turns False once ``limit`` messages were read."""
 
-    def __init__(
-        self,
-        *,
-        wal: Wal,
-        writer: FirehoseWriter,
-        dead_letter: DeadLetter,
-        stats: Stats,
-        dedupe_window: int,
-        limit: int | None = None,
-        stop_event: threading.Event | None = None,
-        deletions: DeletionStore | None = None,
-    ) -> None:
-        self._wal = wal
-        self._deletions = deletions
-        self._writer = writer
-        self._dead = dead_letter
-        self._stats = stats
-        self._recent = RecentIds(dedupe_window)
-        self._limit = limit
-        self._read = 0
-        self._lock = threading.Lock()
-        self._stop = stop_event or threading.Event()
-        self._pauses = 0
-        self._pause_logged_at = -PAUSE_LOG_INTERVAL_S
+    wal: Wal
+    writer: FirehoseWriter
+    dead_letter: DeadLetter
+    stats: Stats
+    dedupe_window: int
+    limit: int | None = None
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    deletions: DeletionStore | None = None
+    _read: int = field(default=0, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _pauses: int = field(default=0, init=False)
+    _pause_logged_at: float = field(default=-PAUSE_LOG_INTERVAL_S, init=False)
+
+    def __post_init__(self) -> None:
+        self._recent = RecentIds(self.dedupe_window)
 
     @property
     def wants_more(self) -> bool:
-        if self._stop.is_set():
+        if self.stop_event.is_set():
             return False
-        return self._limit is None or self._read < self._limit
+        return self.limit is None or self._read < self.limit
 
     def _count_read(self) -> None:
         self._read += 1
-        self._stats.incr("read")
+        self.stats.incr("read")
 
     def reset_dedupe(self) -> None:
         """Forget seen ids (a looping replay starts a new pass on purpose)."""
@@ -101,7 +94,7 @@ class Pipeline:
         """A message read from the source that is not a tweet we can use (counted, never sent)."""
         with self._lock:
             self._count_read()
-            self._stats.drop(reason)
+            self.stats.drop(reason)
 
     def accept(self, envelope: dict[str, Any]) -> bool:
         """Take one envelope; returns False if it was a duplicate, dead-lettered, or not accepted because the
@@ -118,25 +111,23 @@ class Pipeline:
             return False
         if len(data) > MAX_RECORD_BYTES:
             detail = f"{len(data)} bytes > {MAX_RECORD_BYTES}"
-            if (
-                self._durably(lambda: self._dead.write(data, "record_too_large", tweet_id=tweet_id, detail=detail))
-                is None
-            ):
+            dead = self.dead_letter
+            if self._durably(lambda: dead.write(data, "record_too_large", tweet_id=tweet_id, detail=detail)) is None:
                 return False
-            self._stats.incr("dead_lettered")
+            self.stats.incr("dead_lettered")
             log.warning(
                 "tweet id=%s is %d bytes, over the 1,000 KiB Firehose limit: dead-lettered", tweet_id, len(data)
             )
             return False
-        segment = self._durably(lambda: self._wal.append(data))
+        segment = self._durably(lambda: self.wal.append(data))
         if segment is None:
             return False
-        self._stats.incr("accepted")
-        if self._deletions is not None and author_id is not None:
-            self._deletions.accepted(tweet_id, author_id)
+        self.stats.incr("accepted")
+        if self.deletions is not None and author_id is not None:
+            self.deletions.accepted(tweet_id, author_id)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("accepted tweet id=%s", tweet_id)
-        self._writer.put(data, segment, self._stop)
+        self.writer.put(data, segment, self.stop_event)
         return True
 
     def _skipped(self, tweet_id: str, author_id: str | None) -> bool:
@@ -145,11 +136,11 @@ class Pipeline:
         with self._lock:
             self._count_read()
             if self._recent.seen(tweet_id):
-                self._stats.incr("duplicates")
+                self.stats.incr("duplicates")
                 log.debug("duplicate tweet id=%s skipped", tweet_id)
                 return True
-        if self._deletions is not None and self._deletions.is_deleted(tweet_id, author_id):
-            self._stats.incr("deleted_before_send")
+        if self.deletions is not None and self.deletions.is_deleted(tweet_id, author_id):
+            self.stats.incr("deleted_before_send")
             return True
         return False
 
@@ -164,11 +155,11 @@ class Pipeline:
                 try:
                     return write()
                 except StorageError as exc:
-                    self._stats.incr("storage_errors")
+                    self.stats.incr("storage_errors")
                     if not paused:
                         paused = True
-                        self._stats.set("source_paused", f"storage: {exc.reason}")
-                        self._stats.error(f"storage: {exc}")
+                        self.stats.set("source_paused", f"storage: {exc.reason}")
+                        self.stats.error(f"storage: {exc}")
                         self._pauses += 1
                         now = time.monotonic()
                         if now - self._pause_logged_at >= PAUSE_LOG_INTERVAL_S:  # pauses come in bursts as it drains
@@ -178,11 +169,11 @@ class Pipeline:
                                 exc,
                                 self._pauses,
                             )
-                if self._stop.wait(delay):
-                    self._stats.drop("storage_unavailable_at_stop")
+                if self.stop_event.wait(delay):
+                    self.stats.drop("storage_unavailable_at_stop")
                     return None
                 delay = min(delay * 2, STORAGE_RETRY_MAX_S)
         finally:
             if paused:
-                self._stats.set("source_paused", None)
+                self.stats.set("source_paused", None)
                 log.debug("STATE_DIR writable again: source resumed")

@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
 import requests
@@ -168,37 +169,25 @@ STATE_FILE = "x-compliance.json"
 RETRY_AFTER_S = 3600.0
 
 
+@dataclass(eq=False)
 class ComplianceSchedule:
     """Runs the tweets job over the ledger's post ids and the users job over its author ids every ``interval_s``
     (X_COMPLIANCE_INTERVAL_H), in a thread of its own (a job can take minutes to an hour). The time of the last
     clean run is kept in STATE_DIR/x-compliance.json and published as the ``x_compliance_age_h`` gauge (hours since
     it, or since the ingester started when there was none): the XComplianceAgeHours metric, alarmed past 26 h."""
 
-    def __init__(
-        self,
-        store: DeletionStore,
-        stats: Any,
-        state_path: Any,
-        *,
-        base_url: str,
-        token: Callable[[], str],
-        interval_s: float,
-        session: requests.Session | None = None,
-        poll_s: float = 30.0,
-    ) -> None:
-        import threading
-
-        self.store = store
-        self.stats = stats
-        self.state_path = state_path
-        self.base_url = base_url
-        self.token = token
-        self.interval_s = interval_s
-        self.session = session or requests.Session()
-        self.poll_s = poll_s
-        self.stop = threading.Event()
-        self._started = time.time()
-        self._thread: threading.Thread | None = None
+    store: DeletionStore
+    stats: Any
+    state_path: Any
+    _: KW_ONLY
+    base_url: str
+    token: Callable[[], str]
+    interval_s: float
+    session: requests.Session = field(default_factory=requests.Session)
+    poll_s: float = 30.0
+    stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _started: float = field(default_factory=time.time, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
 
     def last_success(self) -> float | None:
         try:
@@ -248,8 +237,6 @@ class ComplianceSchedule:
         return clean
 
     def start(self) -> None:
-        import threading
-
         self._thread = threading.Thread(target=self._run, name="x-compliance", daemon=True)
         self._thread.start()
 

@@ -193,22 +193,15 @@ class DemoStats:
             )
 
 
+@dataclass(eq=False)
 class StoreTarget:
     """The local firehose's destination: SQLite for Ok documents, the failed folder for everything else."""
 
-    def __init__(
-        self,
-        store: SQLiteStore,
-        failed: FailedWriter,
-        stats: DemoStats,
-        lambda_arn: str,
-        indexer: OpenSearchIndexer | None = None,
-    ) -> None:
-        self.store = store
-        self.failed = failed
-        self.stats = stats
-        self.lambda_arn = lambda_arn
-        self.indexer = indexer
+    store: SQLiteStore
+    failed: FailedWriter
+    stats: DemoStats
+    lambda_arn: str
+    indexer: OpenSearchIndexer | None = None
 
     def deliver(self, outcome: BatchOutcome) -> None:
         docs: list[dict[str, Any]] = []
