@@ -27,6 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Protocol
 
 from ingester.deletions.store import DeletionStore, Tombstone
@@ -171,26 +172,20 @@ class Deleter:
         self.stats.set("tombstones", len(self.store.tombstones()))
 
 
+@dataclass(eq=False)
 class DeletionWorker:
     """The deleter's thread: a round every ``interval_s`` and WAKE_BATCH_S after a new tombstone (then ``publish``
     gets the live tombstones: the S3 copy ``make redrive`` reads), a re-apply every ``reapply_interval_s``, a sweep
     at start; the store's expiry once an hour. ``stop`` ends it after the current round."""
 
-    def __init__(
-        self,
-        deleter: Deleter,
-        *,
-        interval_s: float,
-        reapply_interval_s: float,
-        publish: Callable[[list[Tombstone]], object] | None = None,
-    ) -> None:
-        self.deleter = deleter
-        self.publish = publish
-        self.interval_s = interval_s
-        self.reapply_interval_s = reapply_interval_s
-        self.stop = threading.Event()
-        self.wake = threading.Event()
-        self._thread: threading.Thread | None = None
+    deleter: Deleter
+    _: KW_ONLY
+    interval_s: float
+    reapply_interval_s: float
+    publish: Callable[[list[Tombstone]], object] | None = None
+    stop: threading.Event = field(default_factory=threading.Event, init=False)
+    wake: threading.Event = field(default_factory=threading.Event, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
 
     def start(self) -> None:
         self.deleter.store.on_tombstone = self.wake.set

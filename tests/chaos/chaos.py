@@ -6,7 +6,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -41,6 +41,15 @@ class Schedule:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+
+    @classmethod
+    def drawn(cls, seed: int, seconds: float, faults: Mapping[str, tuple[int, float]]) -> Schedule:
+        """A schedule with, per kind, 0 to ``most`` windows of at most ``longest`` seconds: ``{kind: (most,
+        longest)}``, drawn in the mapping's order (the order is part of what a seed reproduces)."""
+        schedule = cls(seed, seconds)
+        for kind, (most, longest) in faults.items():
+            schedule.add(kind, schedule.rng.randint(0, most), longest)
+        return schedule
 
     def add(self, kind: str, count: int, longest: float) -> None:
         for _ in range(count):

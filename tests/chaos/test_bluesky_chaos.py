@@ -56,15 +56,17 @@ def _micros(iso: str) -> int:
 
 def test_bluesky_source_keeps_the_invariant_under_faults(seed: int, tmp_path: Path) -> None:
     seconds = chaos_seconds()
-    schedule = Schedule(seed, seconds)
-    for kind, count, longest in (
-        ("a_dead", 2, seconds / 4),
-        ("a_flaky", 2, seconds / 3),
-        ("b_dead", 1, seconds / 6),
-        ("outage", 1, seconds / 6),
-        ("record_failures", 2, seconds / 4),
-    ):
-        schedule.add(kind, schedule.rng.randint(0, count), longest)
+    schedule = Schedule.drawn(
+        seed,
+        seconds,
+        {
+            "a_dead": (2, seconds / 4),
+            "a_flaky": (2, seconds / 3),
+            "b_dead": (1, seconds / 6),
+            "outage": (1, seconds / 6),
+            "record_failures": (2, seconds / 4),
+        },
+    )
     stops = schedule.moments(schedule.rng.randint(1, 3))
     gap_after_stop = schedule.rng.randrange(len(stops))  # Jetstream's retention passes the cursor while stopped
     a, b = FakeJetstream(v2=schedule.rng.random() < 0.5), FakeJetstream()

@@ -46,8 +46,7 @@ def start(
 
 def test_sigterm_and_kill_9_at_random_moments_keep_the_invariant(seed: int, tmp_path: Path) -> None:
     seconds = chaos_seconds()
-    schedule = Schedule(seed, seconds)
-    schedule.add("outage", schedule.rng.randint(0, 3), seconds / 4)
+    schedule = Schedule.drawn(seed, seconds, {"outage": (3, seconds / 4)})
     moments = schedule.moments(schedule.rng.randint(2, 5))
     signals = [schedule.rng.choice([signal.SIGTERM, signal.SIGKILL]) for _ in moments]
     posts = 3000

@@ -24,15 +24,17 @@ def test_replay_and_writer_keep_the_invariant_under_faults(
     seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seconds = chaos_seconds()
-    schedule = Schedule(seed, seconds)
-    for kind, count, longest in (
-        ("outage", 2, seconds / 5),
-        ("throttle", 2, seconds / 4),
-        ("record_failures", 3, seconds / 4),
-        ("readonly", 1, 2.0),
-        ("full", 1, 2.0),
-    ):
-        schedule.add(kind, schedule.rng.randint(0, count), longest)
+    schedule = Schedule.drawn(
+        seed,
+        seconds,
+        {
+            "outage": (2, seconds / 5),
+            "throttle": (2, seconds / 4),
+            "record_failures": (3, seconds / 4),
+            "readonly": (1, 2.0),
+            "full": (1, 2.0),
+        },
+    )
     stops = schedule.moments(schedule.rng.randint(1, 4))
     posts = 4000
     replay = write_replay(tmp_path / "posts.jsonl", posts)

@@ -73,9 +73,7 @@ def connections(schedule: Schedule, count: int) -> tuple[list[Connection], int]:
 
 def test_x_source_keeps_the_invariant_under_faults(seed: int, tmp_path: Path) -> None:
     seconds = chaos_seconds()
-    schedule = Schedule(seed, seconds)
-    for kind, count, longest in (("outage", 2, seconds / 5), ("record_failures", 2, seconds / 4)):
-        schedule.add(kind, schedule.rng.randint(0, count), longest)
+    schedule = Schedule.drawn(seed, seconds, {"outage": (2, seconds / 5), "record_failures": (2, seconds / 4)})
     stops = schedule.moments(schedule.rng.randint(1, 3))
     scripted, total = connections(schedule, 400)
     fake = FakeX(connections=scripted)

@@ -55,12 +55,7 @@ class _Handler(QuietHandler):
     fake: FakeXCompliance
 
     def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.reply(status, body if isinstance(body, bytes) else json.dumps(body).encode(), content_type)
 
     def _authorised(self) -> bool:
         if self.headers.get("Authorization") != f"Bearer {self.fake.token}":

@@ -48,7 +48,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +61,7 @@ from tests.support import nspawn
 from tests.support.commands import run
 from tests.support.fake_x import Connection, FakeX, serve
 from tests.support.ingester import stream_message, tweet_id
-from tests.support.net import http_server
+from tests.support.net import QuietHandler, http_server
 from tests.support.paths import REPO_ROOT
 from tests.support.terraform import (
     MODULES_DIR,
@@ -354,11 +353,8 @@ class FirehoseSwitch:
 
 @contextmanager
 def serve_firehose(switch: FirehoseSwitch) -> Iterator[FirehoseSwitch]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -373,11 +369,7 @@ def serve_firehose(switch: FirehoseSwitch) -> Iterator[FirehoseSwitch]:
                 answer = requests.post(self.upstream_url(), data=body, headers=headers, timeout=30)
                 status, payload = answer.status_code, answer.content
                 content_type = answer.headers.get("Content-Type", "application/x-amz-json-1.1")
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            self.reply(status, payload, content_type)
 
         def upstream_url(self) -> str:
             return switch.upstream.rstrip("/") + self.path

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from ingester.envelope import bluesky_post_uri
 from ingester.stats import read_status
 from tests.support.fake_jetstream import (
     BASE_TIME_US,
+    FakeJetstream,
     account_event,
     delete_event,
     fake_jetstream,
@@ -97,6 +99,18 @@ class Running:
         assert self.result == [0]
 
 
+@contextmanager
+def ingester_on_jetstream(
+    tmp_path: Path, fake_os: FakeOpenSearch
+) -> Iterator[tuple[FakeJetstream, FirehoseIntoOpenSearch, Running]]:
+    """A fake Jetstream, and the ingester reading it (connected) with Firehose delivering into ``fake_os``."""
+    with fake_jetstream() as js:
+        client = FirehoseIntoOpenSearch(fake_os)
+        running = Running(settings(tmp_path, js.url, fake_os.url), client)
+        wait_for(lambda: js.connections() >= 1)
+        yield js, client, running
+
+
 def indexed(fake: FakeOpenSearch) -> set[str]:
     return set(fake.state.indices.get(INDEX, {}))
 
@@ -114,10 +128,7 @@ def uri(n: int) -> str:
 
 def test_a_thousand_posts_then_a_hundred_deletes_leave_only_the_others(tmp_path: Path, fake_os: FakeOpenSearch) -> None:
     # Given a Jetstream that sends 1,000 posts (500 match) and then deletes 100 matching ones and 50 others
-    with fake_jetstream() as js:
-        client = FirehoseIntoOpenSearch(fake_os)
-        running = Running(settings(tmp_path, js.url, fake_os.url), client)
-        wait_for(lambda: js.connections() >= 1)
+    with ingester_on_jetstream(tmp_path, fake_os) as (js, _client, running):
         for i in range(1000):
             js.add(post_event(BASE_TIME_US + i, "all about aws" if i % 2 == 0 else "nothing", rkey=f"3k{i}"))
         doomed = list(range(0, 1000, 2))[:100]
@@ -141,10 +152,7 @@ def test_a_delete_before_its_post_is_delivered_wins_and_an_account_takedown_remo
     tmp_path: Path, fake_os: FakeOpenSearch, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)  # every log line the ingester writes, outage warnings and deletions included
-    with fake_jetstream() as js:
-        client = FirehoseIntoOpenSearch(fake_os)
-        running = Running(settings(tmp_path, js.url, fake_os.url), client)
-        wait_for(lambda: js.connections() >= 1)
+    with ingester_on_jetstream(tmp_path, fake_os) as (js, client, running):
         js.add(post_event(BASE_TIME_US, "aws early", rkey="3k0"))
         wait_for(lambda: indexed(fake_os) == {uri(0)})
         # Given Firehose is down: the next posts wait in the writer and the spool
@@ -176,10 +184,7 @@ def test_a_delete_before_its_post_is_delivered_wins_and_an_account_takedown_remo
 def test_a_delete_during_an_opensearch_outage_is_applied_when_it_is_back(
     tmp_path: Path, fake_os: FakeOpenSearch
 ) -> None:
-    with fake_jetstream() as js:
-        client = FirehoseIntoOpenSearch(fake_os)
-        running = Running(settings(tmp_path, js.url, fake_os.url), client)
-        wait_for(lambda: js.connections() >= 1)
+    with ingester_on_jetstream(tmp_path, fake_os) as (js, _client, running):
         js.add(post_event(BASE_TIME_US, "aws one", rkey="3k0"))
         js.add(post_event(BASE_TIME_US + 1, "aws two", rkey="3k1"))
         wait_for(lambda: len(indexed(fake_os)) == 2)
@@ -195,10 +200,7 @@ def test_a_delete_during_an_opensearch_outage_is_applied_when_it_is_back(
 
 
 def test_tombstones_of_a_previous_run_are_swept_at_start(tmp_path: Path, fake_os: FakeOpenSearch) -> None:
-    with fake_jetstream() as js:
-        client = FirehoseIntoOpenSearch(fake_os)
-        running = Running(settings(tmp_path, js.url, fake_os.url), client)
-        wait_for(lambda: js.connections() >= 1)
+    with ingester_on_jetstream(tmp_path, fake_os) as (js, client, running):
         js.add(post_event(BASE_TIME_US, "aws", rkey="3k0"))
         wait_for(lambda: indexed(fake_os) == {uri(0)})
         js.add(delete_event(BASE_TIME_US + 1, "3k0"))
@@ -207,6 +209,6 @@ def test_tombstones_of_a_previous_run_are_swept_at_start(tmp_path: Path, fake_os
         # Given a copy of the deleted post indexed while the ingester was down (a redrive, a late Firehose retry)
         fake_os.state.indices[INDEX][uri(0)] = {"tweet_id": uri(0), "author": {"id": "x"}}
         # When the ingester starts again, Then its first sweep removes it
-        running = Running(settings(tmp_path, js.url, fake_os.url), client)
+        restarted = Running(settings(tmp_path, js.url, fake_os.url), client)
         wait_for(lambda: indexed(fake_os) == set())
-        running.finish()
+        restarted.finish()

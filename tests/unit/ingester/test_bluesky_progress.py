@@ -5,6 +5,7 @@ Jetstream v2's sequence cursors and its subscribeEvents wire."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,17 +40,26 @@ def distinct(sink: ListSink) -> set[str]:
     return {e["tweet"]["id"] for e in sink.accepted}
 
 
-def test_a_dead_endpoint_fails_over_to_the_healthy_one(tmp_path: Path) -> None:
-    # Given a first endpoint that accepts each connection and closes it at once, and a healthy second one
+def dead_then_healthy(
+    tmp_path: Path, n: int, stats: Stats, done: Callable[[FakeJetstream], bool] = lambda dead: True
+) -> tuple[FakeJetstream, FakeJetstream]:
+    """Run the source over a dead endpoint (it accepts each connection and closes it at once), then a healthy one
+    holding ``n`` posts, until all ``n`` arrived and ``done(dead)``; return both fakes."""
     dead, healthy = FakeJetstream(dead=True), FakeJetstream()
-    posts(healthy, 500)
+    posts(healthy, n)
     save_cursor(tmp_path, BASE_TIME_US)
-    stats = Stats()
+    sink = ListSink()
     with fake_jetstream(dead), fake_jetstream(healthy):
         source = source_for(tmp_path, dead.url, healthy.url, stats=stats)
-        sink = ListSink()
-        # When the source runs, Then every post arrives through the second endpoint
-        run_source(source, sink, lambda: len(distinct(sink)) == 500)
+        run_source(source, sink, lambda: len(distinct(sink)) == n and done(dead))
+    return dead, healthy
+
+
+def test_a_dead_endpoint_fails_over_to_the_healthy_one(tmp_path: Path) -> None:
+    # Given a first endpoint that accepts each connection and closes it at once, and a healthy second one
+    stats = Stats()
+    # When the source runs, Then every post arrives through the second endpoint
+    dead, healthy = dead_then_healthy(tmp_path, 500, stats)
     assert healthy.connections() >= 1
     assert dead.connections() <= 3  # a connection that delivers nothing is a failure: it moves on
     assert stats.get("unproductive_connections") >= 1
@@ -150,14 +160,8 @@ class RecordingStats(Stats):
 
 def test_stream_connected_means_events_are_arriving(tmp_path: Path) -> None:
     # Given a dead endpoint (accepts each socket, closes it at once), then a healthy one
-    dead, healthy = FakeJetstream(dead=True), FakeJetstream()
-    posts(healthy, 3)
-    save_cursor(tmp_path, BASE_TIME_US)
     stats = RecordingStats()
-    with fake_jetstream(dead), fake_jetstream(healthy):
-        source = source_for(tmp_path, dead.url, healthy.url, stats=stats)
-        sink = ListSink()
-        run_source(source, sink, lambda: len(distinct(sink)) == 3 and dead.connections() >= 1)
+    dead, healthy = dead_then_healthy(tmp_path, 3, stats, done=lambda dead: dead.connections() >= 1)
     # Then only connections that brought events turned it on (the dead endpoint's sockets never did)
     assert dead.connections() >= 1 and healthy.connections() >= 1
     assert 1 <= stats.connected_values.count(True) <= healthy.connections()

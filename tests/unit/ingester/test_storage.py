@@ -257,14 +257,22 @@ def test_default_spool_cap_is_most_of_a_volume_of_its_own(tmp_path: Path, monkey
 # -- the state directory read-only for a while (issue 19) ----------------------------------------------------------
 
 
+def wal_beside_a_read_only_switch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, records: int
+) -> tuple[Wal, list[int], ReadOnlyFolder]:
+    """A WAL holding ``records`` records, and a switch (still off) that makes its state dir read-only."""
+    wal, _ = make(tmp_path)
+    tickets = [wal.append(b'{"n":%d}' % i) for i in range(records)]
+    readonly = ReadOnlyFolder(tmp_path)
+    readonly.install(monkeypatch)
+    return wal, tickets, readonly
+
+
 def test_a_settled_segment_whose_delete_failed_is_deleted_once_the_disk_is_writable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a closed WAL segment whose records are all settled, and a state dir that turns read-only
-    wal, _ = make(tmp_path)
-    tickets = [wal.append(b'{"n":%d}' % i) for i in range(20)]
-    readonly = ReadOnlyFolder(tmp_path)
-    readonly.install(monkeypatch)
+    wal, tickets, readonly = wal_beside_a_read_only_switch(tmp_path, monkeypatch, 20)
     wal.settle(tickets)
     readonly.active = True
     # When the commit that closes the segment cannot delete it
@@ -282,10 +290,7 @@ def test_marks_refused_by_a_read_only_disk_are_written_later_so_a_restart_resend
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given 30 records in the current WAL segment, 20 of them settled while the state dir was read-only
-    wal, _ = make(tmp_path)
-    tickets = [wal.append(b'{"n":%d}' % i) for i in range(30)]
-    readonly = ReadOnlyFolder(tmp_path)
-    readonly.install(monkeypatch)
+    wal, tickets, readonly = wal_beside_a_read_only_switch(tmp_path, monkeypatch, 30)
     readonly.active = True
     wal.settle(tickets[:20])
     assert readonly.refused >= 1
