@@ -106,12 +106,15 @@ def test_dashboard_indexes_exist(store: SQLiteStore) -> None:
     indexes = {
         r[0]: r[1] for r in store.query("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
     }
-    assert "idx_tweets_created_at" in indexes
-    assert "idx_tweets_sentiment_created_at" in indexes
-    assert "idx_tweets_lang" in indexes
-    assert "idx_tweet_hashtags_hashtag" in indexes
-    assert "idx_tweet_entities_text" in indexes
-    assert "idx_tweet_topics_entity" in indexes
+    wanted = {
+        "idx_tweets_created_at",
+        "idx_tweets_sentiment_created_at",
+        "idx_tweets_lang",
+        "idx_tweet_hashtags_hashtag",
+        "idx_tweet_entities_text",
+        "idx_tweet_topics_entity",
+    }
+    assert wanted - set(indexes) == set()  # names every missing index at once
     plan = store.query(
         "EXPLAIN QUERY PLAN SELECT * FROM tweets WHERE sentiment = 'NEGATIVE' ORDER BY created_at DESC LIMIT 10"
     )
