@@ -152,21 +152,29 @@ module "opensearch" {
 module "lambda" {
   source = "./modules/lambda"
 
-  function_name                  = local.transform_function_name
-  zip_path                       = local.lambda_zip_path
-  runtime                        = var.lambda_runtime
-  architecture                   = var.lambda_architecture
-  memory_size                    = var.lambda_memory_size
-  timeout                        = var.lambda_timeout
-  reserved_concurrent_executions = var.lambda_reserved_concurrent_executions
-  sentiment_backend              = var.sentiment_backend
-  sentiment_fallback             = var.sentiment_fallback
-  comprehend_concurrency         = var.comprehend_concurrency
-  comprehend_enrichments         = var.comprehend_enrichments
-  emit_metrics                   = var.transform_emit_metrics || var.monitoring_enabled # the alarms watch them
-  metrics_namespace              = var.transform_metrics_namespace
-  log_level                      = var.transform_log_level
-  log_retention_days             = var.log_retention_days
+  function = {
+    name                           = local.transform_function_name
+    zip_path                       = local.lambda_zip_path
+    runtime                        = var.lambda_runtime
+    architecture                   = var.lambda_architecture
+    memory_size                    = var.lambda_memory_size
+    timeout                        = var.lambda_timeout
+    reserved_concurrent_executions = var.lambda_reserved_concurrent_executions
+  }
+  sentiment = {
+    backend                = var.sentiment_backend
+    fallback               = var.sentiment_fallback
+    comprehend_concurrency = var.comprehend_concurrency
+    comprehend_enrichments = var.comprehend_enrichments
+  }
+  metrics = {
+    enabled   = var.transform_emit_metrics || var.monitoring_enabled # the alarms watch them
+    namespace = var.transform_metrics_namespace
+  }
+  logging = {
+    level          = var.transform_log_level
+    retention_days = var.log_retention_days
+  }
 }
 
 # Buffering presets (docs/costs.md): realtime = no buffering before the transform or OpenSearch, so a post is

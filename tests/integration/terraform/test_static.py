@@ -166,8 +166,8 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
         ({"ingester_log_level": "TRACE"}, "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (the"),
         ({"ingester_source": "mastodon"}, "ingester_source must be x, bluesky or both."),
         # Validated once, by the lambda module: the root passes these through unvalidated.
-        ({"sentiment_backend": "textblob"}, "sentiment_backend must be embedded, vader or comprehend."),
-        ({"sentiment_fallback": "vader"}, "sentiment_fallback must be none or comprehend."),
+        ({"sentiment_backend": "textblob"}, "sentiment.backend must be embedded, vader or comprehend."),
+        ({"sentiment_fallback": "vader"}, "sentiment.fallback must be none or comprehend."),
         # failed records hold post text: a deleted post's copy must be gone within the retention window
         ({"failed_records_expiration_days": 30}, "failed_records_expiration_days must be a whole number from 1 to"),
         ({"failed_records_expiration_days": 0}, "failed_records_expiration_days must be a whole number from 1 to"),
