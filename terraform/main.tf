@@ -190,20 +190,28 @@ locals {
 module "firehose" {
   source = "./modules/firehose"
 
-  name                      = local.delivery_stream_name
-  role_arn                  = module.iam.firehose_role_arn
-  opensearch_domain_arn     = module.opensearch.domain_arn
-  index_name                = var.index_name
-  index_rotation_period     = var.index_rotation_period
-  buffering_interval        = coalesce(var.firehose_buffering_interval, local.buffering.destination_interval)
-  buffering_size            = coalesce(var.firehose_buffering_size, local.buffering.destination_size)
-  retry_duration            = var.firehose_retry_duration
-  processor_lambda_arn      = module.lambda.alias_arn
-  processor_buffer_size     = coalesce(var.processor_buffer_size, local.buffering.processor_size)
-  processor_buffer_interval = coalesce(var.processor_buffer_interval, local.buffering.processor_interval)
-  backup_bucket_arn         = module.s3.bucket_arn
-  log_retention_days        = var.log_retention_days
-  vpc_config                = var.opensearch_vpc
+  name     = local.delivery_stream_name
+  role_arn = module.iam.firehose_role_arn
+  opensearch = {
+    domain_arn            = module.opensearch.domain_arn
+    index_name            = var.index_name
+    index_rotation_period = var.index_rotation_period
+    buffering_interval    = coalesce(var.firehose_buffering_interval, local.buffering.destination_interval)
+    buffering_size        = coalesce(var.firehose_buffering_size, local.buffering.destination_size)
+    retry_duration        = var.firehose_retry_duration
+    vpc                   = var.opensearch_vpc
+  }
+  processor = {
+    lambda_arn      = module.lambda.alias_arn
+    buffer_size     = coalesce(var.processor_buffer_size, local.buffering.processor_size)
+    buffer_interval = coalesce(var.processor_buffer_interval, local.buffering.processor_interval)
+  }
+  backup = {
+    bucket_arn = module.s3.bucket_arn
+  }
+  logging = {
+    retention_days = var.log_retention_days
+  }
 
   # The stream validates on creation that its role can reach the bucket, domain and function.
   depends_on = [module.iam]
