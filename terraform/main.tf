@@ -91,9 +91,13 @@ locals {
 module "s3" {
   source = "./modules/s3"
 
-  bucket_name                    = local.backup_bucket_name
-  force_destroy                  = var.force_destroy_bucket
-  failed_records_expiration_days = coalesce(var.failed_records_expiration_days, max(var.retention_days - 1, 1))
+  bucket = {
+    name          = local.backup_bucket_name
+    force_destroy = var.force_destroy_bucket
+  }
+  expiration = {
+    failed_records_days = coalesce(var.failed_records_expiration_days, max(var.retention_days - 1, 1))
+  }
 }
 
 # The ingester bundle lives apart from the failed records: it is rebuilt by `make build`, so this
@@ -101,9 +105,13 @@ module "s3" {
 module "artifacts" {
   source = "./modules/s3"
 
-  bucket_name                    = local.artifacts_bucket_name
-  force_destroy                  = true
-  failed_records_expiration_days = 0
+  bucket = {
+    name          = local.artifacts_bucket_name
+    force_destroy = true
+  }
+  expiration = {
+    failed_records_days = 0
+  }
 }
 
 module "iam" {
