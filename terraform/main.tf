@@ -117,17 +117,23 @@ module "artifacts" {
 module "iam" {
   source = "./modules/iam"
 
-  name_prefix                  = var.name_prefix
-  backup_bucket_arn            = module.s3.bucket_arn
-  opensearch_domain_arn        = local.domain_arn
-  index_name_prefix            = var.index_name
-  delivery_stream_name         = local.delivery_stream_name
-  firehose_log_group_name      = local.firehose_log_group_name
-  transform_function_name      = local.transform_function_name
-  ingester_metrics_namespace   = var.ingester_metrics_namespace
-  ingester_ssm_parameter_names = [local.x_token_parameter_name]
-  ingester_bundle_object_arn   = "${module.artifacts.bucket_arn}/${local.bundle_key}"
-  firehose_vpc_delivery        = var.opensearch_vpc != null
+  name_prefix = var.name_prefix
+  firehose = {
+    stream_name             = local.delivery_stream_name
+    log_group_name          = local.firehose_log_group_name
+    transform_function_name = local.transform_function_name
+    vpc_delivery            = var.opensearch_vpc != null
+  }
+  opensearch = {
+    domain_arn        = local.domain_arn
+    index_name_prefix = var.index_name
+  }
+  ingester = {
+    ssm_parameter_names = [local.x_token_parameter_name]
+    bundle_object_arn   = "${module.artifacts.bucket_arn}/${local.bundle_key}"
+    metrics_namespace   = var.ingester_metrics_namespace
+  }
+  backup_bucket_arn = module.s3.bucket_arn
 }
 
 module "opensearch" {
