@@ -91,9 +91,13 @@ locals {
 module "s3" {
   source = "./modules/s3"
 
-  bucket_name                    = local.backup_bucket_name
-  force_destroy                  = var.force_destroy_bucket
-  failed_records_expiration_days = coalesce(var.failed_records_expiration_days, max(var.retention_days - 1, 1))
+  bucket = {
+    name          = local.backup_bucket_name
+    force_destroy = var.force_destroy_bucket
+  }
+  expiration = {
+    failed_records_days = coalesce(var.failed_records_expiration_days, max(var.retention_days - 1, 1))
+  }
 }
 
 # The ingester bundle lives apart from the failed records: it is rebuilt by `make build`, so this
@@ -101,25 +105,35 @@ module "s3" {
 module "artifacts" {
   source = "./modules/s3"
 
-  bucket_name                    = local.artifacts_bucket_name
-  force_destroy                  = true
-  failed_records_expiration_days = 0
+  bucket = {
+    name          = local.artifacts_bucket_name
+    force_destroy = true
+  }
+  expiration = {
+    failed_records_days = 0
+  }
 }
 
 module "iam" {
   source = "./modules/iam"
 
-  name_prefix                  = var.name_prefix
-  backup_bucket_arn            = module.s3.bucket_arn
-  opensearch_domain_arn        = local.domain_arn
-  index_name_prefix            = var.index_name
-  delivery_stream_name         = local.delivery_stream_name
-  firehose_log_group_name      = local.firehose_log_group_name
-  transform_function_name      = local.transform_function_name
-  ingester_metrics_namespace   = var.ingester_metrics_namespace
-  ingester_ssm_parameter_names = [local.x_token_parameter_name]
-  ingester_bundle_object_arn   = "${module.artifacts.bucket_arn}/${local.bundle_key}"
-  firehose_vpc_delivery        = var.opensearch_vpc != null
+  name_prefix = var.name_prefix
+  firehose = {
+    stream_name             = local.delivery_stream_name
+    log_group_name          = local.firehose_log_group_name
+    transform_function_name = local.transform_function_name
+    vpc_delivery            = var.opensearch_vpc != null
+  }
+  opensearch = {
+    domain_arn        = local.domain_arn
+    index_name_prefix = var.index_name
+  }
+  ingester = {
+    ssm_parameter_names = [local.x_token_parameter_name]
+    bundle_object_arn   = "${module.artifacts.bucket_arn}/${local.bundle_key}"
+    metrics_namespace   = var.ingester_metrics_namespace
+  }
+  backup_bucket_arn = module.s3.bucket_arn
 }
 
 module "opensearch" {
@@ -152,21 +166,29 @@ module "opensearch" {
 module "lambda" {
   source = "./modules/lambda"
 
-  function_name                  = local.transform_function_name
-  zip_path                       = local.lambda_zip_path
-  runtime                        = var.lambda_runtime
-  architecture                   = var.lambda_architecture
-  memory_size                    = var.lambda_memory_size
-  timeout                        = var.lambda_timeout
-  reserved_concurrent_executions = var.lambda_reserved_concurrent_executions
-  sentiment_backend              = var.sentiment_backend
-  sentiment_fallback             = var.sentiment_fallback
-  comprehend_concurrency         = var.comprehend_concurrency
-  comprehend_enrichments         = var.comprehend_enrichments
-  emit_metrics                   = var.transform_emit_metrics || var.monitoring_enabled # the alarms watch them
-  metrics_namespace              = var.transform_metrics_namespace
-  log_level                      = var.transform_log_level
-  log_retention_days             = var.log_retention_days
+  function = {
+    name                           = local.transform_function_name
+    zip_path                       = local.lambda_zip_path
+    runtime                        = var.lambda_runtime
+    architecture                   = var.lambda_architecture
+    memory_size                    = var.lambda_memory_size
+    timeout                        = var.lambda_timeout
+    reserved_concurrent_executions = var.lambda_reserved_concurrent_executions
+  }
+  sentiment = {
+    backend                = var.sentiment_backend
+    fallback               = var.sentiment_fallback
+    comprehend_concurrency = var.comprehend_concurrency
+    comprehend_enrichments = var.comprehend_enrichments
+  }
+  metrics = {
+    enabled   = var.transform_emit_metrics || var.monitoring_enabled # the alarms watch them
+    namespace = var.transform_metrics_namespace
+  }
+  logging = {
+    level          = var.transform_log_level
+    retention_days = var.log_retention_days
+  }
 }
 
 # Buffering presets (docs/costs.md): realtime = no buffering before the transform or OpenSearch, so a post is
@@ -182,20 +204,28 @@ locals {
 module "firehose" {
   source = "./modules/firehose"
 
-  name                      = local.delivery_stream_name
-  role_arn                  = module.iam.firehose_role_arn
-  opensearch_domain_arn     = module.opensearch.domain_arn
-  index_name                = var.index_name
-  index_rotation_period     = var.index_rotation_period
-  buffering_interval        = coalesce(var.firehose_buffering_interval, local.buffering.destination_interval)
-  buffering_size            = coalesce(var.firehose_buffering_size, local.buffering.destination_size)
-  retry_duration            = var.firehose_retry_duration
-  processor_lambda_arn      = module.lambda.alias_arn
-  processor_buffer_size     = coalesce(var.processor_buffer_size, local.buffering.processor_size)
-  processor_buffer_interval = coalesce(var.processor_buffer_interval, local.buffering.processor_interval)
-  backup_bucket_arn         = module.s3.bucket_arn
-  log_retention_days        = var.log_retention_days
-  vpc_config                = var.opensearch_vpc
+  name     = local.delivery_stream_name
+  role_arn = module.iam.firehose_role_arn
+  opensearch = {
+    domain_arn            = module.opensearch.domain_arn
+    index_name            = var.index_name
+    index_rotation_period = var.index_rotation_period
+    buffering_interval    = coalesce(var.firehose_buffering_interval, local.buffering.destination_interval)
+    buffering_size        = coalesce(var.firehose_buffering_size, local.buffering.destination_size)
+    retry_duration        = var.firehose_retry_duration
+    vpc                   = var.opensearch_vpc
+  }
+  processor = {
+    lambda_arn      = module.lambda.alias_arn
+    buffer_size     = coalesce(var.processor_buffer_size, local.buffering.processor_size)
+    buffer_interval = coalesce(var.processor_buffer_interval, local.buffering.processor_interval)
+  }
+  backup = {
+    bucket_arn = module.s3.bucket_arn
+  }
+  logging = {
+    retention_days = var.log_retention_days
+  }
 
   # The stream validates on creation that its role can reach the bucket, domain and function.
   depends_on = [module.iam]

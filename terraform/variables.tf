@@ -275,13 +275,13 @@ variable "lambda_zip_path" {
 }
 
 variable "sentiment_backend" {
-  description = "Sentiment backend: embedded (trained model in the zip, English, free), vader (embedded lexicon, English, free) or comprehend (Amazon Comprehend, 12 languages, billed per 100 characters). Validated by the lambda module's variable of the same name (one copy of the list)."
+  description = "Sentiment backend: embedded (trained model in the zip, English, free), vader (embedded lexicon, English, free) or comprehend (Amazon Comprehend, 12 languages, billed per 100 characters). Validated by the lambda module's sentiment.backend (one copy of the list)."
   type        = string
   default     = "embedded"
 }
 
 variable "sentiment_fallback" {
-  description = "What the transform does with posts the embedded or vader backend cannot score (languages without an embedded model; SENTIMENT_FALLBACK): none (the default: leave them unscored) or comprehend (Amazon Comprehend scores those in a language it supports, billed per 100 characters; only then the transform role gets comprehend:BatchDetectSentiment). No effect with sentiment_backend = comprehend. Validated by the lambda module's variable of the same name."
+  description = "What the transform does with posts the embedded or vader backend cannot score (languages without an embedded model; SENTIMENT_FALLBACK): none (the default: leave them unscored) or comprehend (Amazon Comprehend scores those in a language it supports, billed per 100 characters; only then the transform role gets comprehend:BatchDetectSentiment). No effect with sentiment_backend = comprehend. Validated by the lambda module's sentiment.fallback."
   type        = string
   default     = "none"
 }
@@ -293,7 +293,7 @@ variable "comprehend_concurrency" {
 }
 
 variable "comprehend_enrichments" {
-  description = "Optional Amazon Comprehend enrichments of every tweet, billed like Comprehend sentiment (docs/costs.md): entities (BatchDetectEntities) and/or key_phrases (BatchDetectKeyPhrases). Empty (the default) runs none and grants no extra IAM action. Validated by the lambda module's variable of the same name (one copy of the rule)."
+  description = "Optional Amazon Comprehend enrichments of every tweet, billed like Comprehend sentiment (docs/costs.md): entities (BatchDetectEntities) and/or key_phrases (BatchDetectKeyPhrases). Empty (the default) runs none and grants no extra IAM action. Validated by the lambda module's sentiment.comprehend_enrichments (one copy of the rule)."
   type        = list(string)
   default     = []
 }

@@ -7,7 +7,7 @@
 #   processing-failed/YYYY/MM/DD/HH/<stream>-<n>-YYYY-MM-DD-HH-MM-SS-<uuid>.gz
 #       records the transform returned as ProcessingFailed, or whose invocation kept failing
 #   AmazonOpenSearchService-failed/YYYY/MM/DD/HH/<stream>-<n>-YYYY-MM-DD-HH-MM-SS-<uuid>.gz
-#       documents OpenSearch rejected or that could not be delivered within retry_duration
+#       documents OpenSearch rejected or that could not be delivered within opensearch.retry_duration
 # Each object is GZIP-compressed JSON lines with rawData (base64), errorCode and errorMessage.
 # error_output_prefix is not set: it applies to S3 destinations, not to an OpenSearch backup.
 
@@ -16,9 +16,9 @@ locals {
   # as unset: BufferSizeInMBs 1, BufferIntervalInSeconds 60. Sending them would show a change on every
   # plan, so they are sent only when they differ.
   processor_parameters = merge(
-    { LambdaArn = var.processor_lambda_arn },
-    var.processor_buffer_size == 1 ? {} : { BufferSizeInMBs = tostring(var.processor_buffer_size) },
-    var.processor_buffer_interval == 60 ? {} : { BufferIntervalInSeconds = tostring(var.processor_buffer_interval) },
+    { LambdaArn = var.processor.lambda_arn },
+    var.processor.buffer_size == 1 ? {} : { BufferSizeInMBs = tostring(var.processor.buffer_size) },
+    var.processor.buffer_interval == 60 ? {} : { BufferIntervalInSeconds = tostring(var.processor.buffer_interval) },
   )
 }
 
@@ -26,7 +26,7 @@ resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158:Log groups are encrypted by CloudWatch Logs with AWS-owned keys; delivery errors carry no secrets, so a customer-managed key adds cost without benefit.
   #checkov:skip=CKV_AWS_338:Retention is a variable (default 30 days): operational delivery errors, not an audit trail.
   name              = "/aws/kinesisfirehose/${var.name}"
-  retention_in_days = var.log_retention_days
+  retention_in_days = var.logging.retention_days
 
   tags = var.tags
 }
@@ -52,13 +52,13 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
   }
 
   opensearch_configuration {
-    domain_arn            = var.opensearch_domain_arn
+    domain_arn            = var.opensearch.domain_arn
     role_arn              = var.role_arn
-    index_name            = var.index_name
-    index_rotation_period = var.index_rotation_period
-    buffering_interval    = var.buffering_interval
-    buffering_size        = var.buffering_size
-    retry_duration        = var.retry_duration
+    index_name            = var.opensearch.index_name
+    index_rotation_period = var.opensearch.index_rotation_period
+    buffering_interval    = var.opensearch.buffering_interval
+    buffering_size        = var.opensearch.buffering_size
+    retry_duration        = var.opensearch.retry_duration
     s3_backup_mode        = "FailedDocumentsOnly"
 
     # One document per tweet however often it is delivered: Firehose sends no document id and the index
@@ -71,9 +71,9 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
 
     s3_configuration {
       role_arn           = var.role_arn
-      bucket_arn         = var.backup_bucket_arn
-      buffering_interval = var.backup_buffering_interval
-      buffering_size     = var.backup_buffering_size
+      bucket_arn         = var.backup.bucket_arn
+      buffering_interval = var.backup.buffering_interval
+      buffering_size     = var.backup.buffering_size
       compression_format = "GZIP"
 
       cloudwatch_logging_options {
@@ -107,7 +107,7 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
     }
 
     dynamic "vpc_config" {
-      for_each = var.vpc_config == null ? [] : [var.vpc_config]
+      for_each = var.opensearch.vpc == null ? [] : [var.opensearch.vpc]
 
       content {
         role_arn           = var.role_arn

@@ -14,10 +14,10 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_service.current.region
 
-  delivery_stream_arn     = "arn:${local.partition}:firehose:${local.region}:${local.account_id}:deliverystream/${var.delivery_stream_name}"
-  firehose_log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.firehose_log_group_name}"
-  transform_function_arn  = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.transform_function_name}"
-  ingester_parameter_arns = [for n in var.ingester_ssm_parameter_names : "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${n}"]
+  delivery_stream_arn     = "arn:${local.partition}:firehose:${local.region}:${local.account_id}:deliverystream/${var.firehose.stream_name}"
+  firehose_log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.firehose.log_group_name}"
+  transform_function_arn  = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.firehose.transform_function_name}"
+  ingester_parameter_arns = [for n in var.ingester.ssm_parameter_names : "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${n}"]
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -75,7 +75,7 @@ data "aws_iam_policy_document" "firehose_opensearch" {
       "es:ESHttpPost",
       "es:ESHttpPut",
     ]
-    resources = [var.opensearch_domain_arn, "${var.opensearch_domain_arn}/*"]
+    resources = [var.opensearch.domain_arn, "${var.opensearch.domain_arn}/*"]
   }
 
   # The reads Firehose makes to check the cluster and the index before delivering (AWS documented set).
@@ -83,15 +83,15 @@ data "aws_iam_policy_document" "firehose_opensearch" {
     sid     = "ClusterAndIndexReads"
     actions = ["es:ESHttpGet"]
     resources = [
-      "${var.opensearch_domain_arn}/_all/_settings",
-      "${var.opensearch_domain_arn}/_cluster/stats",
-      "${var.opensearch_domain_arn}/${var.index_name_prefix}*/_mapping/*",
-      "${var.opensearch_domain_arn}/_nodes",
-      "${var.opensearch_domain_arn}/_nodes/stats",
-      "${var.opensearch_domain_arn}/_nodes/*/stats",
-      "${var.opensearch_domain_arn}/_stats",
-      "${var.opensearch_domain_arn}/${var.index_name_prefix}*/_stats",
-      "${var.opensearch_domain_arn}/",
+      "${var.opensearch.domain_arn}/_all/_settings",
+      "${var.opensearch.domain_arn}/_cluster/stats",
+      "${var.opensearch.domain_arn}/${var.opensearch.index_name_prefix}*/_mapping/*",
+      "${var.opensearch.domain_arn}/_nodes",
+      "${var.opensearch.domain_arn}/_nodes/stats",
+      "${var.opensearch.domain_arn}/_nodes/*/stats",
+      "${var.opensearch.domain_arn}/_stats",
+      "${var.opensearch.domain_arn}/${var.opensearch.index_name_prefix}*/_stats",
+      "${var.opensearch.domain_arn}/",
     ]
   }
 }
@@ -173,7 +173,7 @@ resource "aws_iam_role_policy" "firehose_logs" {
 }
 
 resource "aws_iam_role_policy" "firehose_vpc" {
-  count = var.firehose_vpc_delivery ? 1 : 0
+  count = var.firehose.vpc_delivery ? 1 : 0
 
   name   = "vpc-delivery"
   role   = aws_iam_role.firehose.id
@@ -226,7 +226,7 @@ data "aws_iam_policy_document" "ingester_bundle" {
   statement {
     sid       = "DownloadBundle"
     actions   = ["s3:GetObject"]
-    resources = [var.ingester_bundle_object_arn]
+    resources = [var.ingester.bundle_object_arn]
   }
 }
 
@@ -242,7 +242,7 @@ data "aws_iam_policy_document" "ingester_metrics" {
     condition {
       test     = "StringEquals"
       variable = "cloudwatch:namespace"
-      values   = [var.ingester_metrics_namespace]
+      values   = [var.ingester.metrics_namespace]
     }
   }
 }
@@ -301,7 +301,7 @@ data "aws_iam_policy_document" "ingester_opensearch_delete" {
   statement {
     sid       = "DeleteByQueryOnTweets"
     actions   = ["es:ESHttpPost"]
-    resources = ["${var.opensearch_domain_arn}/${var.index_name_prefix}-*/_delete_by_query"]
+    resources = ["${var.opensearch.domain_arn}/${var.opensearch.index_name_prefix}-*/_delete_by_query"]
   }
 }
 

@@ -3,66 +3,47 @@ variable "name_prefix" {
   type        = string
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,40}$", var.name_prefix))
+    # IAM role names allow 64 characters; the longest suffix this module adds is 24.
+    condition     = length(var.name_prefix) <= 40 && can(regex("^[A-Za-z0-9+=,.@_-]+$", var.name_prefix))
     error_message = "name_prefix must be 1-40 characters valid in IAM role names (letters, digits, + = , . @ _ -); the longest role suffix is 24 characters of the 64 allowed."
   }
 }
 
-variable "backup_bucket_arn" {
-  description = "ARN of the bucket Firehose writes failed records to."
-  type        = string
+variable "firehose" {
+  description = "The delivery stream, by name (its ARNs are built here, so this module depends on none of the resources): stream_name (the ingester may put records into it only), log_group_name (its error logs' CloudWatch log group), transform_function_name (the Lambda function its role may invoke) and, optional with its default: vpc_delivery (grant its role the EC2 network-interface permissions it needs to deliver into a VPC domain; false)."
+  type = object({
+    stream_name             = string
+    log_group_name          = string
+    transform_function_name = string
+    vpc_delivery            = optional(bool, false)
+  })
 }
 
-variable "opensearch_domain_arn" {
-  description = "ARN of the OpenSearch domain Firehose delivers to."
-  type        = string
+variable "opensearch" {
+  description = "The domain Firehose delivers to and the ingester deletes from: domain_arn and, optional with its default: index_name_prefix (the index name Firehose writes, rotated as <prefix>-YYYY-MM-DD; scopes the mapping and stats reads Firehose makes and the ingester's deletes; tweets)."
+  type = object({
+    domain_arn        = string
+    index_name_prefix = optional(string, "tweets")
+  })
 }
 
-variable "index_name_prefix" {
-  description = "Index name Firehose writes (rotated as <prefix>-YYYY-MM-DD); scopes the mapping and stats reads Firehose makes."
-  type        = string
-  default     = "tweets"
-}
-
-variable "delivery_stream_name" {
-  description = "Name of the Firehose delivery stream (the ingester may put records into it only)."
-  type        = string
-}
-
-variable "firehose_log_group_name" {
-  description = "CloudWatch log group of the delivery stream's error logs."
-  type        = string
-}
-
-variable "transform_function_name" {
-  description = "Name of the transform Lambda function (the Firehose role may invoke it)."
-  type        = string
-}
-
-variable "ingester_metrics_namespace" {
-  description = "CloudWatch namespace the ingester may publish metrics to."
-  type        = string
-}
-
-variable "ingester_ssm_parameter_names" {
-  description = "Names of the SSM parameters the ingester reads (the X bearer token SecureString), each starting with '/'."
-  type        = list(string)
+variable "ingester" {
+  description = "What the ingester box reads and writes besides the stream: ssm_parameter_names (the SSM parameters it reads, the X bearer token SecureString, each a full path starting with '/'), bundle_object_arn (the S3 object holding the ingester bundle, arn:aws:s3:::bucket/key, that user-data downloads) and metrics_namespace (the CloudWatch namespace it may publish metrics to)."
+  type = object({
+    ssm_parameter_names = list(string)
+    bundle_object_arn   = string
+    metrics_namespace   = string
+  })
 
   validation {
-    condition     = alltrue([for n in var.ingester_ssm_parameter_names : startswith(n, "/")])
-    error_message = "Each SSM parameter name must be a full path starting with '/'."
+    condition     = alltrue([for n in var.ingester.ssm_parameter_names : startswith(n, "/")])
+    error_message = "Each of ingester.ssm_parameter_names must be a full path starting with '/'."
   }
 }
 
-variable "ingester_bundle_object_arn" {
-  description = "ARN of the S3 object holding the ingester bundle (arn:aws:s3:::bucket/key) that user-data downloads."
+variable "backup_bucket_arn" {
+  description = "ARN of the bucket Firehose writes failed records to (and the ingester its deletion tombstones, under tombstones/)."
   type        = string
-}
-
-variable "firehose_vpc_delivery" {
-  description = "Grant the Firehose role the EC2 network-interface permissions it needs to deliver into a VPC domain."
-  type        = bool
-  default     = false
 }
 
 variable "tags" {

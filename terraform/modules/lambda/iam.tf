@@ -10,8 +10,8 @@ locals {
     key_phrases = "comprehend:BatchDetectKeyPhrases"
   }
   comprehend_actions = sort(distinct(concat(
-    var.sentiment_backend == "comprehend" || var.sentiment_fallback == "comprehend" ? ["comprehend:BatchDetectSentiment"] : [],
-    [for e in var.comprehend_enrichments : local.enrichment_actions[e]],
+    var.sentiment.backend == "comprehend" || var.sentiment.fallback == "comprehend" ? ["comprehend:BatchDetectSentiment"] : [],
+    [for e in var.sentiment.comprehend_enrichments : local.enrichment_actions[e]],
   )))
 }
 
@@ -27,8 +27,8 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "execution" {
-  name               = var.function_name
   description        = "Execution role of the tweet sentiment transform Lambda"
+  name               = var.function.name
   assume_role_policy = data.aws_iam_policy_document.assume.json
 
   tags = var.tags

@@ -8,10 +8,10 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_144:Cross-region replication doubles storage cost for records that are either redriven or expire; users who need it can add a replication rule.
   #checkov:skip=CKV2_AWS_62:No consumer needs event notifications; the redrive tool lists the failed-record prefixes on demand.
   #checkov:skip=CKV_AWS_145:SSE-S3 (AES-256) encrypts every object at rest with no per-request KMS cost; a customer-managed key adds cost without protecting against any threat in this design.
-  bucket        = var.bucket_name
-  force_destroy = var.force_destroy
+  bucket        = var.bucket.name
+  force_destroy = var.bucket.force_destroy
 
-  tags = merge(var.tags, { Name = var.bucket_name })
+  tags = merge(var.tags, { Name = var.bucket.name })
 }
 
 resource "aws_s3_bucket_ownership_controls" "this" {
@@ -59,7 +59,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     filter {}
 
     abort_incomplete_multipart_upload {
-      days_after_initiation = var.abort_incomplete_multipart_upload_days
+      days_after_initiation = var.expiration.incomplete_multipart_upload_days
     }
   }
 
@@ -70,7 +70,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     filter {}
 
     noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_expiration_days
+      noncurrent_days = var.expiration.noncurrent_version_days
     }
   }
 
@@ -93,14 +93,14 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   # with failed_records_expiration_days = 0 (the artifacts bucket, which has no such folders) they are disabled.
   rule {
     id     = "expire-processing-failed"
-    status = var.failed_records_expiration_days > 0 ? "Enabled" : "Disabled"
+    status = var.expiration.failed_records_days > 0 ? "Enabled" : "Disabled"
 
     filter {
       prefix = "processing-failed/"
     }
 
     expiration {
-      days = max(var.failed_records_expiration_days, 1)
+      days = max(var.expiration.failed_records_days, 1)
     }
 
     # The bucket is versioned: expiring adds a delete marker and keeps the text in a non-current version. It goes
@@ -112,14 +112,14 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
   rule {
     id     = "expire-opensearch-failed"
-    status = var.failed_records_expiration_days > 0 ? "Enabled" : "Disabled"
+    status = var.expiration.failed_records_days > 0 ? "Enabled" : "Disabled"
 
     filter {
       prefix = "AmazonOpenSearchService-failed/"
     }
 
     expiration {
-      days = max(var.failed_records_expiration_days, 1)
+      days = max(var.expiration.failed_records_days, 1)
     }
 
     # The bucket is versioned: expiring adds a delete marker and keeps the text in a non-current version. It goes

@@ -1,7 +1,7 @@
 """The transform role gets exactly the Comprehend actions its settings call, none else.
 
 The lambda module owns the function's role (``modules/lambda/iam.tf``) and derives its Comprehend grant from its own
-settings: ``sentiment_backend``, ``sentiment_fallback`` and ``comprehend_enrichments``. The module is planned on its
+``sentiment`` settings: ``backend``, ``fallback`` and ``comprehend_enrichments``. The module is planned on its
 own (a copy as a root, provider pointed at the moto server), and the planned policy is read from ``terraform show
 -json`` and linted with parliament like the whole stack's. Plans cost CI time: four cover every action, its absence
 with the default settings, and the fallback's grant; the parliament check reuses the last of them.
@@ -52,8 +52,9 @@ def lambda_module(moto_server: str, tmp_path_factory: pytest.TempPathFactory) ->
     return tf
 
 
-def lambda_inputs(tf: tf_support.Terraform, **settings: Any) -> dict[str, Any]:
-    return {"function_name": "t", "zip_path": str(tf.workdir / "t.zip"), **settings}
+def lambda_inputs(tf: tf_support.Terraform, **sentiment: Any) -> dict[str, Any]:
+    """The module's inputs: a function named t and these ``sentiment`` settings (the module's defaults for the rest)."""
+    return {"function": {"name": "t", "zip_path": str(tf.workdir / "t.zip")}, "sentiment": sentiment}
 
 
 PLANS: dict[str, dict[str, Any]] = {}  # the plans made so far, by their inputs: a second test reuses one
@@ -90,8 +91,7 @@ def function_environment(plan: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-ALL_ON = {"sentiment_backend": "comprehend", "sentiment_fallback": "comprehend",
-          "comprehend_enrichments": ["key_phrases", "entities"]}  # fmt: skip
+ALL_ON = {"backend": "comprehend", "fallback": "comprehend", "comprehend_enrichments": ["key_phrases", "entities"]}
 
 
 @pytest.mark.parametrize(
@@ -99,9 +99,9 @@ ALL_ON = {"sentiment_backend": "comprehend", "sentiment_fallback": "comprehend",
     [
         # The defaults (embedded backend, fallback none, no enrichment): no Comprehend policy at all.
         ({}, []),
-        ({"sentiment_backend": "comprehend"}, [SENTIMENT]),
+        ({"backend": "comprehend"}, [SENTIMENT]),
         # The fallback alone grants BatchDetectSentiment; vader takes the embedded branch (only comprehend calls it).
-        ({"sentiment_fallback": "comprehend", "comprehend_enrichments": ["entities"]}, [ENTITIES, SENTIMENT]),
+        ({"fallback": "comprehend", "comprehend_enrichments": ["entities"]}, [ENTITIES, SENTIMENT]),
         # Backend and fallback both on: the action once; key_phrases and entities: both enrichments' actions.
         (ALL_ON, [ENTITIES, KEY_PHRASES, SENTIMENT]),
     ],
@@ -116,8 +116,8 @@ def test_the_role_gets_exactly_the_comprehend_actions_the_settings_call(
     assert granted_actions(plan) == expected
     # and the function is told the same settings
     env = function_environment(plan)
-    assert env["SENTIMENT_BACKEND"] == settings.get("sentiment_backend", "embedded")
-    assert env["SENTIMENT_FALLBACK"] == settings.get("sentiment_fallback", "none")
+    assert env["SENTIMENT_BACKEND"] == settings.get("backend", "embedded")
+    assert env["SENTIMENT_FALLBACK"] == settings.get("fallback", "none")
     assert env["ENRICHMENTS"] == ",".join(settings.get("comprehend_enrichments", []))
 
 
@@ -135,10 +135,10 @@ def test_the_comprehend_policy_passes_parliament(lambda_module: tf_support.Terra
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"comprehend_enrichments": ["pii"]}, "comprehend_enrichments may hold entities and key_phrases, each at"),
-        ({"comprehend_enrichments": ["entities", "entities"]}, "comprehend_enrichments may hold entities and"),
-        ({"sentiment_fallback": "vader"}, "sentiment_fallback must be none or comprehend."),
-        ({"sentiment_backend": "textblob"}, "sentiment_backend must be embedded, vader or comprehend."),
+        ({"comprehend_enrichments": ["pii"]}, "sentiment.comprehend_enrichments may hold entities and key_phrases,"),
+        ({"comprehend_enrichments": ["entities", "entities"]}, "sentiment.comprehend_enrichments may hold entities"),
+        ({"fallback": "vader"}, "sentiment.fallback must be none or comprehend."),
+        ({"backend": "textblob"}, "sentiment.backend must be embedded, vader or comprehend."),
     ],
 )
 def test_unknown_settings_are_refused_at_plan_time(

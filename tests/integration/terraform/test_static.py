@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,13 +93,19 @@ def test_lock_file_pins_one_aws_version_for_every_platform() -> None:
 UNREACHABLE = "http://127.0.0.1:9"  # connection refused at once: no AWS call can succeed or hang
 
 
-FIREHOSE_REQUIRED = {
+FIREHOSE_REQUIRED: dict[str, Any] = {
     "name": "tweets",
     "role_arn": "arn:aws:iam::123456789012:role/firehose",
-    "opensearch_domain_arn": "arn:aws:es:us-east-1:123456789012:domain/tweets",
-    "processor_lambda_arn": "arn:aws:lambda:us-east-1:123456789012:function:transform:$LATEST",
-    "backup_bucket_arn": "arn:aws:s3:::backup",
+    "opensearch": {"domain_arn": "arn:aws:es:us-east-1:123456789012:domain/tweets"},
+    "processor": {"lambda_arn": "arn:aws:lambda:us-east-1:123456789012:function:transform:$LATEST"},
+    "backup": {"bucket_arn": "arn:aws:s3:::backup"},
 }
+
+
+def firehose_tfvars(**groups: dict[str, Any]) -> dict[str, Any]:
+    """The firehose module's required inputs with these fields set in its object inputs (opensearch, processor...)."""
+    return {name: {**value, **groups.get(name, {})} if isinstance(value, dict) else value
+            for name, value in FIREHOSE_REQUIRED.items()}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -166,8 +173,8 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
         ({"ingester_log_level": "TRACE"}, "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (the"),
         ({"ingester_source": "mastodon"}, "ingester_source must be x, bluesky or both."),
         # Validated once, by the lambda module: the root passes these through unvalidated.
-        ({"sentiment_backend": "textblob"}, "sentiment_backend must be embedded, vader or comprehend."),
-        ({"sentiment_fallback": "vader"}, "sentiment_fallback must be none or comprehend."),
+        ({"sentiment_backend": "textblob"}, "sentiment.backend must be embedded, vader or comprehend."),
+        ({"sentiment_fallback": "vader"}, "sentiment.fallback must be none or comprehend."),
         # failed records hold post text: a deleted post's copy must be gone within the retention window
         ({"failed_records_expiration_days": 30}, "failed_records_expiration_days must be a whole number from 1 to"),
         ({"failed_records_expiration_days": 0}, "failed_records_expiration_days must be a whole number from 1 to"),
@@ -186,18 +193,24 @@ def test_bad_root_values_are_refused_at_plan_time(
 @pytest.mark.parametrize(
     ("tfvars", "message"),
     [
-        ({"buffering_interval": 901}, "between 0 and 900 (Firehose limit)"),
-        ({"buffering_size": 101}, "between 1 and 100 (Firehose limit for OpenSearch destinations)"),
-        ({"processor_buffer_size": 3.5}, "between 0.2 and 3 MB"),
-        ({"index_rotation_period": "Daily"}, "index_rotation_period must be one of"),
-        ({"processor_lambda_arn": "arn:aws:lambda:us-east-1:123456789012:function:transform"}, "qualified Lambda ARN"),
+        (
+            {"opensearch": {"buffering_interval": 901}},
+            "opensearch.buffering_interval must be a whole number of seconds between 0 and 900 (Firehose limit)",
+        ),
+        ({"opensearch": {"buffering_size": 101}}, "between 1 and 100 (Firehose limit for OpenSearch destinations)"),
+        ({"processor": {"buffer_size": 3.5}}, "processor.buffer_size must be between 0.2 and 3 MB"),
+        ({"opensearch": {"index_rotation_period": "Daily"}}, "opensearch.index_rotation_period must be one of"),
+        (
+            {"processor": {"lambda_arn": "arn:aws:lambda:us-east-1:123456789012:function:transform"}},
+            "processor.lambda_arn must be a qualified Lambda ARN",
+        ),
     ],
 )
 def test_bad_firehose_values_are_refused_at_plan_time(
-    offline_copy: tuple[Path, Path], tfvars: dict[str, object], message: str
+    offline_copy: tuple[Path, Path], tfvars: dict[str, dict[str, Any]], message: str
 ) -> None:
     root, cli = offline_copy
-    assert message in offline_plan(root.parent / "firehose", cli, {**FIREHOSE_REQUIRED, **tfvars})
+    assert message in offline_plan(root.parent / "firehose", cli, firehose_tfvars(**tfvars))
 
 
 def test_valid_firehose_values_plan_without_error(offline_copy: tuple[Path, Path]) -> None:
@@ -207,7 +220,9 @@ def test_valid_firehose_values_plan_without_error(offline_copy: tuple[Path, Path
     directory = root.parent / "firehose"
     tf = Terraform(directory, cli)
     var_file = directory / "good.auto.tfvars.json"
-    var_file.write_text(json.dumps({**FIREHOSE_REQUIRED, "buffering_interval": 0, "processor_buffer_size": 0.2}))
+    var_file.write_text(
+        json.dumps(firehose_tfvars(opensearch={"buffering_interval": 0}, processor={"buffer_size": 0.2}))
+    )
     try:
         tf.run(["plan", "-refresh=false", "-input=false", "-no-color"])
     finally:

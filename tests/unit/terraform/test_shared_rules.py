@@ -23,7 +23,7 @@ def test_every_retention_validation_is_cloudwatch_logs_list() -> None:
     copies = {
         (name, match.group(2)): [int(v) for v in match.group(1).split(",")]
         for name, text in tf_files().items()
-        for match in re.finditer(r"contains\(\[([0-9, ]+)\], var\.(\w*log_retention_days)\)", text)
+        for match in re.finditer(r"contains\(\[([0-9, ]+)\], var\.([\w.]*retention_days)\)", text)
     }
     # the root and the three modules with log groups (firehose, lambda, opensearch)
     assert {name.split("/")[1] if "/" in name else "root" for name, _ in copies} == {
@@ -48,12 +48,16 @@ def test_the_auto_tune_rule_is_one_pattern() -> None:
         assert not re.search(r'regex\("\^t[^"]*"', text.replace(f"regex({AUTO_TUNE_UNSUPPORTED}", "")), name
 
 
+# modules/lambda's sentiment.backend and modules/monitoring's transform.sentiment_backend
+BACKEND_FIELD = r"var\.(?:sentiment\.backend|transform\.sentiment_backend)"
+
+
 def backend_lists() -> dict[str, list[str]]:
-    """Every list a sentiment_backend is validated against, by file."""
+    """Every list a sentiment backend is validated against, by file."""
     return {
         name: re.findall(r'"([a-z]+)"', match.group(1))
         for name, text in tf_files().items()
-        for match in re.finditer(r"contains\(\[([^\]]*)\], var\.(?:transform\.)?sentiment_backend\)", text)
+        for match in re.finditer(rf"contains\(\[([^\]]*)\], {BACKEND_FIELD}\)", text)
     }
 
 
@@ -73,12 +77,13 @@ def test_the_backend_names_are_the_transforms_and_listed_in_two_modules_only() -
 
 
 def test_the_fallback_names_are_the_transforms() -> None:
-    # modules/lambda validates sentiment_fallback once (the root passes it through): its list is the transform's.
+    # modules/lambda validates sentiment.fallback once (the root passes its sentiment_fallback through): its list is the
+    # transform's.
     from transform.settings import FALLBACKS
 
     lists = [
         (name, re.findall(r'"([a-z]+)"', match.group(1)))
         for name, text in tf_files().items()
-        for match in re.finditer(r"contains\(\[([^\]]*)\], var\.sentiment_fallback\)", text)
+        for match in re.finditer(r"contains\(\[([^\]]*)\], var\.sentiment\.fallback\)", text)
     ]
     assert lists == [("modules/lambda/variables.tf", list(FALLBACKS))]
