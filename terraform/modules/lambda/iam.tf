@@ -27,8 +27,8 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "execution" {
-  description        = "Execution role of the tweet sentiment transform Lambda"
   name               = var.function.name
+  description        = "Execution role of the tweet sentiment transform Lambda"
   assume_role_policy = data.aws_iam_policy_document.assume.json
 
   tags = var.tags

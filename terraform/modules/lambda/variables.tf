@@ -1,38 +1,3 @@
-variable "sentiment" {
-  description = "How the function scores posts, each optional with its default: backend (SENTIMENT_BACKEND: embedded, a trained model in the zip, English, free; vader, an embedded lexicon, English, free; or comprehend, Amazon Comprehend, billed per 100 characters; embedded), fallback (SENTIMENT_FALLBACK, for posts the embedded or vader backend cannot score, i.e. languages without an embedded model: none leaves them unscored, comprehend sends those in a language Comprehend supports to it and grants comprehend:BatchDetectSentiment; none), comprehend_concurrency (BatchDetectSentiment calls kept in flight at once, each up to 25 documents, 1-32; 4) and comprehend_enrichments (ENRICHMENTS: entities and/or key_phrases; empty for none)."
-  type = object({
-    backend                = optional(string, "embedded")
-    fallback               = optional(string, "none")
-    comprehend_concurrency = optional(number, 4)
-    comprehend_enrichments = optional(list(string), [])
-  })
-  default  = {}
-  nullable = false
-
-  # The Terraform source of truth of the backend and fallback names (the root passes its values here unvalidated). They
-  # are the transform's BACKENDS and FALLBACKS (lambda_src/transform/settings.py); tests/unit/terraform/test_shared_rules.py
-  # keeps them equal.
-  validation {
-    condition     = contains(["embedded", "vader", "comprehend"], var.sentiment.backend)
-    error_message = "sentiment.backend must be embedded, vader or comprehend."
-  }
-
-  validation {
-    condition     = var.sentiment.comprehend_concurrency >= 1 && var.sentiment.comprehend_concurrency <= 32 && floor(var.sentiment.comprehend_concurrency) == var.sentiment.comprehend_concurrency
-    error_message = "sentiment.comprehend_concurrency must be a whole number between 1 and 32."
-  }
-
-  validation {
-    condition     = contains(["none", "comprehend"], var.sentiment.fallback)
-    error_message = "sentiment.fallback must be none or comprehend."
-  }
-
-  validation {
-    condition     = alltrue([for e in var.sentiment.comprehend_enrichments : contains(["entities", "key_phrases"], e)]) && length(distinct(var.sentiment.comprehend_enrichments)) == length(var.sentiment.comprehend_enrichments)
-    error_message = "sentiment.comprehend_enrichments may hold entities and key_phrases, each at most once (the transform's ENRICHMENTS setting accepts nothing else)."
-  }
-}
-
 variable "function" {
   description = "The function: name (1-64 letters, digits, hyphens, underscores; also names its role and log group), zip_path (the package `make build` writes, dist/transform.zip) and, each optional with its default: handler (transform.handler.lambda_handler), runtime (python3.12 or python3.13; python3.12), architecture (arm64 or x86_64; arm64, cheaper per GB-second, the package is pure Python), memory_size (MB, 128-10240, CPU scales with it; 256), timeout (seconds, 1-300: Firehose invokes processors for at most 5 minutes; 120) and reserved_concurrent_executions (-1 leaves it unreserved, the account pool; -1)."
   type = object({
@@ -74,6 +39,41 @@ variable "function" {
   validation {
     condition     = var.function.reserved_concurrent_executions >= -1 && floor(var.function.reserved_concurrent_executions) == var.function.reserved_concurrent_executions
     error_message = "function.reserved_concurrent_executions must be -1 (unreserved) or a whole number >= 0."
+  }
+}
+
+variable "sentiment" {
+  description = "How the function scores posts, each optional with its default: backend (SENTIMENT_BACKEND: embedded, a trained model in the zip, English, free; vader, an embedded lexicon, English, free; or comprehend, Amazon Comprehend, billed per 100 characters; embedded), fallback (SENTIMENT_FALLBACK, for posts the embedded or vader backend cannot score, i.e. languages without an embedded model: none leaves them unscored, comprehend sends those in a language Comprehend supports to it and grants comprehend:BatchDetectSentiment; none), comprehend_concurrency (BatchDetectSentiment calls kept in flight at once, each up to 25 documents, 1-32; 4) and comprehend_enrichments (ENRICHMENTS: entities and/or key_phrases; empty for none)."
+  type = object({
+    backend                = optional(string, "embedded")
+    fallback               = optional(string, "none")
+    comprehend_concurrency = optional(number, 4)
+    comprehend_enrichments = optional(list(string), [])
+  })
+  default  = {}
+  nullable = false
+
+  # The Terraform source of truth of the backend and fallback names (the root passes its values here unvalidated). They
+  # are the transform's BACKENDS and FALLBACKS (lambda_src/transform/settings.py); tests/unit/terraform/test_shared_rules.py
+  # keeps them equal.
+  validation {
+    condition     = contains(["embedded", "vader", "comprehend"], var.sentiment.backend)
+    error_message = "sentiment.backend must be embedded, vader or comprehend."
+  }
+
+  validation {
+    condition     = var.sentiment.comprehend_concurrency >= 1 && var.sentiment.comprehend_concurrency <= 32 && floor(var.sentiment.comprehend_concurrency) == var.sentiment.comprehend_concurrency
+    error_message = "sentiment.comprehend_concurrency must be a whole number between 1 and 32."
+  }
+
+  validation {
+    condition     = contains(["none", "comprehend"], var.sentiment.fallback)
+    error_message = "sentiment.fallback must be none or comprehend."
+  }
+
+  validation {
+    condition     = alltrue([for e in var.sentiment.comprehend_enrichments : contains(["entities", "key_phrases"], e)]) && length(distinct(var.sentiment.comprehend_enrichments)) == length(var.sentiment.comprehend_enrichments)
+    error_message = "sentiment.comprehend_enrichments may hold entities and key_phrases, each at most once (the transform's ENRICHMENTS setting accepts nothing else)."
   }
 }
 
