@@ -23,7 +23,7 @@ def test_every_retention_validation_is_cloudwatch_logs_list() -> None:
     copies = {
         (name, match.group(2)): [int(v) for v in match.group(1).split(",")]
         for name, text in tf_files().items()
-        for match in re.finditer(r"contains\(\[([0-9, ]+)\], var\.(\w*log_retention_days)\)", text)
+        for match in re.finditer(r"contains\(\[([0-9, ]+)\], var\.(\w*log_retention_days|logs\.retention_days)\)", text)
     }
     # the root and the three modules with log groups (firehose, lambda, opensearch)
     assert {name.split("/")[1] if "/" in name else "root" for name, _ in copies} == {
