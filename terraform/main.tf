@@ -139,28 +139,39 @@ module "iam" {
 module "opensearch" {
   source = "./modules/opensearch"
 
-  domain_name              = local.domain_name
-  engine_version           = var.opensearch_engine_version
-  instance_type            = var.opensearch_instance_type
-  instance_count           = var.opensearch_instance_count
-  volume_size              = var.opensearch_volume_size
-  zone_awareness_enabled   = var.opensearch_zone_awareness_enabled
-  availability_zone_count  = var.opensearch_availability_zone_count
-  dedicated_master_enabled = var.opensearch_dedicated_master_enabled
-  auto_tune_enabled        = var.opensearch_auto_tune_enabled
-  writer_role_arns         = [module.iam.firehose_role_arn]
-  dashboards_allowed_cidrs = var.dashboards_allowed_cidrs
-  vpc_options              = var.opensearch_vpc
-  log_types                = var.opensearch_log_types
-  log_resource_policy      = var.opensearch_log_resource_policy
-  log_retention_days       = var.log_retention_days
-  timeouts                 = var.opensearch_timeouts
+  domain_name = local.domain_name
+  cluster = {
+    engine_version           = var.opensearch_engine_version
+    instance_type            = var.opensearch_instance_type
+    instance_count           = var.opensearch_instance_count
+    volume_size              = var.opensearch_volume_size
+    zone_awareness_enabled   = var.opensearch_zone_awareness_enabled
+    availability_zone_count  = var.opensearch_availability_zone_count
+    dedicated_master_enabled = var.opensearch_dedicated_master_enabled
+    auto_tune_enabled        = var.opensearch_auto_tune_enabled
+    timeouts                 = var.opensearch_timeouts
+  }
+  endpoint = {
+    allowed_cidrs = var.dashboards_allowed_cidrs
+    vpc           = var.opensearch_vpc
+  }
+  logs = {
+    types           = var.opensearch_log_types
+    resource_policy = var.opensearch_log_resource_policy
+    retention_days  = var.log_retention_days
+  }
 
   # Authentication: IAM master user (admin role) and the Cognito login of Dashboards.
-  admin_principal_arns         = var.opensearch_admin_principal_arns
-  admin_pass_role_arns         = module.monitoring[*].sentiment_alert_role_arn
-  dashboards_mfa_configuration = var.dashboards_mfa_configuration
-  cognito_domain_prefix        = var.dashboards_cognito_domain_prefix
+  auth = {
+    admin_principal_arns         = var.opensearch_admin_principal_arns
+    dashboards_mfa_configuration = var.dashboards_mfa_configuration
+    cognito_domain_prefix        = var.dashboards_cognito_domain_prefix
+  }
+  # Apart from the groups above: known after their modules apply, and monitoring reads this module's outputs.
+  roles = {
+    writer_arns         = [module.iam.firehose_role_arn]
+    admin_may_pass_arns = module.monitoring[*].sentiment_alert_role_arn
+  }
 }
 
 module "lambda" {

@@ -7,7 +7,7 @@
 # creates an app client in the user pool and registers it as the identity pool's provider.
 
 locals {
-  cognito_domain_prefix = coalesce(var.cognito_domain_prefix, "${var.domain_name}-${local.account_id}")
+  cognito_domain_prefix = coalesce(var.auth.cognito_domain_prefix, "${var.domain_name}-${local.account_id}")
 }
 
 resource "aws_cognito_user_pool" "dashboards" {
@@ -36,10 +36,10 @@ resource "aws_cognito_user_pool" "dashboards" {
   }
 
   # TOTP (authenticator app) MFA; the login page walks a user through setting it up when it is "ON".
-  mfa_configuration = var.dashboards_mfa_configuration
+  mfa_configuration = var.auth.dashboards_mfa_configuration
 
   dynamic "software_token_mfa_configuration" {
-    for_each = var.dashboards_mfa_configuration == "OFF" ? [] : [true]
+    for_each = var.auth.dashboards_mfa_configuration == "OFF" ? [] : [true]
 
     content {
       enabled = software_token_mfa_configuration.value
@@ -65,7 +65,7 @@ resource "aws_cognito_user_pool_domain" "dashboards" {
   lifecycle {
     precondition {
       condition     = can(regex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", local.cognito_domain_prefix)) && !can(regex("aws|amazon|cognito", local.cognito_domain_prefix))
-      error_message = "The Cognito domain prefix must be 1-63 lowercase letters, digits and hyphens (no leading or trailing hyphen) and must not contain aws, amazon or cognito (Cognito limits); set cognito_domain_prefix."
+      error_message = "The Cognito domain prefix must be 1-63 lowercase letters, digits and hyphens (no leading or trailing hyphen) and must not contain aws, amazon or cognito (Cognito limits); set auth.cognito_domain_prefix."
     }
   }
 }

@@ -17,7 +17,7 @@ locals {
   # Empty list = the identity that applies Terraform, the one `make deploy` then runs `make opensearch-setup` as.
   # Not the account root: trusting "arn:...:root" delegates to every IAM policy of the account, so anyone allowed
   # sts:AssumeRole on "*" (PowerUserAccess, many CI roles) would become the domain's master user.
-  admin_principal_arns = length(var.admin_principal_arns) > 0 ? var.admin_principal_arns : [data.aws_iam_session_context.deployer.issuer_arn]
+  admin_principal_arns = length(var.auth.admin_principal_arns) > 0 ? var.auth.admin_principal_arns : [data.aws_iam_session_context.deployer.issuer_arn]
   deployer_is_root     = endswith(data.aws_iam_session_context.deployer.issuer_arn, ":root")
 }
 
@@ -47,8 +47,8 @@ resource "aws_iam_role" "admin" {
 
   lifecycle {
     precondition {
-      condition     = length(var.admin_principal_arns) > 0 || !local.deployer_is_root
-      error_message = "Terraform runs as the account's root user, so by default the OpenSearch admin role would trust the whole account: set opensearch_admin_principal_arns to the roles or users that administer the domain (or apply as an IAM role or user)."
+      condition     = length(var.auth.admin_principal_arns) > 0 || !local.deployer_is_root
+      error_message = "Terraform runs as the account's root user, so by default the OpenSearch admin role would trust the whole account: set opensearch_admin_principal_arns (this module's auth.admin_principal_arns) to the roles or users that administer the domain (or apply as an IAM role or user)."
     }
   }
 }
@@ -56,12 +56,12 @@ resource "aws_iam_role" "admin" {
 # The admin role creates the alert's SNS channel (`make opensearch-setup`), which names the role OpenSearch Service
 # assumes to publish: passing that role is iam:PassRole for the caller, to OpenSearch Service only.
 data "aws_iam_policy_document" "admin_pass_role" {
-  count = length(var.admin_pass_role_arns) > 0 ? 1 : 0
+  count = length(var.roles.admin_may_pass_arns) > 0 ? 1 : 0
 
   statement {
     sid       = "PassTheAlertRoleToOpenSearch"
     actions   = ["iam:PassRole"]
-    resources = var.admin_pass_role_arns
+    resources = var.roles.admin_may_pass_arns
 
     condition {
       test     = "StringEquals"
@@ -72,7 +72,7 @@ data "aws_iam_policy_document" "admin_pass_role" {
 }
 
 resource "aws_iam_role_policy" "admin_pass_role" {
-  count = length(var.admin_pass_role_arns) > 0 ? 1 : 0
+  count = length(var.roles.admin_may_pass_arns) > 0 ? 1 : 0
 
   name   = "pass-alert-role"
   role   = aws_iam_role.admin.id

@@ -12,8 +12,8 @@ data "aws_service" "current" { service_id = "ec2" }
 locals {
   domain_arn = "arn:${data.aws_partition.current.partition}:es:${data.aws_service.current.region}:${data.aws_caller_identity.current.account_id}:domain/${var.domain_name}"
 
-  auto_tune_supported = !can(regex("^t[23]\\.", var.instance_type))
-  in_vpc              = var.vpc_options != null
+  auto_tune_supported = !can(regex("^t[23]\\.", var.cluster.instance_type))
+  in_vpc              = var.endpoint.vpc != null
 
   http_actions = [
     "es:ESHttpDelete",
@@ -32,10 +32,10 @@ locals {
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158:Log groups are encrypted by CloudWatch Logs with AWS-owned keys; a customer-managed key adds cost and a key policy for the es service without a threat it addresses here.
   #checkov:skip=CKV_AWS_338:Retention is a variable (default 30 days): operational logs, not an audit trail.
-  for_each = toset(var.log_types)
+  for_each = toset(var.logs.types)
 
   name              = "/aws/OpenSearchService/domains/${var.domain_name}/${lower(each.key)}"
-  retention_in_days = var.log_retention_days
+  retention_in_days = var.logs.retention_days
 
   tags = var.tags
 }
@@ -66,11 +66,11 @@ data "aws_iam_policy_document" "log_publishing" {
 }
 
 # CloudWatch Logs allows 10 resource policies per account and Region (a quota that cannot be raised), and
-# each stack would use one. With log_resource_policy = "existing" the stack creates none and relies on one
+# each stack would use one. With logs.resource_policy = "existing" the stack creates none and relies on one
 # policy, created once per account and Region, that lets es.amazonaws.com write to every log group under
 # /aws/OpenSearchService/domains/ (the module README shows it).
 resource "aws_cloudwatch_log_resource_policy" "this" {
-  count = length(var.log_types) > 0 && var.log_resource_policy == "create" ? 1 : 0
+  count = length(var.logs.types) > 0 && var.logs.resource_policy == "create" ? 1 : 0
 
   policy_name     = "${var.domain_name}-opensearch-logs"
   policy_document = data.aws_iam_policy_document.log_publishing.json
@@ -81,36 +81,36 @@ resource "aws_cloudwatch_log_resource_policy" "this" {
 # ---------------------------------------------------------------------------------------------------
 
 resource "aws_opensearch_domain" "this" {
-  #checkov:skip=CKV2_AWS_59:Dedicated masters are a variable (dedicated_master_enabled); three extra nodes would triple the cost of the small default domain.
-  #checkov:skip=CKV_AWS_318:Dedicated masters are a variable (dedicated_master_enabled); three extra nodes would triple the cost of the small default domain.
+  #checkov:skip=CKV2_AWS_59:Dedicated masters are a variable (cluster.dedicated_master_enabled); three extra nodes would triple the cost of the small default domain.
+  #checkov:skip=CKV_AWS_318:Dedicated masters are a variable (cluster.dedicated_master_enabled); three extra nodes would triple the cost of the small default domain.
   #checkov:skip=CKV_AWS_247:Encryption at rest uses the AWS-managed OpenSearch key; a customer-managed key adds cost and key-policy management without a reader outside this account.
-  #checkov:skip=CKV_AWS_137:A VPC is a variable (vpc_options); the default public endpoint admits only the required source-IP allow-list (dashboards_allowed_cidrs) and the writer roles, and fine-grained access control authenticates every request, so Dashboards is reachable without a VPN.
-  #checkov:skip=CKV_AWS_317:Audit logs are a variable (add AUDIT_LOGS to log_types); they need audit configuration in the security plugin and add CloudWatch cost.
+  #checkov:skip=CKV_AWS_137:A VPC is a variable (endpoint.vpc); the default public endpoint admits only the required source-IP allow-list (endpoint.allowed_cidrs) and the writer roles, and fine-grained access control authenticates every request, so Dashboards is reachable without a VPN.
+  #checkov:skip=CKV_AWS_317:Audit logs are a variable (add AUDIT_LOGS to logs.types); they need audit configuration in the security plugin and add CloudWatch cost.
   domain_name    = var.domain_name
-  engine_version = var.engine_version
+  engine_version = var.cluster.engine_version
 
   cluster_config {
-    instance_type          = var.instance_type
-    instance_count         = var.instance_count
-    zone_awareness_enabled = var.zone_awareness_enabled
+    instance_type          = var.cluster.instance_type
+    instance_count         = var.cluster.instance_count
+    zone_awareness_enabled = var.cluster.zone_awareness_enabled
 
     dynamic "zone_awareness_config" {
-      for_each = var.zone_awareness_enabled ? [var.availability_zone_count] : []
+      for_each = var.cluster.zone_awareness_enabled ? [var.cluster.availability_zone_count] : []
 
       content {
         availability_zone_count = zone_awareness_config.value
       }
     }
 
-    dedicated_master_enabled = var.dedicated_master_enabled
-    dedicated_master_type    = var.dedicated_master_enabled ? var.dedicated_master_type : null
-    dedicated_master_count   = var.dedicated_master_enabled ? var.dedicated_master_count : null
+    dedicated_master_enabled = var.cluster.dedicated_master_enabled
+    dedicated_master_type    = var.cluster.dedicated_master_enabled ? var.cluster.dedicated_master_type : null
+    dedicated_master_count   = var.cluster.dedicated_master_enabled ? var.cluster.dedicated_master_count : null
   }
 
   ebs_options {
     ebs_enabled = true
     volume_type = "gp3"
-    volume_size = var.volume_size
+    volume_size = var.cluster.volume_size
   }
 
   encrypt_at_rest {
@@ -123,7 +123,7 @@ resource "aws_opensearch_domain" "this" {
 
   domain_endpoint_options {
     enforce_https       = true
-    tls_security_policy = var.tls_security_policy
+    tls_security_policy = var.endpoint.tls_security_policy
   }
 
   # The master user is an IAM role (AWS allows a master user ARN only with the internal user database
@@ -150,7 +150,7 @@ resource "aws_opensearch_domain" "this" {
 
   # t2/t3 types support no Auto-Tune options at all, so the block is only sent for other types.
   dynamic "auto_tune_options" {
-    for_each = local.auto_tune_supported ? [var.auto_tune_enabled] : []
+    for_each = local.auto_tune_supported ? [var.cluster.auto_tune_enabled] : []
 
     content {
       desired_state       = auto_tune_options.value ? "ENABLED" : "DISABLED"
@@ -159,7 +159,7 @@ resource "aws_opensearch_domain" "this" {
   }
 
   dynamic "vpc_options" {
-    for_each = var.vpc_options == null ? [] : [var.vpc_options]
+    for_each = var.endpoint.vpc == null ? [] : [var.endpoint.vpc]
 
     content {
       subnet_ids         = vpc_options.value.subnet_ids
@@ -177,9 +177,9 @@ resource "aws_opensearch_domain" "this" {
   }
 
   timeouts {
-    create = var.timeouts.create
-    update = var.timeouts.update
-    delete = var.timeouts.delete
+    create = var.cluster.timeouts.create
+    update = var.cluster.timeouts.update
+    delete = var.cluster.timeouts.delete
   }
 
   tags = merge(var.tags, { Name = var.domain_name })
@@ -195,7 +195,7 @@ resource "aws_opensearch_domain" "this" {
 }
 
 # Who may send HTTP requests to the domain. A public domain answers only the source addresses in
-# dashboards_allowed_cidrs (a validation refuses an empty list, so a default deployment is never open to
+# endpoint.allowed_cidrs (a validation refuses an empty list, so a default deployment is never open to
 # the internet) and the writer roles, whose signed requests come from AWS networks without a fixed
 # address. Fine-grained access control then authenticates every request that gets this far. A VPC domain
 # takes no IP conditions (OpenSearch Service refuses them there): its security groups decide who connects,
@@ -203,9 +203,9 @@ resource "aws_opensearch_domain" "this" {
 # The resources name the ARN built from the domain name (equal to aws_opensearch_domain.this.arn) so the
 # policy is known at plan time and shows in the plan.
 data "aws_iam_policy_document" "access" {
-  #checkov:skip=CKV_AWS_283:Principal "*" is limited to es:ESHttp* on this domain, and on a public domain to the dashboards_allowed_cidrs source addresses (aws:SourceIp condition); on a VPC domain the security groups restrict the network. Fine-grained access control authenticates every request either way.
+  #checkov:skip=CKV_AWS_283:Principal "*" is limited to es:ESHttp* on this domain, and on a public domain to the endpoint.allowed_cidrs source addresses (aws:SourceIp condition); on a VPC domain the security groups restrict the network. Fine-grained access control authenticates every request either way.
   dynamic "statement" {
-    for_each = local.in_vpc ? [] : [var.dashboards_allowed_cidrs]
+    for_each = local.in_vpc ? [] : [var.endpoint.allowed_cidrs]
 
     content {
       sid       = "HttpFromAllowedSources"
@@ -226,7 +226,7 @@ data "aws_iam_policy_document" "access" {
   }
 
   dynamic "statement" {
-    for_each = !local.in_vpc && length(var.writer_role_arns) > 0 ? [var.writer_role_arns] : []
+    for_each = !local.in_vpc && length(var.roles.writer_arns) > 0 ? [var.roles.writer_arns] : []
 
     content {
       sid       = "HttpFromWriterRoles"
@@ -261,7 +261,7 @@ resource "aws_opensearch_domain_policy" "this" {
   access_policies = data.aws_iam_policy_document.access.json
 
   timeouts {
-    update = var.timeouts.update
-    delete = var.timeouts.delete
+    update = var.cluster.timeouts.update
+    delete = var.cluster.timeouts.delete
   }
 }

@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.terraform, pytest.mark.moto_server]
 ACCOUNT = "123456789012"  # moto's account
 DOMAIN_ARN = f"arn:aws:es:us-east-1:{ACCOUNT}:domain/tweets"
 WRITER = f"arn:aws:iam::{ACCOUNT}:role/tweets-firehose"
+PUBLIC = {"allowed_cidrs": ["198.51.100.7/32"]}
 VPC = {"subnet_ids": ["subnet-0123456789abcdef0"], "security_group_ids": ["sg-0123456789abcdef0"]}
 HTTP_ACTIONS = {f"es:ESHttp{verb}" for verb in ("Delete", "Get", "Head", "Patch", "Post", "Put")}
 
@@ -81,7 +82,7 @@ def as_list(value: str | list[str]) -> list[str]:
 
 def test_public_domain_admits_only_the_listed_sources_and_the_writer_role(module_root: tuple[Path, Path]) -> None:
     # Given a public domain with one allowed address and the Firehose role
-    shown = plan(module_root, {"dashboards_allowed_cidrs": ["198.51.100.7/32"], "writer_role_arns": [WRITER]})
+    shown = plan(module_root, {"endpoint": PUBLIC, "roles": {"writer_arns": [WRITER]}})
     statements = {s["Sid"]: s for s in access_statements(shown)}
     # Then anyone is admitted only from that address, and the writer role from anywhere (it signs from AWS)
     assert set(statements) == {"HttpFromAllowedSources", "HttpFromWriterRoles"}
@@ -96,7 +97,7 @@ def test_public_domain_admits_only_the_listed_sources_and_the_writer_role(module
 
 def test_vpc_domain_has_no_ip_condition(module_root: tuple[Path, Path]) -> None:
     # A VPC domain takes no IP-based policy (its security groups decide); fine-grained access control authenticates.
-    shown = plan(module_root, {"vpc_options": VPC, "writer_role_arns": [WRITER]})
+    shown = plan(module_root, {"endpoint": {"vpc": VPC}, "roles": {"writer_arns": [WRITER]}})
     (statement,) = access_statements(shown)
     assert statement["Sid"] == "HttpInsideTheVpc"
     assert statement["Principal"] == {"AWS": "*"}
@@ -107,12 +108,12 @@ def test_vpc_domain_has_no_ip_condition(module_root: tuple[Path, Path]) -> None:
     ("tfvars", "message"),
     [
         # The default: public and no list would be open to the internet.
-        ({}, "dashboards_allowed_cidrs is empty and the domain is public (vpc_options = null)"),
-        ({"dashboards_allowed_cidrs": ["0.0.0.0/0"]}, "narrower than the whole internet"),
-        ({"dashboards_allowed_cidrs": ["::/0"]}, "narrower than the whole internet"),
-        ({"dashboards_allowed_cidrs": ["198.51.100.7"]}, "must be a valid CIDR block"),
-        ({"dashboards_allowed_cidrs": ["198.51.100.7/32"], "vpc_options": VPC}, "must be empty for a domain in a VPC"),
-        ({"dashboards_allowed_cidrs": ["198.51.100.7/32"], "log_resource_policy": "shared"}, "create or existing"),
+        ({}, "endpoint.allowed_cidrs is empty and the domain is public (endpoint.vpc = null)"),
+        ({"endpoint": {"allowed_cidrs": ["0.0.0.0/0"]}}, "narrower than the whole internet"),
+        ({"endpoint": {"allowed_cidrs": ["::/0"]}}, "narrower than the whole internet"),
+        ({"endpoint": {"allowed_cidrs": ["198.51.100.7"]}}, "must be a valid CIDR block"),
+        ({"endpoint": {"allowed_cidrs": ["198.51.100.7/32"], "vpc": VPC}}, "must be empty for a domain in a VPC"),
+        ({"endpoint": PUBLIC, "logs": {"resource_policy": "shared"}}, "create or existing"),
     ],
 )
 def test_exposure_and_log_policy_mistakes_are_refused(
@@ -126,7 +127,7 @@ def test_exposure_and_log_policy_mistakes_are_refused(
 def test_log_resource_policy_is_created_or_left_to_the_account(
     module_root: tuple[Path, Path], mode: str, count: int
 ) -> None:
-    shown = plan(module_root, {"dashboards_allowed_cidrs": ["198.51.100.7/32"], "log_resource_policy": mode})
+    shown = plan(module_root, {"endpoint": PUBLIC, "logs": {"resource_policy": mode}})
     policies = planned(shown, "aws_cloudwatch_log_resource_policy")
     assert len(policies) == count
     # The domain publishes the same logs either way.
@@ -143,7 +144,7 @@ def test_log_resource_policy_is_created_or_left_to_the_account(
 
 
 def test_readme_shared_log_policy_covers_every_domain_log_group() -> None:
-    # The account-wide policy the README tells users to create for log_resource_policy = "existing" must let
+    # The account-wide policy the README tells users to create for logs.resource_policy = "existing" must let
     # es.amazonaws.com do what the module's own policy allows, on every log group the module creates.
     import fnmatch
     import re

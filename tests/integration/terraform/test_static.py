@@ -149,18 +149,21 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
         ({"name_prefix": "Tweet_Sentiment"}, "name_prefix must be 3-28 characters"),
         ({"ssh_allowed_cidrs": ["0.0.0.0/0"]}, "0.0.0.0/0 and ::/0 are refused"),
         ({"opensearch_auto_tune_enabled": True}, "Auto-Tune is not supported on t2/t3"),
-        ({"opensearch_zone_awareness_enabled": True}, "instance_count must be a multiple of availability_zone_count"),
+        (
+            {"opensearch_zone_awareness_enabled": True},
+            "cluster.instance_count must be a multiple of cluster.availability_zone_count",
+        ),
         (
             {
                 "opensearch_vpc": {"subnet_ids": ["subnet-0123456789abcdef0"], "security_group_ids": ["sg-0123456789"]},
                 "dashboards_allowed_cidrs": ["203.0.113.0/24"],
             },
-            "dashboards_allowed_cidrs must be empty for a domain in a VPC",
+            "endpoint.allowed_cidrs must be empty for a domain in a VPC",
         ),
         # The default: a public domain with no allow-list would be open to the internet.
         ({}, "dashboards_allowed_cidrs is empty, which would open the OpenSearch endpoint and Dashboards to the"),
         ({"dashboards_allowed_cidrs": ["0.0.0.0/0"]}, "narrower than the whole internet"),
-        ({"dashboards_mfa_configuration": "REQUIRED"}, "dashboards_mfa_configuration must be ON, OPTIONAL or OFF"),
+        ({"dashboards_mfa_configuration": "REQUIRED"}, "auth.dashboards_mfa_configuration must be ON, OPTIONAL or OFF"),
         (
             {"opensearch_admin_principal_arns": ["arn:aws:iam::123456789012:group/Admins"]},
             "a role trust policy accepts no wildcards or groups",

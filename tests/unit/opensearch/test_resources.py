@@ -135,12 +135,12 @@ def as_ms(value: str) -> int:
 
 
 def default_log_types() -> list[str]:
-    """The module's default log_types: the slow logs the domain publishes unless the user changes it."""
+    """The module's default logs.types: the slow logs the domain publishes unless the user changes it."""
     from tests.support.terraform import MODULES_DIR
 
     variables = (MODULES_DIR / "opensearch" / "variables.tf").read_text()
-    block = variables.split('variable "log_types" {', 1)[1].split("\n}\n", 1)[0]
-    default = re.search(r"default\s*=\s*(\[[^\]]*\])", block)
+    block = variables.split('variable "logs" {', 1)[1].split("\n}\n", 1)[0]
+    default = re.search(r"^    types\s*=\s*optional\(list\(string\),\s*(\[[^\]]*\])\)$", block, flags=re.MULTILINE)
     assert default is not None
     return list(json.loads(default.group(1)))
 
