@@ -246,7 +246,7 @@ resource "aws_security_group" "this" {
     for_each = length(var.ssh_allowed_cidrs) > 0 ? [var.ssh_allowed_cidrs] : []
 
     content {
-      description      = "SSH from the operators' allow-list"
+      description      = "SSH from the operators allow-list"
       from_port        = 22
       to_port          = 22
       protocol         = "tcp"
