@@ -31,16 +31,11 @@ variable "tags" {
 }
 
 variable "log_retention_days" {
+  # Passed through unvalidated: the firehose, lambda and opensearch modules validate it (each stands alone; one copy
+  # each, kept equal to CloudWatch Logs' list by tests/unit/terraform/test_shared_rules.py).
   description = "Retention of every CloudWatch log group of the stack (Lambda, Firehose errors, OpenSearch logs), in days (one of the values CloudWatch Logs accepts)."
   type        = number
   default     = 30
-
-  # The modules validate the same list (each is usable on its own); tests/unit/terraform/test_shared_rules.py
-  # checks that every copy is CloudWatch Logs' list, so the root refuses a bad value with its own variable name.
-  validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "log_retention_days must be one of the CloudWatch Logs retention values (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
-  }
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -87,14 +82,10 @@ variable "index_name" {
 }
 
 variable "retention_days" {
+  # Passed through unvalidated: modules/ingester (retention_days) validates it, the one copy of the rule.
   description = "Days the OpenSearch indices are kept: the OpenSearch setup step (make opensearch-setup) applies it as an ISM policy that deletes older indices. Also bounds the failed records in S3 (failed_records_expiration_days) and how long the ingester remembers accepted ids for deletions (RETENTION_DAYS)."
   type        = number
   default     = 30
-
-  validation {
-    condition     = var.retention_days >= 1 && var.retention_days <= 3650 && floor(var.retention_days) == var.retention_days
-    error_message = "retention_days must be a whole number of days between 1 and 3650."
-  }
 }
 
 variable "opensearch_engine_version" {
@@ -140,16 +131,10 @@ variable "opensearch_dedicated_master_enabled" {
 }
 
 variable "opensearch_auto_tune_enabled" {
+  # Passed through unvalidated: modules/opensearch (cluster.auto_tune_enabled against cluster.instance_type) validates it, the one copy of the rule.
   description = "Enable Auto-Tune (not supported on t2/t3 instance types)."
   type        = bool
   default     = false
-
-  # The opensearch module checks the same rule on its own variables (and skips the Auto-Tune block for these
-  # types); tests/unit/terraform/test_shared_rules.py checks the copies use one pattern.
-  validation {
-    condition     = !(var.opensearch_auto_tune_enabled && can(regex("^t[23]\\.", var.opensearch_instance_type)))
-    error_message = "Auto-Tune is not supported on t2/t3 instance types: set opensearch_auto_tune_enabled = false or choose another instance type."
-  }
 }
 
 variable "opensearch_admin_principal_arns" {
@@ -323,14 +308,10 @@ variable "lambda_runtime" {
 }
 
 variable "lambda_reserved_concurrent_executions" {
+  # Passed through unvalidated: modules/lambda (function.reserved_concurrent_executions) validates it, the one copy of the rule.
   description = "Reserved concurrency of the transform; -1 leaves it unreserved (the account pool). Firehose bounds its own parallel invocations per stream."
   type        = number
   default     = -1
-
-  validation {
-    condition     = var.lambda_reserved_concurrent_executions >= -1 && floor(var.lambda_reserved_concurrent_executions) == var.lambda_reserved_concurrent_executions
-    error_message = "lambda_reserved_concurrent_executions must be -1 (unreserved) or a whole number >= 0."
-  }
 }
 
 variable "transform_emit_metrics" {
@@ -380,14 +361,10 @@ variable "max_posts_per_day" {
 }
 
 variable "ingester_architecture" {
+  # Passed through unvalidated: modules/ingester (architecture) validates it, the one copy of the rule.
   description = "CPU architecture of the ingester box: arm64 (Graviton, cheaper) or x86_64. It picks the Amazon Linux 2023 AMI; ingester_instance_type (and ingester_ami_id, if set) must run it. The ingester bundle is pure Python and runs on both."
   type        = string
   default     = "arm64"
-
-  validation {
-    condition     = contains(["arm64", "x86_64"], var.ingester_architecture)
-    error_message = "ingester_architecture must be arm64 or x86_64 (the two architectures Amazon Linux 2023 AMIs are published for)."
-  }
 }
 
 variable "ingester_instance_type" {
@@ -445,14 +422,10 @@ variable "ingester_detailed_monitoring" {
 }
 
 variable "x_bearer_token_key_deletion_days" {
+  # Passed through unvalidated: modules/ingester (token_key_deletion_days) validates it, the one copy of the rule.
   description = "Days AWS KMS waits before deleting the X bearer token's key after destroy (7-30)."
   type        = number
   default     = 30
-
-  validation {
-    condition     = var.x_bearer_token_key_deletion_days >= 7 && var.x_bearer_token_key_deletion_days <= 30 && floor(var.x_bearer_token_key_deletion_days) == var.x_bearer_token_key_deletion_days
-    error_message = "x_bearer_token_key_deletion_days must be a whole number of days from 7 to 30 (the KMS key deletion waiting period)."
-  }
 }
 
 variable "ingester_cloudwatch_metrics" {

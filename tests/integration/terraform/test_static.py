@@ -148,7 +148,13 @@ def offline_plan(directory: Path, cli: Path, tfvars: dict[str, object]) -> str:
     [
         ({"name_prefix": "Tweet_Sentiment"}, "name_prefix must be 3-28 characters"),
         ({"ssh_allowed_cidrs": ["0.0.0.0/0"]}, "0.0.0.0/0 and ::/0 are refused"),
+        # Validated once, by the module they go to: the root passes these through unvalidated.
         ({"opensearch_auto_tune_enabled": True}, "Auto-Tune is not supported on t2/t3"),
+        ({"log_retention_days": 8}, "logging.retention_days must be one of"),
+        ({"ingester_architecture": "sparc"}, "architecture must be arm64 or x86_64"),
+        ({"x_bearer_token_key_deletion_days": 5}, "token_key_deletion_days must be a whole number of days from 7"),
+        ({"lambda_reserved_concurrent_executions": -2}, "function.reserved_concurrent_executions must be -1"),
+        ({"retention_days": 0}, "retention_days must be a whole number of days between 1 and 3650"),
         (
             {"opensearch_zone_awareness_enabled": True},
             "cluster.instance_count must be a multiple of cluster.availability_zone_count",

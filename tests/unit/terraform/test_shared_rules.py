@@ -1,6 +1,7 @@
 """Rules Terraform cannot share between modules are copied on purpose (each module validates its own inputs and
-is usable alone; the root validates too, so a bad value is refused with the root variable's name). Each copy
-says so beside it; these tests keep the copies in agreement."""
+is usable alone). The root passes a module's input through without a copy of its rule (Terraform's error shows
+the module call's line, which names the root variable). Each copy says so beside it; these tests keep the copies
+in agreement and the root free of them."""
 
 from __future__ import annotations
 
@@ -25,9 +26,8 @@ def test_every_retention_validation_is_cloudwatch_logs_list() -> None:
         for name, text in tf_files().items()
         for match in re.finditer(r"contains\(\[([0-9, ]+)\], var\.([\w.]*retention_days)\)", text)
     }
-    # the root and the three modules with log groups (firehose, lambda, opensearch)
+    # the three modules with log groups (firehose, lambda, opensearch); not the root, which passes it through
     assert {name.split("/")[1] if "/" in name else "root" for name, _ in copies} == {
-        "root",
         "firehose",
         "lambda",
         "opensearch",
@@ -39,7 +39,6 @@ def test_every_retention_validation_is_cloudwatch_logs_list() -> None:
 def test_the_auto_tune_rule_is_one_pattern() -> None:
     uses = {name: text.count(f"regex({AUTO_TUNE_UNSUPPORTED}") for name, text in tf_files().items()}
     assert {name: n for name, n in uses.items() if n} == {
-        "variables.tf": 1,
         "modules/opensearch/variables.tf": 1,
         "modules/opensearch/main.tf": 1,
     }
@@ -87,3 +86,27 @@ def test_the_fallback_names_are_the_transforms() -> None:
         for match in re.finditer(r"contains\(\[([^\]]*)\], var\.sentiment\.fallback\)", text)
     ]
     assert lists == [("modules/lambda/variables.tf", list(FALLBACKS))]
+
+
+# Root variables whose rule lives in the module they are passed to (one copy), and that module's file.
+PASSED_THROUGH = {
+    "sentiment_backend": "modules/lambda/variables.tf",
+    "sentiment_fallback": "modules/lambda/variables.tf",
+    "lambda_reserved_concurrent_executions": "modules/lambda/variables.tf",
+    "log_retention_days": "modules/lambda/variables.tf",
+    "opensearch_auto_tune_enabled": "modules/opensearch/variables.tf",
+    "ingester_architecture": "modules/ingester/variables.tf",
+    "x_bearer_token_key_deletion_days": "modules/ingester/variables.tf",
+    "retention_days": "modules/ingester/variables.tf",
+}
+
+
+def root_block(name: str) -> str:
+    return tf_files()["variables.tf"].split(f'variable "{name}" {{', 1)[1].split("\n}\n", 1)[0]
+
+
+def test_the_root_passes_module_validated_inputs_through_without_a_copy_of_their_rule() -> None:
+    files = tf_files()
+    for name, module_file in PASSED_THROUGH.items():
+        assert "validation" not in root_block(name), name
+        assert "validation {" in files[module_file], module_file
