@@ -83,14 +83,30 @@ resource "aws_iam_role_policy" "admin_pass_role" {
 # Service role OpenSearch assumes to configure the user pool and identity pool
 # ---------------------------------------------------------------------------------------------------
 
-# The trust of every role OpenSearch Service assumes for this domain (this Cognito role; the role that publishes
-# the negative-sentiment alert, terraform/modules/monitoring, takes it from the service_assume_role_policy_json
-# output). Confused-deputy protection as AWS documents it for OpenSearch Service: only this account's domain of
-# this name may make the service assume the role.
-data "aws_iam_policy_document" "service_assume" {
+# What OpenSearch Service (es.amazonaws.com) may do for this domain, with confused-deputy protection as AWS documents
+# it for the service, written once for both documents: only this account's domain of this name may act.
+#   service_assume: the trust of every role the service assumes for the domain (the Cognito role here; the role that
+#     publishes the negative-sentiment alert, terraform/modules/monitoring, takes it from the
+#     service_assume_role_policy_json output).
+#   log_publishing: the CloudWatch Logs resource policy letting it write the domain's log groups (main.tf).
+locals {
+  service_for_this_domain = {
+    service_assume = { sid = "OpenSearchServiceForThisDomain", actions = ["sts:AssumeRole"], resources = null }
+    log_publishing = {
+      sid       = "OpenSearchLogPublishing"
+      actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      resources = [for g in aws_cloudwatch_log_group.this : "${g.arn}:*"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "service_for_this_domain" {
+  for_each = local.service_for_this_domain
+
   statement {
-    sid     = "OpenSearchServiceForThisDomain"
-    actions = ["sts:AssumeRole"]
+    sid       = each.value.sid
+    actions   = each.value.actions
+    resources = each.value.resources
 
     principals {
       type        = "Service"
@@ -114,7 +130,7 @@ data "aws_iam_policy_document" "service_assume" {
 resource "aws_iam_role" "cognito" {
   name               = "${var.domain_name}-opensearch-cognito"
   description        = "Lets OpenSearch Service configure the Cognito user and identity pools of domain ${var.domain_name}"
-  assume_role_policy = data.aws_iam_policy_document.service_assume.json
+  assume_role_policy = data.aws_iam_policy_document.service_for_this_domain["service_assume"].json
 
   tags = var.tags
 }

@@ -40,31 +40,6 @@ resource "aws_cloudwatch_log_group" "this" {
   tags = var.tags
 }
 
-data "aws_iam_policy_document" "log_publishing" {
-  statement {
-    sid       = "OpenSearchLogPublishing"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [for g in aws_cloudwatch_log_group.this : "${g.arn}:*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["es.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = [local.domain_arn]
-    }
-  }
-}
-
 # CloudWatch Logs allows 10 resource policies per account and Region (a quota that cannot be raised), and
 # each stack would use one. With logs.resource_policy = "existing" the stack creates none and relies on one
 # policy, created once per account and Region, that lets es.amazonaws.com write to every log group under
@@ -73,7 +48,7 @@ resource "aws_cloudwatch_log_resource_policy" "this" {
   count = length(var.logs.types) > 0 && var.logs.resource_policy == "create" ? 1 : 0
 
   policy_name     = "${var.domain_name}-opensearch-logs"
-  policy_document = data.aws_iam_policy_document.log_publishing.json
+  policy_document = data.aws_iam_policy_document.service_for_this_domain["log_publishing"].json
 }
 
 # ---------------------------------------------------------------------------------------------------

@@ -50,5 +50,5 @@ output "log_group_names" {
 
 output "service_assume_role_policy_json" {
   description = "Trust policy for a role OpenSearch Service assumes on behalf of this domain only (es.amazonaws.com with aws:SourceAccount and aws:SourceArn), e.g. to publish alerts to SNS."
-  value       = data.aws_iam_policy_document.service_assume.json
+  value       = data.aws_iam_policy_document.service_for_this_domain["service_assume"].json
 }

@@ -158,7 +158,8 @@ def test_readme_shared_log_policy_covers_every_domain_log_group() -> None:
     document = document.replace("'\"$REGION\"'", region).replace("'\"$ACCOUNT\"'", account)
     (statement,) = json.loads(document)["Statement"]
     main = (MODULES_DIR / "opensearch" / "main.tf").read_text()
-    module_actions = re.search(r'actions\s*=\s*(\["logs:[^\]]*\])', main)
+    # the module's own log-publishing statement (local.service_for_this_domain in iam.tf)
+    module_actions = re.search(r'actions\s*=\s*(\["logs:[^\]]*\])', (MODULES_DIR / "opensearch" / "iam.tf").read_text())
     assert module_actions is not None
     assert statement["Effect"] == "Allow"
     assert statement["Principal"] == {"Service": "es.amazonaws.com"}
