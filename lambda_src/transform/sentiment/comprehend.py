@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from transform.observability import Fields
@@ -120,31 +120,27 @@ class _ChunkResult(Generic[T]):
     errors: Counter[str] = field(default_factory=Counter)
 
 
+@dataclass(eq=False)
 class ComprehendBatcher:
-    """Runs Comprehend operations with dedupe-friendly chunking, bounded concurrency and deadline-bounded retries."""
+    """Runs Comprehend operations with dedupe-friendly chunking, bounded concurrency and deadline-bounded retries.
 
-    def __init__(
-        self,
-        client: ComprehendClient | None = None,
-        *,
-        concurrency: int = 4,
-        client_factory: Callable[[int], ComprehendClient] = default_client,
-        max_item_retries: int = 2,
-        base_backoff: float = 0.1,
-        max_backoff: float = 2.0,
-        rng: Callable[[], float] = random.random,
-    ) -> None:
+    ``client`` (the first argument) is created by ``client_factory(concurrency)`` on first use when not given."""
+
+    given_client: InitVar[ComprehendClient | None] = None
+    _: KW_ONLY
+    concurrency: int = 4
+    client_factory: Callable[[int], ComprehendClient] = default_client
+    max_item_retries: int = 2
+    base_backoff: float = 0.1
+    max_backoff: float = 2.0
+    rng: Callable[[], float] = random.random
+
+    def __post_init__(self, given_client: ComprehendClient | None) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         self._client_error: type[ClientError] = ClientError
         self._botocore_error: type[BotoCoreError] = BotoCoreError
-        self._client = client
-        self._client_factory = client_factory
-        self._concurrency = concurrency
-        self._max_item_retries = max_item_retries
-        self._base_backoff = base_backoff
-        self._max_backoff = max_backoff
-        self._rng = rng
+        self._client = given_client
         self._calls = 0
         self._throttles = 0  # calls refused with a THROTTLE_CODES error (Comprehend publishes no such metric)
         self._calls_lock = threading.Lock()
@@ -161,7 +157,7 @@ class ComprehendBatcher:
     def client(self) -> ComprehendClient:
         """The client, created on first use (once per container)."""
         if self._client is None:
-            self._client = self._client_factory(self._concurrency)
+            self._client = self.client_factory(self.concurrency)
         return self._client
 
     def run(
@@ -195,7 +191,7 @@ class ComprehendBatcher:
         client = self.client
         stop = threading.Event()
         errors: Counter[str] = Counter()
-        pool = ThreadPoolExecutor(max_workers=min(self._concurrency, len(chunks)), thread_name_prefix="comprehend")
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(chunks)), thread_name_prefix="comprehend")
         try:
             futures: dict[Future[_ChunkResult[T]], list[tuple[int, str]]] = {
                 pool.submit(self._run_chunk, operation, client, code, items, deadline=deadline, stop=stop): items
@@ -223,7 +219,7 @@ class ComprehendBatcher:
 
     def _backoff(self, attempt: int) -> float:
         """The delay after ``attempt`` consecutive failures (1 for the first)."""
-        return backoff_delay(attempt - 1, self._base_backoff, self._max_backoff, self._rng())
+        return backoff_delay(attempt - 1, self.base_backoff, self.max_backoff, self.rng())
 
     def _call(
         self, operation: Operation[T], client: ComprehendClient, code: str, texts: list[str]
@@ -279,7 +275,7 @@ class ComprehendBatcher:
                 continue
             failures = 0
             pending = self._collect(operation, response, pending, item_attempts, result)
-            if pending and not self._sleep(self._base_backoff, deadline, stop):
+            if pending and not self._sleep(self.base_backoff, deadline, stop):
                 result.outcomes.update((index, timeout) for index, _ in pending)
                 break
         return result
@@ -307,7 +303,7 @@ class ComprehendBatcher:
             answered.add(position)
             result.errors[f"item:{item.get('ErrorCode', 'Unknown')}"] += 1
             item_attempts[index] += 1
-            if item_attempts[index] > self._max_item_retries:
+            if item_attempts[index] > self.max_item_retries:
                 result.outcomes[index] = Failed(operation.error)
             else:
                 retry.append(pending[position])
