@@ -20,8 +20,7 @@ from types import FrameType
 from typing import Any
 
 from ingester import __version__, logsetup
-from ingester.config import SETTINGS, Command, ConfigError, Settings, default_state_dir
-from ingester.config_declare import default_text
+from ingester.config import SETTINGS, Command, ConfigError, Settings, default_state_dir, default_text
 from ingester.config_require import require_for_x
 from ingester.stats import read_status
 

@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import KW_ONLY, InitVar, dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from transform.observability import Fields
@@ -124,9 +124,9 @@ class _ChunkResult(Generic[T]):
 class ComprehendBatcher:
     """Runs Comprehend operations with dedupe-friendly chunking, bounded concurrency and deadline-bounded retries.
 
-    ``client`` (the first argument) is created by ``client_factory(concurrency)`` on first use when not given."""
+    ``client``, when not given, is made by ``client_factory(concurrency)`` on first use (once per container)."""
 
-    given_client: InitVar[ComprehendClient | None] = None
+    client: ComprehendClient | None = None
     _: KW_ONLY
     concurrency: int = 4
     client_factory: Callable[[int], ComprehendClient] = default_client
@@ -135,12 +135,11 @@ class ComprehendBatcher:
     max_backoff: float = 2.0
     rng: Callable[[], float] = random.random
 
-    def __post_init__(self, given_client: ComprehendClient | None) -> None:
+    def __post_init__(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         self._client_error: type[ClientError] = ClientError
         self._botocore_error: type[BotoCoreError] = BotoCoreError
-        self._client = given_client
         self._calls = 0
         self._throttles = 0  # calls refused with a THROTTLE_CODES error (Comprehend publishes no such metric)
         self._calls_lock = threading.Lock()
@@ -153,12 +152,10 @@ class ComprehendBatcher:
     def api_throttles(self) -> int:
         return self._throttles
 
-    @property
-    def client(self) -> ComprehendClient:
-        """The client, created on first use (once per container)."""
-        if self._client is None:
-            self._client = self.client_factory(self.concurrency)
-        return self._client
+    def _client_now(self) -> ComprehendClient:
+        if self.client is None:
+            self.client = self.client_factory(self.concurrency)
+        return self.client
 
     def run(
         self, operation: Operation[T], requests: Sequence[ScoreRequest], deadline: Deadline
@@ -188,7 +185,7 @@ class ComprehendBatcher:
         deadline: Deadline,
         outcomes: list[T | Skipped | Failed | None],
     ) -> None:
-        client = self.client
+        client = self._client_now()
         stop = threading.Event()
         errors: Counter[str] = Counter()
         pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(chunks)), thread_name_prefix="comprehend")

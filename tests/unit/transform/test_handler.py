@@ -331,7 +331,7 @@ def test_comprehend_backend_has_its_client_created_lazily(monkeypatch: pytest.Mo
     monkeypatch.setenv("COMPREHEND_CONCURRENCY", "2")
     runtime = handler.get_runtime()
     assert isinstance(runtime.backend, ComprehendBackend)
-    assert runtime.backend._client is None
+    assert runtime.backend.client is None
     assert runtime.backend.model_name == "comprehend"
 
 
